@@ -1,0 +1,244 @@
+// Value capture: turns anything JavaScript can hold into a JSON-safe copy at call time, so
+// that later mutation of the caller's object changes nothing recorded and every store can
+// serialize it. Non-JSON values become tagged objects (`{ $type: ... }`); see docs/events.md.
+import type { ErrorData } from './types.js';
+
+export interface CaptureLimits {
+  /** Approximate size budget of one captured value, in characters of JSON. */
+  maxValueSize: number;
+  /** Maximum nesting depth. */
+  maxDepth: number;
+}
+
+export const DEFAULT_CAPTURE_LIMITS: CaptureLimits = { maxValueSize: 64 * 1024, maxDepth: 32 };
+
+export const TRUNCATED = '…[truncated]';
+
+interface Ctx {
+  budget: number;
+  readonly maxDepth: number;
+  readonly seen: Set<object>;
+  truncated: boolean;
+}
+
+/** JSON-safe deep copy of `value`. Never throws. Top-level `undefined` stays `undefined`. */
+export function capture(value: unknown, limits: CaptureLimits = DEFAULT_CAPTURE_LIMITS): unknown {
+  // Fast path: primitives that need no copy.
+  switch (typeof value) {
+    case 'undefined':
+    case 'boolean':
+      return value;
+    case 'number':
+      return Number.isFinite(value) ? value : { $type: 'number', value: String(value) };
+    case 'string':
+      return value.length <= limits.maxValueSize ? value : truncateString(value, limits.maxValueSize);
+  }
+  if (value === null) return null;
+  const ctx: Ctx = { budget: limits.maxValueSize, maxDepth: limits.maxDepth, seen: new Set(), truncated: false };
+  try {
+    return walk(value, ctx, 0);
+  } catch (err) {
+    // A hostile getter or proxy: record that we could not read it rather than throw.
+    return { $type: 'unserializable', error: safeString(err) };
+  }
+}
+
+function truncateString(s: string, max: number): string {
+  return s.slice(0, Math.max(0, max)) + `${TRUNCATED} (${s.length} chars)`;
+}
+
+function walk(value: unknown, ctx: Ctx, depth: number): unknown {
+  switch (typeof value) {
+    case 'undefined':
+      return undefined;
+    case 'boolean':
+      ctx.budget -= 5;
+      return value;
+    case 'number':
+      ctx.budget -= 8;
+      return Number.isFinite(value) ? value : { $type: 'number', value: String(value) };
+    case 'string': {
+      if (value.length > ctx.budget) {
+        ctx.truncated = true;
+        const s = truncateString(value, ctx.budget);
+        ctx.budget = 0;
+        return s;
+      }
+      ctx.budget -= value.length + 2;
+      return value;
+    }
+    case 'bigint':
+      ctx.budget -= 20;
+      return { $type: 'bigint', value: value.toString() };
+    case 'symbol':
+      ctx.budget -= 20;
+      return { $type: 'symbol', description: value.description ?? '' };
+    case 'function':
+      ctx.budget -= 20;
+      return { $type: 'function', name: value.name || '(anonymous)' };
+  }
+  if (value === null) {
+    ctx.budget -= 4;
+    return null;
+  }
+  const obj = value as object;
+  if (ctx.seen.has(obj)) return { $type: 'circular' };
+  if (depth >= ctx.maxDepth) {
+    ctx.truncated = true;
+    return { $type: 'truncated', reason: 'depth' };
+  }
+  if (ctx.budget <= 0) {
+    ctx.truncated = true;
+    return { $type: 'truncated', reason: 'size' };
+  }
+  ctx.seen.add(obj);
+  try {
+    return walkObject(obj, ctx, depth);
+  } finally {
+    ctx.seen.delete(obj);
+  }
+}
+
+function walkObject(obj: object, ctx: Ctx, depth: number): unknown {
+  if (Array.isArray(obj)) return walkList(obj, ctx, depth);
+  if (obj instanceof Date) {
+    ctx.budget -= 26;
+    return Number.isNaN(obj.getTime()) ? { $type: 'date', value: 'Invalid Date' } : obj.toISOString();
+  }
+  if (obj instanceof Error) return captureErrorIn(obj, ctx, depth);
+  if (obj instanceof Map) {
+    const entries: unknown[] = [];
+    for (const [k, v] of obj) {
+      if (ctx.budget <= 0) {
+        entries.push(`${TRUNCATED} (${obj.size - entries.length} more entries)`);
+        ctx.truncated = true;
+        break;
+      }
+      entries.push([walk(k, ctx, depth + 1), walk(v, ctx, depth + 1) ?? null]);
+    }
+    return { $type: 'map', entries };
+  }
+  if (obj instanceof Set) return { $type: 'set', values: walkList([...obj], ctx, depth) };
+  if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) {
+    const view = obj instanceof ArrayBuffer ? new Uint8Array(obj) : obj;
+    const name = obj.constructor?.name ?? 'ArrayBuffer';
+    const length = 'length' in view ? (view as unknown as { length: number }).length : view.byteLength;
+    const shown = Math.max(0, Math.min(length, 256, Math.floor(ctx.budget / 4)));
+    const values: unknown[] = [];
+    if (!(view instanceof DataView)) {
+      const arr = view as unknown as ArrayLike<number | bigint>;
+      for (let i = 0; i < shown; i++) {
+        const v = arr[i];
+        values.push(typeof v === 'bigint' ? v.toString() : v);
+      }
+    }
+    ctx.budget -= shown * 4 + 40;
+    const out: Record<string, unknown> = { $type: name, length, values };
+    if (shown < length && !(view instanceof DataView)) out['truncated'] = true;
+    return out;
+  }
+  if (obj instanceof RegExp) {
+    ctx.budget -= obj.source.length + 10;
+    return { $type: 'regexp', value: String(obj) };
+  }
+  if (obj instanceof WeakMap || obj instanceof WeakSet || obj instanceof WeakRef) {
+    return { $type: obj.constructor.name };
+  }
+  if (typeof (obj as { then?: unknown }).then === 'function') return { $type: 'promise' };
+  const toJSON = (obj as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') {
+    const json = (toJSON as () => unknown).call(obj);
+    if (json !== obj) return walk(json, ctx, depth + 1);
+  }
+  const out: Record<string, unknown> = {};
+  const keys = Object.keys(obj);
+  ctx.budget -= 2;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (ctx.budget <= 0) {
+      out['$truncated'] = `${keys.length - i} more keys`;
+      ctx.truncated = true;
+      break;
+    }
+    const v = walk((obj as Record<string, unknown>)[k], ctx, depth + 1);
+    if (v !== undefined) {
+      ctx.budget -= k.length + 3;
+      setOwn(out, k, v);
+    }
+  }
+  return out;
+}
+
+function walkList(list: readonly unknown[], ctx: Ctx, depth: number): unknown[] {
+  const out: unknown[] = [];
+  ctx.budget -= 2;
+  for (let i = 0; i < list.length; i++) {
+    if (ctx.budget <= 0) {
+      out.push(`${TRUNCATED} (${list.length - i} more items)`);
+      ctx.truncated = true;
+      break;
+    }
+    const v = walk(list[i], ctx, depth + 1);
+    out.push(v === undefined ? null : v);
+    ctx.budget -= 1;
+  }
+  return out;
+}
+
+function captureErrorIn(err: Error, ctx: Ctx, depth: number): ErrorData {
+  const out: ErrorData = { $type: 'error', name: safeString(err.name) || 'Error', message: safeString(err.message) };
+  if (typeof err.stack === 'string') out.stack = err.stack.length > 8192 ? err.stack.slice(0, 8192) + TRUNCATED : err.stack;
+  ctx.budget -= out.message.length + (out.stack?.length ?? 0) + 20;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' || typeof code === 'number') out.code = code;
+  if (err.cause !== undefined) out.cause = walk(err.cause, ctx, depth + 1);
+  for (const k of Object.keys(err)) {
+    if (k === 'code' || k === 'cause' || k in out) continue;
+    const v = walk((err as unknown as Record<string, unknown>)[k], ctx, depth + 1);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+/** What `fail(error)` records: always an ErrorData with name and message. */
+export function captureError(error: unknown, limits: CaptureLimits = DEFAULT_CAPTURE_LIMITS): ErrorData {
+  if (error instanceof Error) {
+    const ctx: Ctx = { budget: limits.maxValueSize, maxDepth: limits.maxDepth, seen: new Set([error]), truncated: false };
+    try {
+      const data = captureErrorIn(error, ctx, 0);
+      delete data['$type'];
+      return data;
+    } catch (e) {
+      return { name: 'Error', message: safeString(e) };
+    }
+  }
+  if (typeof error === 'string') return { name: 'Error', message: error };
+  if (error !== null && typeof error === 'object') {
+    const v = capture(error, limits) as Record<string, unknown>;
+    const message = typeof v['message'] === 'string' ? v['message'] : safeJson(v);
+    return { ...v, name: typeof v['name'] === 'string' ? v['name'] : 'Error', message };
+  }
+  return { name: 'Error', message: String(error) };
+}
+
+/** Assigns without tripping the `__proto__` setter. */
+export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
+}
+
+function safeString(v: unknown): string {
+  try {
+    return String(v);
+  } catch {
+    return '[unprintable]';
+  }
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? '';
+  } catch {
+    return '[unprintable]';
+  }
+}

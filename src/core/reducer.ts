@@ -1,0 +1,159 @@
+// The reducer: the one function that turns events into state. The live trace, loading from
+// a store, the server and the viewer all use it, so they cannot disagree.
+//
+// `applyEvent` is deterministic and total (unknown types and dangling references are
+// ignored) and touches nothing but the state it is given. It updates that state in place
+// so that applying an event costs O(1), not a copy of the whole trace; it never aliases
+// objects of the event into the state, so recorded events stay immutable.
+import type { LogEntry, NodeData, SpaceData, SpaceItem, TraceEvent, TraceInfo, TraceSnapshot } from './types.js';
+import { setOwn } from './capture.js';
+
+export interface TraceState {
+  info: TraceInfo;
+  /** Insertion-ordered: creation order of the nodes. */
+  nodes: Map<string, NodeData>;
+  logs: LogEntry[];
+  spaces: Map<string, SpaceData>;
+  /** The cursor: ids of the current nodes. */
+  current: string[];
+  root: string | undefined;
+  last_seq: number;
+  events_count: number;
+}
+
+export function initialState(traceId: string, createdAt = 0): TraceState {
+  return {
+    info: { id: traceId, status: 'pending', created_at: createdAt, updated_at: createdAt, archived: false, node_count: 0, last_seq: 0 },
+    nodes: new Map(),
+    logs: [],
+    spaces: new Map(),
+    current: [],
+    root: undefined,
+    last_seq: 0,
+    events_count: 0,
+  };
+}
+
+function copyNode(n: NodeData): NodeData {
+  return { ...n, parent_ids: [...(n.parent_ids ?? [])], children: [...(n.children ?? [])], metadata: { ...(n.metadata ?? {}) } };
+}
+
+function addNode(state: TraceState, src: NodeData): void {
+  if (!src || typeof src.id !== 'string') return;
+  const node = copyNode(src);
+  state.nodes.set(node.id, node);
+  if (state.root === undefined) {
+    state.root = node.id;
+    if (node.label !== undefined) state.info.label = node.label;
+  }
+  for (const pid of node.parent_ids) {
+    const parent = state.nodes.get(pid);
+    if (parent && !parent.children.includes(node.id)) parent.children.push(node.id);
+  }
+  state.info.node_count = state.nodes.size;
+}
+
+export function applyEvent(state: TraceState, ev: TraceEvent): TraceState {
+  const d = ev.data ?? {};
+  const info = state.info;
+  switch (ev.type) {
+    case 'init':
+      info.created_at = ev.timestamp;
+      if (d.agent_name !== undefined) info.agent_name = d.agent_name;
+      if (d.created_by !== undefined) info.created_by = d.created_by;
+      if (d.team_id !== undefined) info.team_id = d.team_id;
+      if (d.tenant_id !== undefined) info.tenant_id = d.tenant_id;
+      if (d.metadata !== undefined) info.metadata = { ...d.metadata };
+      break;
+    case 'node_start': {
+      if (Array.isArray(d.nodes)) for (const n of d.nodes) addNode(state, n);
+      else addNode(state, d.node);
+      if (info.status === 'pending') info.status = 'running';
+      break;
+    }
+    case 'node_updated': {
+      const n = d.node as NodeData | undefined;
+      if (n && state.nodes.has(n.id)) state.nodes.set(n.id, copyNode(n));
+      if (n && n.id === state.root && n.label !== undefined) info.label = n.label;
+      break;
+    }
+    case 'node_complete': {
+      const n = state.nodes.get(d.node_id);
+      if (n) {
+        n.status = 'completed';
+        n.end_time = d.end_time;
+        n.updated_at = ev.timestamp;
+        if ('output' in d) n.output = d.output;
+      }
+      break;
+    }
+    case 'node_failed': {
+      const n = state.nodes.get(d.node_id);
+      if (n) {
+        n.status = d.status === 'cancelled' ? 'cancelled' : 'failed';
+        n.end_time = d.end_time;
+        n.updated_at = ev.timestamp;
+        if (d.error !== undefined) n.error = d.error;
+      }
+      break;
+    }
+    case 'log_added': {
+      const entry: LogEntry = { seq: ev.seq, level: d.level, message: d.message, timestamp: d.timestamp ?? ev.timestamp };
+      if (d.node_id !== undefined) entry.node_id = d.node_id;
+      if (d.data !== undefined) entry.data = d.data;
+      state.logs.push(entry);
+      break;
+    }
+    case 'space_created': {
+      const space: SpaceData = { ...d, data: Object.create(null) as Record<string, SpaceItem> };
+      state.spaces.set(space.id, space);
+      break;
+    }
+    case 'space_deleted':
+      state.spaces.delete(d.space_id);
+      break;
+    case 'memory_add':
+    case 'memory_update': {
+      const space = state.spaces.get(d.type);
+      if (space && d.item) setOwn(space.data as Record<string, unknown>, d.item.id, { ...d.item });
+      break;
+    }
+    case 'memory_delete': {
+      const space = state.spaces.get(d.space_id);
+      if (!space) break;
+      if (d.cleared) space.data = Object.create(null) as Record<string, SpaceItem>;
+      else if (typeof d.key === 'string') delete space.data[d.key];
+      break;
+    }
+    case 'complete':
+      info.status = d.status === 'failed' || d.status === 'cancelled' ? d.status : 'completed';
+      info.ended_at = ev.timestamp;
+      if (typeof d.total_duration === 'number') info.duration = d.total_duration;
+      if (d.reason !== undefined) info.reason = d.reason;
+      break;
+  }
+  if (Array.isArray(d.cursor)) state.current = [...d.cursor];
+  state.last_seq = ev.seq;
+  state.events_count++;
+  info.last_seq = ev.seq;
+  if (ev.timestamp > info.updated_at) info.updated_at = ev.timestamp;
+  return state;
+}
+
+export function reduceEvents(traceId: string, events: Iterable<TraceEvent>, state = initialState(traceId)): TraceState {
+  for (const ev of events) applyEvent(state, ev);
+  return state;
+}
+
+/** A detached, JSON-ready copy of the state. */
+export function toSnapshot(state: TraceState): TraceSnapshot {
+  return {
+    info: { ...state.info },
+    nodes: [...state.nodes.values()].map(copyNode),
+    logs: state.logs.slice(),
+    spaces: [...state.spaces.values()].map((s) => ({ ...s, data: { ...s.data } })),
+    current: state.current.slice(),
+    events_count: state.events_count,
+    last_seq: state.last_seq,
+  };
+}

@@ -1,0 +1,149 @@
+// Data objects of the wire format (snake_case), shared by every layer: tracer, stores,
+// server and viewer. This file depends on nothing so that the browser can import it.
+
+export type TraceStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+export type NodeStatus = 'pending' | 'running' | 'completed' | 'failed' | 'skipped' | 'cancelled';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export type EventType =
+  | 'init'
+  | 'node_start'
+  | 'node_updated'
+  | 'node_complete'
+  | 'node_failed'
+  | 'log_added'
+  | 'space_created'
+  | 'space_deleted'
+  | 'memory_add'
+  | 'memory_update'
+  | 'memory_delete'
+  | 'complete';
+
+export const EVENT_TYPES: readonly EventType[] = [
+  'init', 'node_start', 'node_updated', 'node_complete', 'node_failed', 'log_added',
+  'space_created', 'space_deleted', 'memory_add', 'memory_update', 'memory_delete', 'complete',
+];
+
+/** A captured error: what `fail()` records. */
+export interface ErrorData {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string | number;
+  cause?: unknown;
+  [extra: string]: unknown;
+}
+
+export interface NodeData {
+  id: string;
+  parent_ids: string[];
+  children: string[];
+  label?: string;
+  icon?: string;
+  description?: string;
+  metadata: Record<string, unknown>;
+  input?: unknown;
+  output?: unknown;
+  error?: ErrorData;
+  status: NodeStatus;
+  created_at: number;
+  start_time?: number;
+  end_time?: number;
+  updated_at: number;
+}
+
+export interface LogEntry {
+  seq: number;
+  node_id?: string;
+  level: LogLevel;
+  message: string;
+  data?: unknown;
+  timestamp: number;
+}
+
+export interface SpaceItem {
+  id: string;
+  type: string;
+  title?: string;
+  content: unknown;
+  timestamp: number;
+}
+
+export interface SpaceData {
+  id: string;
+  label?: string;
+  icon?: string;
+  description?: string;
+  ttl?: number;
+  metadata?: Record<string, unknown>;
+  created_at: number;
+  /** key -> item; present in snapshots and the `/spaces/:id` route. */
+  data: Record<string, SpaceItem>;
+}
+
+export interface TraceInfo {
+  id: string;
+  status: TraceStatus;
+  created_at: number;
+  updated_at: number;
+  created_by?: string;
+  team_id?: string;
+  tenant_id?: string;
+  agent_name?: string;
+  metadata?: Record<string, unknown>;
+  archived: boolean;
+  archived_at?: number;
+  // Derived summary fields (livetrace additions, used by listings and the viewer).
+  /** Label of the root node, when there is one. */
+  label?: string;
+  ended_at?: number;
+  duration?: number;
+  node_count?: number;
+  last_seq?: number;
+  reason?: string;
+}
+
+export interface TraceEvent<D = any> {
+  seq: number;
+  type: EventType;
+  trace_id: string;
+  node_id?: string;
+  space_id?: string;
+  timestamp: number;
+  data: D;
+}
+
+export interface TraceSnapshot {
+  info: TraceInfo;
+  nodes: NodeData[];
+  logs: LogEntry[];
+  spaces: SpaceData[];
+  /** Ids of the trace's current nodes (its cursor). */
+  current: string[];
+  events_count: number;
+  last_seq: number;
+}
+
+export interface ListQuery {
+  status?: TraceStatus | TraceStatus[];
+  createdBy?: string;
+  teamId?: string;
+  tenantId?: string;
+  /** created_at >= from (epoch ms) */
+  from?: number;
+  /** created_at <= to (epoch ms) */
+  to?: number;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface ListResult {
+  traces: TraceInfo[];
+  nextCursor?: string;
+}
+
+/** Small serializable reference to a node, for another process (`node.context()`). */
+export interface NodeContext {
+  trace_id: string;
+  node_id?: string;
+}

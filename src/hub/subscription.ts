@@ -1,0 +1,227 @@
+// One subscriber's view of a trace: history from a cursor, then live, in seq order, with
+// no gap and no duplicate. Live events are buffered up to `bufferSize`; past that (or on
+// any gap) the subscription falls "behind" and reads pages from the source (the trace's
+// log in this process, or the store) until it has caught up. Memory per subscriber is
+// therefore bounded whatever the consumer's speed.
+import type { TraceEvent } from '../core/types.js';
+import type { EventHub } from './hub.js';
+
+/** Reads events with seq > since, at most `limit`. */
+export type EventSource = (traceId: string, since: number, limit: number) => readonly TraceEvent[] | Promise<readonly TraceEvent[]>;
+
+export interface SubscribeOptions {
+  /** Exclusive seq to resume after. */
+  since?: number;
+  /** Start at the first event with timestamp >= sinceTime (epoch ms). */
+  sinceTime?: number;
+  /** Ends the subscription when aborted. */
+  signal?: AbortSignal;
+}
+
+export interface SubscriptionConfig {
+  bufferSize: number;
+  /** Poll interval while behind a source that lags the live stream (remote hubs). */
+  retryMs?: number;
+  /** Runs before the first read; may reject (e.g. trace not found). */
+  prepare?: () => Promise<void>;
+  onClose?: (sub: Subscription) => void;
+}
+
+const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
+
+export class Subscription implements AsyncIterableIterator<TraceEvent> {
+  readonly traceId: string;
+  readonly #source: EventSource;
+  readonly #config: SubscriptionConfig;
+  /** Events queued for the consumer; `#head` is the next one to hand out. */
+  #queue: (TraceEvent | undefined)[] = [];
+  #head = 0;
+  /** Seq of the last event queued or skipped; the consumer has everything up to it. */
+  #cursor: number;
+  /** True until the source has confirmed we hold everything seen live. */
+  #behind = true;
+  #liveMax = 0;
+  #minTime: number | undefined;
+  /** Set when the trace was released here: deliver up to this seq, then end. */
+  #finalSeq: number | undefined;
+  #done = false;
+  #prepared: boolean;
+  #waiter: ((v: void) => void) | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #signal: AbortSignal | undefined;
+  readonly #onAbort = (): void => this.#finish();
+
+  constructor(traceId: string, hub: EventHub | undefined, source: EventSource, options: SubscribeOptions, config: SubscriptionConfig) {
+    this.traceId = traceId;
+    this.#source = source;
+    this.#config = config;
+    this.#cursor = Math.max(0, Math.floor(options.since ?? 0));
+    this.#minTime = options.sinceTime;
+    this.#prepared = config.prepare === undefined;
+    if (hub) this.#unsubscribe = hub.subscribe(traceId, (events) => this.#onLive(events));
+    if (options.signal) {
+      this.#signal = options.signal;
+      if (options.signal.aborted) this.#finish();
+      else options.signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
+
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /** Events waiting in the buffer (bounded by bufferSize). */
+  get buffered(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<TraceEvent>> {
+    for (;;) {
+      if (this.#done) return DONE;
+      if (this.#head < this.#queue.length) {
+        const ev = this.#queue[this.#head]!;
+        this.#queue[this.#head++] = undefined;
+        if (this.#head === this.#queue.length) {
+          this.#queue = [];
+          this.#head = 0;
+        }
+        if (ev.type === 'complete' || (this.#finalSeq !== undefined && ev.seq >= this.#finalSeq)) this.#finish();
+        return { value: ev, done: false };
+      }
+      if (this.#finalSeq !== undefined && this.#cursor >= this.#finalSeq) {
+        this.#finish();
+        return DONE;
+      }
+      if (!this.#prepared) {
+        this.#prepared = true;
+        try {
+          await this.#config.prepare!();
+        } catch (err) {
+          this.#finish();
+          throw err;
+        }
+        continue;
+      }
+      if (this.#behind || this.#finalSeq !== undefined) {
+        let progressed: boolean;
+        try {
+          progressed = await this.#fill();
+        } catch (err) {
+          this.#finish();
+          throw err;
+        }
+        if (progressed) continue;
+        if (this.#finalSeq !== undefined) {
+          // Released here and the source has nothing more: that is the end.
+          this.#finish();
+          return DONE;
+        }
+        if (this.#behind) this.#armRetry();
+      }
+      if (this.#done) return DONE;
+      await new Promise<void>((resolve) => (this.#waiter = resolve));
+    }
+  }
+
+  async return(): Promise<IteratorResult<TraceEvent>> {
+    this.#finish();
+    return DONE;
+  }
+
+  /**
+   * Called when the trace is released in this process: stop listening, hand out what is
+   * left up to `finalSeq` (from the buffer or the store), then end.
+   */
+  close(finalSeq?: number): void {
+    if (this.#done) return;
+    this.#detach();
+    this.#finalSeq = finalSeq ?? this.#cursor;
+    if (this.#head >= this.#queue.length && this.#cursor >= this.#finalSeq) this.#finish();
+    else this.#wake();
+  }
+
+  async #fill(): Promise<boolean> {
+    const page = await this.#source(this.traceId, this.#cursor, this.#config.bufferSize);
+    if (this.#done) return false;
+    let progressed = false;
+    for (const ev of page) {
+      if (ev.seq <= this.#cursor) continue;
+      if (ev.seq !== this.#cursor + 1) break;
+      progressed = true;
+      this.#accept(ev);
+      if (ev.type === 'complete') break;
+    }
+    if (page.length < this.#config.bufferSize && this.#cursor >= this.#liveMax) this.#behind = false;
+    return progressed;
+  }
+
+  #accept(ev: TraceEvent): void {
+    this.#cursor = ev.seq;
+    if (this.#minTime !== undefined) {
+      if (ev.timestamp < this.#minTime) return;
+      this.#minTime = undefined;
+    }
+    this.#queue.push(ev);
+  }
+
+  #onLive(events: readonly TraceEvent[]): void {
+    if (this.#done) return;
+    for (const ev of events) {
+      if (ev.seq > this.#liveMax) this.#liveMax = ev.seq;
+      if (this.#behind || ev.seq <= this.#cursor) continue;
+      if (ev.seq !== this.#cursor + 1 || this.#queue.length - this.#head >= this.#config.bufferSize) {
+        this.#behind = true;
+        continue;
+      }
+      this.#accept(ev);
+    }
+    this.#wake();
+  }
+
+  #armRetry(): void {
+    if (this.#timer || this.#config.retryMs === undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#wake();
+    }, this.#config.retryMs);
+    this.#timer.unref?.();
+  }
+
+  #wake(): void {
+    const w = this.#waiter;
+    if (w) {
+      this.#waiter = undefined;
+      w();
+    }
+  }
+
+  #detach(): void {
+    if (this.#unsubscribe) {
+      this.#unsubscribe();
+      this.#unsubscribe = undefined;
+    }
+    if (this.#signal) {
+      this.#signal.removeEventListener('abort', this.#onAbort);
+      this.#signal = undefined;
+    }
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#detach();
+    this.#queue = [];
+    this.#head = 0;
+    this.#wake();
+    this.#config.onClose?.(this);
+  }
+}

@@ -1,0 +1,19 @@
+// livetrace: live execution traces for AI-agent and workflow runs.
+export { Tracer, type CreateOptions, type TracerStats } from './tracer/tracer.js';
+export { Trace, type NodeOptions, type ParallelItem, type SpaceOptions, type EventsOptions } from './tracer/trace.js';
+export { NodeHandle } from './tracer/node-handle.js';
+export { SpaceHandle } from './tracer/space-handle.js';
+export { currentNode, currentTrace } from './tracer/context.js';
+export { traced, type TracedOptions } from './tracer/traced.js';
+export type { TracerOptions, Limits, FlushOptions } from './tracer/options.js';
+export { MemoryStore } from './store/memory-store.js';
+export type { TraceStore, ReadOptions } from './store/store.js';
+export { LocalHub } from './hub/local-hub.js';
+export type { EventHub, HubListener } from './hub/hub.js';
+export type { Subscription, SubscribeOptions } from './hub/subscription.js';
+export { applyEvent, reduceEvents, initialState, toSnapshot, type TraceState } from './core/reducer.js';
+export { capture, captureError } from './core/capture.js';
+export { newId, newTraceId, isValidId } from './core/ids.js';
+export * from './core/errors.js';
+export type * from './core/types.js';
+export { EVENT_TYPES } from './core/types.js';

@@ -1,0 +1,20 @@
+// Stores and hubs chosen by URL (CLI flags, environment variables, server options):
+//   memory:            MemoryStore
+//   file:<path>        FileStore
+//   sqlite:<path>      SqliteStore
+//   postgres://...     PostgresStore
+//   redis://...        RedisHub (as --hub) / Redis Streams store (as --store)
+// Drivers are imported lazily so that the core never loads them.
+import { InvalidArgumentError } from '../core/errors.js';
+import type { EventHub } from '../hub/hub.js';
+import { MemoryStore } from './memory-store.js';
+import type { TraceStore } from './store.js';
+
+export async function createStoreFromUrl(url: string): Promise<TraceStore> {
+  if (url === 'memory:' || url === 'memory') return new MemoryStore();
+  throw new InvalidArgumentError(`unsupported store URL ${JSON.stringify(url)}: use memory:, file:<dir>, sqlite:<path>, postgres://..., redis://...`);
+}
+
+export async function createHubFromUrl(url: string): Promise<EventHub> {
+  throw new InvalidArgumentError(`unsupported hub URL ${JSON.stringify(url)}: use redis://host:port`);
+}

@@ -1,0 +1,93 @@
+// In-memory store: for tests and ephemeral use. A first-class implementation of the
+// interface (it passes the conformance suite), like OpenTelemetry's InMemorySpanExporter.
+import { StoreConflictError, TraceLockedError, TraceNotFoundError, TraceRunningError } from '../core/errors.js';
+import type { ListQuery, ListResult, TraceEvent, TraceInfo } from '../core/types.js';
+import type { ReadOptions, TraceStore } from './store.js';
+import { afterCursor, compareNewestFirst, decodeCursor, encodeCursor, listLimit, matchesQuery } from './store.js';
+
+interface Entry {
+  info: TraceInfo;
+  events: TraceEvent[];
+  owner?: string;
+}
+
+export interface MemoryStoreOptions {
+  /** Fails every append with this error while set (for failure tests). */
+  failWith?: Error;
+}
+
+export class MemoryStore implements TraceStore {
+  readonly name = 'memory';
+  readonly #traces = new Map<string, Entry>();
+  /** Set to an Error to make appends fail (tests of the retry path). */
+  failWith: Error | undefined;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.failWith = options.failWith;
+  }
+
+  async append(traceId: string, events: readonly TraceEvent[], info: TraceInfo): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    let entry = this.#traces.get(traceId);
+    const last = entry ? entry.events.length : 0;
+    if (events.length > 0 && events[0]!.seq !== last + 1) throw new StoreConflictError(traceId, last + 1, events[0]!.seq);
+    if (!entry) {
+      entry = { info: { ...info }, events: [] };
+      this.#traces.set(traceId, entry);
+    }
+    for (const ev of events) entry.events.push(ev);
+    entry.info = { ...info, archived: entry.info.archived, ...(entry.info.archived_at !== undefined ? { archived_at: entry.info.archived_at } : {}) };
+  }
+
+  async read(traceId: string, options: ReadOptions = {}): Promise<TraceEvent[]> {
+    const entry = this.#traces.get(traceId);
+    if (!entry) return [];
+    const since = Math.max(0, options.since ?? 0);
+    const end = options.limit === undefined ? undefined : since + options.limit;
+    return entry.events.slice(since, end);
+  }
+
+  async info(traceId: string): Promise<TraceInfo | undefined> {
+    const entry = this.#traces.get(traceId);
+    return entry ? { ...entry.info } : undefined;
+  }
+
+  async list(query: ListQuery = {}): Promise<ListResult> {
+    const limit = listLimit(query);
+    const cursor = decodeCursor(query.cursor);
+    const all = [...this.#traces.values()].map((e) => e.info).filter((i) => matchesQuery(i, query) && (!cursor || afterCursor(i, cursor)));
+    all.sort(compareNewestFirst);
+    const page = all.slice(0, limit).map((i) => ({ ...i }));
+    const result: ListResult = { traces: page };
+    if (all.length > limit) {
+      const lastInfo = page[page.length - 1]!;
+      result.nextCursor = encodeCursor(lastInfo.created_at, lastInfo.id);
+    }
+    return result;
+  }
+
+  async remove(traceId: string): Promise<boolean> {
+    return this.#traces.delete(traceId);
+  }
+
+  async archive(traceId: string): Promise<void> {
+    const entry = this.#traces.get(traceId);
+    if (!entry) throw new TraceNotFoundError(traceId);
+    if (entry.info.status === 'pending' || entry.info.status === 'running') throw new TraceRunningError(traceId, 'archive');
+    entry.info = { ...entry.info, archived: true, archived_at: Date.now() };
+  }
+
+  async acquire(traceId: string, owner: string): Promise<void> {
+    const entry = this.#traces.get(traceId);
+    if (!entry) return;
+    if (entry.owner !== undefined && entry.owner !== owner) throw new TraceLockedError(traceId, entry.owner);
+    entry.owner = owner;
+  }
+
+  async releaseLease(traceId: string, owner: string): Promise<void> {
+    const entry = this.#traces.get(traceId);
+    if (entry && entry.owner === owner) delete entry.owner;
+  }
+
+  async close(): Promise<void> {}
+}

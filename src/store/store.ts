@@ -1,0 +1,102 @@
+// The store interface every backend implements (memory, file, SQLite, PostgreSQL, Redis).
+// The event log is the source of truth; info is a summary the tracer derives with the
+// reducer and hands over with each batch so listings never read event logs.
+import type { ListQuery, ListResult, TraceEvent, TraceInfo } from '../core/types.js';
+
+export interface ReadOptions {
+  /** Exclusive: return events with seq > since. Default 0. */
+  since?: number;
+  /** At most this many events. Default: all. */
+  limit?: number;
+}
+
+export interface TraceStore {
+  /** Human-readable name for messages (`file:/path`, `memory`, ...). */
+  readonly name: string;
+
+  /**
+   * Appends a batch. `events` are contiguous and must continue the stored log exactly
+   * (first seq = stored last seq + 1), else the store rejects with StoreConflictError and
+   * writes nothing. `info` is the trace's info after the batch; the store saves it with the
+   * batch (atomically where it can). An empty batch only updates info.
+   */
+  append(traceId: string, events: readonly TraceEvent[], info: TraceInfo): Promise<void>;
+
+  /** Events in seq order, after `since`. Unknown trace: []. Works on archived traces. */
+  read(traceId: string, options?: ReadOptions): Promise<TraceEvent[]>;
+
+  /** Stored info, or undefined. */
+  info(traceId: string): Promise<TraceInfo | undefined>;
+
+  /** Newest first (created_at desc, then id desc), filtered, paged by an opaque cursor. */
+  list(query?: ListQuery): Promise<ListResult>;
+
+  /** Deletes everything of a trace. Resolves true if something was removed. */
+  remove(traceId: string): Promise<boolean>;
+
+  /**
+   * Marks a finished trace archived (and compresses it where the store can). Reading,
+   * listing and subscribing keep working. Unknown trace: TraceNotFoundError.
+   */
+  archive(traceId: string): Promise<void>;
+
+  /**
+   * Optional single-writer guard: take the write lease of a trace for `owner`.
+   * Rejects with TraceLockedError while another live owner holds it.
+   */
+  acquire?(traceId: string, owner: string): Promise<void>;
+  /** Gives the lease back. */
+  releaseLease?(traceId: string, owner: string): Promise<void>;
+
+  /** Closes handles and pools. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Opaque cursor helpers shared by stores: base64url of JSON `[created_at, id]`. */
+export function encodeCursor(createdAt: number, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string | undefined): [number, string] | undefined {
+  if (!cursor) return undefined;
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'string') return [v[0], v[1]];
+  } catch {
+    /* fall through */
+  }
+  return undefined;
+}
+
+/** True if `info` passes the filters of `q` (used by stores that filter in memory). */
+export function matchesQuery(info: TraceInfo, q: ListQuery): boolean {
+  if (q.status !== undefined) {
+    const statuses = Array.isArray(q.status) ? q.status : [q.status];
+    if (!statuses.includes(info.status)) return false;
+  }
+  if (q.createdBy !== undefined && info.created_by !== q.createdBy) return false;
+  if (q.teamId !== undefined && info.team_id !== q.teamId) return false;
+  if (q.tenantId !== undefined && info.tenant_id !== q.tenantId) return false;
+  if (q.from !== undefined && info.created_at < q.from) return false;
+  if (q.to !== undefined && info.created_at > q.to) return false;
+  return true;
+}
+
+/** Sort order of listings: newest first, ties by id descending. */
+export function compareNewestFirst(a: TraceInfo, b: TraceInfo): number {
+  return b.created_at - a.created_at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+
+/** True if `info` comes strictly after the cursor position in listing order. */
+export function afterCursor(info: TraceInfo, cursor: [number, string]): boolean {
+  return info.created_at < cursor[0] || (info.created_at === cursor[0] && info.id < cursor[1]);
+}
+
+export const DEFAULT_LIST_LIMIT = 50;
+export const MAX_LIST_LIMIT = 1000;
+
+export function listLimit(q: ListQuery): number {
+  const n = q.limit ?? DEFAULT_LIST_LIMIT;
+  if (!Number.isInteger(n) || n < 1) return DEFAULT_LIST_LIMIT;
+  return Math.min(n, MAX_LIST_LIMIT);
+}

@@ -1,0 +1,104 @@
+// A handle on one node: what add()/parallel()/join() return. It holds only the trace and
+// the node id, so handles are cheap and never keep state of their own.
+import type { NodeContext, NodeData, NodeStatus } from '../core/types.js';
+import type { NodeOptions, Trace } from './trace.js';
+import { kEnd, kJoin, kLog, kSetStatus, kSpawn, kUpdate } from './symbols.js';
+
+export class NodeHandle {
+  readonly id: string;
+  readonly #trace: Trace | undefined;
+
+  /** @internal use trace.add()/node.add() */
+  constructor(trace: Trace | undefined, id: string) {
+    this.#trace = trace;
+    this.id = id;
+  }
+
+  /** The trace this node belongs to (undefined for the no-op handle). */
+  get trace(): Trace | undefined {
+    return this.#trace;
+  }
+
+  /** The node's current data (read-only view), or undefined for a no-op handle. */
+  get data(): Readonly<NodeData> | undefined {
+    return this.#trace?.getNode(this.id);
+  }
+
+  /** True for the inert handle returned by calls on a closed trace. */
+  get isNoop(): boolean {
+    return this.#trace === undefined || this.id === '';
+  }
+
+  debug(message: unknown, ...args: unknown[]): this {
+    this.#trace && this.#trace[kLog]([this.id], 'debug', message, args);
+    return this;
+  }
+  info(message: unknown, ...args: unknown[]): this {
+    this.#trace && this.#trace[kLog]([this.id], 'info', message, args);
+    return this;
+  }
+  warn(message: unknown, ...args: unknown[]): this {
+    this.#trace && this.#trace[kLog]([this.id], 'warn', message, args);
+    return this;
+  }
+  error(message: unknown, ...args: unknown[]): this {
+    this.#trace && this.#trace[kLog]([this.id], 'error', message, args);
+    return this;
+  }
+
+  /** A child node. Does not move the trace cursor; does not complete this node unless `autoCompleteParent: true`. */
+  add(input?: unknown, options: NodeOptions = {}): NodeHandle {
+    if (!this.#trace) return this;
+    return this.#trace[kSpawn]('add', [this.id], [{ ...options, input }], false, options.autoCompleteParent ?? false)[0]!;
+  }
+
+  /** Children running in parallel under this node. */
+  parallel(items: readonly (NodeOptions & { input?: unknown })[]): NodeHandle[] {
+    if (!this.#trace) return [];
+    return this.#trace[kSpawn]('parallel', [this.id], items, false, items.some?.((i) => i?.autoCompleteParent === true) ?? false, true);
+  }
+
+  /**
+   * One node whose parents are this node and `nodes` (a join). Open parents are completed
+   * unless `autoCompleteParent: false`; joined nodes that were current are replaced by
+   * the join in the trace cursor.
+   */
+  join(nodes: readonly (NodeHandle | NodeData | string)[], input?: unknown, options: NodeOptions = {}): NodeHandle {
+    if (!this.#trace) return this;
+    return this.#trace[kJoin](this.id, nodes, input, options);
+  }
+
+  setOutput(output: unknown): this {
+    this.#trace && this.#trace[kUpdate](this.id, 'output', output);
+    return this;
+  }
+
+  setMetadata(key: string, value: unknown): this {
+    this.#trace && this.#trace[kUpdate](this.id, 'metadata', value, key);
+    return this;
+  }
+
+  setStatus(status: NodeStatus): this {
+    this.#trace && this.#trace[kSetStatus](this.id, status);
+    return this;
+  }
+
+  complete(output?: unknown): this {
+    this.#trace && this.#trace[kEnd](this.id, 'completed', output, arguments.length > 0);
+    return this;
+  }
+
+  fail(error: unknown): this {
+    this.#trace && this.#trace[kEnd](this.id, 'failed', error, true);
+    return this;
+  }
+
+  /** Serializable reference for another process: pass it to `tracer.run(ctx, fn)` there. */
+  context(): NodeContext {
+    return { trace_id: this.#trace?.id ?? '', node_id: this.id };
+  }
+
+  toJSON(): NodeContext {
+    return this.context();
+  }
+}

@@ -1,0 +1,69 @@
+// Tracer options, their defaults and their validation (errors name the option, the
+// allowed range, the value and its type).
+import { InvalidArgumentError } from '../core/errors.js';
+import type { EventHub } from '../hub/hub.js';
+import type { TraceStore } from '../store/store.js';
+
+export interface Limits {
+  /** Approximate JSON size budget of one captured value (input, output, log data...). Default 64 KiB. */
+  maxValueSize: number;
+  /** Maximum nesting depth of a captured value. Default 32. */
+  maxDepth: number;
+  /** Live events buffered per subscriber before it reads from the store instead. Default 1024. */
+  subscriberBuffer: number;
+  /** Unstored events kept per trace while the store fails; past it new events are dropped and reported. Default 1,000,000. */
+  maxPendingEvents: number;
+}
+
+export interface FlushOptions {
+  /** Longest time an event waits before its batch is written, in ms. Default 50. */
+  intervalMs: number;
+  /** Most events per store append. Default 2000. */
+  maxBatch: number;
+  /** Longest retry delay after a store failure, in ms. Default 5000. */
+  maxRetryMs: number;
+}
+
+export interface TracerOptions {
+  /** Where events are persisted. Default: FileStore under $LIVETRACE_DIR or ./.livetrace. */
+  store?: TraceStore;
+  /** Carries live events to subscribers. Default: an in-process LocalHub owned by this tracer. */
+  hub?: EventHub;
+  /** Throw TraceClosedError on calls to released/sealed traces instead of ignoring them. */
+  strict?: boolean;
+  limits?: Partial<Limits>;
+  flush?: Partial<FlushOptions>;
+  /** What close() does with traces still running: mark them cancelled ("shutdown"), or keep them resumable. */
+  onClose?: 'cancel' | 'keep';
+  /** Writer identity for the store's single-writer lease. Default: host:pid:random. */
+  owner?: string;
+  /** Flush pending events on process `beforeExit`. Default true. */
+  exitHook?: boolean;
+}
+
+export const DEFAULT_LIMITS: Limits = { maxValueSize: 64 * 1024, maxDepth: 32, subscriberBuffer: 1024, maxPendingEvents: 1_000_000 };
+export const DEFAULT_FLUSH: FlushOptions = { intervalMs: 50, maxBatch: 2000, maxRetryMs: 5000 };
+
+function positiveInt(name: string, value: unknown, min = 1): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new InvalidArgumentError(`option ${name} must be an integer >= ${min}, got ${String(value)} (${typeof value})`);
+  }
+  return value;
+}
+
+export function resolveLimits(limits: Partial<Limits> = {}): Limits {
+  const out = { ...DEFAULT_LIMITS, ...limits };
+  positiveInt('limits.maxValueSize', out.maxValueSize, 16);
+  positiveInt('limits.maxDepth', out.maxDepth);
+  positiveInt('limits.subscriberBuffer', out.subscriberBuffer);
+  positiveInt('limits.maxPendingEvents', out.maxPendingEvents);
+  return out;
+}
+
+export function resolveFlush(flush: Partial<FlushOptions> = {}): FlushOptions {
+  const out = { ...DEFAULT_FLUSH, ...flush };
+  positiveInt('flush.intervalMs', out.intervalMs, 0);
+  positiveInt('flush.maxBatch', out.maxBatch);
+  positiveInt('flush.maxRetryMs', out.maxRetryMs);
+  return out;
+}

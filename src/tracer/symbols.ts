@@ -1,0 +1,12 @@
+// Internal methods of Trace that handles call: symbol-keyed so that they stay out of the
+// public surface (pino keeps its internals behind symbols the same way).
+export const kLog = Symbol('livetrace.log');
+export const kSpawn = Symbol('livetrace.spawn');
+export const kJoin = Symbol('livetrace.join');
+export const kUpdate = Symbol('livetrace.update');
+export const kSetStatus = Symbol('livetrace.setStatus');
+export const kEnd = Symbol('livetrace.end');
+export const kLogOf = Symbol('livetrace.traceLog');
+export const kSubscribe = Symbol('livetrace.subscribe');
+export const kClose = Symbol('livetrace.close');
+export const kInit = Symbol('livetrace.init');

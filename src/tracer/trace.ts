@@ -1,0 +1,589 @@
+// Trace: the manager of one run. Every mutating call builds one event, appends it to the
+// trace's log, applies it to the state with the shared reducer and hands it to the hub
+// and the write-behind writer. Nothing here starts a task, a timer or a listener of its
+// own: release() therefore has only the log to store and the subscribers to end.
+import { capture, captureError, type CaptureLimits } from '../core/capture.js';
+import {
+  InvalidArgumentError,
+  InvalidKeyError,
+  NoRootError,
+  UnknownSpaceError,
+} from '../core/errors.js';
+import { assertValidId, newId } from '../core/ids.js';
+import { applyEvent, initialState, toSnapshot, type TraceState } from '../core/reducer.js';
+import type {
+  EventType,
+  LogEntry,
+  LogLevel,
+  NodeData,
+  NodeStatus,
+  SpaceData,
+  TraceEvent,
+  TraceInfo,
+  TraceSnapshot,
+  TraceStatus,
+} from '../core/types.js';
+import type { EventHub } from '../hub/hub.js';
+import type { SubscribeOptions, Subscription } from '../hub/subscription.js';
+import { NodeHandle } from './node-handle.js';
+import type { Limits } from './options.js';
+import { SpaceHandle } from './space-handle.js';
+import { kClose, kEnd, kInit, kJoin, kLog, kLogOf, kSetStatus, kSpawn, kSubscribe, kUpdate } from './symbols.js';
+import { TraceLog, type WriteBehind } from './write-behind.js';
+
+export interface NodeOptions {
+  label?: string;
+  icon?: string;
+  description?: string;
+  metadata?: Record<string, unknown>;
+  /** Complete the parent node(s) that are still open. Trace-level calls: default true. */
+  autoCompleteParent?: boolean;
+}
+
+export interface ParallelItem extends NodeOptions {
+  input?: unknown;
+}
+
+export interface SpaceOptions {
+  /** Optional explicit id ([A-Za-z0-9_-]{1,128}); default: 12 random characters. */
+  id?: string;
+  label?: string;
+  icon?: string;
+  description?: string;
+  ttl?: number;
+  metadata?: Record<string, unknown>;
+}
+
+export interface EventsOptions {
+  since?: number;
+  sinceTime?: number;
+}
+
+/** What a Trace needs from its Tracer. */
+export interface TraceHost {
+  readonly writer: WriteBehind;
+  readonly hub: EventHub;
+  readonly limits: Limits;
+  readonly capture: CaptureLimits;
+  /** Reports (or, strict, throws) a call on a closed trace. */
+  late(trace: Trace, call: string, state: string): void;
+  dropped(trace: Trace): void;
+  sealed(trace: Trace): void;
+  released(trace: Trace): Promise<void>;
+  subscribe(traceId: string, options: SubscribeOptions, trace: Trace | undefined): Subscription;
+}
+
+type Phase = 'open' | 'sealed' | 'released';
+
+const OPEN_STATUSES: ReadonlySet<NodeStatus> = new Set(['pending', 'running']);
+const NODE_STATUSES: ReadonlySet<string> = new Set(['pending', 'running', 'completed', 'failed', 'skipped', 'cancelled']);
+
+export class Trace {
+  readonly id: string;
+  readonly #host: TraceHost;
+  readonly #log: TraceLog;
+  #state: TraceState;
+  #phase: Phase;
+  #releasing: Promise<void> | undefined;
+  readonly #subs = new Set<Subscription>();
+  readonly #autoArchive: boolean;
+  #signal: AbortSignal | undefined;
+  readonly #onAbort = (): void => {
+    this.markCancelled(abortReason(this.#signal));
+  };
+  /** Calls ignored because the trace was closed. */
+  lateCalls = 0;
+
+  /** @internal use tracer.create()/tracer.load() */
+  constructor(host: TraceHost, id: string, init: { events?: TraceEvent[]; autoArchive?: boolean; signal?: AbortSignal }) {
+    this.id = id;
+    this.#host = host;
+    this.#log = new TraceLog(id, () => this.#info());
+    this.#autoArchive = init.autoArchive ?? false;
+    this.#state = initialState(id);
+    if (init.events) {
+      for (const ev of init.events) {
+        this.#log.events.push(ev);
+        applyEvent(this.#state, ev);
+      }
+      this.#log.stored = init.events.length;
+    }
+    this.#phase = isTerminal(this.#state.info.status) ? 'sealed' : 'open';
+    if (init.signal && this.#phase === 'open') {
+      this.#signal = init.signal;
+      if (init.signal.aborted) queueMicrotask(this.#onAbort);
+      else init.signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
+
+  // ---- state ----------------------------------------------------------------------
+
+  get status(): TraceStatus {
+    return this.#state.info.status;
+  }
+  /** True once the trace has emitted `complete` (it is sealed). */
+  get isComplete(): boolean {
+    return isTerminal(this.#state.info.status);
+  }
+  /** True after release(): the trace records nothing more. */
+  get isReleased(): boolean {
+    return this.#phase === 'released';
+  }
+  get lastSeq(): number {
+    return this.#state.last_seq;
+  }
+  get root(): NodeHandle | undefined {
+    return this.#state.root === undefined ? undefined : new NodeHandle(this, this.#state.root);
+  }
+  get currentNodes(): NodeHandle[] {
+    return this.#state.current.map((id) => new NodeHandle(this, id));
+  }
+  getNode(id: string): Readonly<NodeData> | undefined {
+    return this.#state.nodes.get(id);
+  }
+  /** A handle on an existing node, to act on it by id. */
+  node(id: string): NodeHandle | undefined {
+    return this.#state.nodes.has(id) ? new NodeHandle(this, id) : undefined;
+  }
+  nodes(): NodeData[] {
+    return [...this.#state.nodes.values()];
+  }
+  logs(nodeId?: string): LogEntry[] {
+    return nodeId === undefined ? this.#state.logs.slice() : this.#state.logs.filter((l) => l.node_id === nodeId);
+  }
+  info(message: unknown, ...args: unknown[]): this {
+    this[kLog](this.#state.current, 'info', message, args);
+    return this;
+  }
+  debug(message: unknown, ...args: unknown[]): this {
+    this[kLog](this.#state.current, 'debug', message, args);
+    return this;
+  }
+  warn(message: unknown, ...args: unknown[]): this {
+    this[kLog](this.#state.current, 'warn', message, args);
+    return this;
+  }
+  error(message: unknown, ...args: unknown[]): this {
+    this[kLog](this.#state.current, 'error', message, args);
+    return this;
+  }
+  /** The trace's info (derived from its events). */
+  getInfo(): TraceInfo {
+    return this.#info();
+  }
+  events(options: EventsOptions = {}): TraceEvent[] {
+    const all = this.#log.events;
+    let start = Math.max(0, Math.floor(options.since ?? 0));
+    if (options.sinceTime !== undefined) {
+      const t = options.sinceTime;
+      while (start < all.length && all[start]!.timestamp < t) start++;
+    }
+    return all.slice(start);
+  }
+  snapshot(): TraceSnapshot {
+    const snap = toSnapshot(this.#state);
+    snap.info.archived = false;
+    return snap;
+  }
+
+  // ---- nodes ----------------------------------------------------------------------
+
+  /**
+   * Continues the run: completes the current nodes that are still open (unless
+   * `autoCompleteParent: false`), creates one node whose parents are all current nodes
+   * (an implicit join after parallel()), and makes it the only current node.
+   */
+  add(input?: unknown, options: NodeOptions = {}): NodeHandle {
+    return this[kSpawn]('add', this.#state.current, [{ ...options, input }], true, options.autoCompleteParent ?? true)[0]!;
+  }
+
+  /** Fans out: one node per item under the current node(s); they become the current nodes. */
+  parallel(items: readonly ParallelItem[]): NodeHandle[] {
+    return this[kSpawn]('parallel', this.#state.current, items, true, !items?.some?.((i) => i?.autoCompleteParent === false), true);
+  }
+
+  setOutput(output: unknown): this {
+    for (const id of this.#state.current) this[kUpdate](id, 'output', output);
+    return this;
+  }
+  setMetadata(key: string, value: unknown): this {
+    for (const id of this.#state.current) this[kUpdate](id, 'metadata', value, key);
+    return this;
+  }
+  /** Completes the current nodes that are still open. */
+  complete(output?: unknown): this {
+    const has = arguments.length > 0;
+    for (const id of this.#state.current) this[kEnd](id, 'completed', output, has);
+    return this;
+  }
+  /** Fails the current nodes that are still open. */
+  fail(error: unknown): this {
+    for (const id of this.#state.current) this[kEnd](id, 'failed', error, true);
+    return this;
+  }
+
+  // ---- spaces ---------------------------------------------------------------------
+
+  createSpace(options: SpaceOptions = {}): SpaceHandle {
+    if (!this.#writable('createSpace')) return new SpaceHandle(this, options.id ?? '');
+    let id: string;
+    if (options.id !== undefined) {
+      assertValidId(options.id, 'space');
+      if (this.#state.spaces.has(options.id)) throw new InvalidArgumentError(`trace ${this.id} already has a space ${options.id}`);
+      id = options.id;
+    } else {
+      id = newId();
+    }
+    const space: Omit<SpaceData, 'data'> = { id, created_at: Date.now() };
+    if (options.label !== undefined) space.label = String(options.label);
+    if (options.icon !== undefined) space.icon = String(options.icon);
+    if (options.description !== undefined) space.description = String(options.description);
+    if (options.ttl !== undefined) space.ttl = Number(options.ttl);
+    if (options.metadata !== undefined) space.metadata = capture(options.metadata, this.#host.capture) as Record<string, unknown>;
+    this.#emit('space_created', space, undefined, id);
+    return new SpaceHandle(this, id);
+  }
+  getSpace(id: string): SpaceHandle | undefined {
+    return this.#state.spaces.has(id) ? new SpaceHandle(this, id) : undefined;
+  }
+  hasSpace(id: string): boolean {
+    return this.#state.spaces.has(id);
+  }
+  deleteSpace(id: string): boolean {
+    if (!this.#writable('deleteSpace')) return false;
+    this.#space(id);
+    this.#emit('space_deleted', { space_id: id }, undefined, id);
+    return true;
+  }
+  listSpaces(): SpaceData[] {
+    return [...this.#state.spaces.values()];
+  }
+  setSpaceValue(spaceId: string, key: string, value: unknown, options: { title?: string } = {}): this {
+    if (!this.#writable('setSpaceValue')) return this;
+    const space = this.#space(spaceId);
+    checkKey(key);
+    const item: Record<string, unknown> = { id: key, type: spaceId };
+    if (options.title !== undefined) item['title'] = String(options.title);
+    item['content'] = capture(value, this.#host.capture) ?? null;
+    item['timestamp'] = Date.now();
+    const type: EventType = Object.prototype.hasOwnProperty.call(space.data, key) ? 'memory_update' : 'memory_add';
+    this.#emit(type, { type: spaceId, item }, undefined, spaceId);
+    return this;
+  }
+  getSpaceValue(spaceId: string, key: string): unknown {
+    const space = this.#space(spaceId);
+    checkKey(key);
+    return Object.prototype.hasOwnProperty.call(space.data, key) ? space.data[key]!.content : undefined;
+  }
+  hasSpaceValue(spaceId: string, key: string): boolean {
+    const space = this.#space(spaceId);
+    checkKey(key);
+    return Object.prototype.hasOwnProperty.call(space.data, key);
+  }
+  deleteSpaceValue(spaceId: string, key: string): boolean {
+    if (!this.#writable('deleteSpaceValue')) return false;
+    const space = this.#space(spaceId);
+    checkKey(key);
+    if (!Object.prototype.hasOwnProperty.call(space.data, key)) return false;
+    this.#emit('memory_delete', { space_id: spaceId, key }, undefined, spaceId);
+    return true;
+  }
+  clearSpaceValues(spaceId: string): this {
+    if (!this.#writable('clearSpaceValues')) return this;
+    this.#space(spaceId);
+    this.#emit('memory_delete', { space_id: spaceId, cleared: true }, undefined, spaceId);
+    return this;
+  }
+  listSpaceKeys(spaceId: string): string[] {
+    return Object.keys(this.#space(spaceId).data);
+  }
+
+  // ---- trace lifecycle --------------------------------------------------------------
+
+  /** Completes open nodes, then emits `complete`. Idempotent. */
+  markComplete(): this {
+    return this.#finish('completed');
+  }
+  /** Fails open nodes with `error`, then emits `complete` with status failed. */
+  markFailed(error: unknown): this {
+    return this.#finish('failed', captureError(error, this.#host.capture));
+  }
+  /** Marks open nodes cancelled, then emits `complete` with status cancelled. */
+  markCancelled(reason?: string): this {
+    const r = reason === undefined ? 'cancelled' : String(reason);
+    return this.#finish('cancelled', { name: 'Cancelled', message: r }, r);
+  }
+
+  subscribe(options: SubscribeOptions = {}): Subscription {
+    return this.#host.subscribe(this.id, options, this.#phase === 'released' ? undefined : this);
+  }
+
+  /** Durability barrier: resolves when every event recorded so far is stored. */
+  flush(): Promise<void> {
+    return this.#host.writer.flush(this.#log);
+  }
+
+  /**
+   * Stores every event, ends every subscriber, and removes every trace of this trace from
+   * the process. Idempotent: a second call returns the same promise.
+   */
+  release(): Promise<void> {
+    this.#releasing ??= this.#release();
+    return this.#releasing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.release();
+  }
+
+  async #release(): Promise<void> {
+    this.#phase = 'released';
+    this.#detachSignal();
+    let error: unknown;
+    try {
+      await this.#host.writer.flush(this.#log);
+    } catch (err) {
+      error = err;
+    }
+    this[kClose]();
+    await this.#host.released(this);
+    if (error !== undefined) throw error;
+  }
+
+  /** @internal ends subscribers (release, remove). */
+  [kClose](): void {
+    const last = this.#state.last_seq;
+    for (const sub of this.#subs) sub.close(last);
+    this.#subs.clear();
+  }
+
+  /** @internal the tracer emits `init` once, right after creating a new trace. */
+  [kInit](data: Record<string, unknown>): void {
+    this.#emit('init', data);
+  }
+
+  /** True if the trace archives itself once it completes. */
+  get autoArchive(): boolean {
+    return this.#autoArchive;
+  }
+
+  /** @internal */
+  get [kLogOf](): TraceLog {
+    return this.#log;
+  }
+
+  /** @internal registers a subscription to end on release. */
+  [kSubscribe](sub: Subscription): void {
+    if (!sub.done) this.#subs.add(sub);
+  }
+
+  /** @internal */
+  forgetSubscription(sub: Subscription): void {
+    this.#subs.delete(sub);
+  }
+
+  // ---- internals used by NodeHandle ---------------------------------------------------
+
+  /** @internal */
+  [kLog](nodeIds: readonly string[], level: LogLevel, message: unknown, args: unknown[]): void {
+    if (!this.#writable(level)) return;
+    const msg = typeof message === 'string' ? message : formatMessage(message);
+    const data = args.length === 0 ? undefined : capture(args.length === 1 ? args[0] : args, this.#host.capture);
+    if (nodeIds.length === 0) {
+      const d: Record<string, unknown> = { level, message: msg, timestamp: Date.now() };
+      if (data !== undefined) d['data'] = data;
+      this.#emit('log_added', d);
+      return;
+    }
+    for (const nodeId of nodeIds) {
+      const d: Record<string, unknown> = { node_id: nodeId, level, message: msg, timestamp: Date.now() };
+      if (data !== undefined) d['data'] = data;
+      this.#emit('log_added', d, nodeId);
+    }
+  }
+
+  /** @internal creates nodes under `parents`; `cursor` moves the trace cursor to them. */
+  [kSpawn](call: string, parents: readonly string[], items: readonly ParallelItem[], cursor: boolean, autoComplete: boolean, fanOut = false): NodeHandle[] {
+    if (!this.#writable(call)) return fanOut ? [] : [new NodeHandle(this, '')];
+    if (fanOut) {
+      if (!Array.isArray(items) || items.length === 0) throw new InvalidArgumentError(`${call}() needs a non-empty array of branches`);
+      if (this.#state.root === undefined) throw new NoRootError(this.id, `${call}()`);
+    }
+    const parentIds = parents.slice();
+    if (autoComplete) for (const pid of parentIds) this[kEnd](pid, 'completed', undefined, false);
+    const now = Date.now();
+    const nodes: NodeData[] = [];
+    for (const item of items) nodes.push(this.#newNode(parentIds, item ?? {}, now));
+    const data: Record<string, unknown> = fanOut ? { nodes } : { node: nodes[0] };
+    if (cursor) data['cursor'] = nodes.map((n) => n.id);
+    this.#emit('node_start', data, fanOut ? undefined : nodes[0]!.id);
+    return nodes.map((n) => new NodeHandle(this, n.id));
+  }
+
+  /** @internal */
+  [kJoin](selfId: string, others: readonly (NodeHandle | NodeData | string)[], input: unknown, options: NodeOptions): NodeHandle {
+    if (!this.#writable('join')) return new NodeHandle(this, '');
+    if (!Array.isArray(others)) throw new InvalidArgumentError('join() needs an array of nodes');
+    const parents = [selfId];
+    for (const n of others) {
+      const id = typeof n === 'string' ? n : n?.id;
+      if (typeof id !== 'string' || !this.#state.nodes.has(id)) throw new InvalidArgumentError(`join(): trace ${this.id} has no node ${String(id)}`);
+      if (!parents.includes(id)) parents.push(id);
+    }
+    if (options.autoCompleteParent ?? true) for (const pid of parents) this[kEnd](pid, 'completed', undefined, false);
+    const node = this.#newNode(parents, { ...options, input }, Date.now());
+    const data: Record<string, unknown> = { node };
+    const current = this.#state.current;
+    if (current.some((id) => parents.includes(id))) {
+      const next: string[] = [];
+      for (const id of current) {
+        if (!parents.includes(id)) next.push(id);
+        else if (!next.includes(node.id)) next.push(node.id);
+      }
+      data['cursor'] = next;
+    }
+    this.#emit('node_start', data, node.id);
+    return new NodeHandle(this, node.id);
+  }
+
+  /** @internal */
+  [kUpdate](nodeId: string, field: 'output' | 'metadata', value: unknown, key?: string): void {
+    if (!this.#writable(field === 'output' ? 'setOutput' : 'setMetadata')) return;
+    const node = this.#state.nodes.get(nodeId);
+    if (!node) return;
+    const next: NodeData = { ...node, updated_at: Date.now() };
+    if (field === 'output') {
+      next.output = capture(value, this.#host.capture);
+    } else {
+      if (typeof key !== 'string' || key.length === 0) throw new InvalidArgumentError(`setMetadata() key must be a non-empty string, got ${typeof key}`);
+      next.metadata = { ...node.metadata };
+      const v = capture(value, this.#host.capture);
+      if (key === '__proto__') Object.defineProperty(next.metadata, key, { value: v, enumerable: true, writable: true, configurable: true });
+      else next.metadata[key] = v;
+    }
+    this.#emit('node_updated', { node: next }, nodeId);
+  }
+
+  /** @internal */
+  [kSetStatus](nodeId: string, status: NodeStatus): void {
+    if (!NODE_STATUSES.has(status)) throw new InvalidArgumentError(`setStatus(): status must be one of ${[...NODE_STATUSES].join(', ')}, got ${String(status)}`);
+    if (status === 'completed') return this[kEnd](nodeId, 'completed', undefined, false);
+    if (status === 'failed') return this[kEnd](nodeId, 'failed', new Error('failed'), true);
+    if (status === 'cancelled') return this[kEnd](nodeId, 'cancelled', { name: 'Cancelled', message: 'cancelled' }, true);
+    if (!this.#writable('setStatus')) return;
+    const node = this.#state.nodes.get(nodeId);
+    if (!node || node.status === status) return;
+    const now = Date.now();
+    const next: NodeData = { ...node, status, updated_at: now };
+    if (status === 'skipped') next.end_time = now;
+    this.#emit('node_updated', { node: next }, nodeId);
+  }
+
+  /** @internal ends a node; a node that already ended is left alone (no event). */
+  [kEnd](nodeId: string, status: 'completed' | 'failed' | 'cancelled', value: unknown, hasValue: boolean): void {
+    if (!this.#writable(status === 'completed' ? 'complete' : 'fail')) return;
+    const node = this.#state.nodes.get(nodeId);
+    if (!node || !OPEN_STATUSES.has(node.status)) return;
+    const end = Date.now();
+    const duration = end - (node.start_time ?? node.created_at);
+    if (status === 'completed') {
+      const d: Record<string, unknown> = { node_id: nodeId, status: 'success', end_time: end, duration };
+      if (hasValue) d['output'] = capture(value, this.#host.capture);
+      this.#emit('node_complete', d, nodeId);
+    } else {
+      const error = value !== null && typeof value === 'object' && 'name' in value && 'message' in value && !(value instanceof Error) ? value : captureError(value, this.#host.capture);
+      this.#emit('node_failed', { node_id: nodeId, status, end_time: end, duration, error }, nodeId);
+    }
+  }
+
+  // ---- private --------------------------------------------------------------------
+
+  #info(): TraceInfo {
+    return { ...this.#state.info, archived: false };
+  }
+
+  #finish(status: 'completed' | 'failed' | 'cancelled', error?: unknown, reason?: string): this {
+    if (this.#phase === 'sealed') return this;
+    if (!this.#writable(status === 'completed' ? 'markComplete' : status === 'failed' ? 'markFailed' : 'markCancelled')) return this;
+    for (const node of this.#state.nodes.values()) {
+      if (OPEN_STATUSES.has(node.status)) this[kEnd](node.id, status, error, status !== 'completed');
+    }
+    const data: Record<string, unknown> = { trace_id: this.id, status, total_duration: Date.now() - this.#state.info.created_at };
+    if (reason !== undefined) data['reason'] = reason;
+    else if (status === 'failed' && error !== undefined) data['error'] = error;
+    this.#emit('complete', data);
+    this.#phase = 'sealed';
+    this.#detachSignal();
+    this.#host.sealed(this);
+    return this;
+  }
+
+  #newNode(parentIds: string[], item: ParallelItem, now: number): NodeData {
+    const node: NodeData = { id: newId(), parent_ids: parentIds, children: [], metadata: {}, status: 'running', created_at: now, start_time: now, updated_at: now };
+    if (item.label !== undefined) node.label = String(item.label);
+    if (item.icon !== undefined) node.icon = String(item.icon);
+    if (item.description !== undefined) node.description = String(item.description);
+    if (item.metadata !== undefined) node.metadata = (capture(item.metadata, this.#host.capture) ?? {}) as Record<string, unknown>;
+    if (item.input !== undefined) node.input = capture(item.input, this.#host.capture);
+    return node;
+  }
+
+  /** The one place events are made. Hot path. */
+  #emit(type: EventType, data: unknown, nodeId?: string, spaceId?: string): void {
+    const log = this.#log;
+    if (log.failure !== undefined && log.pending >= this.#host.limits.maxPendingEvents) {
+      this.#host.dropped(this);
+      return;
+    }
+    const ev: TraceEvent = { seq: this.#state.last_seq + 1, type, trace_id: this.id, timestamp: Date.now(), data };
+    if (nodeId !== undefined) ev.node_id = nodeId;
+    if (spaceId !== undefined) ev.space_id = spaceId;
+    log.events.push(ev);
+    applyEvent(this.#state, ev);
+    const hub = this.#host.hub;
+    if (hub.remote || hub.hasSubscribers(this.id)) hub.publish(this.id, [ev]);
+    this.#host.writer.touch(log);
+  }
+
+  #writable(call: string): boolean {
+    if (this.#phase === 'open') return true;
+    this.#host.late(this, call, this.#phase === 'released' ? 'released' : this.#signal?.aborted ? 'aborted' : 'sealed');
+    return false;
+  }
+
+  #space(id: string): SpaceData {
+    const space = this.#state.spaces.get(id);
+    if (!space) throw new UnknownSpaceError(this.id, id);
+    return space;
+  }
+
+  #detachSignal(): void {
+    if (this.#signal) {
+      this.#signal.removeEventListener('abort', this.#onAbort);
+      this.#signal = undefined;
+    }
+  }
+}
+
+function isTerminal(status: TraceStatus): boolean {
+  return status === 'completed' || status === 'failed' || status === 'cancelled';
+}
+
+function checkKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string' || key.length === 0) throw new InvalidKeyError(key);
+}
+
+function formatMessage(message: unknown): string {
+  if (message instanceof Error) return message.message;
+  try {
+    return typeof message === 'object' && message !== null ? JSON.stringify(capture(message)) : String(message);
+  } catch {
+    return '[unprintable]';
+  }
+}
+
+function abortReason(signal: AbortSignal | undefined): string {
+  const r: unknown = signal?.reason;
+  if (r instanceof Error) return r.message || 'aborted';
+  return r === undefined ? 'aborted' : String(r);
+}

@@ -1,0 +1,473 @@
+// Tracer: creates, loads and releases traces, and owns the process-level machinery they
+// share: one store, one hub, one write-behind writer, one exit hook. Nothing is per trace.
+import { hostname } from 'node:os';
+import type { CaptureLimits } from '../core/capture.js';
+import {
+  InvalidArgumentError,
+  LivetraceError,
+  StoreError,
+  TraceClosedError,
+  TraceExistsError,
+  TraceNotFoundError,
+  TraceRunningError,
+  TracerClosedError,
+  WARNING_CODES,
+  errorMessage,
+  type LivetraceWarning,
+} from '../core/errors.js';
+import { assertValidId, newId, newTraceId } from '../core/ids.js';
+import { reduceEvents, toSnapshot } from '../core/reducer.js';
+import type { ListQuery, ListResult, NodeContext, TraceEvent, TraceInfo, TraceSnapshot } from '../core/types.js';
+import type { EventHub } from '../hub/hub.js';
+import { LocalHub } from '../hub/local-hub.js';
+import { Subscription, type SubscribeOptions } from '../hub/subscription.js';
+import { createDefaultStore } from '../store/default-store.js';
+import type { TraceStore } from '../store/store.js';
+import { contextStorage } from './context.js';
+import { NodeHandle } from './node-handle.js';
+import { resolveFlush, resolveLimits, type Limits, type TracerOptions } from './options.js';
+import { kInit, kLogOf, kSubscribe } from './symbols.js';
+import { Trace, type TraceHost } from './trace.js';
+import { WriteBehind, type TraceLog } from './write-behind.js';
+
+export interface CreateOptions {
+  id?: string;
+  createdBy?: string;
+  teamId?: string;
+  tenantId?: string;
+  metadata?: Record<string, unknown>;
+  agentName?: string;
+  /** Archive the trace once it completes (file store: gzip). */
+  autoArchive?: boolean;
+  /** Aborting marks the trace cancelled with the abort reason. */
+  signal?: AbortSignal;
+}
+
+export interface TracerStats {
+  /** Calls ignored because their trace was released, sealed or aborted. */
+  lateCalls: number;
+  /** Events dropped because the store failed and the pending bound was reached. */
+  droppedEvents: number;
+  /** Store failures seen (each failing streak counts once). */
+  storeErrors: number;
+}
+
+type ErrorListener = (error: Error) => void;
+type WarningListener = (warning: LivetraceWarning) => void;
+
+export class Tracer {
+  readonly store: TraceStore;
+  readonly hub: EventHub;
+  readonly strict: boolean;
+  readonly limits: Limits;
+  /** Writer identity for the store's single-writer lease. */
+  readonly owner: string;
+  readonly stats: TracerStats = { lateCalls: 0, droppedEvents: 0, storeErrors: 0 };
+  readonly #ownsHub: boolean;
+  readonly #onClose: 'cancel' | 'keep';
+  readonly #writer: WriteBehind;
+  readonly #traces = new Map<string, Trace>();
+  readonly #loading = new Map<string, Promise<Trace>>();
+  readonly #warnedTraces = new WeakSet<Trace>();
+  readonly #errorListeners = new Set<ErrorListener>();
+  readonly #warningListeners = new Set<WarningListener>();
+  readonly #host: TraceHost;
+  readonly #exitHook: boolean;
+  #exitHookInstalled = false;
+  #closing: Promise<void> | undefined;
+  readonly #onBeforeExit = (): void => {
+    void this.#flushAll();
+  };
+
+  constructor(options: TracerOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('new Tracer(options): options must be an object');
+    this.limits = resolveLimits(options.limits);
+    const flush = resolveFlush(options.flush);
+    this.strict = options.strict === true;
+    if (options.onClose !== undefined && options.onClose !== 'cancel' && options.onClose !== 'keep') {
+      throw new InvalidArgumentError(`option onClose must be "cancel" or "keep", got ${String(options.onClose)}`);
+    }
+    this.#onClose = options.onClose ?? 'cancel';
+    this.#exitHook = options.exitHook ?? true;
+    this.owner = options.owner ?? `${hostname()}:${process.pid}:${newId()}`;
+    this.store = options.store ?? createDefaultStore();
+    this.#ownsHub = options.hub === undefined;
+    const hub = options.hub ?? new LocalHub();
+    if (hub instanceof LocalHub && hub.onListenerError === undefined) {
+      hub.onListenerError = (err) => this.#warn({ code: 'LT_WARN_SUBSCRIBER', message: `a subscriber threw: ${errorMessage(err)}` });
+    }
+    this.hub = hub;
+    this.#writer = new WriteBehind(this.store, flush, (err, log) => this.#storeFailed(err, log));
+    const capture: CaptureLimits = { maxValueSize: this.limits.maxValueSize, maxDepth: this.limits.maxDepth };
+    this.#host = {
+      writer: this.#writer,
+      hub: this.hub,
+      limits: this.limits,
+      capture,
+      late: (trace, call, state) => this.#late(trace, call, state),
+      dropped: (trace) => this.#dropped(trace),
+      sealed: (trace) => this.#sealed(trace),
+      released: (trace) => this.#released(trace),
+      subscribe: (id, opts, trace) => this.#subscribe(id, opts, trace),
+    };
+  }
+
+  // ---- events: error / warning --------------------------------------------------------
+
+  on(event: 'error', listener: ErrorListener): this;
+  on(event: 'warning', listener: WarningListener): this;
+  on(event: 'error' | 'warning', listener: ErrorListener | WarningListener): this {
+    if (event === 'error') this.#errorListeners.add(listener as ErrorListener);
+    else if (event === 'warning') this.#warningListeners.add(listener as WarningListener);
+    else throw new InvalidArgumentError(`tracer.on(): unknown event ${String(event)}; use "error" or "warning"`);
+    return this;
+  }
+
+  off(event: 'error' | 'warning', listener: ErrorListener | WarningListener): this {
+    if (event === 'error') this.#errorListeners.delete(listener as ErrorListener);
+    else this.#warningListeners.delete(listener as WarningListener);
+    return this;
+  }
+
+  // ---- traces -----------------------------------------------------------------------
+
+  /**
+   * Starts a new trace. An id loaded in this process is a TraceExistsError; an id that
+   * exists only in the store is resumed (as load() does).
+   */
+  async create(options: CreateOptions = {}): Promise<Trace> {
+    this.#assertOpen();
+    if (options.id !== undefined) assertValidId(options.id);
+    const id = options.id ?? newTraceId();
+    if (this.#traces.has(id) || this.#loading.has(id)) throw new TraceExistsError(id);
+    const pending = this.#open(id, options, true);
+    this.#loading.set(id, pending);
+    try {
+      return await pending;
+    } finally {
+      this.#loading.delete(id);
+    }
+  }
+
+  /** Activates a stored trace; its seq continues where it stopped. */
+  async load(id: string): Promise<Trace> {
+    this.#assertOpen();
+    assertValidId(id);
+    const loaded = this.#traces.get(id);
+    if (loaded) return loaded;
+    const inflight = this.#loading.get(id);
+    if (inflight) return inflight;
+    const pending = this.#open(id, {}, false);
+    this.#loading.set(id, pending);
+    try {
+      return await pending;
+    } finally {
+      this.#loading.delete(id);
+    }
+  }
+
+  get(id: string): Trace | undefined {
+    return this.#traces.get(id);
+  }
+  isLoaded(id: string): boolean {
+    return this.#traces.has(id);
+  }
+  loaded(): string[] {
+    return [...this.#traces.keys()];
+  }
+
+  async exists(id: string): Promise<boolean> {
+    assertValidId(id);
+    return this.#traces.has(id) || (await this.store.info(id)) !== undefined;
+  }
+
+  async info(id: string): Promise<TraceInfo | undefined> {
+    assertValidId(id);
+    const t = this.#traces.get(id);
+    if (t) {
+      const stored = await this.store.info(id);
+      return { ...t.getInfo(), archived: stored?.archived ?? false, ...(stored?.archived_at !== undefined ? { archived_at: stored.archived_at } : {}) };
+    }
+    return this.store.info(id);
+  }
+
+  /** The trace's materialized state: live if loaded here, else rebuilt from the store. */
+  async read(id: string): Promise<TraceSnapshot | undefined> {
+    assertValidId(id);
+    const t = this.#traces.get(id);
+    if (t) return t.snapshot();
+    const [info, events] = await Promise.all([this.store.info(id), this.store.read(id)]);
+    if (!info && events.length === 0) return undefined;
+    const snap = toSnapshot(reduceEvents(id, events));
+    if (info) {
+      snap.info.archived = info.archived;
+      if (info.archived_at !== undefined) snap.info.archived_at = info.archived_at;
+    }
+    return snap;
+  }
+
+  /** Stored events after `since` (loaded traces: including those not yet stored). */
+  async events(id: string, options: { since?: number; limit?: number } = {}): Promise<TraceEvent[]> {
+    assertValidId(id);
+    const since = Math.max(0, options.since ?? 0);
+    const t = this.#traces.get(id);
+    if (t) {
+      const all = t[kLogOf].events;
+      return all.slice(since, options.limit === undefined ? undefined : since + options.limit);
+    }
+    return this.store.read(id, options);
+  }
+
+  list(query: ListQuery = {}): Promise<ListResult> {
+    return this.store.list(query);
+  }
+
+  /**
+   * Replays the trace's history after `since`/`sinceTime`, then follows it live until
+   * `complete`, release, abort or break. Works for traces loaded here or elsewhere.
+   */
+  subscribe(id: string, options: SubscribeOptions = {}): Subscription {
+    assertValidId(id);
+    return this.#subscribe(id, options, this.#traces.get(id));
+  }
+
+  async markCancelled(id: string, reason?: string): Promise<void> {
+    const loaded = this.#traces.get(id);
+    const t = loaded ?? (await this.load(id));
+    t.markCancelled(reason);
+    if (!loaded) await t.release();
+    else await t.flush();
+  }
+
+  async release(id: string): Promise<void> {
+    assertValidId(id);
+    await this.#traces.get(id)?.release();
+  }
+
+  /** Deletes a trace everywhere: released here first, then removed from the store. */
+  async remove(id: string): Promise<boolean> {
+    assertValidId(id);
+    const t = this.#traces.get(id);
+    if (t) {
+      try {
+        await t.release();
+      } catch {
+        /* its events are being deleted anyway */
+      }
+    }
+    return this.store.remove(id);
+  }
+
+  /** Archives a finished trace (gzip on the file store); reading it keeps working. */
+  async archive(id: string): Promise<void> {
+    assertValidId(id);
+    const t = this.#traces.get(id);
+    if (t) {
+      if (!t.isComplete) throw new TraceRunningError(id, 'archive');
+      await t.release();
+    }
+    const info = await this.store.info(id);
+    if (!info) throw new TraceNotFoundError(id);
+    if (info.status === 'pending' || info.status === 'running') throw new TraceRunningError(id, 'archive');
+    await this.store.archive(id);
+  }
+
+  /**
+   * Runs `fn` with `target` as the current node/trace (AsyncLocalStorage). A NodeContext
+   * from another process works when its trace is loaded here or can be loaded from the
+   * shared store (then the result is a Promise).
+   */
+  run<T>(target: Trace | NodeHandle | NodeContext, fn: () => T): T;
+  run<T>(target: Trace | NodeHandle | NodeContext, fn: () => T): T | Promise<Awaited<T>> {
+    if (target instanceof Trace) return contextStorage.run({ trace: target, node: undefined }, fn);
+    if (target instanceof NodeHandle) {
+      const trace = target.trace;
+      if (!trace) return fn();
+      return contextStorage.run({ trace, node: target.id === '' ? undefined : target }, fn);
+    }
+    if (!target || typeof target !== 'object' || typeof target.trace_id !== 'string') {
+      throw new InvalidArgumentError('tracer.run(target, fn): target must be a Trace, a NodeHandle or a node context');
+    }
+    const ctx = target;
+    const runIn = (trace: Trace): T => {
+      const node = ctx.node_id !== undefined && trace.getNode(ctx.node_id) ? new NodeHandle(trace, ctx.node_id) : undefined;
+      return contextStorage.run({ trace, node }, fn);
+    };
+    const loaded = this.#traces.get(ctx.trace_id);
+    if (loaded) return runIn(loaded);
+    return this.load(ctx.trace_id).then((trace) => runIn(trace) as Awaited<T>);
+  }
+
+  /**
+   * Flushes and releases every trace, then closes the store and the hub. Traces still
+   * running are marked cancelled ("shutdown") unless onClose is "keep". Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  get isClosed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  // ---- internals --------------------------------------------------------------------
+
+  async #close(): Promise<void> {
+    const traces = [...this.#traces.values()];
+    if (this.#onClose === 'cancel') for (const t of traces) if (!t.isComplete) t.markCancelled('shutdown');
+    const results = await Promise.allSettled(traces.map((t) => t.release()));
+    await Promise.allSettled([...this.#loading.values()]);
+    this.#writer.close();
+    this.#removeExitHook();
+    const closing: Promise<unknown>[] = [this.store.close()];
+    if (this.#ownsHub) closing.push(this.hub.close());
+    const closed = await Promise.allSettled(closing);
+    const failure = [...results, ...closed].find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
+  }
+
+  async #open(id: string, options: CreateOptions, create: boolean): Promise<Trace> {
+    const events = await this.store.read(id);
+    if (events.length === 0 && !create) {
+      if (!(await this.store.info(id))) throw new TraceNotFoundError(id);
+    }
+    await this.store.acquire?.(id, this.owner);
+    this.#assertOpen();
+    const trace = new Trace(this.#host, id, {
+      events: events.length > 0 ? events : undefined,
+      autoArchive: options.autoArchive,
+      signal: options.signal,
+    });
+    this.#traces.set(id, trace);
+    this.#installExitHook();
+    if (events.length === 0) {
+      const data: Record<string, unknown> = { trace_id: id };
+      if (options.agentName !== undefined) data['agent_name'] = String(options.agentName);
+      if (options.createdBy !== undefined) data['created_by'] = String(options.createdBy);
+      if (options.teamId !== undefined) data['team_id'] = String(options.teamId);
+      if (options.tenantId !== undefined) data['tenant_id'] = String(options.tenantId);
+      if (options.metadata !== undefined) data['metadata'] = JSON.parse(JSON.stringify(options.metadata ?? {}));
+      trace[kInit](data);
+    }
+    return trace;
+  }
+
+  #subscribe(id: string, options: SubscribeOptions, trace: Trace | undefined): Subscription {
+    const sub = new Subscription(id, this.hub, (tid, since, limit) => this.#source(tid, since, limit), options, {
+      bufferSize: this.limits.subscriberBuffer,
+      retryMs: trace ? undefined : 100,
+      prepare: trace
+        ? undefined
+        : async () => {
+            if (this.#traces.has(id)) return;
+            if ((await this.store.info(id)) === undefined && (await this.store.read(id, { limit: 1 })).length === 0) throw new TraceNotFoundError(id);
+          },
+      onClose: (s) => this.#traces.get(id)?.forgetSubscription(s),
+    });
+    if (trace && !trace.isReleased) trace[kSubscribe](sub);
+    return sub;
+  }
+
+  #source(id: string, since: number, limit: number): readonly TraceEvent[] | Promise<readonly TraceEvent[]> {
+    const t = this.#traces.get(id);
+    if (t) return t[kLogOf].events.slice(since, since + limit);
+    return this.store.read(id, { since, limit });
+  }
+
+  #late(trace: Trace, call: string, state: string): void {
+    this.stats.lateCalls++;
+    trace.lateCalls++;
+    if (this.strict) throw new TraceClosedError(trace.id, state, call);
+    if (this.#warnedTraces.has(trace)) return;
+    this.#warnedTraces.add(trace);
+    this.#warn({ code: 'LT_WARN_LATE_CALL', message: `${call}() on trace ${trace.id}, which is ${state}: ignored (later calls are counted in tracer.stats.lateCalls)`, traceId: trace.id });
+  }
+
+  #dropped(trace: Trace): void {
+    this.stats.droppedEvents++;
+    if (this.#warnedTraces.has(trace)) return;
+    this.#warnedTraces.add(trace);
+    this.#warn({ code: 'LT_WARN_PENDING_OVERFLOW', message: `trace ${trace.id}: ${WARNING_CODES.LT_WARN_PENDING_OVERFLOW} (bound ${this.limits.maxPendingEvents})`, traceId: trace.id });
+  }
+
+  #sealed(trace: Trace): void {
+    if (!trace.autoArchive) return;
+    trace
+      .flush()
+      .then(() => this.store.archive(trace.id))
+      .catch((err: unknown) => this.#error(err));
+  }
+
+  async #released(trace: Trace): Promise<void> {
+    const log = trace[kLogOf];
+    if (log.pending === 0) this.#writer.forget(log);
+    if (this.#traces.get(trace.id) === trace) this.#traces.delete(trace.id);
+    try {
+      await this.store.releaseLease?.(trace.id, this.owner);
+    } catch (err) {
+      this.#error(err);
+    }
+  }
+
+  #storeFailed(err: unknown, log: TraceLog): void {
+    this.stats.storeErrors++;
+    const e = err instanceof LivetraceError ? err : new StoreError(`store ${this.store.name} failed for trace ${log.id}: ${errorMessage(err)}; retrying`, { cause: err });
+    this.#error(e);
+  }
+
+  #error(err: unknown): void {
+    const e = err instanceof Error ? err : new StoreError(String(err));
+    if (this.#errorListeners.size === 0) {
+      process.emitWarning(e.message, { code: (e as { code?: string }).code ?? 'LT_ERR_STORE' });
+      return;
+    }
+    for (const l of this.#errorListeners) {
+      try {
+        l(e);
+      } catch {
+        /* a listener's failure must not reach the writer */
+      }
+    }
+  }
+
+  #warn(w: LivetraceWarning): void {
+    if (this.#warningListeners.size === 0) {
+      process.emitWarning(w.message, { code: w.code });
+      return;
+    }
+    for (const l of this.#warningListeners) {
+      try {
+        l(w);
+      } catch {
+        /* ignore */
+      }
+    }
+  }
+
+  async #flushAll(): Promise<void> {
+    const traces = [...this.#traces.values()];
+    await Promise.allSettled(traces.map((t) => t.flush()));
+  }
+
+  #installExitHook(): void {
+    if (!this.#exitHook || this.#exitHookInstalled) return;
+    this.#exitHookInstalled = true;
+    process.on('beforeExit', this.#onBeforeExit);
+  }
+
+  #removeExitHook(): void {
+    if (!this.#exitHookInstalled) return;
+    this.#exitHookInstalled = false;
+    process.off('beforeExit', this.#onBeforeExit);
+  }
+
+  #assertOpen(): void {
+    if (this.#closing) throw new TracerClosedError();
+  }
+}
+

@@ -1,0 +1,167 @@
+// Write-behind persistence for every trace of a tracer: one timer for all of them (no
+// per-trace task). Recording calls only append to the trace's in-memory log; batches go to
+// the store at most `intervalMs` later (or at once when a batch is full). A failing store
+// is retried with backoff; nothing is dropped: unstored events stay in the log and
+// `flush()` rejects with them.
+import { FlushError, StoreConflictError } from '../core/errors.js';
+import type { TraceEvent, TraceInfo } from '../core/types.js';
+import type { TraceStore } from '../store/store.js';
+import type { FlushOptions } from './options.js';
+
+/** A trace's event log as the writer sees it. */
+export class TraceLog {
+  readonly id: string;
+  /** Every event of the trace, seq = index + 1. */
+  readonly events: TraceEvent[] = [];
+  /** Count of events the store has acknowledged. */
+  stored = 0;
+  /** True while the log sits in the writer's dirty set. */
+  dirty = false;
+  inflight: Promise<void> | undefined;
+  /** Last store error while failing; undefined when healthy. */
+  failure: unknown = undefined;
+  /** A failure that retrying cannot fix (seq conflict): no more background attempts. */
+  fatal = false;
+  retryDelay = 0;
+  nextAttempt = 0;
+  readonly info: () => TraceInfo;
+
+  constructor(id: string, info: () => TraceInfo) {
+    this.id = id;
+    this.info = info;
+  }
+
+  get pending(): number {
+    return this.events.length - this.stored;
+  }
+}
+
+export class WriteBehind {
+  readonly #store: TraceStore;
+  readonly #opts: FlushOptions;
+  readonly #onError: (err: unknown, log: TraceLog) => void;
+  readonly #dirty = new Set<TraceLog>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #immediate: ReturnType<typeof setImmediate> | undefined;
+  readonly #drain = (): void => {
+    this.#timer = undefined;
+    this.#immediate = undefined;
+    this.drain();
+  };
+
+  constructor(store: TraceStore, opts: FlushOptions, onError: (err: unknown, log: TraceLog) => void) {
+    this.#store = store;
+    this.#opts = opts;
+    this.#onError = onError;
+  }
+
+  get maxBatch(): number {
+    return this.#opts.maxBatch;
+  }
+
+  /** Marks a log as having unstored events. Hot path: cheap when already dirty. */
+  touch(log: TraceLog): void {
+    if (!log.dirty) {
+      log.dirty = true;
+      this.#dirty.add(log);
+      if (this.#timer === undefined && this.#immediate === undefined) this.#arm(this.#opts.intervalMs);
+    } else if (log.events.length - log.stored >= this.#opts.maxBatch && this.#immediate === undefined && log.failure === undefined) {
+      this.#immediate = setImmediate(this.#drain);
+      this.#immediate.unref?.();
+    }
+  }
+
+  /** Starts a write for every dirty log that is not already writing or backing off. */
+  drain(): void {
+    const now = Date.now();
+    let wait = Infinity;
+    for (const log of this.#dirty) {
+      if (log.inflight || log.fatal) continue;
+      if (log.nextAttempt > now) {
+        wait = Math.min(wait, log.nextAttempt - now);
+        continue;
+      }
+      this.#write(log).catch(() => {
+        /* reported through onError; flush() callers get their own rejection */
+      });
+    }
+    if (wait !== Infinity) this.#arm(wait);
+  }
+
+  /** Resolves when every event appended so far is stored; rejects with FlushError. */
+  async flush(log: TraceLog): Promise<void> {
+    const target = log.events.length;
+    while (log.stored < target) {
+      try {
+        await (log.inflight ?? this.#write(log));
+      } catch (err) {
+        throw new FlushError(log.id, log.events.slice(log.stored), err);
+      }
+    }
+  }
+
+  /** Stops tracking a log (after release). */
+  forget(log: TraceLog): void {
+    this.#dirty.delete(log);
+    log.dirty = false;
+  }
+
+  /** Logs that still hold unstored events. */
+  pendingLogs(): TraceLog[] {
+    return [...this.#dirty].filter((l) => l.pending > 0);
+  }
+
+  close(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#immediate) clearImmediate(this.#immediate);
+    this.#timer = undefined;
+    this.#immediate = undefined;
+    for (const log of this.#dirty) log.dirty = false;
+    this.#dirty.clear();
+  }
+
+  #arm(delay: number): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setTimeout(this.#drain, delay);
+    this.#timer.unref?.();
+  }
+
+  #write(log: TraceLog): Promise<void> {
+    const start = log.stored;
+    const batch = log.events.slice(start, start + this.#opts.maxBatch);
+    let p: Promise<void>;
+    try {
+      p = this.#store.append(log.id, batch, log.info());
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    const done = p.then(
+      () => {
+        log.inflight = undefined;
+        log.stored = Math.max(log.stored, start + batch.length);
+        log.failure = undefined;
+        log.retryDelay = 0;
+        log.nextAttempt = 0;
+        if (log.stored < log.events.length) {
+          if (log.dirty) this.#arm(log.pending >= this.#opts.maxBatch ? 0 : this.#opts.intervalMs);
+        } else if (log.dirty) {
+          log.dirty = false;
+          this.#dirty.delete(log);
+        }
+      },
+      (err: unknown) => {
+        log.inflight = undefined;
+        const first = log.failure === undefined;
+        log.failure = err;
+        if (err instanceof StoreConflictError) log.fatal = true;
+        log.retryDelay = Math.min(Math.max(50, log.retryDelay * 2), this.#opts.maxRetryMs);
+        log.nextAttempt = Date.now() + log.retryDelay;
+        if (!log.fatal && log.dirty) this.#arm(log.retryDelay);
+        if (first) this.#onError(err, log);
+        throw err;
+      },
+    );
+    log.inflight = done;
+    return done;
+  }
+}
