@@ -25,6 +25,11 @@ export interface SubscriptionConfig {
   /** Runs before the first read; may reject (e.g. trace not found). */
   prepare?: () => Promise<void>;
   onClose?: (sub: Subscription) => void;
+  /**
+   * The seq of the trace's `complete` event if it has completed, else undefined. Asked
+   * when the subscriber has caught up, so that resuming after the end ends at once.
+   */
+  endSeq?: () => number | undefined | Promise<number | undefined>;
 }
 
 const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
@@ -122,6 +127,19 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
           return DONE;
         }
         if (this.#behind) this.#armRetry();
+        else if (this.#config.endSeq) {
+          const end = await this.#config.endSeq();
+          if (end !== undefined && this.#cursor >= end) {
+            this.#finish();
+            return DONE;
+          }
+          if (end !== undefined) {
+            // Finished elsewhere but the store has not shown us the end yet: poll it.
+            this.#behind = true;
+            this.#armRetry();
+          }
+          if (this.#head < this.#queue.length || this.#done) continue;
+        }
       }
       if (this.#done) return DONE;
       await new Promise<void>((resolve) => (this.#waiter = resolve));

@@ -368,6 +368,12 @@ export class Tracer {
             if ((await this.store.info(id)) === undefined && (await this.store.read(id, { limit: 1 })).length === 0) throw new TraceNotFoundError(id);
           },
       onClose: (s) => this.#traces.get(id)?.forgetSubscription(s),
+      endSeq: async () => {
+        const loaded = this.#traces.get(id);
+        if (loaded) return loaded.isComplete ? loaded.lastSeq : undefined;
+        const info = await this.store.info(id);
+        return info && info.status !== 'pending' && info.status !== 'running' ? info.last_seq : undefined;
+      },
     });
     if (trace && !trace.isReleased) trace[kSubscribe](sub);
     return sub;

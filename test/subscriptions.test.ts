@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TraceNotFoundError } from '../src/core/errors.js';
+import type { TraceEvent } from '../src/core/types.js';
+import { LocalHub } from '../src/hub/local-hub.js';
+import { MemoryStore } from '../src/store/memory-store.js';
+import { Tracer } from '../src/tracer/tracer.js';
+
+function setup(limits: { subscriberBuffer?: number } = {}) {
+  const store = new MemoryStore();
+  const hub = new LocalHub();
+  const tracer = new Tracer({ store, hub, exitHook: false, limits });
+  return { store, hub, tracer };
+}
+
+async function collect(it: AsyncIterable<TraceEvent>, onEach?: (e: TraceEvent) => void): Promise<number[]> {
+  const seqs: number[] = [];
+  for await (const e of it) {
+    seqs.push(e.seq);
+    onEach?.(e);
+  }
+  return seqs;
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+function assertGapless(seqs: number[], from = 1) {
+  assert.deepEqual(seqs, range(from, from + seqs.length - 1));
+}
+
+describe('subscriptions', () => {
+  it('replays history, then follows live, and ends after complete', async () => {
+    const { tracer } = setup();
+    const t = await tracer.create();
+    t.add('a').info('one');
+    const got: string[] = [];
+    const done = collect(t.subscribe(), (e) => got.push(e.type));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(got, ['init', 'node_start', 'log_added'], 'history first');
+    t.add('b');
+    t.markComplete();
+    const seqs = await done;
+    assertGapless(seqs);
+    assert.equal(got.at(-1), 'complete');
+    assert.equal(seqs.length, t.events().length);
+    await tracer.close();
+  });
+
+  it('resumes from since (exclusive seq) and sinceTime', async () => {
+    const { tracer } = setup();
+    const t = await tracer.create();
+    for (let i = 0; i < 10; i++) t.info(`line ${i}`);
+    t.markComplete();
+    const all = t.events();
+    assertGapless(await collect(t.subscribe({ since: 5 })), 6);
+    assert.deepEqual(await collect(t.subscribe({ since: all.length })), []);
+    const pivot = all[7]!.timestamp;
+    const fromTime = await collect(tracer.subscribe(t.id, { sinceTime: pivot }));
+    const expected = all.filter((e) => e.timestamp >= pivot).map((e) => e.seq);
+    assert.deepEqual(fromTime, expected);
+    assert.deepEqual(t.events({ sinceTime: pivot }).map((e) => e.seq), expected);
+    await tracer.close();
+  });
+
+  it('gives 100 concurrent subscribers the same ordered, gapless sequence', async () => {
+    const { tracer, hub } = setup({ subscriberBuffer: 64 });
+    const t = await tracer.create();
+    t.add('root');
+    const subs = Array.from({ length: 100 }, (_, i) => collect(t.subscribe({ since: i % 3 === 0 ? 0 : undefined })));
+    for (let i = 0; i < 2000; i++) {
+      t.info(`event ${i}`);
+      if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+    }
+    t.markComplete();
+    const results = await Promise.all(subs);
+    const expected = t.events().map((e) => e.seq);
+    for (const r of results) assert.deepEqual(r, expected);
+    assert.equal(hub.size, 0, 'every subscriber left the hub');
+    await tracer.close();
+  });
+
+  it('keeps a subscriber that never reads within its bound, then delivers all 100,000 events in order', async () => {
+    const bound = 256;
+    const { tracer } = setup({ subscriberBuffer: bound });
+    const t = await tracer.create();
+    const sub = t.subscribe();
+    t.add('root');
+    let maxBuffered = 0;
+    for (let i = 0; i < 100_000; i++) {
+      t.info('x');
+      if (sub.buffered > maxBuffered) maxBuffered = sub.buffered;
+    }
+    t.markComplete();
+    assert.ok(maxBuffered <= bound, `buffered ${maxBuffered} > ${bound}`);
+    const seqs = await collect(sub);
+    assert.equal(seqs.length, t.events().length);
+    assertGapless(seqs);
+    await tracer.close();
+  });
+
+  it('catches up from the store after release when it fell behind', async () => {
+    const { tracer, store } = setup({ subscriberBuffer: 16 });
+    const t = await tracer.create();
+    const sub = t.subscribe();
+    for (let i = 0; i < 500; i++) t.info(`x${i}`);
+    await t.release();
+    assert.equal(tracer.isLoaded(t.id), false);
+    const seqs = await collect(sub);
+    assertGapless(seqs);
+    assert.equal(seqs.length, (await store.read(t.id)).length);
+    await tracer.close();
+  });
+
+  it('ends on release (caught-up subscribers are done before release resolves), on abort, and on break', async () => {
+    const { tracer, hub } = setup();
+    const t = await tracer.create();
+    t.add('x');
+    const sub = t.subscribe();
+    const first = await sub.next();
+    assert.equal(first.value?.seq, 1);
+    await sub.next();
+    const pending = sub.next();
+    await t.release();
+    assert.equal(sub.done, true);
+    assert.deepEqual(await pending, { value: undefined, done: true });
+
+    const u = await tracer.create();
+    const ac = new AbortController();
+    const aborted = collect(u.subscribe({ signal: ac.signal }));
+    await new Promise((r) => setImmediate(r));
+    ac.abort();
+    assert.deepEqual(await aborted, [1]);
+
+    let n = 0;
+    for await (const _ of u.subscribe()) {
+      n++;
+      break;
+    }
+    assert.equal(n, 1);
+    assert.equal(hub.size, 0, 'no listener left behind');
+    await tracer.close();
+  });
+
+  it('subscribes to a trace that is only in the store, and rejects an unknown one', async () => {
+    const { tracer, store } = setup();
+    const t = await tracer.create({ id: 'sub_stored' });
+    t.add('a');
+    t.markComplete();
+    await t.release();
+    const other = new Tracer({ store, exitHook: false });
+    const seqs = await collect(other.subscribe('sub_stored'));
+    assertGapless(seqs);
+    assert.equal(seqs.length, 4);
+    await assert.rejects(collect(other.subscribe('sub_missing')), TraceNotFoundError);
+    await other.close();
+    await tracer.close();
+  });
+
+  it('a throwing consumer does not disturb the writer', async () => {
+    const { tracer } = setup();
+    const t = await tracer.create();
+    const consumer = (async () => {
+      for await (const e of t.subscribe()) if (e.seq === 3) throw new Error('consumer bug');
+    })();
+    t.add('a');
+    t.info('b');
+    await assert.rejects(consumer, /consumer bug/);
+    t.info('c');
+    t.markComplete();
+    assert.equal(t.status, 'completed');
+    await tracer.close();
+  });
+});
