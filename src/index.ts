@@ -7,6 +7,7 @@ export { currentNode, currentTrace } from './tracer/context.js';
 export { traced, type TracedOptions } from './tracer/traced.js';
 export type { TracerOptions, Limits, FlushOptions } from './tracer/options.js';
 export { MemoryStore } from './store/memory-store.js';
+export { FileStore, type FileStoreOptions } from './store/file-store.js';
 export type { TraceStore, ReadOptions } from './store/store.js';
 export { LocalHub } from './hub/local-hub.js';
 export type { EventHub, HubListener } from './hub/hub.js';

@@ -12,6 +12,13 @@ import type { TraceStore } from './store.js';
 
 export async function createStoreFromUrl(url: string): Promise<TraceStore> {
   if (url === 'memory:' || url === 'memory') return new MemoryStore();
+  if (url.startsWith('file:')) {
+    const { FileStore } = await import('./file-store.js');
+    // file:<dir>, file:///abs/dir (a URL) or file:relative/dir
+    const dir = url.startsWith('file://') ? decodeURIComponent(new URL(url).pathname) : url.slice('file:'.length);
+    if (dir.length === 0) throw new InvalidArgumentError(`store URL ${JSON.stringify(url)} needs a folder: file:<dir>`);
+    return new FileStore({ dir });
+  }
   throw new InvalidArgumentError(`unsupported store URL ${JSON.stringify(url)}: use memory:, file:<dir>, sqlite:<path>, postgres://..., redis://...`);
 }
 

@@ -1,0 +1,127 @@
+// The on-disk event log of one trace: JSON lines, one event per line, seq = line number.
+// These helpers parse it (fast path: one JSON.parse for the whole range) and find where
+// the valid part ends after a crash (a torn or garbage last line).
+import { CorruptDataError } from '../../core/errors.js';
+import type { TraceEvent } from '../../core/types.js';
+
+const NL = 10;
+
+function isEvent(v: unknown): v is TraceEvent {
+  return v !== null && typeof v === 'object' && Number.isInteger((v as TraceEvent).seq) && typeof (v as TraceEvent).type === 'string';
+}
+
+/** Byte offset just after the `n`-th newline at or after `from`, or -1 if there are fewer. */
+function skipLines(buf: Buffer, from: number, n: number, end: number): number {
+  let pos = from;
+  for (let i = 0; i < n; i++) {
+    const nl = buf.indexOf(NL, pos);
+    if (nl === -1 || nl >= end) return -1;
+    pos = nl + 1;
+  }
+  return pos;
+}
+
+function parseLines(text: string, traceId: string, lastIsTail: boolean): TraceEvent[] {
+  const lines = text.split('\n');
+  const out: TraceEvent[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    let ev: unknown;
+    try {
+      ev = JSON.parse(line);
+    } catch {
+      ev = undefined;
+    }
+    if (isEvent(ev)) {
+      out.push(ev);
+      continue;
+    }
+    // A bad last line is a crash leftover (the writer cuts it when it next opens the log).
+    if (lastIsTail && i === lines.length - 1) break;
+    throw new CorruptDataError(`trace ${traceId}: event log line ${i + 1} is not an event`);
+  }
+  return out;
+}
+
+/**
+ * Events of a log buffer with seq > since, at most `limit`. Only complete lines count: a
+ * partial last line (a crash leftover, or a write in progress in another process) is
+ * ignored here and cut by the writer.
+ */
+export function parseLog(buf: Buffer, traceId: string, since = 0, limit?: number): TraceEvent[] {
+  const end = buf.lastIndexOf(NL) + 1; // bytes of complete lines
+  if (end === 0) return [];
+  // seq = line number in a healthy log, so the range can be cut before parsing.
+  const start = since > 0 ? skipLines(buf, 0, since, end) : 0;
+  if (start === -1 || start >= end) return since > 0 ? filterBySeq(buf, end, traceId, since, limit) : [];
+  let stop = end;
+  if (limit !== undefined) {
+    const s = skipLines(buf, start, limit, end);
+    if (s !== -1) stop = s;
+  }
+  const body = buf.toString('utf8', start, stop - 1);
+  let events: TraceEvent[];
+  try {
+    events = JSON.parse('[' + body.replaceAll('\n', ',') + ']') as TraceEvent[];
+    if (!events.every(isEvent)) throw new Error('not events');
+  } catch {
+    events = parseLines(body, traceId, stop === end);
+  }
+  if (events.length > 0 && events[0]!.seq === since + 1 && events[events.length - 1]!.seq === since + events.length) return events;
+  return filterBySeq(buf, end, traceId, since, limit);
+}
+
+/** Slow path for a log whose seq is not its line number (never written by FileStore). */
+function filterBySeq(buf: Buffer, end: number, traceId: string, since: number, limit?: number): TraceEvent[] {
+  const all = parseLines(buf.toString('utf8', 0, end - 1), traceId, true).filter((e) => e.seq > since);
+  return limit === undefined ? all : all.slice(0, limit);
+}
+
+export interface LogTail {
+  /** Seq of the last valid event (0 for an empty log). */
+  lastSeq: number;
+  /** Byte length of the valid part: everything after it is a torn or garbage tail. */
+  validSize: number;
+}
+
+/**
+ * Finds the last valid event of a log of `size` bytes by reading backwards from the end
+ * (`readAt(position, length)` returns those bytes). Lines after it are garbage.
+ */
+export async function scanTail(size: number, readAt: (position: number, length: number) => Promise<Buffer>): Promise<LogTail> {
+  let end = size;
+  let chunk = 64 * 1024;
+  while (end > 0) {
+    const from = Math.max(0, end - chunk);
+    const buf = await readAt(from, end - from);
+    // The last complete line ends at the last newline of the region.
+    const lastNl = buf.lastIndexOf(NL);
+    if (lastNl === -1) {
+      if (from === 0) return { lastSeq: 0, validSize: 0 };
+      chunk *= 4;
+      continue;
+    }
+    const prevNl = buf.lastIndexOf(NL, lastNl - 1);
+    if (prevNl === -1 && from > 0) {
+      chunk *= 4; // the line is longer than the region
+      continue;
+    }
+    const line = buf.toString('utf8', prevNl + 1, lastNl);
+    let ev: unknown;
+    try {
+      ev = JSON.parse(line);
+    } catch {
+      ev = undefined;
+    }
+    if (isEvent(ev)) return { lastSeq: ev.seq, validSize: from + lastNl + 1 };
+    end = from + prevNl + 1; // drop that line and look at the one before
+  }
+  return { lastSeq: 0, validSize: 0 };
+}
+
+/** Serializes a batch as JSON lines: one string, written with one write call. */
+export function serializeBatch(events: readonly TraceEvent[]): string {
+  let out = '';
+  for (const ev of events) out += JSON.stringify(ev) + '\n';
+  return out;
+}
