@@ -1,0 +1,208 @@
+// LivetraceSpanProcessor with OTel SDK spans made by hand: nesting, live nodes, events,
+// attributes, errors, unended spans, bounds, and never throwing into OTel.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { context as otelContext, trace as otelTrace, SpanStatusCode, type Span } from '@opentelemetry/api';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { Tracer } from '../src/tracer/tracer.js';
+import { MemoryStore } from '../src/store/memory-store.js';
+import { LivetraceSpanProcessor, type ProcessorWarning } from '../src/otel/index.js';
+import { contextFor } from '../src/otel/otel-context.js';
+import type { NodeData } from '../src/core/types.js';
+
+function setup(opts: { maxQueuedPerTrace?: number } = {}) {
+  const tracer = new Tracer({ store: new MemoryStore() });
+  const warnings: ProcessorWarning[] = [];
+  const processor = new LivetraceSpanProcessor({ tracer, onWarning: (w) => warnings.push(w), ...opts });
+  const provider = new BasicTracerProvider({ spanProcessors: [processor] });
+  const ot = provider.getTracer('hand-made', '1.0.0');
+  const child = (parent: Span, name: string, attributes?: Record<string, string | number | boolean>) =>
+    ot.startSpan(name, attributes ? { attributes } : {}, otelTrace.setSpan(otelContext.active(), parent));
+  return { tracer, processor, provider, ot, warnings, child };
+}
+
+function byLabel(nodes: NodeData[], label: string): NodeData {
+  const n = nodes.find((x) => x.label === label);
+  assert.ok(n, `node ${label} exists (have ${nodes.map((x) => x.label).join(', ')})`);
+  return n;
+}
+
+test('spans become nodes at start, nested under their parent span, before any span ends', async () => {
+  const { tracer, processor, provider, ot, child } = setup();
+  const root = ot.startSpan('agent', { attributes: { 'app.user': 'u1' } });
+  const plan = child(root, 'plan', { step: 1 });
+  const search = child(plan, 'search');
+  const answer = child(root, 'answer');
+  const traceId = root.spanContext().traceId;
+  // The trace is created asynchronously: forceFlush waits for it and stores what is queued.
+  await processor.forceFlush();
+  const trace = tracer.get(traceId);
+  assert.ok(trace, 'the livetrace trace uses the OTel trace id');
+  const nodes = trace.nodes();
+  assert.equal(nodes.length, 4);
+  for (const n of nodes) assert.equal(n.status, 'running');
+  const [a, p, s, ans] = ['agent', 'plan', 'search', 'answer'].map((l) => byLabel(nodes, l));
+  assert.deepEqual(a!.parent_ids, []);
+  assert.deepEqual(p!.parent_ids, [a!.id]);
+  assert.deepEqual(s!.parent_ids, [p!.id]);
+  assert.deepEqual(ans!.parent_ids, [a!.id]);
+  assert.equal(a!.metadata['app.user'], 'u1');
+  assert.equal(p!.metadata['step'], 1);
+  assert.equal(p!.metadata['otel.span_id'], plan.spanContext().spanId);
+  assert.equal(trace.getInfo().metadata?.['otel.trace_id'], traceId);
+  assert.equal(trace.getInfo().agent_name, 'agent');
+
+  search.end();
+  plan.end();
+  answer.end();
+  assert.equal(trace.getNode(s!.id)!.status, 'completed');
+  assert.equal(trace.status, 'running');
+  root.end();
+  assert.equal(trace.status, 'completed', 'the trace completes when its root span ends');
+  await processor.forceFlush();
+  assert.equal(tracer.isLoaded(traceId), false, 'a finished trace is released');
+  const stored = await tracer.read(traceId);
+  assert.equal(stored?.info.status, 'completed');
+  assert.equal(stored?.nodes.length, 4);
+  await provider.shutdown();
+  await tracer.close();
+});
+
+test('attributes set later, events and errors: metadata, logs and failed nodes', async () => {
+  const { tracer, processor, provider, ot, child, warnings } = setup();
+  const root = ot.startSpan('run');
+  const step = child(root, 'step');
+  const bad = child(root, 'bad');
+  await processor.forceFlush();
+  const traceId = root.spanContext().traceId;
+  step.setAttribute('result.count', 3);
+  step.addEvent('cache miss', { key: 'k1' });
+  step.addEvent('retry');
+  step.end();
+  const err = new TypeError('no such tool');
+  bad.recordException(err);
+  bad.setStatus({ code: SpanStatusCode.ERROR, message: 'tool failed' });
+  bad.end();
+  const trace = tracer.get(traceId)!;
+  const s = byLabel(trace.nodes(), 'step');
+  assert.equal(s.metadata['result.count'], 3);
+  const logs = trace.logs(s.id);
+  assert.deepEqual(logs.map((l) => [l.level, l.message]), [['info', 'cache miss'], ['info', 'retry']]);
+  assert.deepEqual(logs[0]!.data, { key: 'k1' });
+  const b = byLabel(trace.nodes(), 'bad');
+  assert.equal(b.status, 'failed');
+  assert.equal(b.error?.message, 'tool failed');
+  assert.equal(b.error?.name, 'TypeError');
+  assert.match(String(b.error?.stack), /no such tool/);
+  assert.deepEqual(trace.logs(b.id).map((l) => [l.level, l.message]), [['error', 'exception']]);
+  root.setStatus({ code: SpanStatusCode.OK });
+  root.end();
+  assert.equal(trace.status, 'completed');
+  await processor.shutdown();
+  assert.deepEqual(warnings, []);
+  await provider.shutdown();
+  await tracer.close();
+});
+
+test('spans that never end are closed as cancelled on shutdown', async () => {
+  const { tracer, processor, ot, child } = setup();
+  const root = ot.startSpan('long run');
+  const done = child(root, 'done');
+  const hanging = child(root, 'hanging');
+  child(hanging, 'inner');
+  done.end();
+  await processor.forceFlush();
+  const traceId = root.spanContext().traceId;
+  const trace = tracer.get(traceId)!;
+  assert.equal(trace.nodes().filter((n) => n.status === 'running').length, 3);
+  await processor.shutdown();
+  assert.equal(processor.stats.cancelledSpans, 3);
+  assert.equal(tracer.isLoaded(traceId), false);
+  const snap = (await tracer.read(traceId))!;
+  assert.equal(snap.info.status, 'cancelled');
+  assert.equal(byLabel(snap.nodes, 'done').status, 'completed');
+  for (const label of ['long run', 'hanging', 'inner']) assert.equal(byLabel(snap.nodes, label).status, 'cancelled');
+  // Spans after shutdown are dropped, not recorded, and do not throw.
+  const late = ot.startSpan('after shutdown');
+  late.end();
+  assert.equal(tracer.loaded().length, 0);
+  assert.ok(processor.stats.droppedSpans >= 1);
+  await processor.shutdown(); // idempotent
+  await tracer.close();
+});
+
+test('spans started while the trace is being created are queued, within a bound', async () => {
+  const { tracer, processor, ot, child, warnings } = setup({ maxQueuedPerTrace: 3 });
+  const root = ot.startSpan('root');
+  const kids = [child(root, 'a'), child(root, 'b'), child(root, 'c'), child(root, 'd')];
+  await processor.forceFlush();
+  const trace = tracer.get(root.spanContext().traceId)!;
+  assert.deepEqual(trace.nodes().map((n) => n.label), ['root', 'a', 'b']);
+  assert.equal(processor.stats.droppedSpans, 2);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!.message, /maxQueuedPerTrace/);
+  for (const k of kids) k.end();
+  root.end();
+  assert.equal(trace.status, 'completed');
+  await processor.shutdown();
+  await tracer.close();
+});
+
+test('a root that ends before its trace exists still completes the trace', async () => {
+  const { tracer, processor, ot, child } = setup();
+  const root = ot.startSpan('quick');
+  const c = child(root, 'inner', { 'ai.toolCall.args': '{"q":1}' });
+  c.setAttribute('ai.toolCall.result', '{"ok":true}');
+  c.end();
+  root.end();
+  await processor.forceFlush();
+  const snap = (await tracer.read(root.spanContext().traceId))!;
+  assert.equal(snap.info.status, 'completed');
+  const inner = byLabel(snap.nodes, 'inner');
+  assert.deepEqual(inner.input, { q: 1 });
+  assert.deepEqual(inner.output, { ok: true });
+  assert.equal(inner.metadata['ai.toolCall.args'], undefined, 'mapped attributes are not duplicated in metadata');
+  await processor.shutdown();
+  await tracer.close();
+});
+
+test('failures of the tracer are reported as warnings, never thrown into OTel', async () => {
+  const { tracer, processor, ot, child, warnings } = setup();
+  await tracer.close();
+  const root = ot.startSpan('after close');
+  const c = child(root, 'c');
+  c.end();
+  root.end();
+  await processor.forceFlush();
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!.message, /could not create/);
+  assert.ok(processor.stats.droppedSpans >= 1);
+  await processor.shutdown();
+});
+
+test('contextFor(node): OTel spans started under a livetrace node join that trace', async () => {
+  const { tracer, processor, ot } = setup();
+  const trace = await tracer.create({ agentName: 'mine' });
+  const step = trace.add({ q: 1 }, { label: 'my step' });
+  const span = ot.startSpan('llm call', {}, contextFor(step));
+  const inner = ot.startSpan('inner', {}, otelTrace.setSpan(otelContext.active(), span));
+  inner.end();
+  span.end();
+  await processor.forceFlush();
+  const llm = byLabel(trace.nodes(), 'llm call');
+  assert.deepEqual(llm.parent_ids, [step.id]);
+  assert.deepEqual(byLabel(trace.nodes(), 'inner').parent_ids, [llm.id]);
+  assert.equal(llm.status, 'completed');
+  assert.equal(trace.status, 'running', "the processor does not complete a trace it did not create");
+  assert.equal(tracer.isLoaded(trace.id), true, 'nor release it');
+  trace.markComplete();
+  await processor.shutdown();
+  await tracer.close();
+});
+
+test('constructor validates its options', () => {
+  assert.throws(() => new LivetraceSpanProcessor({} as never), /option tracer/);
+  const tracer = new Tracer({ store: new MemoryStore() });
+  assert.throws(() => new LivetraceSpanProcessor({ tracer, maxQueuedPerTrace: 0 }), /maxQueuedPerTrace must be an integer >= 1, got 0/);
+  return tracer.close();
+});
