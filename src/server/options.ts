@@ -1,0 +1,54 @@
+// Options of the API plugin, their defaults and validation.
+import { InvalidArgumentError } from '../core/errors.js';
+import type { Tracer } from '../tracer/tracer.js';
+import type { TokenAuth, TokenEntry } from './auth.js';
+import type { SseOptions, SseRegistry } from './sse-stream.js';
+
+export interface LivetraceApiOptions {
+  /** The tracer whose traces are served (loaded here or only in its store). */
+  tracer: Tracer;
+  /** Bearer tokens, each mapped to a tenant (and optionally a team). Absent: open API. */
+  tokens?: readonly TokenEntry[] | TokenAuth;
+  /** Origins allowed by CORS (exact strings, or "*"). Default: none (CORS off). */
+  cors?: readonly string[];
+  /** Largest request body in bytes (bigger: 413). Default 65536. */
+  bodyLimit?: number;
+  /** SSE heartbeat comment interval in ms. Default 15000. */
+  heartbeatMs?: number;
+  /** SSE: a client whose socket stays full this long is disconnected (it resumes by Last-Event-ID). Default 30000. */
+  stallTimeoutMs?: number;
+  /** SSE `retry:` hint for EventSource reconnects, in ms. Default 2000. */
+  retryMs?: number;
+  /** Poll interval in ms for traces written by another process without a shared hub. Default 250. */
+  pollMs?: number;
+  /** Close the tracer when the Fastify instance closes. Default false (the caller owns it). */
+  closeTracer?: boolean;
+  /** Registry of open SSE streams (exposed for shutdown and tests). Default: a new one. */
+  streams?: SseRegistry;
+}
+
+export interface ResolvedApiOptions {
+  bodyLimit: number;
+  sse: SseOptions;
+}
+
+function positive(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new InvalidArgumentError(`option ${name} must be an integer >= 1, got ${String(value)} (${typeof value})`);
+  }
+  return value;
+}
+
+export function resolveApiOptions(o: LivetraceApiOptions): ResolvedApiOptions {
+  if (!o || typeof o !== 'object' || !o.tracer) throw new InvalidArgumentError('livetrace API: option tracer is required (a Tracer instance)');
+  return {
+    bodyLimit: positive('bodyLimit', o.bodyLimit, 64 * 1024),
+    sse: {
+      heartbeatMs: positive('heartbeatMs', o.heartbeatMs, 15_000),
+      stallTimeoutMs: positive('stallTimeoutMs', o.stallTimeoutMs, 30_000),
+      retryMs: positive('retryMs', o.retryMs, 2000),
+      pollMs: positive('pollMs', o.pollMs, 250),
+    },
+  };
+}

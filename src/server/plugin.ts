@@ -1,0 +1,218 @@
+// The HTTP API as a Fastify plugin: register it in any Fastify v5 app under a prefix
+// (`app.register(livetracePlugin, { prefix: '/v1/trace', tracer })`). It is encapsulated:
+// its auth hook, error and not-found handlers apply to its routes only.
+import type { OutgoingHttpHeaders } from 'node:http';
+import cors from '@fastify/cors';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { InvalidArgumentError, TraceNotFoundError, UnknownNodeError, UnknownSpaceError } from '../core/errors.js';
+import { assertValidId } from '../core/ids.js';
+import type { TraceInfo, TraceSnapshot } from '../core/types.js';
+import type { Tracer } from '../tracer/tracer.js';
+import { TokenAuth, canSee, tokenOf, type Principal } from './auth.js';
+import { exportFormatOf, exportTrace } from './export-trace.js';
+import { errorBody, toHttpError } from './http-error.js';
+import { resolveApiOptions, type LivetraceApiOptions } from './options.js';
+import { intParam, listQueryOf, boolParam, type Query } from './query.js';
+import { SseRegistry, streamTrace } from './sse-stream.js';
+
+export const DEFAULT_BASE_PATH = '/v1/trace';
+
+const READ_ROUTES = [
+  '/',
+  '/traces',
+  '/traces/:id',
+  '/traces/:id/info',
+  '/traces/:id/events',
+  '/traces/:id/nodes',
+  '/traces/:id/nodes/:nodeId',
+  '/traces/:id/logs',
+  '/traces/:id/logs/:nodeId',
+  '/traces/:id/spaces',
+  '/traces/:id/spaces/:spaceId',
+  '/traces/:id/export',
+];
+
+type Params = { id: string; nodeId?: string; spaceId?: string };
+type Req = FastifyRequest<{ Params: Params; Querystring: Query }>;
+
+export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (app, options) => {
+  const resolved = resolveApiOptions(options);
+  const tracer = options.tracer;
+  const auth = options.tokens === undefined ? undefined : options.tokens instanceof TokenAuth ? options.tokens : new TokenAuth(options.tokens);
+  const streams = options.streams ?? new SseRegistry();
+  const principals = new WeakMap<FastifyRequest, Principal>();
+  let closing = false;
+
+  if (options.cors && options.cors.length > 0) {
+    const allowed = new Set(options.cors);
+    await app.register(cors, {
+      origin: allowed.has('*') ? '*' : (origin, cb) => cb(null, origin !== undefined && allowed.has(origin)),
+      methods: ['GET', 'HEAD'],
+      allowedHeaders: ['Authorization', 'Last-Event-ID', 'Content-Type'],
+      maxAge: 600,
+    });
+  }
+
+  // Any body is read as bytes, under the limit: an oversize request is a 413 and any
+  // other write is a 405, never a 415 from a missing parser.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: resolved.bodyLimit }, (_req, body, done) => done(null, body));
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (closing) {
+      reply.header('connection', 'close');
+      return reply.code(503).send(errorBody('LT_ERR_TRACER_CLOSED', 'the server is shutting down'));
+    }
+    if (!auth || req.method === 'OPTIONS') return;
+    const token = tokenOf(req.headers.authorization, req.query, req.method === 'GET' || req.method === 'HEAD');
+    const principal = auth.verify(token);
+    if (!principal) {
+      reply.header('www-authenticate', 'Bearer realm="livetrace"');
+      return reply.code(401).send(errorBody('LT_ERR_UNAUTHORIZED'));
+    }
+    principals.set(req, principal);
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const e = toHttpError(err);
+    if (e.status >= 500) req.log.error({ err }, 'livetrace API error');
+    void reply.code(e.status).send(e.body);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send(errorBody('LT_ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
+  });
+
+  // Shutdown: answer new requests with 503, then end every SSE stream so that the
+  // server's close() does not wait for them; the tracer closes after the server (onClose).
+  app.addHook('preClose', async () => {
+    closing = true;
+    streams.endAll();
+  });
+  if (options.closeTracer) app.addHook('onClose', async () => tracer.close());
+
+  const principalOf = (req: FastifyRequest): Principal | undefined => principals.get(req);
+
+  /** Info of a trace the caller may see; another tenant's trace is a 404, like a missing one. */
+  const visibleInfo = async (req: Req): Promise<TraceInfo> => {
+    const id = req.params.id;
+    assertValidId(id);
+    const info = await tracer.info(id);
+    if (!info || !canSee(principalOf(req), info)) throw new TraceNotFoundError(id);
+    return info;
+  };
+  const visibleSnapshot = async (req: Req): Promise<TraceSnapshot> => {
+    const id = req.params.id;
+    assertValidId(id);
+    if (req.params.nodeId !== undefined) assertValidId(req.params.nodeId, 'node');
+    if (req.params.spaceId !== undefined) assertValidId(req.params.spaceId, 'space');
+    const snap = await tracer.read(id);
+    if (!snap || !canSee(principalOf(req), snap.info)) throw new TraceNotFoundError(id);
+    return snap;
+  };
+
+  app.get('/', async () => ({
+    name: 'livetrace',
+    routes: READ_ROUTES.filter((r) => r !== '/'),
+    auth: auth ? 'bearer' : 'none',
+  }));
+
+  app.get('/traces', async (req: Req) => {
+    const query = listQueryOf(req.query);
+    const p = principalOf(req);
+    if (p) {
+      if (query.tenantId !== undefined && query.tenantId !== p.tenantId) return { traces: [] };
+      query.tenantId = p.tenantId;
+      if (p.teamId !== undefined) {
+        if (query.teamId !== undefined && query.teamId !== p.teamId) return { traces: [] };
+        query.teamId = p.teamId;
+      }
+    }
+    const r = await tracer.list(query);
+    return r.nextCursor === undefined ? { traces: r.traces } : { traces: r.traces, next_cursor: r.nextCursor };
+  });
+
+  app.get('/traces/:id', async (req: Req) => visibleSnapshot(req));
+  app.get('/traces/:id/info', async (req: Req) => visibleInfo(req));
+
+  app.get('/traces/:id/events', async (req: Req, reply) => {
+    const wantsStream = boolParam(req.query, 'stream') || /\btext\/event-stream\b/.test(req.headers.accept ?? '');
+    // Validate everything before any I/O.
+    assertValidId(req.params.id);
+    const since = sinceOf(req, wantsStream);
+    const limit = intParam(req.query, 'limit', 1, 10_000) ?? 1000;
+    const info = await visibleInfo(req);
+    if (wantsStream) return sse(req, reply, info.id, since);
+    const events = await tracer.events(info.id, { since, limit });
+    const last = events.length > 0 ? events[events.length - 1]! : undefined;
+    return { events, next_since: events.length === limit && last && last.type !== 'complete' ? last.seq : null };
+  });
+
+  app.get('/traces/:id/nodes', async (req: Req) => ({ nodes: (await visibleSnapshot(req)).nodes }));
+  app.get('/traces/:id/nodes/:nodeId', async (req: Req) => {
+    const snap = await visibleSnapshot(req);
+    const node = snap.nodes.find((n) => n.id === req.params.nodeId);
+    if (!node) throw new UnknownNodeError(snap.info.id, req.params.nodeId);
+    return node;
+  });
+  app.get('/traces/:id/logs', async (req: Req) => ({ logs: (await visibleSnapshot(req)).logs }));
+  app.get('/traces/:id/logs/:nodeId', async (req: Req) => {
+    const snap = await visibleSnapshot(req);
+    const nodeId = req.params.nodeId!;
+    if (!snap.nodes.some((n) => n.id === nodeId)) throw new UnknownNodeError(snap.info.id, nodeId);
+    return { logs: snap.logs.filter((l) => l.node_id === nodeId) };
+  });
+  app.get('/traces/:id/spaces', async (req: Req) => {
+    const snap = await visibleSnapshot(req);
+    return { spaces: snap.spaces.map(({ data, ...space }) => ({ ...space, keys: Object.keys(data) })) };
+  });
+  app.get('/traces/:id/spaces/:spaceId', async (req: Req) => {
+    const snap = await visibleSnapshot(req);
+    const space = snap.spaces.find((s) => s.id === req.params.spaceId);
+    if (!space) throw new UnknownSpaceError(snap.info.id, req.params.spaceId);
+    return space;
+  });
+  app.get('/traces/:id/export', async (req: Req, reply) => {
+    const format = exportFormatOf(Array.isArray(req.query['format']) ? req.query['format'][0] : req.query['format']);
+    const snap = await visibleSnapshot(req);
+    const doc = await exportTrace(tracer, snap.info.id, format, snap);
+    void reply.header('content-disposition', `attachment; filename="${snap.info.id}${format === 'otlp' ? '.otlp' : ''}.json"`);
+    return doc;
+  });
+
+  // Other methods on known paths are a 405 that says what is allowed.
+  for (const url of READ_ROUTES) {
+    app.route({
+      method: ['POST', 'PUT', 'PATCH', 'DELETE'],
+      url,
+      bodyLimit: resolved.bodyLimit,
+      handler: async (req, reply) => {
+        void reply.header('allow', 'GET, HEAD');
+        return reply.code(405).send(errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use GET`));
+      },
+    });
+  }
+
+  async function sse(req: Req, reply: FastifyReply, id: string, since: number): Promise<void> {
+    const headers = reply.getHeaders() as OutgoingHttpHeaders;
+    reply.hijack();
+    await streamTrace({ tracer, traceId: id, since, res: reply.raw, headers, registry: streams, options: resolved.sse });
+  }
+};
+
+// Fastify plugin metadata: a name for error messages and the framework version it needs.
+Object.assign(livetracePlugin, {
+  [Symbol.for('fastify.display-name')]: 'livetrace',
+  [Symbol.for('plugin-meta')]: { name: 'livetrace', fastify: '5.x' },
+});
+
+/** The resume point of a request: `Last-Event-ID` (sent by EventSource on reconnect) wins over `?since=`. */
+function sinceOf(req: Req, stream: boolean): number {
+  const header = req.headers['last-event-id'];
+  if (stream && typeof header === 'string' && header !== '') {
+    if (!/^\d{1,16}$/.test(header)) throw new InvalidArgumentError(`Last-Event-ID must be an event seq (integer >= 0), got ${JSON.stringify(header.slice(0, 40))}`);
+    return Number(header);
+  }
+  return intParam(req.query, 'since', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+}
+
+export type { FastifyInstance, Tracer };

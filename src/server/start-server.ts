@@ -1,0 +1,93 @@
+// Runs the stand-alone server: opens the store/hub, refuses an open API on a non-loopback
+// host, listens, and optionally keeps demo runs going. Used by `livetrace serve`.
+import type { AddressInfo } from 'node:net';
+import { InvalidArgumentError } from '../core/errors.js';
+import { startDemoLoop, type DemoLoop } from '../demo/demo-loop.js';
+import type { Tracer } from '../tracer/tracer.js';
+import { TokenAuth, isLoopbackHost, type TokenEntry } from './auth.js';
+import { createServer, type CreateServerOptions, type LivetraceServer } from './create-server.js';
+import { openTracer } from './open-tracer.js';
+
+export interface StartServerOptions extends Omit<CreateServerOptions, 'tracer' | 'tokens' | 'beforeClose'> {
+  /** Default 7411; 0 picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. Without tokens only a loopback host is allowed. */
+  host?: string;
+  /** A tracer to serve (not closed by the server); else one is opened from dir/store/hub. */
+  tracer?: Tracer;
+  /** File store folder (`file:<dir>`). */
+  dir?: string;
+  /** Store URL (file:, sqlite:, postgres://, redis://). */
+  store?: string;
+  /** Hub URL (redis://). */
+  hub?: string;
+  /** Path of a JSON tokens file, or the entries themselves. */
+  tokens?: string | readonly TokenEntry[];
+  /** Keep demo agent runs going (one every `everyMs`, default 20 s). */
+  demo?: boolean | { everyMs?: number; timeScale?: number };
+}
+
+export interface RunningServer {
+  readonly app: LivetraceServer;
+  /** e.g. http://127.0.0.1:7411/ */
+  readonly url: string;
+  /** The API base URL, e.g. http://127.0.0.1:7411/v1/trace */
+  readonly apiUrl: string;
+  readonly tracer: Tracer;
+  /** Graceful shutdown (see docs/server.md for the order). Idempotent. */
+  close(): Promise<void>;
+}
+
+export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
+  const port = options.port ?? 7411;
+  const host = options.host ?? '127.0.0.1';
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`option port must be an integer from 0 to 65535, got ${String(port)}`);
+  const auth = options.tokens === undefined ? undefined : typeof options.tokens === 'string' ? await TokenAuth.fromFile(options.tokens) : new TokenAuth(options.tokens);
+  if (!auth && !isLoopbackHost(host)) {
+    throw new InvalidArgumentError(`refusing to serve an open API on ${host}: without --tokens <file> livetrace only listens on a loopback host (127.0.0.1, ::1, localhost)`);
+  }
+  if (auth && auth.size === 0 && !isLoopbackHost(host)) {
+    throw new InvalidArgumentError('the tokens file is empty: no request could be authorized');
+  }
+  const opened = options.tracer ? undefined : await openTracer({ dir: options.dir, store: options.store, hub: options.hub });
+  const tracer = options.tracer ?? opened!.tracer;
+  let demo: DemoLoop | undefined;
+  let app: LivetraceServer;
+  try {
+    const { port: _p, host: _h, dir: _d, store: _s, hub: _hub, tokens: _t, demo: _demo, tracer: _tr, ...rest } = options;
+    app = await createServer({
+      ...rest,
+      tracer,
+      ...(auth ? { tokens: auth } : {}),
+      closeTracer: false,
+      beforeClose: async () => {
+        await demo?.stop();
+      },
+    });
+    // After the server has closed (its connections are gone): flush, release, close the store.
+    if (opened) app.addHook('onClose', async () => opened.close());
+    await app.listen({ port, host });
+  } catch (err) {
+    await opened?.close();
+    throw err;
+  }
+  const addr = app.server.address() as AddressInfo;
+  const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${hostPart}:${addr.port}/`;
+  if (options.demo) {
+    const d = typeof options.demo === 'object' ? options.demo : {};
+    demo = startDemoLoop(tracer, {
+      ...(d.everyMs !== undefined ? { everyMs: d.everyMs } : {}),
+      ...(d.timeScale !== undefined ? { timeScale: d.timeScale } : {}),
+      onError: (err) => app.log.error({ err }, 'demo run failed'),
+    });
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    url,
+    apiUrl: url.slice(0, -1) + app.livetrace.basePath,
+    tracer,
+    close: () => (closing ??= app.close()),
+  };
+}
