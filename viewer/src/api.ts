@@ -1,0 +1,113 @@
+// HTTP access to the livetrace server API: token handling, JSON fetches, SSE URLs.
+import type { ListResult, TraceEvent, TraceStatus } from '../../src/core/types.js';
+
+const TOKEN_KEY = 'livetrace.token';
+
+/** API base, relative to the page so the viewer works under any mount path. */
+export function apiBase(): string {
+  const meta = document.querySelector('meta[name="livetrace-api"]')?.getAttribute('content');
+  const base = new URL(meta || 'v1/trace', new URL('.', location.href));
+  return base.href.replace(/\/$/, '');
+}
+
+export function getToken(): string | null {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+export function setToken(token: string | null): void {
+  try {
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  } catch {
+    // Storage disabled: the token lives for this page only.
+  }
+  authListeners.forEach((fn) => fn());
+}
+
+const authListeners = new Set<() => void>();
+/** Called when a request is refused for lack of a valid token. */
+export function onAuthChange(fn: () => void): () => void {
+  authListeners.add(fn);
+  return () => authListeners.delete(fn);
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+let authNeeded = false;
+export function isAuthNeeded(): boolean {
+  return authNeeded;
+}
+
+export async function apiGet<T>(path: string, signal?: AbortSignal): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  const token = getToken();
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(apiBase() + path, { headers, signal });
+  if (!res.ok) {
+    let code: string | undefined;
+    let message = `${res.status} ${res.statusText}`;
+    try {
+      const body = (await res.json()) as { code?: string; message?: string; error?: string };
+      code = body.code;
+      message = body.message ?? body.error ?? message;
+    } catch {
+      // Not JSON: keep the status line.
+    }
+    if (res.status === 401 || res.status === 403) {
+      authNeeded = true;
+      authListeners.forEach((fn) => fn());
+    }
+    throw new ApiError(res.status, code, message);
+  }
+  authNeeded = false;
+  return (await res.json()) as T;
+}
+
+export interface ListParams {
+  status?: TraceStatus | '';
+  createdBy?: string;
+  teamId?: string;
+  from?: number;
+  to?: number;
+  limit?: number;
+  cursor?: string;
+}
+
+export function listTraces(p: ListParams, signal?: AbortSignal): Promise<ListResult> {
+  const q = new URLSearchParams();
+  if (p.status) q.set('status', p.status);
+  if (p.createdBy) q.set('createdBy', p.createdBy);
+  if (p.teamId) q.set('teamId', p.teamId);
+  if (p.from !== undefined) q.set('from', String(p.from));
+  if (p.to !== undefined) q.set('to', String(p.to));
+  if (p.limit !== undefined) q.set('limit', String(p.limit));
+  if (p.cursor) q.set('cursor', p.cursor);
+  const qs = q.toString();
+  return apiGet<ListResult>(`/traces${qs ? `?${qs}` : ''}`, signal);
+}
+
+export async function traceEvents(id: string, signal?: AbortSignal): Promise<TraceEvent[]> {
+  const body = await apiGet<TraceEvent[] | { events: TraceEvent[] }>(`/traces/${encodeURIComponent(id)}/events`, signal);
+  return Array.isArray(body) ? body : body.events;
+}
+
+/** SSE URL; EventSource cannot send headers, so the token travels as a query parameter. */
+export function streamUrl(id: string, since: number): string {
+  const q = new URLSearchParams({ stream: 'true', since: String(since) });
+  const token = getToken();
+  if (token) q.set('access_token', token);
+  return `${apiBase()}/traces/${encodeURIComponent(id)}/events?${q}`;
+}

@@ -1,0 +1,257 @@
+// Which nodes the trace page shows, and where: the view model of the node graph and the
+// timeline. Pure and DOM-free (unit-tested in test/viewer-graph-model.test.ts).
+//
+// Visibility rules (docs/viewer.md):
+// - Collapsing a node hides the nodes reachable only through it, up to the next join: a
+//   node with one parent is hidden when that parent is collapsed or hidden; a join (several
+//   parents) stays visible and is drawn joining from the collapsed node. Fan-outs wider than
+//   `fanoutLimit` are collapsed until the user expands them.
+// - A text or status filter shows only matching nodes (plus the root), ignoring collapse so
+//   that a match is never buried; `minDuration` hides finished nodes faster than it.
+// - A hidden node passes its edges through: a visible node is linked to its nearest visible
+//   ancestors, so the graph stays connected whatever is hidden.
+// Layout: layered DAG. rank = longest path from the root over visible edges; each rank is
+// a row; a node wants to sit at the mean x of its parents, and overlaps in a row are
+// resolved by merging blocks (least-squares placement), so chains stay straight, fan-outs
+// spread side by side and joins center under their branches.
+import type { NodeData, NodeStatus } from '../../src/core/types.js';
+
+export interface ViewOptions {
+  /** User overrides: true = collapsed, false = expanded. Others follow `fanoutLimit`. */
+  collapsed: ReadonlyMap<string, boolean>;
+  fanoutLimit: number;
+  /** Statuses to show; empty = all. */
+  statuses: ReadonlySet<NodeStatus>;
+  /** Case-insensitive match on label, id, description and icon. */
+  text: string;
+  /** Hide finished nodes that took less than this many ms (0 = off). */
+  minDuration: number;
+}
+
+export interface GraphNode {
+  node: NodeData;
+  /** Creation order. */
+  index: number;
+  rank: number;
+  x: number;
+  y: number;
+  /** Nearest visible ancestors: the edges drawn into this node. */
+  parents: string[];
+  /** Nodes hidden under this collapsed node. */
+  hiddenBelow: number;
+  collapsed: boolean;
+  hasChildren: boolean;
+  /** Several parents in the trace: drawn as a join. */
+  isJoin: boolean;
+}
+
+export interface GraphModel {
+  nodes: GraphNode[];
+  byId: Map<string, GraphNode>;
+  /** Visible node ids per rank, left to right. */
+  ranks: string[][];
+  width: number;
+  height: number;
+  /** Nodes hidden by the filters (not by collapse). */
+  filteredOut: number;
+  collapsedHidden: number;
+}
+
+export const LAYOUT = { nodeW: 196, nodeH: 54, gapX: 18, gapY: 46, margin: 24 } as const;
+
+export const DEFAULT_VIEW: ViewOptions = {
+  collapsed: new Map(),
+  fanoutLimit: 24,
+  statuses: new Set(),
+  text: '',
+  minDuration: 0,
+};
+
+export function isCollapsed(n: NodeData, opts: ViewOptions): boolean {
+  if (n.children.length === 0) return false;
+  const o = opts.collapsed.get(n.id);
+  return o ?? n.children.length > opts.fanoutLimit;
+}
+
+export function matchesText(n: NodeData, needle: string): boolean {
+  if (!needle) return true;
+  const q = needle.toLowerCase();
+  return (
+    n.id.toLowerCase().includes(q) ||
+    (n.label?.toLowerCase().includes(q) ?? false) ||
+    (n.description?.toLowerCase().includes(q) ?? false) ||
+    (n.icon?.toLowerCase().includes(q) ?? false)
+  );
+}
+
+const EMPTY: readonly string[] = [];
+
+export function buildGraph(nodes: ReadonlyMap<string, NodeData>, opts: ViewOptions, root?: string): GraphModel {
+  const search = opts.text.trim() !== '' || opts.statuses.size > 0;
+  const needle = opts.text.trim();
+  // Per node, in creation order (parents always precede children).
+  const index = new Map<string, number>();
+  const collapseHidden = new Map<string, boolean>();
+  const collapsedAt = new Map<string, boolean>();
+  /** Visible node that stands for a collapse-hidden node. */
+  const rep = new Map<string, string>();
+  const visible = new Map<string, boolean>();
+  const visAnc = new Map<string, readonly string[]>();
+  const hiddenBelow = new Map<string, number>();
+  const rank = new Map<string, number>();
+  const out: GraphNode[] = [];
+  let filteredOut = 0;
+  let collapsedHidden = 0;
+  let i = 0;
+  for (const n of nodes.values()) {
+    index.set(n.id, i++);
+    const parents = n.parent_ids.filter((p) => nodes.has(p));
+    const collapsed = isCollapsed(n, opts);
+    collapsedAt.set(n.id, collapsed);
+    let hiddenByCollapse = false;
+    if (parents.length === 1) {
+      const p = parents[0]!;
+      if (collapseHidden.get(p)) {
+        hiddenByCollapse = true;
+        rep.set(n.id, rep.get(p)!);
+      } else if (collapsedAt.get(p)) {
+        hiddenByCollapse = true;
+        rep.set(n.id, p);
+      }
+    }
+    collapseHidden.set(n.id, hiddenByCollapse);
+
+    const isRoot = n.id === root || parents.length === 0;
+    let show: boolean;
+    if (isRoot) show = true;
+    else if (search) show = matchesText(n, needle) && (opts.statuses.size === 0 || opts.statuses.has(n.status));
+    else show = !hiddenByCollapse;
+    if (show && !isRoot && opts.minDuration > 0 && n.end_time !== undefined) {
+      const d = n.end_time - (n.start_time ?? n.created_at);
+      if (d < opts.minDuration) show = false;
+    }
+    visible.set(n.id, show);
+    if (!show) {
+      if (hiddenByCollapse && !search) {
+        collapsedHidden++;
+        const r = rep.get(n.id)!;
+        hiddenBelow.set(r, (hiddenBelow.get(r) ?? 0) + 1);
+      } else filteredOut++;
+    }
+
+    // Nearest visible ancestors; shared arrays keep long hidden chains O(1) each.
+    let anc: readonly string[];
+    if (parents.length === 0) anc = EMPTY;
+    else if (parents.length === 1) {
+      const p = parents[0]!;
+      anc = visible.get(p) ? [p] : visAnc.get(p) ?? EMPTY;
+    } else {
+      const set = new Set<string>();
+      for (const p of parents) {
+        if (visible.get(p)) set.add(p);
+        else for (const a of visAnc.get(p) ?? EMPTY) set.add(a);
+      }
+      anc = [...set];
+    }
+    visAnc.set(n.id, anc);
+    if (!show) continue;
+    let r = 0;
+    for (const a of anc) r = Math.max(r, (rank.get(a) ?? 0) + 1);
+    rank.set(n.id, r);
+    out.push({
+      node: n,
+      index: i - 1,
+      rank: r,
+      x: 0,
+      y: 0,
+      parents: anc as string[],
+      hiddenBelow: 0,
+      collapsed: !search && collapsed,
+      hasChildren: n.children.length > 0,
+      isJoin: parents.length > 1,
+    });
+  }
+  for (const g of out) g.hiddenBelow = hiddenBelow.get(g.node.id) ?? 0;
+  return layout(out, filteredOut, collapsedHidden);
+}
+
+function layout(out: GraphNode[], filteredOut: number, collapsedHidden: number): GraphModel {
+  const byId = new Map<string, GraphNode>();
+  for (const g of out) byId.set(g.node.id, g);
+  const rows: GraphNode[][] = [];
+  for (const g of out) (rows[g.rank] ??= []).push(g);
+  const S = LAYOUT.nodeW + LAYOUT.gapX;
+  const ranks: string[][] = [];
+  let minX = 0;
+  let maxX = 0;
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r] ?? [];
+    const desired = new Map<GraphNode, number>();
+    for (const g of row) {
+      let sum = 0;
+      let cnt = 0;
+      for (const p of g.parents) {
+        const pg = byId.get(p);
+        if (pg && pg.rank < r) {
+          sum += pg.x;
+          cnt++;
+        }
+      }
+      desired.set(g, cnt ? sum / cnt : 0);
+    }
+    row.sort((a, b) => desired.get(a)! - desired.get(b)! || a.index - b.index);
+    // Least-squares placement with minimum spacing S: merge overlapping blocks.
+    const blocks: { first: number; n: number; sum: number }[] = [];
+    for (let k = 0; k < row.length; k++) {
+      blocks.push({ first: k, n: 1, sum: desired.get(row[k]!)! });
+      while (blocks.length > 1) {
+        const cur = blocks[blocks.length - 1]!;
+        const prev = blocks[blocks.length - 2]!;
+        if (prev.sum / prev.n + prev.n * S <= cur.sum / cur.n) break;
+        prev.sum += cur.sum - cur.n * prev.n * S;
+        prev.n += cur.n;
+        blocks.pop();
+      }
+    }
+    for (const b of blocks) {
+      const x0 = b.sum / b.n;
+      for (let k = 0; k < b.n; k++) {
+        const g = row[b.first + k]!;
+        g.x = x0 + k * S;
+        g.y = r * (LAYOUT.nodeH + LAYOUT.gapY);
+        if (g.x < minX) minX = g.x;
+        if (g.x > maxX) maxX = g.x;
+      }
+    }
+    ranks.push(row.map((g) => g.node.id));
+  }
+  const shift = LAYOUT.margin - minX;
+  for (const g of out) {
+    g.x += shift;
+    g.y += LAYOUT.margin;
+  }
+  return {
+    nodes: out,
+    byId,
+    ranks,
+    width: maxX - minX + LAYOUT.nodeW + 2 * LAYOUT.margin,
+    height: rows.length * (LAYOUT.nodeH + LAYOUT.gapY) - LAYOUT.gapY + 2 * LAYOUT.margin,
+    filteredOut,
+    collapsedHidden,
+  };
+}
+
+/** Ids to expand so that `id` becomes visible (its collapsed single-parent ancestors). */
+export function ancestorsToExpand(nodes: ReadonlyMap<string, NodeData>, id: string, opts: ViewOptions): string[] {
+  const outIds: string[] = [];
+  let cur = nodes.get(id);
+  const seen = new Set<string>();
+  while (cur && cur.parent_ids.length === 1 && !seen.has(cur.id)) {
+    seen.add(cur.id);
+    const p = nodes.get(cur.parent_ids[0]!);
+    if (!p) break;
+    if (isCollapsed(p, opts)) outIds.push(p.id);
+    cur = p;
+  }
+  return outIds;
+}

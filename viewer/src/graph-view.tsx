@@ -1,0 +1,138 @@
+// The node graph: layered DAG (see graph-model.ts) drawn as HTML cards over an SVG of
+// edges. Only cards and edges near the viewport are rendered, so a 5,000-node graph
+// stays responsive.
+import type { CSSProperties, JSX } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { LAYOUT, type GraphModel, type GraphNode } from './graph-model.js';
+import { STATUS_ICON, formatDuration, nodeDuration } from './format.js';
+import { useSize } from './hooks.js';
+
+const MARGIN = 400;
+const { nodeW: W, nodeH: H } = LAYOUT;
+
+export interface GraphViewProps {
+  model: GraphModel;
+  selected?: string;
+  now: number;
+  scale: number;
+  /** Scroll this node into view when it changes. */
+  reveal?: { id: string; tick: number };
+  onSelect: (id: string) => void;
+  onToggle: (id: string) => void;
+  onUserScroll?: () => void;
+}
+
+function edgePath(p: GraphNode, c: GraphNode): string {
+  const x1 = p.x + W / 2;
+  const y1 = p.y + H;
+  const x2 = c.x + W / 2;
+  const y2 = c.y;
+  const my = Math.min(y1 + LAYOUT.gapY, (y1 + y2) / 2 + 8);
+  return `M${x1},${y1} C${x1},${my} ${x2},${y2 - LAYOUT.gapY / 1.6} ${x2},${y2}`;
+}
+
+function Card({ g, selected, now, onSelect, onToggle }: { g: GraphNode; selected: boolean; now: number; onSelect: (id: string) => void; onToggle: (id: string) => void }) {
+  const n = g.node;
+  const dur = nodeDuration(n, now);
+  const sub = n.status === 'failed' && n.error ? `${n.error.name}: ${n.error.message}` : n.description ?? '';
+  const style: CSSProperties = { transform: `translate(${g.x}px, ${g.y}px)`, width: `${W}px`, height: `${H}px` };
+  return (
+    <div
+      class={`card st-${n.status} ${selected ? 'selected' : ''} ${g.isJoin ? 'join' : ''}`}
+      style={style}
+      data-node-id={n.id}
+      data-status={n.status}
+      role="treeitem"
+      aria-selected={selected}
+      aria-label={`${n.label ?? n.id}, ${n.status}`}
+      onClick={() => onSelect(n.id)}
+      title={`${n.label ?? n.id}\n${n.status} · ${formatDuration(dur)}${sub ? `\n${sub}` : ''}`}
+    >
+      <div class="card-top">
+        <span class="st-icon" aria-hidden="true">
+          {STATUS_ICON[n.status]}
+        </span>
+        {n.icon ? <span class="node-icon">{n.icon}</span> : null}
+        <span class="card-label">{n.label ?? n.id}</span>
+        <span class="card-dur">{formatDuration(dur)}</span>
+      </div>
+      <div class="card-sub">
+        {g.isJoin ? <span class="join-badge" title={`Joins ${n.parent_ids.length} branches`}>⋈ {n.parent_ids.length}</span> : null}
+        <span class={`card-desc ${n.status === 'failed' ? 'err' : ''}`}>{sub || n.id}</span>
+        {g.hasChildren ? (
+          <button
+            class={`fold ${g.collapsed ? 'folded' : ''}`}
+            onClick={(e) => {
+              e.stopPropagation();
+              onToggle(n.id);
+            }}
+            title={g.collapsed ? `Expand (${g.hiddenBelow} hidden)` : 'Collapse subtree'}
+            aria-label={g.collapsed ? 'Expand' : 'Collapse'}
+          >
+            {g.collapsed ? `▸ +${g.hiddenBelow}` : `▾ ${n.children.length}`}
+          </button>
+        ) : null}
+      </div>
+    </div>
+  );
+}
+
+export function GraphView({ model, selected, now, scale, reveal, onSelect, onToggle, onUserScroll }: GraphViewProps) {
+  const ref = useRef<HTMLDivElement | null>(null);
+  const size = useSize(ref);
+  const [scroll, setScroll] = useState({ left: 0, top: 0 });
+
+  useEffect(() => {
+    const el = ref.current;
+    const g = reveal && model.byId.get(reveal.id);
+    if (!el || !g) return;
+    const cx = (g.x + W / 2) * scale;
+    const cy = (g.y + H / 2) * scale;
+    const inView = cx > el.scrollLeft + 40 && cx < el.scrollLeft + el.clientWidth - 40 && cy > el.scrollTop + 40 && cy < el.scrollTop + el.clientHeight - 40;
+    if (!inView) el.scrollTo({ left: cx - el.clientWidth / 2, top: cy - el.clientHeight / 2 });
+  }, [reveal?.id, reveal?.tick, model, scale]);
+
+  const vx0 = scroll.left / scale - MARGIN;
+  const vy0 = scroll.top / scale - MARGIN;
+  const vx1 = (scroll.left + (size.width || 1600)) / scale + MARGIN;
+  const vy1 = (scroll.top + (size.height || 1000)) / scale + MARGIN;
+  const cards: JSX.Element[] = [];
+  const edges: JSX.Element[] = [];
+  const hot = new Set<string>();
+  if (selected) hot.add(selected);
+  for (const g of model.nodes) {
+    const inView = g.x + W >= vx0 && g.x <= vx1 && g.y + H >= vy0 && g.y <= vy1;
+    if (inView) cards.push(<Card key={g.node.id} g={g} selected={g.node.id === selected} now={now} onSelect={onSelect} onToggle={onToggle} />);
+    for (const pid of g.parents) {
+      const p = model.byId.get(pid);
+      if (!p) continue;
+      const minX = Math.min(p.x, g.x);
+      const maxX = Math.max(p.x, g.x) + W;
+      if (maxX < vx0 || minX > vx1 || g.y < vy0 || p.y > vy1) continue;
+      const direct = g.node.parent_ids.includes(pid);
+      const isHot = pid === selected || g.node.id === selected;
+      const running = g.node.status === 'running';
+      edges.push(<path key={`${pid}>${g.node.id}`} d={edgePath(p, g)} class={`edge ${direct ? '' : 'indirect'} ${isHot ? 'hot' : ''} ${running ? 'flow' : ''} est-${g.node.status}`} />);
+    }
+  }
+  return (
+    <div
+      ref={ref}
+      class="graph"
+      role="tree"
+      aria-label="Node graph"
+      onScroll={(e) => setScroll({ left: e.currentTarget.scrollLeft, top: e.currentTarget.scrollTop })}
+      onWheel={onUserScroll}
+      onPointerDown={onUserScroll}
+    >
+      <div class="graph-size" style={{ width: `${model.width * scale}px`, height: `${model.height * scale}px` }}>
+        <div class="graph-canvas" style={{ width: `${model.width}px`, height: `${model.height}px`, transform: `scale(${scale})` }}>
+          <svg class="edges" width={model.width} height={model.height} aria-hidden="true">
+            {edges}
+          </svg>
+          {cards}
+        </div>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,77 @@
+// Memory spaces: each space's keys and values as they change; the most recently written
+// key of each space (largest item timestamp) is highlighted and flashes on change.
+import { useState } from 'preact/hooks';
+import type { SpaceData, SpaceItem } from '../../src/core/types.js';
+import { formatTime, preview } from './format.js';
+import { JsonView } from './json-view.js';
+
+const MAX_KEYS = 500;
+
+function SpaceCard({ space }: { space: SpaceData }) {
+  const [open, setOpen] = useState<string | undefined>();
+  const [showAll, setShowAll] = useState(false);
+  const items = Object.values(space.data) as SpaceItem[];
+  let last: SpaceItem | undefined;
+  for (const it of items) if (!last || it.timestamp >= last.timestamp) last = it;
+  const shown = showAll ? items : items.slice(0, MAX_KEYS);
+  return (
+    <section class="space" data-space-id={space.id}>
+      <header class="space-head">
+        <span class="space-title">
+          {space.icon ? <span class="space-icon">{space.icon}</span> : null}
+          {space.label ?? space.id}
+        </span>
+        <span class="muted small">
+          {items.length} key{items.length === 1 ? '' : 's'} · {space.id}
+        </span>
+      </header>
+      {space.description ? <p class="muted small space-desc">{space.description}</p> : null}
+      {items.length === 0 ? (
+        <div class="empty small">Empty.</div>
+      ) : (
+        <table class="kv">
+          <tbody>
+            {shown.map((it) => {
+              const changed = it === last;
+              return [
+                <tr
+                  key={`${it.id}:${changed ? it.timestamp : 0}`}
+                  class={`kv-row ${changed ? 'changed' : ''} ${open === it.id ? 'open' : ''}`}
+                  onClick={() => setOpen(open === it.id ? undefined : it.id)}
+                  title={changed ? 'Last change in this space' : undefined}
+                >
+                  <td class="kv-key">{it.title ?? it.id}</td>
+                  <td class="kv-val">{preview(it.content, 200)}</td>
+                  <td class="kv-time">{formatTime(it.timestamp)}</td>
+                </tr>,
+                open === it.id ? (
+                  <tr key={`${it.id}:json`} class="kv-json">
+                    <td colSpan={3}>
+                      <JsonView value={it.content} />
+                    </td>
+                  </tr>
+                ) : null,
+              ];
+            })}
+          </tbody>
+        </table>
+      )}
+      {!showAll && items.length > MAX_KEYS ? (
+        <button class="link small" onClick={() => setShowAll(true)}>
+          show all {items.length} keys
+        </button>
+      ) : null}
+    </section>
+  );
+}
+
+export function SpacesView({ spaces }: { spaces: ReadonlyMap<string, SpaceData>; version: number }) {
+  if (spaces.size === 0) return <div class="empty">This trace has no memory spaces yet.</div>;
+  return (
+    <div class="spaces">
+      {[...spaces.values()].map((s) => (
+        <SpaceCard key={s.id} space={s} />
+      ))}
+    </div>
+  );
+}

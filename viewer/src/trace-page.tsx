@@ -1,0 +1,386 @@
+// One trace, live: header, toolbar (view, filters, collapse, zoom, follow), the graph or
+// the timeline, and a side panel with the selected node, the spaces and all logs.
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import type { NodeStatus } from '../../src/core/types.js';
+import { NODE_STATUSES, STATUS_ICON, formatDateTime, formatDuration, isTerminal } from './format.js';
+import { DEFAULT_VIEW, ancestorsToExpand, buildGraph, type GraphModel, type GraphNode, type ViewOptions } from './graph-model.js';
+import { GraphView } from './graph-view.js';
+import { isTyping, traceHref, useNow } from './hooks.js';
+import { LogsView } from './logs-view.js';
+import { NodeDetails } from './node-details.js';
+import { SpacesView } from './spaces-view.js';
+import { TimelineView } from './timeline-view.js';
+import { useTrace, type Connection } from './use-trace.js';
+
+type View = 'graph' | 'timeline';
+type Tab = 'node' | 'spaces' | 'logs';
+
+const THRESHOLDS = [0, 1, 10, 100, 1000, 10_000];
+const SCALES = [0.25, 0.4, 0.55, 0.7, 0.85, 1, 1.2];
+
+const CONNECTION_TEXT: Record<Connection, string> = {
+  loading: 'loading…',
+  live: 'live',
+  reconnecting: 'reconnecting…',
+  ended: 'ended',
+  error: 'error',
+};
+
+function navigate(model: GraphModel, rows: readonly GraphNode[], view: View, selected: string | undefined, key: string): string | undefined {
+  if (!selected || !model.byId.has(selected)) return model.nodes[0]?.node.id;
+  const g = model.byId.get(selected)!;
+  if (view === 'timeline') {
+    const i = rows.findIndex((r) => r.node.id === selected);
+    if (key === 'ArrowUp' || key === 'k') return rows[Math.max(0, i - 1)]?.node.id;
+    if (key === 'ArrowDown' || key === 'j') return rows[Math.min(rows.length - 1, i + 1)]?.node.id;
+    return selected;
+  }
+  if (key === 'ArrowUp' || key === 'k') return g.parents[0] ?? selected;
+  if (key === 'ArrowDown' || key === 'j') {
+    let best: GraphNode | undefined;
+    for (const c of model.nodes) if (c.parents.includes(selected) && (!best || Math.abs(c.x - g.x) < Math.abs(best.x - g.x))) best = c;
+    return best?.node.id ?? selected;
+  }
+  const row = model.ranks[g.rank] ?? [];
+  const i = row.indexOf(selected);
+  if (key === 'ArrowLeft' || key === 'h') return row[Math.max(0, i - 1)] ?? selected;
+  if (key === 'ArrowRight' || key === 'l') return row[Math.min(row.length - 1, i + 1)] ?? selected;
+  return selected;
+}
+
+export function TracePage({ id, params }: { id: string; params: URLSearchParams }) {
+  const live = useTrace(id);
+  const { state, version } = live;
+  const running = !isTerminal(state.info.status) && live.connection !== 'error';
+  const now = useNow(running, 500);
+  const [view, setView] = useState<View>(params.get('view') === 'timeline' ? 'timeline' : 'graph');
+  const [selected, setSelected] = useState<string | undefined>(params.get('node') ?? undefined);
+  const [tab, setTab] = useState<Tab>(params.get('node') ? 'node' : 'spaces');
+  const [collapsed, setCollapsed] = useState<ReadonlyMap<string, boolean>>(new Map());
+  const [text, setText] = useState('');
+  const [statuses, setStatuses] = useState<ReadonlySet<NodeStatus>>(new Set());
+  const [minDuration, setMinDuration] = useState(0);
+  const [scale, setScale] = useState(1);
+  const [follow, setFollow] = useState(true);
+  const [reveal, setReveal] = useState<{ id: string; tick: number } | undefined>(selected ? { id: selected, tick: 0 } : undefined);
+  const [help, setHelp] = useState(false);
+
+  // Follow the URL when the user edits it (deep links).
+  useEffect(() => {
+    const n = params.get('node') ?? undefined;
+    if (n && n !== selected) {
+      setSelected(n);
+      setTab('node');
+      setReveal({ id: n, tick: Date.now() });
+    }
+    const v = params.get('view');
+    if (v === 'timeline' || v === 'graph') setView(v);
+  }, [params.toString()]);
+
+  const opts: ViewOptions = useMemo(() => ({ ...DEFAULT_VIEW, collapsed, text, statuses, minDuration }), [collapsed, text, statuses, minDuration]);
+  const model = useMemo(() => buildGraph(state.nodes, opts, state.root), [version, opts, state]);
+  const rows = useMemo(
+    () => (view === 'timeline' ? [...model.nodes].sort((a, b) => (a.node.start_time ?? a.node.created_at) - (b.node.start_time ?? b.node.created_at) || a.index - b.index) : []),
+    [model, view],
+  );
+  const counts = useMemo(() => {
+    const c = new Map<NodeStatus, number>();
+    for (const n of state.nodes.values()) c.set(n.status, (c.get(n.status) ?? 0) + 1);
+    return c;
+  }, [version, state]);
+
+  // A deep-linked node inside a collapsed fan-out: open the way to it once it exists.
+  useEffect(() => {
+    if (!selected || model.byId.has(selected) || !state.nodes.has(selected)) return;
+    const open = ancestorsToExpand(state.nodes, selected, opts);
+    if (open.length) {
+      const next = new Map(collapsed);
+      for (const p of open) next.set(p, false);
+      setCollapsed(next);
+      setReveal({ id: selected, tick: Date.now() });
+    }
+  }, [selected, model]);
+
+  // Follow the run: keep the newest visible node in view while it grows.
+  useEffect(() => {
+    if (!follow || !running || selected) return;
+    let newest: GraphNode | undefined;
+    for (const g of model.nodes) if (!newest || g.index > newest.index) newest = g;
+    if (newest) setReveal({ id: newest.node.id, tick: newest.index });
+  }, [model.nodes.length, follow, running]);
+
+  const select = (nid: string | undefined, scroll = true) => {
+    setSelected(nid);
+    if (nid) {
+      setTab('node');
+      if (scroll) setReveal({ id: nid, tick: Date.now() });
+    }
+    history.replaceState(null, '', traceHref(id, { node: nid, view: view === 'timeline' ? 'timeline' : undefined }));
+  };
+  const switchView = (v: View) => {
+    setView(v);
+    history.replaceState(null, '', traceHref(id, { node: selected, view: v === 'timeline' ? 'timeline' : undefined }));
+  };
+  const toggle = (nid: string) => {
+    const g = model.byId.get(nid);
+    const next = new Map(collapsed);
+    next.set(nid, !(g?.collapsed ?? false));
+    setCollapsed(next);
+  };
+  const setAll = (value: boolean | undefined) => {
+    if (value === undefined) return setCollapsed(new Map());
+    const next = new Map<string, boolean>();
+    for (const n of state.nodes.values()) if (n.children.length && n.id !== state.root) next.set(n.id, value);
+    setCollapsed(next);
+  };
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      if (isTyping(e)) {
+        if (e.key === 'Escape') (e.target as HTMLElement).blur();
+        return;
+      }
+      const k = e.key;
+      if (k === '/') {
+        e.preventDefault();
+        document.getElementById('node-search')?.focus();
+      } else if (k === 'g') switchView('graph');
+      else if (k === 't') switchView('timeline');
+      else if (k === 'Escape') {
+        if (help) setHelp(false);
+        else if (selected) select(undefined);
+        else location.hash = '#/';
+      } else if (k === '?') setHelp(!help);
+      else if (k === 'f') setFollow(!follow);
+      else if (k === '+' || k === '=') setScale(SCALES[Math.min(SCALES.length - 1, SCALES.indexOf(scale) + 1)]!);
+      else if (k === '-') setScale(SCALES[Math.max(0, SCALES.indexOf(scale) - 1)]!);
+      else if ((k === 'Enter' || k === ' ' || k === 'c') && selected && model.byId.get(selected)?.hasChildren) {
+        e.preventDefault();
+        toggle(selected);
+      } else if (['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'h', 'j', 'k', 'l'].includes(k)) {
+        e.preventDefault();
+        const next = navigate(model, rows, view, selected, k);
+        if (next) select(next);
+      }
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  });
+
+  const info = state.info;
+  const node = selected ? state.nodes.get(selected) : undefined;
+  const start = info.created_at || model.nodes[0]?.node.created_at || now;
+  let end = info.ended_at ?? (running ? now : start);
+  if (!info.ended_at) for (const n of state.nodes.values()) if (n.end_time && n.end_time > end) end = n.end_time;
+  const duration = info.duration ?? (info.ended_at ? info.ended_at - start : running && state.nodes.size ? now - start : undefined);
+  const title = info.label ?? info.agent_name ?? id;
+
+  if (live.connection === 'error') {
+    return (
+      <main class="page center">
+        <div class="notice error">
+          <h2>Cannot open this trace</h2>
+          <p>{live.error}</p>
+          <a class="btn" href="#/">
+            ← Back to traces
+          </a>
+        </div>
+      </main>
+    );
+  }
+
+  return (
+    <main class="trace-page">
+      <header class="trace-head">
+        <div class="trace-title-row">
+          <a class="back" href="#/" title="All traces (Esc)">
+            ←
+          </a>
+          <span class={`badge big st-${info.status}`} data-testid="trace-status">
+            <span class="st-icon">{STATUS_ICON[info.status]}</span> {info.status}
+          </span>
+          <h1 class="trace-title">{title}</h1>
+          <span class={`conn conn-${live.connection}`} data-testid="connection">
+            <span class="dot" /> {CONNECTION_TEXT[live.connection]}
+          </span>
+        </div>
+        <dl class="trace-facts">
+          <div>
+            <dt>Trace</dt>
+            <dd class="mono">{id}</dd>
+          </div>
+          {info.agent_name ? (
+            <div>
+              <dt>Agent</dt>
+              <dd>{info.agent_name}</dd>
+            </div>
+          ) : null}
+          {info.created_by ? (
+            <div>
+              <dt>By</dt>
+              <dd>{info.created_by}</dd>
+            </div>
+          ) : null}
+          <div>
+            <dt>Started</dt>
+            <dd>{formatDateTime(info.created_at)}</dd>
+          </div>
+          <div>
+            <dt>Duration</dt>
+            <dd data-testid="trace-duration">{formatDuration(duration)}</dd>
+          </div>
+          <div>
+            <dt>Nodes</dt>
+            <dd data-testid="node-count">{state.nodes.size.toLocaleString()}</dd>
+          </div>
+          <div>
+            <dt>Logs</dt>
+            <dd>{state.logs.length.toLocaleString()}</dd>
+          </div>
+          {info.reason ? (
+            <div>
+              <dt>Reason</dt>
+              <dd>{info.reason}</dd>
+            </div>
+          ) : null}
+        </dl>
+      </header>
+      <div class="toolbar">
+        <div class="seg" role="tablist" aria-label="View">
+          <button role="tab" aria-selected={view === 'graph'} class={view === 'graph' ? 'on' : ''} onClick={() => switchView('graph')} title="Graph (g)">
+            Graph
+          </button>
+          <button role="tab" aria-selected={view === 'timeline'} class={view === 'timeline' ? 'on' : ''} onClick={() => switchView('timeline')} title="Timeline (t)">
+            Timeline
+          </button>
+        </div>
+        <input id="node-search" class="input" type="search" placeholder="Filter nodes by label or id  ( / )" value={text} onInput={(e) => setText(e.currentTarget.value)} aria-label="Filter nodes" />
+        <div class="chips" aria-label="Filter by status">
+          {NODE_STATUSES.filter((s) => counts.get(s)).map((s) => (
+            <button
+              key={s}
+              class={`chip st-${s} ${statuses.has(s) ? 'on' : ''}`}
+              aria-pressed={statuses.has(s)}
+              onClick={() => {
+                const next = new Set(statuses);
+                if (next.has(s)) next.delete(s);
+                else next.add(s);
+                setStatuses(next);
+              }}
+            >
+              <span class="st-icon">{STATUS_ICON[s]}</span> {s} <span class="count">{counts.get(s)}</span>
+            </button>
+          ))}
+        </div>
+        <label class="field small" title="Hide finished nodes that took less than this">
+          hide &lt;
+          <select class="input small" value={String(minDuration)} onChange={(e) => setMinDuration(Number(e.currentTarget.value))} aria-label="Hide nodes faster than">
+            {THRESHOLDS.map((t) => (
+              <option key={t} value={String(t)}>
+                {t === 0 ? 'off' : formatDuration(t)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <div class="spacer" />
+        <div class="btn-group">
+          <button class="btn small" onClick={() => setAll(true)} title="Collapse every subtree">
+            Collapse all
+          </button>
+          <button class="btn small" onClick={() => setAll(false)} title="Expand every subtree">
+            Expand all
+          </button>
+        </div>
+        {view === 'graph' ? (
+          <div class="btn-group">
+            <button class="btn small" onClick={() => setScale(SCALES[Math.max(0, SCALES.indexOf(scale) - 1)]!)} title="Zoom out (-)" aria-label="Zoom out">
+              −
+            </button>
+            <span class="zoom">{Math.round(scale * 100)}%</span>
+            <button class="btn small" onClick={() => setScale(SCALES[Math.min(SCALES.length - 1, SCALES.indexOf(scale) + 1)]!)} title="Zoom in (+)" aria-label="Zoom in">
+              +
+            </button>
+          </div>
+        ) : null}
+        {running ? (
+          <button class={`btn small ${follow ? 'on' : ''}`} aria-pressed={follow} onClick={() => setFollow(!follow)} title="Keep the newest node in view (f)">
+            Follow
+          </button>
+        ) : null}
+        <button class="btn small" onClick={() => setHelp(!help)} title="Keyboard shortcuts (?)" aria-label="Keyboard shortcuts">
+          ?
+        </button>
+      </div>
+      {model.filteredOut || model.collapsedHidden ? (
+        <div class="hidden-note">
+          Showing {model.nodes.length.toLocaleString()} of {state.nodes.size.toLocaleString()} nodes
+          {model.collapsedHidden ? ` · ${model.collapsedHidden.toLocaleString()} inside collapsed subtrees` : ''}
+          {model.filteredOut ? ` · ${model.filteredOut.toLocaleString()} filtered out` : ''}
+        </div>
+      ) : null}
+      <div class="trace-body">
+        <div class="main-pane">
+          {state.nodes.size === 0 ? (
+            <div class="empty">{live.connection === 'loading' ? 'Loading…' : 'Waiting for the first node…'}</div>
+          ) : view === 'graph' ? (
+            <GraphView model={model} selected={selected} now={now} scale={scale} reveal={reveal} onSelect={(nid) => select(nid, false)} onToggle={toggle} onUserScroll={() => follow && setFollow(false)} />
+          ) : (
+            <TimelineView rows={rows} selected={selected} now={now} t0={start} t1={Math.max(end, start + 1)} onSelect={(nid) => select(nid, false)} onToggle={toggle} />
+          )}
+        </div>
+        <aside class="side">
+          <div class="tabs" role="tablist">
+            <button role="tab" aria-selected={tab === 'node'} class={tab === 'node' ? 'on' : ''} onClick={() => setTab('node')}>
+              Node
+            </button>
+            <button role="tab" aria-selected={tab === 'spaces'} class={tab === 'spaces' ? 'on' : ''} onClick={() => setTab('spaces')}>
+              Spaces <span class="count">{state.spaces.size}</span>
+            </button>
+            <button role="tab" aria-selected={tab === 'logs'} class={tab === 'logs' ? 'on' : ''} onClick={() => setTab('logs')}>
+              Logs <span class="count">{state.logs.length.toLocaleString()}</span>
+            </button>
+          </div>
+          <div class="tab-body">
+            {tab === 'node' ? (
+              node ? (
+                <NodeDetails key={node.id} node={node} nodes={state.nodes} logs={live.logsOf(node.id)} now={now} version={version} onSelect={(nid) => select(nid)} onClose={() => select(undefined)} />
+              ) : (
+                <div class="empty">
+                  {selected ? `Node ${selected} is not in this trace (yet).` : 'Select a node to see its input, output, error, metadata and logs.'}
+                </div>
+              )
+            ) : tab === 'spaces' ? (
+              <SpacesView spaces={state.spaces} version={version} />
+            ) : (
+              <LogsView logs={state.logs} nodes={state.nodes} onSelectNode={(nid) => select(nid)} version={version} />
+            )}
+          </div>
+        </aside>
+      </div>
+      {help ? (
+        <div class="overlay" onClick={() => setHelp(false)}>
+          <div class="dialog" onClick={(e) => e.stopPropagation()} role="dialog" aria-label="Keyboard shortcuts">
+            <h2>Keyboard</h2>
+            <dl class="keys">
+              <dt>← ↑ → ↓ / h j k l</dt>
+              <dd>move between nodes (parent, child, neighbours)</dd>
+              <dt>Enter / c</dt>
+              <dd>collapse or expand the selected subtree</dd>
+              <dt>g / t</dt>
+              <dd>graph / timeline</dd>
+              <dt>/</dt>
+              <dd>filter nodes</dd>
+              <dt>+ / −</dt>
+              <dd>zoom the graph</dd>
+              <dt>f</dt>
+              <dd>follow the newest node</dd>
+              <dt>Esc</dt>
+              <dd>close details, then back to the list</dd>
+            </dl>
+          </div>
+        </div>
+      ) : null}
+    </main>
+  );
+}
