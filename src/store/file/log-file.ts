@@ -21,23 +21,27 @@ function skipLines(buf: Buffer, from: number, n: number, end: number): number {
   return pos;
 }
 
+function tryParse(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+}
+
 function parseLines(text: string, traceId: string, lastIsTail: boolean): TraceEvent[] {
   const lines = text.split('\n');
   const out: TraceEvent[] = [];
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
-    let ev: unknown;
-    try {
-      ev = JSON.parse(line);
-    } catch {
-      ev = undefined;
-    }
+    const ev = tryParse(line);
     if (isEvent(ev)) {
       out.push(ev);
       continue;
     }
-    // A bad last line is a crash leftover (the writer cuts it when it next opens the log).
-    if (lastIsTail && i === lines.length - 1) break;
+    // Bad lines with no event after them are a crash leftover (the writer cuts them when it
+    // next opens the log); a bad line followed by events is corruption.
+    if (lastIsTail && !lines.slice(i + 1).some((l) => isEvent(tryParse(l)))) break;
     throw new CorruptDataError(`trace ${traceId}: event log line ${i + 1} is not an event`);
   }
   return out;
