@@ -44,13 +44,16 @@ const OUTPUT_KEYS: Record<string, string> = {
   'output.value': 'output',
 };
 
+/** Attributes the AI SDK always writes with JSON.stringify (so "5" is the number 5). */
+const ALWAYS_JSON = new Set(['ai.prompt', 'ai.prompt.messages', 'ai.toolCall.args', 'ai.toolCall.result', 'ai.response.toolCalls', 'ai.response.object', 'ai.value', 'ai.embedding']);
+
 const INDEXED_RE = /^gen_ai\.(prompt|completion)\.(\d+)\.(.+)$/;
 
 /** JSON strings (what frameworks store) become values again; other strings stay strings. */
-export function parseAttributeValue(value: AttributeValue): unknown {
+export function parseAttributeValue(value: AttributeValue, alwaysJson = false): unknown {
   if (typeof value === 'string') {
     const c = value.trimStart()[0];
-    if (c === '{' || c === '[' || c === '"') {
+    if (alwaysJson || c === '{' || c === '[' || c === '"') {
       try {
         return JSON.parse(value);
       } catch {
@@ -89,12 +92,12 @@ export function splitAttributes(attributes: Attributes, mapInputOutput = true): 
     if (value === undefined || value === null) continue;
     const inField = INPUT_KEYS[key];
     if (inField !== undefined) {
-      input.set(inField, parseAttributeValue(value));
+      input.set(inField, parseAttributeValue(value, ALWAYS_JSON.has(key)));
       continue;
     }
     const outField = OUTPUT_KEYS[key];
     if (outField !== undefined) {
-      output.set(outField, parseAttributeValue(value));
+      output.set(outField, parseAttributeValue(value, ALWAYS_JSON.has(key)));
       continue;
     }
     const m = INDEXED_RE.exec(key);
