@@ -137,7 +137,7 @@ export class FileStore implements TraceStore {
 
   // ---- TraceStore ---------------------------------------------------------------------
 
-  append(traceId: string, events: readonly TraceEvent[], info: TraceInfo): Promise<void> {
+  async append(traceId: string, events: readonly TraceEvent[], info: TraceInfo): Promise<void> {
     assertValidId(traceId);
     return this.#serial(traceId, () => this.#append(traceId, events, info));
   }
@@ -204,7 +204,7 @@ export class FileStore implements TraceStore {
     return result;
   }
 
-  remove(traceId: string): Promise<boolean> {
+  async remove(traceId: string): Promise<boolean> {
     assertValidId(traceId);
     return this.#serial(traceId, async () => {
       const date = await this.#locate(traceId);
@@ -220,7 +220,7 @@ export class FileStore implements TraceStore {
     });
   }
 
-  archive(traceId: string): Promise<void> {
+  async archive(traceId: string): Promise<void> {
     assertValidId(traceId);
     return this.#serial(traceId, async () => {
       const t = await this.#openTrace(traceId, false);

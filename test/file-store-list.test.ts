@@ -1,0 +1,112 @@
+// Listing on the file store across 1,000 traces: newest first, every filter, paging by
+// cursor; the same answers from a cold store, after status changes, after removals, and
+// after the index file is rebuilt; no event log is read.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { compareNewestFirst, matchesQuery } from '../src/store/store.js';
+import type { ListQuery, TraceInfo, TraceStatus } from '../src/core/types.js';
+import { traceDate } from '../src/core/ids.js';
+import { FileStore } from '../src/store/file-store.js';
+import { makeEvents, makeInfo } from '../src/testing/store-conformance.js';
+
+const N = 1000;
+const statuses: TraceStatus[] = ['running', 'completed', 'failed', 'cancelled'];
+let dir: string;
+const infos = new Map<string, TraceInfo>();
+const T0 = Date.UTC(2026, 0, 1);
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lt-list-'));
+  const store = new FileStore({ dir });
+  for (let i = 0; i < N; i++) {
+    // Half default-format ids (date in the id), half user ids; some share created_at.
+    const id = i % 2 ? `user-${i}` : `20260101${String(i).padStart(12, '0')}`;
+    const info = makeInfo(id, {
+      created_at: T0 + Math.floor(i / 3) * 60_000,
+      status: statuses[i % 4]!,
+      created_by: `u${i % 5}`,
+      team_id: `team${i % 3}`,
+      tenant_id: i % 10 === 0 ? 'big' : 'small',
+    });
+    infos.set(id, info);
+    await store.append(id, makeEvents(id, 1, 2), info);
+  }
+  await store.close();
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+function expected(q: ListQuery): string[] {
+  return [...infos.values()].filter((i) => matchesQuery(i, q)).sort(compareNewestFirst).map((i) => i.id);
+}
+
+async function all(store: FileStore, q: ListQuery, limit = 50): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  let pages = 0;
+  do {
+    const page = await store.list({ ...q, limit, cursor });
+    assert.ok(page.traces.length <= limit);
+    ids.push(...page.traces.map((t) => t.id));
+    cursor = page.nextCursor;
+    assert.ok(++pages <= N / limit + 2, 'paging terminates');
+  } while (cursor);
+  return ids;
+}
+
+const queries: ListQuery[] = [
+  {},
+  { status: 'completed' },
+  { status: ['failed', 'cancelled'] },
+  { createdBy: 'u3' },
+  { teamId: 'team1', createdBy: 'u2' },
+  { tenantId: 'big' },
+  { from: T0 + 60 * 60_000, to: T0 + 120 * 60_000 },
+  { tenantId: 'small', status: 'running', from: T0 + 10 * 60_000 },
+  { createdBy: 'nobody' },
+];
+
+test('list pages newest first through 1,000 traces with every filter', async () => {
+  const store = new FileStore({ dir });
+  for (const q of queries) assert.deepEqual(await all(store, q), expected(q), JSON.stringify(q));
+  const first = await store.list();
+  assert.equal(first.traces.length, 50);
+  assert.deepEqual(first.traces[0], infos.get(expected({})[0]!), 'full info comes back');
+  assert.deepEqual(await all(store, {}, 7), expected({}), 'odd page size');
+  await store.close();
+});
+
+test('status changes, removals and a deleted index file are reflected; event logs are never read', async () => {
+  const store = new FileStore({ dir });
+  // Complete ten running traces.
+  const running = expected({ status: 'running' }).slice(0, 10);
+  for (const id of running) {
+    const info = { ...infos.get(id)!, status: 'completed' as const };
+    infos.set(id, info);
+    await store.append(id, makeEvents(id, 3, 1), info);
+  }
+  const removed = expected({}).slice(5, 8);
+  for (const id of removed) {
+    assert.equal(await store.remove(id), true);
+    infos.delete(id);
+  }
+  for (const q of queries.slice(0, 3)) assert.deepEqual(await all(store, q), expected(q));
+  // Another store instance (a server reading what a worker writes) sees the same.
+  const other = new FileStore({ dir });
+  assert.deepEqual(await all(other, { status: 'completed' }), expected({ status: 'completed' }));
+  await store.close();
+
+  // Listing reads info files only: without any event log the answers are unchanged.
+  for (const info of infos.values()) await unlink(join(dir, traceDate(info.id, info.created_at), info.id, 'events.jsonl'));
+  assert.deepEqual(await all(other, {}), expected({}));
+  await other.close();
+
+  // A lost index is rebuilt from the folders.
+  await unlink(join(dir, 'index.jsonl'));
+  const cold = new FileStore({ dir });
+  for (const q of queries) assert.deepEqual(await all(cold, q), expected(q), JSON.stringify(q));
+  assert.equal((await cold.info('user-1'))?.id, 'user-1', 'user ids are found through the rebuilt index');
+  await cold.close();
+});
