@@ -17,6 +17,8 @@ export interface DemoOptions {
   tenantId?: string;
   teamId?: string;
   createdBy?: string;
+  /** Called with the trace id as soon as the trace exists (before the run finishes). */
+  onStart?: (traceId: string) => void;
 }
 
 const QUESTIONS = [
@@ -48,6 +50,7 @@ export async function runDemoAgent(tracer: Tracer, options: DemoOptions = {}): P
     metadata: { demo: true, model: 'demo-llm-1', question },
   });
   try {
+    options.onStart?.(trace.id);
     const context = trace.createSpace({ id: 'context', label: 'Context', icon: '📋', description: 'What the agent knows about the request' });
     const intent = trace.createSpace({ id: 'intent', label: 'Intent', icon: '🎯', description: "The agent's reading of the goal" });
     const knowledge = trace.createSpace({ id: 'knowledge', label: 'Knowledge', icon: '📚', description: 'Facts gathered by tools', ttl: 3600 });

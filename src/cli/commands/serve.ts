@@ -1,0 +1,58 @@
+import type { Command } from 'commander';
+import { startServer } from '../../server/start-server.js';
+import type { CliContext, Run } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { parsePort } from './parse.js';
+
+interface ServeFlags {
+  port: number;
+  host: string;
+  dir?: string;
+  store?: string;
+  hub?: string;
+  tokens?: string;
+  cors?: string;
+  demo?: boolean;
+}
+
+export function registerServe(program: Command, ctx: CliContext, done: Run): void {
+  program
+    .command('serve')
+    .description('run the HTTP API, live SSE and the web viewer; prints the URL as its first line')
+    .option('--port <port>', 'port to listen on (0: any free port)', parsePort, 7411)
+    .option('--host <host>', 'interface to bind; without --tokens only loopback hosts are allowed', '127.0.0.1')
+    .option('--dir <path>', 'file store folder (default: $LIVETRACE_DIR or ./.livetrace)')
+    .option('--store <url>', 'store URL: file:<dir>, sqlite:<path>, postgres://..., redis://... (default: $LIVETRACE_STORE)')
+    .option('--hub <url>', 'hub URL carrying live events from other processes: redis://... (default: $LIVETRACE_HUB)')
+    .option('--tokens <file>', 'JSON array of { "token", "tenantId", "teamId"? }: bearer auth with tenant scoping')
+    .option('--cors <origins>', 'comma-separated origins allowed by CORS ("*" for any); default: CORS off')
+    .option('--demo', 'keep a demo agent run going (one every 20 s)')
+    .action((flags: ServeFlags) => done(serve(ctx, flags)));
+}
+
+async function serve(ctx: CliContext, flags: ServeFlags): Promise<number> {
+  const { io } = ctx;
+  const c = io.colors;
+  const server = await startServer({
+    port: flags.port,
+    host: flags.host,
+    ...(flags.dir !== undefined ? { dir: flags.dir } : {}),
+    ...(flags.store !== undefined ? { store: flags.store } : {}),
+    ...(flags.hub !== undefined ? { hub: flags.hub } : {}),
+    ...(flags.tokens !== undefined ? { tokens: flags.tokens } : {}),
+    ...(flags.cors !== undefined ? { cors: flags.cors.split(',').map((s) => s.trim()).filter((s) => s !== '') } : {}),
+    ...(flags.demo ? { demo: true } : {}),
+    logger: { level: 'warn' },
+  });
+  // Scripts and tests read the URL from the first line: nothing may be printed before it.
+  io.out.write(server.url + '\n');
+  io.out.write(c.dim(`API ${server.apiUrl}  store ${server.tracer.store.name}${flags.demo ? '  demo runs every 20 s' : ''}  (Ctrl-C to stop)`) + '\n');
+  await new Promise<void>((resolve) => {
+    if (ctx.signal.aborted) resolve();
+    else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  io.err.write(c.dim('shutting down: ending streams, flushing traces...') + '\n');
+  await server.close();
+  io.err.write(c.dim('stopped') + '\n');
+  return EXIT.OK;
+}
