@@ -34,8 +34,15 @@ export function initialState(traceId: string, createdAt = 0): TraceState {
   };
 }
 
+// Only `children` is ever changed in place (when a child starts), so only it is copied;
+// parent_ids and metadata are replaced, never mutated, and may be shared with the event.
 function copyNode(n: NodeData): NodeData {
-  return { ...n, parent_ids: [...(n.parent_ids ?? [])], children: [...(n.children ?? [])], metadata: { ...(n.metadata ?? {}) } };
+  return { ...n, parent_ids: n.parent_ids ?? [], children: n.children ? n.children.slice() : [], metadata: n.metadata ?? {} };
+}
+
+/** A detached copy for readers outside the reducer (snapshots). */
+function cloneNode(n: NodeData): NodeData {
+  return { ...n, parent_ids: n.parent_ids.slice(), children: n.children.slice(), metadata: { ...n.metadata } };
 }
 
 function addNode(state: TraceState, src: NodeData): void {
@@ -69,12 +76,15 @@ export function applyEvent(state: TraceState, ev: TraceEvent): TraceState {
       if (Array.isArray(d.nodes)) for (const n of d.nodes) addNode(state, n);
       else addNode(state, d.node);
       if (info.status === 'pending') info.status = 'running';
+      // The cursor array is replaced, never mutated: sharing it with the event is safe.
+      if (d.cursor !== undefined) state.current = d.cursor;
       break;
     }
     case 'node_updated': {
       const n = d.node as NodeData | undefined;
       if (n && state.nodes.has(n.id)) state.nodes.set(n.id, copyNode(n));
       if (n && n.id === state.root && n.label !== undefined) info.label = n.label;
+      if (d.cursor !== undefined) state.current = d.cursor;
       break;
     }
     case 'node_complete': {
@@ -132,7 +142,6 @@ export function applyEvent(state: TraceState, ev: TraceEvent): TraceState {
       if (d.reason !== undefined) info.reason = d.reason;
       break;
   }
-  if (Array.isArray(d.cursor)) state.current = [...d.cursor];
   state.last_seq = ev.seq;
   state.events_count++;
   info.last_seq = ev.seq;
@@ -149,7 +158,7 @@ export function reduceEvents(traceId: string, events: Iterable<TraceEvent>, stat
 export function toSnapshot(state: TraceState): TraceSnapshot {
   return {
     info: { ...state.info },
-    nodes: [...state.nodes.values()].map(copyNode),
+    nodes: [...state.nodes.values()].map(cloneNode),
     logs: state.logs.slice(),
     spaces: [...state.spaces.values()].map((s) => ({ ...s, data: { ...s.data } })),
     current: state.current.slice(),

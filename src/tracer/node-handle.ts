@@ -2,7 +2,7 @@
 // the node id, so handles are cheap and never keep state of their own.
 import type { NodeContext, NodeData, NodeStatus } from '../core/types.js';
 import type { NodeOptions, Trace } from './trace.js';
-import { kEnd, kJoin, kLog, kSetStatus, kSpawn, kUpdate } from './symbols.js';
+import { kAdd, kEnd, kJoin, kLog, kSetStatus, kSpawn, kUpdate } from './symbols.js';
 
 export class NodeHandle {
   readonly id: string;
@@ -30,26 +30,26 @@ export class NodeHandle {
   }
 
   debug(message: unknown, ...args: unknown[]): this {
-    this.#trace && this.#trace[kLog]([this.id], 'debug', message, args);
+    this.#trace && this.#trace[kLog](this.id, 'debug', message, args);
     return this;
   }
   info(message: unknown, ...args: unknown[]): this {
-    this.#trace && this.#trace[kLog]([this.id], 'info', message, args);
+    this.#trace && this.#trace[kLog](this.id, 'info', message, args);
     return this;
   }
   warn(message: unknown, ...args: unknown[]): this {
-    this.#trace && this.#trace[kLog]([this.id], 'warn', message, args);
+    this.#trace && this.#trace[kLog](this.id, 'warn', message, args);
     return this;
   }
   error(message: unknown, ...args: unknown[]): this {
-    this.#trace && this.#trace[kLog]([this.id], 'error', message, args);
+    this.#trace && this.#trace[kLog](this.id, 'error', message, args);
     return this;
   }
 
   /** A child node. Does not move the trace cursor; does not complete this node unless `autoCompleteParent: true`. */
   add(input?: unknown, options: NodeOptions = {}): NodeHandle {
     if (!this.#trace) return this;
-    return this.#trace[kSpawn]('add', [this.id], [{ ...options, input }], false, options.autoCompleteParent ?? false)[0]!;
+    return this.#trace[kAdd]('add', [this.id], input, options, false, options.autoCompleteParent ?? false);
   }
 
   /** Children running in parallel under this node. */

@@ -10,3 +10,4 @@ export const kLogOf = Symbol('livetrace.traceLog');
 export const kSubscribe = Symbol('livetrace.subscribe');
 export const kClose = Symbol('livetrace.close');
 export const kInit = Symbol('livetrace.init');
+export const kAdd = Symbol('livetrace.add');

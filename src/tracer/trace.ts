@@ -28,7 +28,7 @@ import type { SubscribeOptions, Subscription } from '../hub/subscription.js';
 import { NodeHandle } from './node-handle.js';
 import type { Limits } from './options.js';
 import { SpaceHandle } from './space-handle.js';
-import { kClose, kEnd, kInit, kJoin, kLog, kLogOf, kSetStatus, kSpawn, kSubscribe, kUpdate } from './symbols.js';
+import { kAdd, kClose, kEnd, kInit, kJoin, kLog, kLogOf, kSetStatus, kSpawn, kSubscribe, kUpdate } from './symbols.js';
 import { TraceLog, type WriteBehind } from './write-behind.js';
 
 export interface NodeOptions {
@@ -194,7 +194,7 @@ export class Trace {
    * (an implicit join after parallel()), and makes it the only current node.
    */
   add(input?: unknown, options: NodeOptions = {}): NodeHandle {
-    return this[kSpawn]('add', this.#state.current, [{ ...options, input }], true, options.autoCompleteParent ?? true)[0]!;
+    return this[kAdd]('add', this.#state.current, input, options, true, options.autoCompleteParent ?? true);
   }
 
   /** Fans out: one node per item under the current node(s); they become the current nodes. */
@@ -385,10 +385,16 @@ export class Trace {
   // ---- internals used by NodeHandle ---------------------------------------------------
 
   /** @internal */
-  [kLog](nodeIds: readonly string[], level: LogLevel, message: unknown, args: unknown[]): void {
+  [kLog](nodeIds: string | readonly string[], level: LogLevel, message: unknown, args: unknown[]): void {
     if (!this.#writable(level)) return;
     const msg = typeof message === 'string' ? message : formatMessage(message);
     const data = args.length === 0 ? undefined : capture(args.length === 1 ? args[0] : args, this.#host.capture);
+    if (typeof nodeIds === 'string') {
+      const d: Record<string, unknown> = { node_id: nodeIds, level, message: msg, timestamp: Date.now() };
+      if (data !== undefined) d['data'] = data;
+      this.#emit('log_added', d, nodeIds);
+      return;
+    }
     if (nodeIds.length === 0) {
       const d: Record<string, unknown> = { level, message: msg, timestamp: Date.now() };
       if (data !== undefined) d['data'] = data;
@@ -402,18 +408,29 @@ export class Trace {
     }
   }
 
-  /** @internal creates nodes under `parents`; `cursor` moves the trace cursor to them. */
+  /**
+   * @internal creates one node under `parents` (the hot path of add/traced);
+   * `cursor` makes it the only current node. `parents` is never mutated, so it may be shared.
+   */
+  [kAdd](call: string, parents: readonly string[], input: unknown, options: NodeOptions, cursor: boolean, autoComplete: boolean): NodeHandle {
+    if (!this.#writable(call)) return new NodeHandle(this, '');
+    if (autoComplete) for (let i = 0; i < parents.length; i++) this[kEnd](parents[i]!, 'completed', undefined, false);
+    const node = this.#newNode(parents, input, options, Date.now());
+    this.#emit('node_start', cursor ? { node, cursor: [node.id] } : { node }, node.id);
+    return new NodeHandle(this, node.id);
+  }
+
+  /** @internal creates a fan-out under `parents`; `cursor` moves the trace cursor to them. */
   [kSpawn](call: string, parents: readonly string[], items: readonly ParallelItem[], cursor: boolean, autoComplete: boolean, fanOut = false): NodeHandle[] {
     if (!this.#writable(call)) return fanOut ? [] : [new NodeHandle(this, '')];
     if (fanOut) {
       if (!Array.isArray(items) || items.length === 0) throw new InvalidArgumentError(`${call}() needs a non-empty array of branches`);
       if (this.#state.root === undefined) throw new NoRootError(this.id, `${call}()`);
     }
-    const parentIds = parents.slice();
-    if (autoComplete) for (const pid of parentIds) this[kEnd](pid, 'completed', undefined, false);
+    if (autoComplete) for (const pid of parents) this[kEnd](pid, 'completed', undefined, false);
     const now = Date.now();
     const nodes: NodeData[] = [];
-    for (const item of items) nodes.push(this.#newNode(parentIds, item ?? {}, now));
+    for (const item of items) nodes.push(this.#newNode(parents, item?.input, item ?? {}, now));
     const data: Record<string, unknown> = fanOut ? { nodes } : { node: nodes[0] };
     if (cursor) data['cursor'] = nodes.map((n) => n.id);
     this.#emit('node_start', data, fanOut ? undefined : nodes[0]!.id);
@@ -431,7 +448,7 @@ export class Trace {
       if (!parents.includes(id)) parents.push(id);
     }
     if (options.autoCompleteParent ?? true) for (const pid of parents) this[kEnd](pid, 'completed', undefined, false);
-    const node = this.#newNode(parents, { ...options, input }, Date.now());
+    const node = this.#newNode(parents, input, options, Date.now());
     const data: Record<string, unknown> = { node };
     const current = this.#state.current;
     if (current.some((id) => parents.includes(id))) {
@@ -518,13 +535,13 @@ export class Trace {
     return this;
   }
 
-  #newNode(parentIds: string[], item: ParallelItem, now: number): NodeData {
-    const node: NodeData = { id: newId(), parent_ids: parentIds, children: [], metadata: {}, status: 'running', created_at: now, start_time: now, updated_at: now };
+  #newNode(parentIds: readonly string[], input: unknown, item: NodeOptions, now: number): NodeData {
+    const node: NodeData = { id: newId(), parent_ids: parentIds as string[], children: [], metadata: {}, status: 'running', created_at: now, start_time: now, updated_at: now };
     if (item.label !== undefined) node.label = String(item.label);
     if (item.icon !== undefined) node.icon = String(item.icon);
     if (item.description !== undefined) node.description = String(item.description);
     if (item.metadata !== undefined) node.metadata = (capture(item.metadata, this.#host.capture) ?? {}) as Record<string, unknown>;
-    if (item.input !== undefined) node.input = capture(item.input, this.#host.capture);
+    if (input !== undefined) node.input = capture(input, this.#host.capture);
     return node;
   }
 

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import { contextStorage } from './context.js';
 import { NodeHandle } from './node-handle.js';
 import type { NodeOptions } from './trace.js';
-import { kSpawn } from './symbols.js';
+import { kAdd } from './symbols.js';
 
 export interface TracedOptions extends NodeOptions {
   /** Label of the node (same as `label`). */
@@ -26,7 +26,7 @@ export function traced<T>(nameOrOptions: string | TracedOptions, fn: (node: Node
   if (!ctx) return fn(NOOP_NODE);
   const { input, name: _name, ...nodeOptions } = options;
   const parents = ctx.node ? [ctx.node.id] : ctx.trace.currentNodes.map((n) => n.id);
-  const node = ctx.trace[kSpawn]('traced', parents, [{ ...nodeOptions, input }], false, false)[0]!;
+  const node = ctx.trace[kAdd]('traced', parents, input, nodeOptions, false, false);
   return contextStorage.run({ trace: ctx.trace, node: node.id === '' ? undefined : node }, () => {
     let result: T;
     try {
