@@ -132,7 +132,7 @@ test('generateText with two tools: nodes, parents, inputs and outputs', async ()
   await tracer.close();
 });
 
-test('a failing tool fails its node with the tool's error', async () => {
+test('a failing tool fails its node with the tool error', async () => {
   const { tracer, processor, provider, otelTracer } = setup();
   const model = new MockLanguageModelV3({
     doGenerate: [
