@@ -145,7 +145,9 @@ export class TraceFollower implements AsyncIterableIterator<TraceEvent> {
         this.#wake = undefined;
         resolve();
       }, this.#pollMs);
-      this.#timer.unref?.();
+      // Deliberately not unref'd: it only exists while a consumer awaits next(), and that
+      // pending read must keep the process alive (like a pending socket read would).
+      // return()/abort clears it.
     });
   }
 
