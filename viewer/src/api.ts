@@ -86,22 +86,36 @@ export interface ListParams {
   cursor?: string;
 }
 
-export function listTraces(p: ListParams, signal?: AbortSignal): Promise<ListResult> {
+export async function listTraces(p: ListParams, signal?: AbortSignal): Promise<ListResult> {
   const q = new URLSearchParams();
   if (p.status) q.set('status', p.status);
-  if (p.createdBy) q.set('createdBy', p.createdBy);
-  if (p.teamId) q.set('teamId', p.teamId);
+  if (p.createdBy) q.set('created_by', p.createdBy);
+  if (p.teamId) q.set('team_id', p.teamId);
   if (p.from !== undefined) q.set('from', String(p.from));
   if (p.to !== undefined) q.set('to', String(p.to));
   if (p.limit !== undefined) q.set('limit', String(p.limit));
   if (p.cursor) q.set('cursor', p.cursor);
   const qs = q.toString();
-  return apiGet<ListResult>(`/traces${qs ? `?${qs}` : ''}`, signal);
+  const body = await apiGet<ListResult & { next_cursor?: string }>(`/traces${qs ? `?${qs}` : ''}`, signal);
+  const next = body.nextCursor ?? body.next_cursor;
+  return next ? { traces: body.traces, nextCursor: next } : { traces: body.traces };
 }
 
-export async function traceEvents(id: string, signal?: AbortSignal): Promise<TraceEvent[]> {
-  const body = await apiGet<TraceEvent[] | { events: TraceEvent[] }>(`/traces/${encodeURIComponent(id)}/events`, signal);
-  return Array.isArray(body) ? body : body.events;
+const EVENTS_PAGE = 10_000;
+
+/** The stored history after `since`, page by page (`next_since` until it is null). */
+export async function traceEvents(id: string, signal?: AbortSignal, onPage?: (events: TraceEvent[]) => void): Promise<void> {
+  let since = 0;
+  for (;;) {
+    const body = await apiGet<{ events: TraceEvent[]; next_since?: number | null }>(
+      `/traces/${encodeURIComponent(id)}/events?since=${since}&limit=${EVENTS_PAGE}`,
+      signal,
+    );
+    onPage?.(body.events);
+    const next = body.next_since;
+    if (typeof next !== 'number' || next <= since || body.events.length === 0) return;
+    since = next;
+  }
 }
 
 /** SSE URL; EventSource cannot send headers, so the token travels as a query parameter. */

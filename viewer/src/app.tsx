@@ -83,8 +83,8 @@ export function App() {
           </span>
         ) : null}
         <span class="spacer" />
-        <button class="icon-btn" onClick={() => setTokenOpen(true)} title="Access token" aria-label="Access token">
-          {getToken() ? '🔒' : '🔑'}
+        <button class={`btn small ${getToken() ? 'on' : ''}`} onClick={() => setTokenOpen(true)} title="Access token (kept in this tab's session storage)">
+          {getToken() ? 'Token set' : 'Token'}
         </button>
         <button class="icon-btn" onClick={toggleTheme} title={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme`} aria-label="Toggle theme">
           {theme === 'dark' ? '☀' : '☾'}

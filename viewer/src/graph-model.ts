@@ -57,7 +57,7 @@ export interface GraphModel {
   collapsedHidden: number;
 }
 
-export const LAYOUT = { nodeW: 196, nodeH: 54, gapX: 18, gapY: 46, margin: 24 } as const;
+export const LAYOUT = { nodeW: 216, nodeH: 54, gapX: 20, gapY: 46, margin: 24 } as const;
 
 export const DEFAULT_VIEW: ViewOptions = {
   collapsed: new Map(),

@@ -1,5 +1,5 @@
 // Memory spaces: each space's keys and values as they change; the most recently written
-// key of each space (largest item timestamp) is highlighted and flashes on change.
+// key of each space (the latest memory event) is highlighted and flashes on change.
 import { useState } from 'preact/hooks';
 import type { SpaceData, SpaceItem } from '../../src/core/types.js';
 import { formatTime, preview } from './format.js';
@@ -7,12 +7,11 @@ import { JsonView } from './json-view.js';
 
 const MAX_KEYS = 500;
 
-function SpaceCard({ space }: { space: SpaceData }) {
+function SpaceCard({ space, lastKey, lastSeq }: { space: SpaceData; lastKey: string | undefined; lastSeq: number }) {
   const [open, setOpen] = useState<string | undefined>();
   const [showAll, setShowAll] = useState(false);
   const items = Object.values(space.data) as SpaceItem[];
-  let last: SpaceItem | undefined;
-  for (const it of items) if (!last || it.timestamp >= last.timestamp) last = it;
+  const last = lastKey === undefined ? undefined : space.data[lastKey];
   const shown = showAll ? items : items.slice(0, MAX_KEYS);
   return (
     <section class="space" data-space-id={space.id}>
@@ -35,7 +34,7 @@ function SpaceCard({ space }: { space: SpaceData }) {
               const changed = it === last;
               return [
                 <tr
-                  key={`${it.id}:${changed ? it.timestamp : 0}`}
+                  key={`${it.id}:${changed ? lastSeq : 0}`}
                   class={`kv-row ${changed ? 'changed' : ''} ${open === it.id ? 'open' : ''}`}
                   onClick={() => setOpen(open === it.id ? undefined : it.id)}
                   title={changed ? 'Last change in this space' : undefined}
@@ -65,12 +64,18 @@ function SpaceCard({ space }: { space: SpaceData }) {
   );
 }
 
-export function SpacesView({ spaces }: { spaces: ReadonlyMap<string, SpaceData>; version: number }) {
+export interface SpacesViewProps {
+  spaces: ReadonlyMap<string, SpaceData>;
+  lastChange: ReadonlyMap<string, { key: string | undefined; seq: number }>;
+  version: number;
+}
+
+export function SpacesView({ spaces, lastChange }: SpacesViewProps) {
   if (spaces.size === 0) return <div class="empty">This trace has no memory spaces yet.</div>;
   return (
     <div class="spaces">
       {[...spaces.values()].map((s) => (
-        <SpaceCard key={s.id} space={s} />
+        <SpaceCard key={s.id} space={s} lastKey={lastChange.get(s.id)?.key} lastSeq={lastChange.get(s.id)?.seq ?? 0} />
       ))}
     </div>
   );

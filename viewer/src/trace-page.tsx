@@ -101,6 +101,12 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
     }
   }, [selected, model]);
 
+  // Start centered on the root (wide graphs overflow on both sides).
+  const hasNodes = model.nodes.length > 0;
+  useEffect(() => {
+    if (hasNodes && !selected && state.root) setReveal({ id: state.root, tick: -1 });
+  }, [hasNodes]);
+
   // Follow the run: keep the newest visible node in view while it grows.
   useEffect(() => {
     if (!follow || !running || selected) return;
@@ -126,11 +132,14 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
     const next = new Map(collapsed);
     next.set(nid, !(g?.collapsed ?? false));
     setCollapsed(next);
+    // Keep the toggled node where the user is looking while the layout changes.
+    setReveal({ id: nid, tick: Date.now() });
   };
   const setAll = (value: boolean | undefined) => {
     if (value === undefined) return setCollapsed(new Map());
     const next = new Map<string, boolean>();
-    for (const n of state.nodes.values()) if (n.children.length && n.id !== state.root) next.set(n.id, value);
+    // Collapsing everything keeps the root open, so the first level stays in view.
+    for (const n of state.nodes.values()) if (n.children.length) next.set(n.id, value && n.id !== state.root);
     setCollapsed(next);
   };
 
@@ -351,7 +360,7 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
                 </div>
               )
             ) : tab === 'spaces' ? (
-              <SpacesView spaces={state.spaces} version={version} />
+              <SpacesView spaces={state.spaces} lastChange={live.lastChange} version={version} />
             ) : (
               <LogsView logs={state.logs} nodes={state.nodes} onSelectNode={(nid) => select(nid)} version={version} />
             )}

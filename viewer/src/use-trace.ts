@@ -14,6 +14,8 @@ export interface LiveTrace {
   version: number;
   connection: Connection;
   error?: string;
+  /** Per space id, the key of the latest memory event (the change to highlight). */
+  lastChange: ReadonlyMap<string, { key: string | undefined; seq: number }>;
   /** Logs per node id (append-only index over state.logs). */
   logsOf(nodeId: string): readonly LogEntry[];
 }
@@ -25,11 +27,14 @@ export function useTrace(id: string): LiveTrace {
   const [connection, setConnection] = useState<Connection>('loading');
   const [error, setError] = useState<string | undefined>();
   const stateRef = useRef<TraceState>(initialState(id));
+  const lastChangeRef = useRef(new Map<string, { key: string | undefined; seq: number }>());
   const indexRef = useRef<{ upTo: number; byNode: Map<string, LogEntry[]> }>({ upTo: 0, byNode: new Map() });
 
   useEffect(() => {
     const state = initialState(id);
     stateRef.current = state;
+    const lastChange = new Map<string, { key: string | undefined; seq: number }>();
+    lastChangeRef.current = lastChange;
     indexRef.current = { upTo: 0, byNode: new Map() };
     setConnection('loading');
     setError(undefined);
@@ -61,6 +66,9 @@ export function useTrace(id: string): LiveTrace {
       if (typeof ev?.seq !== 'number' || ev.seq <= state.last_seq) return true; // duplicate after a resume
       if (ev.seq !== state.last_seq + 1) return false;
       applyEvent(state, ev);
+      // Not state, only what to highlight: which key the latest memory event touched.
+      if (ev.type === 'memory_add' || ev.type === 'memory_update') lastChange.set(ev.data?.type, { key: ev.data?.item?.id, seq: ev.seq });
+      else if (ev.type === 'memory_delete') lastChange.set(ev.data?.space_id, { key: undefined, seq: ev.seq });
       return true;
     };
     const reopen = (delay: number) => {
@@ -102,10 +110,11 @@ export function useTrace(id: string): LiveTrace {
       };
     };
 
-    traceEvents(id, abort.signal)
-      .then((events) => {
-        for (const ev of events) if (!apply(ev)) break;
-        render();
+    traceEvents(id, abort.signal, (events) => {
+      for (const ev of events) if (!apply(ev)) break;
+      render();
+    })
+      .then(() => {
         if (isTerminal(state.info.status)) finish();
         else {
           setConnection('live');
@@ -141,5 +150,5 @@ export function useTrace(id: string): LiveTrace {
     return (nodeId: string) => idx.byNode.get(nodeId)?.slice() ?? NO_LOGS;
   }, [version]);
 
-  return { state: stateRef.current, version, connection, error, logsOf };
+  return { state: stateRef.current, version, connection, error, logsOf, lastChange: lastChangeRef.current };
 }
