@@ -63,8 +63,21 @@ export class ListIndex {
     this.#fileMode = fileMode;
   }
 
+  /** Serializes refresh and compaction: both move `#consumed`. */
+  #busy: Promise<unknown> = Promise.resolve();
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#busy.then(fn, fn);
+    this.#busy = run.catch(() => undefined);
+    return run;
+  }
+
   /** Applies records appended by anyone since the last call. Returns false if the file is missing. */
-  async refresh(): Promise<boolean> {
+  refresh(): Promise<boolean> {
+    return this.#exclusive(() => this.#refresh());
+  }
+
+  async #refresh(): Promise<boolean> {
     let st;
     try {
       st = await fsp.stat(this.path);
@@ -144,7 +157,11 @@ export class ListIndex {
    * Rewrites the file with one record per live trace (tmp file + rename). Records other
    * processes append meanwhile are carried over by re-reading the old file's tail.
    */
-  async compact(): Promise<void> {
+  compact(): Promise<void> {
+    return this.#exclusive(() => this.#compact());
+  }
+
+  async #compact(): Promise<void> {
     const tmp = `${this.path}.${process.pid}.tmp`;
     let text = '';
     for (const e of this.entries.values()) text += JSON.stringify(e) + '\n';
@@ -165,6 +182,6 @@ export class ListIndex {
     this.entries.clear();
     this.#ino = -1;
     this.#consumed = 0;
-    await this.refresh();
+    await this.#refresh();
   }
 }

@@ -1,0 +1,217 @@
+// File store benchmark, side by side in one run:
+//  1. livetrace + FileStore (durability "batch") steps/s, one step = add + one log +
+//     complete (3 events), time including the final trace.flush();
+//  2. the raw limit: the same 3 events per step built as plain objects, JSON.stringify'ed
+//     and written with one fs.writeSync per batch of the same size (2000 events);
+//  3. OpenTelemetry JS: BasicTracerProvider + InMemorySpanExporter behind a
+//     SimpleSpanProcessor and behind a BatchSpanProcessor (startSpan + addEvent + end);
+//  4. list() first page (50) over 10,000 stored traces, cold (new store) and warm;
+//  5. loading a 10,000-event trace (tracer.load: read + reducer), plain and archived.
+// Each rate is the median of several rounds.
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { context, trace as otelTrace } from '@opentelemetry/api';
+import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { newId } from '../src/core/ids.js';
+import type { TraceEvent } from '../src/core/types.js';
+import { FileStore } from '../src/store/file-store.js';
+import { makeEvents, makeInfo } from '../src/testing/store-conformance.js';
+import { Tracer } from '../src/tracer/tracer.js';
+
+const N = 100_000;
+const ROUNDS = 5;
+const BATCH = 2000;
+const base = mkdtempSync(join(tmpdir(), 'lt-bench-'));
+let dirNo = 0;
+const freshDir = (): string => join(base, `d${dirNo++}`);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function rate(run: () => Promise<void>): Promise<number> {
+  await run(); // warm-up
+  const rates: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    (globalThis as { gc?: () => void }).gc?.();
+    const t0 = process.hrtime.bigint();
+    await run();
+    rates.push(N / (Number(process.hrtime.bigint() - t0) / 1e9));
+  }
+  return median(rates);
+}
+
+async function timeMs(run: () => Promise<unknown>, rounds: number): Promise<number> {
+  const ts: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = process.hrtime.bigint();
+    await run();
+    ts.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return median(ts);
+}
+
+async function livetraceFile(): Promise<void> {
+  const dir = freshDir();
+  const tracer = new Tracer({ store: new FileStore({ dir, durability: 'batch' }), exitHook: false });
+  const t = await tracer.create();
+  for (let i = 0; i < N; i++) {
+    const node = t.add(undefined, { label: 'step' });
+    node.info('log line');
+    node.complete();
+  }
+  t.markComplete();
+  await t.flush();
+  const stored = (await tracer.store.info(t.id))?.last_seq;
+  if (stored !== t.lastSeq) throw new Error(`stored ${stored} of ${t.lastSeq} events`);
+  await t.release();
+  await tracer.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+// The same events livetrace records for a step, built without any bookkeeping.
+async function rawLimit(): Promise<void> {
+  const dir = freshDir();
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(dir, { recursive: true });
+  const fd = openSync(join(dir, 'events.jsonl'), 'a', 0o600);
+  const traceId = 'raw';
+  let seq = 0;
+  let batch: TraceEvent[] = [];
+  const push = (ev: TraceEvent): void => {
+    batch.push(ev);
+    if (batch.length === BATCH) flush();
+  };
+  const flush = (): void => {
+    let s = '';
+    for (const ev of batch) s += JSON.stringify(ev) + '\n';
+    writeSync(fd, s);
+    batch = [];
+  };
+  let prev: string[] = [];
+  for (let i = 0; i < N; i++) {
+    const now = Date.now();
+    const id = newId();
+    push({ seq: ++seq, type: 'node_start', trace_id: traceId, node_id: id, timestamp: now, data: { node: { id, parent_ids: prev, children: [], label: 'step', metadata: {}, status: 'running', created_at: now, start_time: now, updated_at: now }, cursor: [id] } });
+    push({ seq: ++seq, type: 'log_added', trace_id: traceId, node_id: id, timestamp: now, data: { node_id: id, level: 'info', message: 'log line', timestamp: now } });
+    push({ seq: ++seq, type: 'node_complete', trace_id: traceId, node_id: id, timestamp: now, data: { node_id: id, status: 'success', end_time: now, duration: 0 } });
+    prev = [id];
+  }
+  flush();
+  closeSync(fd);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function otel(kind: 'simple' | 'batch'): Promise<void> {
+  const memory = new InMemorySpanExporter();
+  const processor = kind === 'simple' ? new SimpleSpanProcessor(memory) : new BatchSpanProcessor(memory, { maxQueueSize: N + 10, maxExportBatchSize: BATCH, scheduledDelayMillis: 50 });
+  const provider = new BasicTracerProvider({ spanProcessors: [processor] });
+  const tracer = provider.getTracer('bench');
+  const root = tracer.startSpan('root');
+  const ctx = otelTrace.setSpan(context.active(), root);
+  for (let i = 0; i < N; i++) {
+    const span = tracer.startSpan('step', undefined, ctx);
+    span.addEvent('log line');
+    span.end();
+  }
+  root.end();
+  await provider.forceFlush();
+  const exported = memory.getFinishedSpans().length;
+  if (exported !== N + 1) throw new Error(`OpenTelemetry ${kind} exported ${exported} of ${N + 1} spans`);
+  await provider.shutdown();
+}
+
+async function listing(): Promise<{ cold: number; warm: number; filtered: number; build: number }> {
+  const dir = freshDir();
+  const writer = new FileStore({ dir });
+  const t0 = Date.now();
+  const T = 10_000;
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < T; i += 50) {
+    await Promise.all(
+      Array.from({ length: 50 }, (_, k) => {
+        const n = i + k;
+        const id = n % 2 ? `user-${n}` : `20260101${String(n).padStart(12, '0')}`;
+        return writer.append(id, makeEvents(id, 1, 3), makeInfo(id, { created_at: t0 + n, status: n % 3 ? 'completed' : 'running', tenant_id: `t${n % 20}` }));
+      }),
+    );
+  }
+  const build = Number(process.hrtime.bigint() - started) / 1e6;
+  await writer.close();
+  let store!: FileStore;
+  const cold = await timeMs(async () => {
+    store = new FileStore({ dir });
+    const page = await store.list();
+    if (page.traces.length !== 50) throw new Error('short page');
+  }, 5);
+  const warm = await timeMs(() => store.list(), 21);
+  const filtered = await timeMs(() => store.list({ tenantId: 't7', status: 'completed' }), 21);
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { cold, warm, filtered, build };
+}
+
+async function loading(): Promise<{ plain: number; archived: number; events: number }> {
+  const dir = freshDir();
+  const w = new Tracer({ store: new FileStore({ dir }), exitHook: false });
+  const t = await w.create({ id: 'big' });
+  while (t.lastSeq < 9_999 - 3) {
+    const n = t.add({ i: t.lastSeq }, { label: 'step' });
+    n.info('log line', { i: t.lastSeq });
+    n.complete({ ok: true });
+  }
+  t.markComplete();
+  const events = t.lastSeq;
+  await t.release();
+  await w.close();
+  const load = async (): Promise<void> => {
+    const r = new Tracer({ store: new FileStore({ dir }), exitHook: false });
+    const x = await r.load('big');
+    if (x.lastSeq !== events) throw new Error('short load');
+    await r.close();
+  };
+  const plain = await timeMs(load, 7);
+  const a = new Tracer({ store: new FileStore({ dir }), exitHook: false });
+  await a.archive('big');
+  await a.close();
+  const archived = await timeMs(load, 7);
+  rmSync(dir, { recursive: true, force: true });
+  return { plain, archived, events };
+}
+
+try {
+  const otelSimple = await rate(() => otel('simple'));
+  const otelBatch = await rate(() => otel('batch'));
+  const raw = await rate(rawLimit);
+  const lt = await rate(livetraceFile);
+  const list = await listing();
+  const load = await loading();
+  const faster = Math.max(otelSimple, otelBatch);
+
+  const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+  const ms = (n: number): string => `${n.toFixed(1)} ms`;
+  console.log(`machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, node ${process.version}; ${N.toLocaleString('en-US')} steps (3 events each) per round, median of ${ROUNDS}\n`);
+  console.log('| configuration | steps/s | events/s | vs raw limit | vs faster OTel |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  const row = (name: string, r: number, events = true): void =>
+    console.log(`| ${name} | ${fmt(r)} | ${events ? fmt(r * 3) : '-'} | ${(r / raw).toFixed(2)}x | ${(r / faster).toFixed(2)}x |`);
+  row('raw limit: JSON.stringify + one fs.writeSync per 2000 events', raw);
+  row('OpenTelemetry SimpleSpanProcessor + InMemorySpanExporter', otelSimple, false);
+  row('OpenTelemetry BatchSpanProcessor + InMemorySpanExporter', otelBatch, false);
+  console.log(`| **livetrace + FileStore (batch)** | **${fmt(lt)}** | **${fmt(lt * 3)}** | **${(lt / raw).toFixed(2)}x** | **${(lt / faster).toFixed(2)}x** |`);
+  console.log('');
+  console.log('| file store operation | time |');
+  console.log('| --- | ---: |');
+  console.log(`| list() first page (50) over 10,000 traces, new store (reads the index) | ${ms(list.cold)} |`);
+  console.log(`| list() first page (50) over 10,000 traces, warm | ${ms(list.warm)} |`);
+  console.log(`| list({ tenantId, status }) first page over 10,000 traces, warm | ${ms(list.filtered)} |`);
+  console.log(`| load a ${fmt(load.events)}-event trace (read + reducer) | ${ms(load.plain)} |`);
+  console.log(`| load the same trace archived (gunzip + read + reducer) | ${ms(load.archived)} |`);
+  console.log(`| (setup: 10,000 traces appended, 50 at a time) | ${ms(list.build)} |`);
+  console.log('');
+  console.log(`goal: livetrace + FileStore >= 0.5x the raw limit: ${lt >= 0.5 * raw ? 'met' : 'NOT met'}; >= 0.5x the faster OpenTelemetry configuration: ${lt >= 0.5 * faster ? 'met' : 'NOT met'}`);
+} finally {
+  rmSync(base, { recursive: true, force: true });
+}
