@@ -47,6 +47,9 @@ function cloneNode(n: NodeData): NodeData {
 
 function addNode(state: TraceState, src: NodeData): void {
   if (!src || typeof src.id !== 'string') return;
+  // A node starts once; a repeated start (a replayed or forged event) changes nothing.
+  // This also keeps the children lists duplicate-free without an O(n) search per child.
+  if (state.nodes.has(src.id)) return;
   const node = copyNode(src);
   state.nodes.set(node.id, node);
   if (state.root === undefined) {
@@ -55,7 +58,7 @@ function addNode(state: TraceState, src: NodeData): void {
   }
   for (const pid of node.parent_ids) {
     const parent = state.nodes.get(pid);
-    if (parent && !parent.children.includes(node.id)) parent.children.push(node.id);
+    if (parent) parent.children.push(node.id);
   }
   state.info.node_count = state.nodes.size;
 }
