@@ -1,0 +1,427 @@
+// Redis hub: carries live events between processes and hosts through one Redis Stream per
+// trace. Publishing is coalesced per tick into one pipelined XADD per trace; one blocking
+// XREAD connection per hub (never one per trace) reads every subscribed stream. Streams
+// rather than pub/sub because a reader resumes from the last entry id it saw after a
+// disconnect or a Redis restart, and a writer's events published while Redis was down are
+// added once it is back, so a subscriber whose writer already finished still gets the
+// tail. Anything missed anyway (trimmed stream, restart that lost entries) shows up as a
+// seq gap, and the subscription catches up from the shared store by seq.
+// ioredis is an optional peer dependency imported on first use.
+import { randomBytes } from 'node:crypto';
+import type { Redis as RedisClient, RedisOptions } from 'ioredis';
+import { InvalidArgumentError, StoreError, errorMessage } from '../core/errors.js';
+import type { TraceEvent } from '../core/types.js';
+import type { EventHub, HubListener } from './hub.js';
+
+export interface RedisHubOptions {
+  /** redis://[user:password@]host:port[/db] or rediss://... */
+  url: string;
+  /** Key prefix of the per-trace streams. Default "livetrace". */
+  prefix?: string;
+  /** Approximate number of entries (batches) kept per trace stream. Default 1000. */
+  maxLen?: number;
+  /** A trace's stream expires this long after its last publish, in ms. Default 3600000. */
+  ttlMs?: number;
+  /** Events kept for publishing while Redis is unreachable; the oldest are dropped past it (subscribers catch up from the store). Default 100000. */
+  maxPendingEvents?: number;
+  /** Longest XREAD block, in ms. Default 2000. */
+  blockMs?: number;
+  /** Called once per failing streak with the connection error (the hub retries by itself). */
+  onError?: (err: Error) => void;
+  /** Extra ioredis options (tls, username...). */
+  redis?: RedisOptions;
+}
+
+/** Stream id meaning "everything" (a stream that did not exist when we subscribed). */
+const START = '0-0';
+
+export class RedisHub implements EventHub {
+  readonly remote = true;
+  readonly url: string;
+  readonly #prefix: string;
+  readonly #maxLen: number;
+  readonly #ttl: number;
+  readonly #maxPending: number;
+  readonly #blockMs: number;
+  readonly #onError: ((err: Error) => void) | undefined;
+  readonly #redisOpts: RedisOptions;
+  /** Tags our own entries so the reader skips what was already delivered in-process. */
+  readonly #origin = randomBytes(6).toString('hex');
+  readonly #listeners = new Map<string, Set<HubListener>>();
+  /** Last stream entry id read, per subscribed trace; absent while being resolved. */
+  readonly #cursors = new Map<string, string>();
+  /** Subscribed traces whose starting id is not known yet (Redis was unreachable). */
+  readonly #unresolved = new Set<string>();
+  /** Events waiting to be XADDed, per trace, in seq order. */
+  #outbox = new Map<string, TraceEvent[]>();
+  #outboxCount = 0;
+  #flushQueued = false;
+  #flushing: Promise<void> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryDelay = 0;
+  #pub: RedisClient | undefined;
+  #sub: RedisClient | undefined;
+  #connecting: Promise<void> | undefined;
+  #reading = false;
+  #subClientId: number | undefined;
+  #failing = false;
+  #closed: Promise<void> | undefined;
+  /** Events dropped from the outbox because Redis stayed unreachable too long. */
+  droppedEvents = 0;
+  lastError: Error | undefined;
+
+  constructor(options: RedisHubOptions) {
+    if (!options || typeof options.url !== 'string' || !/^rediss?:\/\//.test(options.url)) {
+      throw new InvalidArgumentError(`new RedisHub({ url }): url must be a redis:// or rediss:// URL, got ${String(options?.url)}`);
+    }
+    this.url = options.url;
+    this.#prefix = options.prefix ?? 'livetrace';
+    this.#maxLen = positive('maxLen', options.maxLen ?? 1000);
+    this.#ttl = positive('ttlMs', options.ttlMs ?? 3_600_000);
+    this.#maxPending = positive('maxPendingEvents', options.maxPendingEvents ?? 100_000);
+    this.#blockMs = positive('blockMs', options.blockMs ?? 2000);
+    this.#onError = options.onError;
+    this.#redisOpts = options.redis ?? {};
+  }
+
+  publish(traceId: string, events: readonly TraceEvent[]): void {
+    if (this.#closed || events.length === 0) return;
+    const set = this.#listeners.get(traceId);
+    if (set) for (const l of set) safeCall(l, events);
+    let box = this.#outbox.get(traceId);
+    if (!box) this.#outbox.set(traceId, (box = []));
+    for (const ev of events) box.push(ev);
+    this.#outboxCount += events.length;
+    if (this.#outboxCount > this.#maxPending) this.#trim();
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      setImmediate(() => {
+        this.#flushQueued = false;
+        this.#kick();
+      }).unref();
+    }
+  }
+
+  subscribe(traceId: string, listener: HubListener): () => void {
+    if (this.#closed) return () => undefined;
+    let set = this.#listeners.get(traceId);
+    if (!set) {
+      this.#listeners.set(traceId, (set = new Set()));
+      this.#unresolved.add(traceId);
+      void this.#resolveCursors();
+    }
+    set.add(listener);
+    return () => {
+      const s = this.#listeners.get(traceId);
+      if (!s || !s.delete(listener) || s.size > 0) return;
+      this.#listeners.delete(traceId);
+      this.#cursors.delete(traceId);
+      this.#unresolved.delete(traceId);
+    };
+  }
+
+  hasSubscribers(traceId: string): boolean {
+    return this.#listeners.has(traceId);
+  }
+
+  /** Traces with listeners in this process (leak checks). */
+  get size(): number {
+    return this.#listeners.size;
+  }
+
+  /** CLIENT SETNAME of this hub's two connections (operations, fault tests). */
+  get connectionName(): string {
+    return `livetrace-hub-${this.#origin}`;
+  }
+
+  /** Events waiting to reach Redis. */
+  get pending(): number {
+    return this.#outboxCount;
+  }
+
+  /** Resolves when everything published so far has reached Redis (or rejects after `timeoutMs`). */
+  async flush(timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#outboxCount > 0 || this.#flushing) {
+      if (Date.now() > deadline) throw new StoreError(`redis hub: ${this.#outboxCount} event(s) not published within ${timeoutMs} ms: ${errorMessage(this.lastError)}`);
+      this.#kick();
+      await (this.#flushing ?? new Promise((r) => setTimeout(r, 20)));
+    }
+  }
+
+  /** Publishes what is pending (bounded wait), then closes both connections. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async #close(): Promise<void> {
+    this.#listeners.clear();
+    this.#cursors.clear();
+    this.#unresolved.clear();
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    await this.#connecting?.catch(() => undefined);
+    if (this.#outboxCount > 0 && this.#pub?.status === 'ready') {
+      await this.#send().catch(() => undefined);
+    }
+    await this.#flushing?.catch(() => undefined);
+    this.#outbox.clear();
+    this.#outboxCount = 0;
+    const pub = this.#pub;
+    const sub = this.#sub;
+    this.#pub = this.#sub = undefined;
+    sub?.disconnect();
+    if (pub) await pub.quit().catch(() => pub.disconnect());
+    for (const c of [pub, sub]) if (c) c.removeAllListeners('ready');
+  }
+
+  // ---- connections --------------------------------------------------------------------
+
+  #connect(): Promise<void> {
+    this.#connecting ??= (async () => {
+      const mod = await import('ioredis').catch((err: unknown) => {
+        throw new StoreError(`RedisHub needs the optional dependency ioredis (npm install ioredis): ${errorMessage(err)}`, { cause: err });
+      });
+      if (this.#closed) return;
+      const base: RedisOptions = {
+        protocol: 2,
+        connectionName: this.connectionName,
+        retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+        ...this.#redisOpts,
+      };
+      // Publishing fails fast while disconnected: the outbox (bounded) holds the events.
+      const pub = new mod.Redis(this.url, { ...base, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+      // The reader's XREAD waits for the connection and is re-sent after a reconnect.
+      const sub = new mod.Redis(this.url, { ...base, maxRetriesPerRequest: null });
+      for (const c of [pub, sub]) c.on('error', (err: Error) => this.#failed(err));
+      pub.on('ready', () => {
+        this.#recovered();
+        void this.#resolveCursors();
+        this.#kick();
+      });
+      sub.on('ready', () => {
+        this.#subClientId = undefined;
+      });
+      this.#pub = pub;
+      this.#sub = sub;
+    })();
+    return this.#connecting;
+  }
+
+  /** Waits for the publishing connection (first connect, reconnect) for a bounded time. */
+  #whenReady(): Promise<void> {
+    const pub = this.#pub;
+    if (!pub || pub.status === 'ready') return Promise.resolve();
+    if (pub.status === 'end' || pub.status === 'close') return Promise.reject(this.lastError ?? new Error('redis hub: connection closed'));
+    return new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        pub.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        pub.off('ready', done);
+        reject(this.lastError ?? new Error('redis hub: not connected'));
+      }, 2000);
+      timer.unref();
+      pub.on('ready', done);
+    });
+  }
+
+  #failed(err: Error): void {
+    this.lastError = err;
+    if (this.#failing || this.#closed) return;
+    this.#failing = true;
+    try {
+      this.#onError?.(new StoreError(`redis hub ${redact(this.url)}: ${err.message}; retrying`, { cause: err }));
+    } catch {
+      /* a listener's failure must not reach the hub */
+    }
+  }
+
+  #recovered(): void {
+    this.#failing = false;
+    this.#retryDelay = 0;
+  }
+
+  // ---- publishing ---------------------------------------------------------------------
+
+  #kick(): void {
+    if (this.#closed || this.#flushing || this.#outboxCount === 0 || this.#retryTimer) return;
+    this.#flushing = this.#connect()
+      .then(() => this.#whenReady())
+      .then(() => this.#send())
+      .catch((err: unknown) => {
+        this.#failed(err instanceof Error ? err : new Error(String(err)));
+        this.#retryDelay = Math.min(Math.max(50, this.#retryDelay * 2), 2000);
+        this.#retryTimer = setTimeout(() => {
+          this.#retryTimer = undefined;
+          this.#kick();
+        }, this.#retryDelay);
+        this.#retryTimer.unref();
+      })
+      .finally(() => {
+        this.#flushing = undefined;
+        if (this.#outboxCount > 0 && !this.#retryTimer) this.#kick();
+      });
+  }
+
+  async #send(): Promise<void> {
+    const pub = this.#pub;
+    if (!pub || pub.status !== 'ready') throw this.lastError ?? new Error('redis hub: not connected yet');
+    const batch = this.#outbox;
+    this.#outbox = new Map();
+    this.#outboxCount = 0;
+    const failed = new Map<string, TraceEvent[]>();
+    try {
+      const p = pub.pipeline();
+      const order: string[] = [];
+      for (const [traceId, events] of batch) {
+        const key = this.#key(traceId);
+        p.xadd(key, 'MAXLEN', '~', this.#maxLen, '*', 'o', this.#origin, 'e', JSON.stringify(events));
+        // A finished trace's stream is only needed by readers a moment behind.
+        const done = events[events.length - 1]!.type === 'complete';
+        p.pexpire(key, done ? Math.min(this.#ttl, 60_000) : this.#ttl);
+        order.push(traceId);
+      }
+      const results = (await p.exec()) ?? [];
+      order.forEach((traceId, i) => {
+        if (results[i * 2]?.[0]) failed.set(traceId, batch.get(traceId)!);
+      });
+      if (failed.size > 0) throw results.find((r) => r[0])![0]!;
+    } catch (err) {
+      // Put back in front of anything published meanwhile: per-trace order is kept. A
+      // batch may reach the stream twice (reply lost); subscribers drop duplicate seqs.
+      const back = failed.size > 0 ? failed : batch;
+      for (const [traceId, events] of this.#outbox) back.set(traceId, [...(back.get(traceId) ?? []), ...events]);
+      this.#outbox = back;
+      this.#outboxCount = 0;
+      for (const evs of back.values()) this.#outboxCount += evs.length;
+      if (this.#outboxCount > this.#maxPending) this.#trim();
+      throw err;
+    }
+  }
+
+  /** Drops the oldest pending events until under the bound (subscribers see a gap and read the store). */
+  #trim(): void {
+    for (const evs of this.#outbox.values()) {
+      if (this.#outboxCount <= this.#maxPending) break;
+      const n = Math.min(evs.length - 1, this.#outboxCount - this.#maxPending);
+      if (n <= 0) continue;
+      evs.splice(0, n);
+      this.#outboxCount -= n;
+      this.droppedEvents += n;
+    }
+  }
+
+  // ---- reading ------------------------------------------------------------------------
+
+  /** Starts each newly subscribed trace at its stream's current last entry. */
+  async #resolveCursors(): Promise<void> {
+    if (this.#unresolved.size === 0 || this.#closed) return;
+    try {
+      await this.#connect();
+      const pub = this.#pub;
+      if (!pub || pub.status !== 'ready') return; // retried on 'ready'
+      const ids = [...this.#unresolved];
+      const p = pub.pipeline();
+      for (const id of ids) p.xrevrange(this.#key(id), '+', '-', 'COUNT', 1);
+      const results = (await p.exec()) ?? [];
+      ids.forEach((id, i) => {
+        const [err, entries] = results[i] ?? [new Error('no reply')];
+        if (err || !this.#unresolved.has(id)) return;
+        this.#unresolved.delete(id);
+        const last = (entries as [string, string[]][])[0];
+        this.#cursors.set(id, last ? last[0] : START);
+      });
+    } catch (err) {
+      this.#failed(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    this.#wakeReader();
+  }
+
+  #wakeReader(): void {
+    if (this.#closed || this.#cursors.size === 0) return;
+    if (!this.#reading) {
+      this.#reading = true;
+      void this.#readLoop().finally(() => {
+        this.#reading = false;
+        if (this.#cursors.size > 0 && !this.#closed) this.#wakeReader();
+      });
+      return;
+    }
+    // The reader is blocked on the old set of streams: interrupt it.
+    const id = this.#subClientId;
+    if (id !== undefined && this.#pub?.status === 'ready') this.#pub.client('UNBLOCK', id).catch(() => undefined);
+  }
+
+  async #readLoop(): Promise<void> {
+    await this.#connect();
+    while (!this.#closed && this.#cursors.size > 0) {
+      const sub = this.#sub;
+      if (!sub) return;
+      try {
+        if (this.#subClientId === undefined) this.#subClientId = (await sub.client('ID')) as number;
+        const traces = [...this.#cursors.keys()];
+        if (traces.length === 0) return;
+        const reply = (await sub.call('XREAD', 'COUNT', 1000, 'BLOCK', this.#blockMs, 'STREAMS', ...traces.map((t) => this.#key(t)), ...traces.map((t) => this.#cursors.get(t)!))) as
+          | [string, [string, string[]][]][]
+          | null;
+        if (reply) this.#deliver(reply);
+      } catch (err) {
+        if (this.#closed) return;
+        this.#failed(err instanceof Error ? err : new Error(String(err)));
+        await new Promise((r) => setTimeout(r, 200).unref());
+      }
+    }
+  }
+
+  #deliver(reply: [string, [string, string[]][]][]): void {
+    const skip = this.#prefix.length + 1;
+    for (const [key, entries] of reply) {
+      const traceId = key.slice(skip);
+      for (const [entryId, fields] of entries) {
+        if (!this.#cursors.has(traceId)) break; // unsubscribed meanwhile
+        this.#cursors.set(traceId, entryId);
+        let origin: string | undefined;
+        let payload: string | undefined;
+        for (let i = 0; i + 1 < fields.length; i += 2) {
+          if (fields[i] === 'o') origin = fields[i + 1];
+          else if (fields[i] === 'e') payload = fields[i + 1];
+        }
+        if (origin === this.#origin || payload === undefined) continue; // delivered in-process already
+        let events: TraceEvent[];
+        try {
+          events = JSON.parse(payload) as TraceEvent[];
+        } catch {
+          continue; // not ours: subscribers fill any gap from the store
+        }
+        const set = this.#listeners.get(traceId);
+        if (set) for (const l of [...set]) safeCall(l, events);
+      }
+    }
+  }
+
+  #key(traceId: string): string {
+    return `${this.#prefix}:${traceId}`;
+  }
+}
+
+function safeCall(listener: HubListener, events: readonly TraceEvent[]): void {
+  try {
+    listener(events);
+  } catch {
+    /* a subscriber's failure never reaches the writer */
+  }
+}
+
+function positive(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) throw new InvalidArgumentError(`new RedisHub({ ${name} }): must be an integer >= 1, got ${String(v)} (${typeof v})`);
+  return v;
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}
