@@ -8,8 +8,12 @@ export { traced, type TracedOptions } from './tracer/traced.js';
 export type { TracerOptions, Limits, FlushOptions } from './tracer/options.js';
 export { MemoryStore } from './store/memory-store.js';
 export { FileStore, type FileStoreOptions } from './store/file-store.js';
+// The SQL stores and the Redis hub load their drivers (optional peer dependencies) on first use.
+export { SqliteStore, type SqliteStoreOptions } from './store/sqlite-store.js';
+export { PostgresStore, type PostgresStoreOptions } from './store/postgres-store.js';
 export type { TraceStore, ReadOptions } from './store/store.js';
 export { LocalHub } from './hub/local-hub.js';
+export { RedisHub, type RedisHubOptions } from './hub/redis-hub.js';
 export type { EventHub, HubListener } from './hub/hub.js';
 export type { Subscription, SubscribeOptions } from './hub/subscription.js';
 export { applyEvent, reduceEvents, initialState, toSnapshot, type TraceState } from './core/reducer.js';
