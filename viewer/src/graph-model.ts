@@ -13,7 +13,8 @@
 // Layout: layered DAG. rank = longest path from the root over visible edges; each rank is
 // a row; a node wants to sit at the mean x of its parents, and overlaps in a row are
 // resolved by merging blocks (least-squares placement), so chains stay straight, fan-outs
-// spread side by side and joins center under their branches.
+// spread side by side and joins center under their branches. A wide fan-out whose
+// branches end (or only join) is packed into a grid under its parent, in one frame.
 import type { NodeData, NodeStatus } from '../../src/core/types.js';
 
 export interface ViewOptions {
@@ -55,7 +56,17 @@ export interface GraphModel {
   /** Nodes hidden by the filters (not by collapse). */
   filteredOut: number;
   collapsedHidden: number;
+  /** Wide fan-outs drawn as grids. */
+  groups: FanoutGroup[];
+  /** Node id -> index in `groups`. */
+  groupIndex: Map<string, number>;
 }
+
+/** A fan-out of at least GRID_MIN children is packed GRID_COLS per row. */
+export const GRID_MIN = 9;
+export const GRID_COLS = 6;
+const GRID_PAD = 12;
+const GRID_GAP_Y = 14;
 
 export const LAYOUT = { nodeW: 216, nodeH: 54, gapX: 20, gapY: 46, margin: 24 } as const;
 
@@ -175,19 +186,70 @@ export function buildGraph(nodes: ReadonlyMap<string, NodeData>, opts: ViewOptio
   return layout(out, filteredOut, collapsedHidden);
 }
 
+/** Children of one node laid out as a grid (a wide fan-out), drawn inside one frame. */
+export interface FanoutGroup {
+  parent: string;
+  ids: string[];
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+interface Item {
+  /** One node, or a fan-out grid. */
+  node?: GraphNode;
+  group?: FanoutGroup & { members: GraphNode[]; cols: number };
+  desired: number;
+  width: number;
+  order: number;
+}
+
 function layout(out: GraphNode[], filteredOut: number, collapsedHidden: number): GraphModel {
+  const { nodeW: W, nodeH: H, gapX, gapY, margin } = LAYOUT;
+  const S = W + gapX;
   const byId = new Map<string, GraphNode>();
   for (const g of out) byId.set(g.node.id, g);
+
+  // Wide fan-outs become grids: the single-parent children of a node that continue only
+  // into joins (or nowhere) are packed GRID_COLS to a row under their parent.
+  const kids = new Map<string, GraphNode[]>();
+  const continues = new Set<string>();
+  for (const g of out) {
+    if (g.parents.length !== 1) continue;
+    const p = g.parents[0]!;
+    (kids.get(p) ?? kids.set(p, []).get(p)!).push(g);
+    continues.add(p);
+  }
+  const groupOf = new Map<GraphNode, Item['group']>();
+  for (const [p, list] of kids) {
+    const members = list.filter((c) => !continues.has(c.node.id));
+    if (members.length < GRID_MIN) continue;
+    const cols = Math.min(GRID_COLS, members.length);
+    const group = { parent: p, ids: members.map((m) => m.node.id), x: 0, y: 0, w: cols * S - gapX + 2 * GRID_PAD, h: Math.ceil(members.length / cols) * (H + GRID_GAP_Y) - GRID_GAP_Y + 2 * GRID_PAD, members, cols };
+    for (const m of members) groupOf.set(m, group);
+  }
+
   const rows: GraphNode[][] = [];
   for (const g of out) (rows[g.rank] ??= []).push(g);
-  const S = LAYOUT.nodeW + LAYOUT.gapX;
   const ranks: string[][] = [];
+  const groups: FanoutGroup[] = [];
   let minX = 0;
   let maxX = 0;
+  let top = 0;
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r] ?? [];
-    const desired = new Map<GraphNode, number>();
+    const items: Item[] = [];
+    const seen = new Set<Item['group']>();
     for (const g of row) {
+      const grp = groupOf.get(g);
+      if (grp) {
+        if (seen.has(grp)) continue;
+        seen.add(grp);
+        const p = byId.get(grp.parent)!;
+        items.push({ group: grp, desired: p.x + W / 2 - (grp.w - 2 * GRID_PAD) / 2 - GRID_PAD, width: grp.w + gapX, order: g.index });
+        continue;
+      }
       let sum = 0;
       let cnt = 0;
       for (const p of g.parents) {
@@ -197,45 +259,73 @@ function layout(out: GraphNode[], filteredOut: number, collapsedHidden: number):
           cnt++;
         }
       }
-      desired.set(g, cnt ? sum / cnt : 0);
+      items.push({ node: g, desired: cnt ? sum / cnt : 0, width: S, order: g.index });
     }
-    row.sort((a, b) => desired.get(a)! - desired.get(b)! || a.index - b.index);
-    // Least-squares placement with minimum spacing S: merge overlapping blocks.
-    const blocks: { first: number; n: number; sum: number }[] = [];
-    for (let k = 0; k < row.length; k++) {
-      blocks.push({ first: k, n: 1, sum: desired.get(row[k]!)! });
+    items.sort((a, b) => a.desired - b.desired || a.order - b.order);
+    // Least-squares placement without overlap: merge blocks of items that would collide.
+    // A block's position is the mean of (desired - offset in block) of its items.
+    const blocks: { first: number; n: number; sum: number; width: number }[] = [];
+    for (let k = 0; k < items.length; k++) {
+      blocks.push({ first: k, n: 1, sum: items[k]!.desired, width: items[k]!.width });
       while (blocks.length > 1) {
         const cur = blocks[blocks.length - 1]!;
         const prev = blocks[blocks.length - 2]!;
-        if (prev.sum / prev.n + prev.n * S <= cur.sum / cur.n) break;
-        prev.sum += cur.sum - cur.n * prev.n * S;
+        if (prev.sum / prev.n + prev.width <= cur.sum / cur.n) break;
+        prev.sum += cur.sum - cur.n * prev.width;
         prev.n += cur.n;
+        prev.width += cur.width;
         blocks.pop();
       }
     }
+    let rowH: number = H;
     for (const b of blocks) {
-      const x0 = b.sum / b.n;
+      let x = b.sum / b.n;
       for (let k = 0; k < b.n; k++) {
-        const g = row[b.first + k]!;
-        g.x = x0 + k * S;
-        g.y = r * (LAYOUT.nodeH + LAYOUT.gapY);
-        if (g.x < minX) minX = g.x;
-        if (g.x > maxX) maxX = g.x;
+        const it = items[b.first + k]!;
+        if (it.node) {
+          it.node.x = x;
+          it.node.y = top;
+        } else {
+          const grp = it.group!;
+          grp.x = x;
+          grp.y = top - GRID_PAD;
+          grp.members.forEach((m, i) => {
+            m.x = x + GRID_PAD + (i % grp.cols) * S;
+            m.y = top + Math.floor(i / grp.cols) * (H + GRID_GAP_Y);
+          });
+          rowH = Math.max(rowH, grp.h - 2 * GRID_PAD);
+          groups.push({ parent: grp.parent, ids: grp.ids, x: grp.x, y: grp.y, w: grp.w, h: grp.h });
+        }
+        if (x < minX) minX = x;
+        if (x + it.width - gapX > maxX) maxX = x + it.width - gapX;
+        x += it.width;
       }
     }
-    ranks.push(row.map((g) => g.node.id));
+    // Row order for keyboard navigation: left to right, grids row by row.
+    ranks.push(
+      [...row].sort((a, b) => a.y - b.y || a.x - b.x).map((g) => g.node.id),
+    );
+    top += rowH + gapY;
   }
-  const shift = LAYOUT.margin - minX;
+  const shift = margin - minX;
   for (const g of out) {
     g.x += shift;
-    g.y += LAYOUT.margin;
+    g.y += margin;
   }
+  for (const grp of groups) {
+    grp.x += shift;
+    grp.y += margin;
+  }
+  const groupIndex = new Map<string, number>();
+  groups.forEach((grp, i) => grp.ids.forEach((id) => groupIndex.set(id, i)));
   return {
     nodes: out,
     byId,
     ranks,
-    width: maxX - minX + LAYOUT.nodeW + 2 * LAYOUT.margin,
-    height: rows.length * (LAYOUT.nodeH + LAYOUT.gapY) - LAYOUT.gapY + 2 * LAYOUT.margin,
+    groups,
+    groupIndex,
+    width: maxX - minX + 2 * margin,
+    height: Math.max(top - gapY, 0) + 2 * margin,
     filteredOut,
     collapsedHidden,
   };

@@ -22,13 +22,13 @@ export interface GraphViewProps {
   onUserScroll?: () => void;
 }
 
-function edgePath(p: GraphNode, c: GraphNode): string {
-  const x1 = p.x + W / 2;
-  const y1 = p.y + H;
-  const x2 = c.x + W / 2;
-  const y2 = c.y;
+function curve(x1: number, y1: number, x2: number, y2: number): string {
   const my = Math.min(y1 + LAYOUT.gapY, (y1 + y2) / 2 + 8);
   return `M${x1},${y1} C${x1},${my} ${x2},${y2 - LAYOUT.gapY / 1.6} ${x2},${y2}`;
+}
+
+function edgePath(p: GraphNode, c: GraphNode): string {
+  return curve(p.x + W / 2, p.y + H, c.x + W / 2, c.y);
 }
 
 function Card({ g, selected, now, onSelect, onToggle }: { g: GraphNode; selected: boolean; now: number; onSelect: (id: string) => void; onToggle: (id: string) => void }) {
@@ -98,21 +98,48 @@ export function GraphView({ model, selected, now, scale, reveal, onSelect, onTog
   const vy1 = (scroll.top + (size.height || 1000)) / scale + MARGIN;
   const cards: JSX.Element[] = [];
   const edges: JSX.Element[] = [];
-  const hot = new Set<string>();
-  if (selected) hot.add(selected);
+  const frames: JSX.Element[] = [];
+  const inBox = (x0: number, y0: number, x1: number, y1: number) => x1 >= vx0 && x0 <= vx1 && y1 >= vy0 && y0 <= vy1;
+  model.groups.forEach((grp, i) => {
+    const p = model.byId.get(grp.parent);
+    if (inBox(grp.x, grp.y, grp.x + grp.w, grp.y + grp.h)) {
+      frames.push(
+        <div key={`frame${i}`} class="fanout" style={{ transform: `translate(${grp.x}px, ${grp.y}px)`, width: `${grp.w}px`, height: `${grp.h}px` }}>
+          <span class="fanout-count">{grp.ids.length} branches</span>
+        </div>,
+      );
+    }
+    if (p && inBox(Math.min(p.x, grp.x), p.y, Math.max(p.x + W, grp.x + grp.w), grp.y)) {
+      const hot = grp.parent === selected || (selected !== undefined && model.groupIndex.get(selected) === i);
+      edges.push(<path key={`${grp.parent}>frame${i}`} d={curve(p.x + W / 2, p.y + H, grp.x + grp.w / 2, grp.y)} class={`edge ${hot ? 'hot' : ''}`} />);
+    }
+  });
+  const drawn = new Set<string>();
   for (const g of model.nodes) {
-    const inView = g.x + W >= vx0 && g.x <= vx1 && g.y + H >= vy0 && g.y <= vy1;
-    if (inView) cards.push(<Card key={g.node.id} g={g} selected={g.node.id === selected} now={now} onSelect={onSelect} onToggle={onToggle} />);
+    if (inBox(g.x, g.y, g.x + W, g.y + H)) cards.push(<Card key={g.node.id} g={g} selected={g.node.id === selected} now={now} onSelect={onSelect} onToggle={onToggle} />);
+    const gi = model.groupIndex.get(g.node.id);
     for (const pid of g.parents) {
+      if (gi !== undefined && model.groups[gi]!.parent === pid) continue; // the frame's edge stands for it
       const p = model.byId.get(pid);
       if (!p) continue;
-      const minX = Math.min(p.x, g.x);
-      const maxX = Math.max(p.x, g.x) + W;
-      if (maxX < vx0 || minX > vx1 || g.y < vy0 || p.y > vy1) continue;
+      const pgi = model.groupIndex.get(pid);
+      const running = g.node.status === 'running';
+      const cls = `${running ? 'flow' : ''} est-${g.node.status}`;
+      if (pgi !== undefined) {
+        // Out of a grid: one edge from the frame to each node its branches join into.
+        const key = `frame${pgi}>${g.node.id}`;
+        if (drawn.has(key)) continue;
+        drawn.add(key);
+        const f = model.groups[pgi]!;
+        if (!inBox(Math.min(f.x, g.x), f.y + f.h, Math.max(f.x + f.w, g.x + W), g.y)) continue;
+        const hot = g.node.id === selected;
+        edges.push(<path key={key} d={curve(f.x + f.w / 2, f.y + f.h, g.x + W / 2, g.y)} class={`edge ${hot ? 'hot' : ''} ${cls}`} />);
+        continue;
+      }
+      if (!inBox(Math.min(p.x, g.x), p.y, Math.max(p.x, g.x) + W, g.y)) continue;
       const direct = g.node.parent_ids.includes(pid);
       const isHot = pid === selected || g.node.id === selected;
-      const running = g.node.status === 'running';
-      edges.push(<path key={`${pid}>${g.node.id}`} d={edgePath(p, g)} class={`edge ${direct ? '' : 'indirect'} ${isHot ? 'hot' : ''} ${running ? 'flow' : ''} est-${g.node.status}`} />);
+      edges.push(<path key={`${pid}>${g.node.id}`} d={edgePath(p, g)} class={`edge ${direct ? '' : 'indirect'} ${isHot ? 'hot' : ''} ${cls}`} />);
     }
   }
   return (
@@ -130,6 +157,7 @@ export function GraphView({ model, selected, now, scale, reveal, onSelect, onTog
           <svg class="edges" width={model.width} height={model.height} aria-hidden="true">
             {edges}
           </svg>
+          {frames}
           {cards}
         </div>
       </div>

@@ -83,7 +83,7 @@ export function TimelineView({ rows, selected, now, t0, t1, onSelect, onToggle }
               </div>
               <div class="tl-track" style={{ width: `${barW}px` }}>
                 <div class="tl-bar" style={{ left: `${left}px`, width: `${w}px` }} />
-                <span class="tl-dur" style={{ left: `${Math.min(left + w + 6, barW - 60)}px` }}>
+                <span class={`tl-dur ${left + w + 70 > barW ? 'before' : ''}`} style={{ left: `${left + w + 70 > barW ? left - 6 : left + w + 6}px` }}>
                   {formatDuration(nodeDuration(n, now))}
                 </span>
               </div>
