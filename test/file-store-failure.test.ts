@@ -57,12 +57,12 @@ const breakages: Breakage[] = [
 ];
 
 for (const b of breakages) {
-  for (const id of [undefined, 'user-given-id']) {
-    test(`${b.name}, ${id ? 'user id' : 'default id'}: error once, FlushError with pending events, retry stores all`, async () => {
+  for (const [id, infoIntervalMs] of [[undefined, 200], ['user-given-id', 200], [undefined, 0]] as const) {
+    test(`${b.name}, ${id ? 'user id' : 'default id'}, info every ${infoIntervalMs} ms: error once, FlushError with pending events, retry stores all`, async () => {
       const base = await mkdtemp(join(tmpdir(), 'lt-fail-'));
       dirs.push(base);
       const root = join(base, 'store');
-      const tracer = new Tracer({ store: new FileStore({ dir: root }), exitHook: false, flush: { intervalMs: 5, maxRetryMs: 40 } });
+      const tracer = new Tracer({ store: new FileStore({ dir: root, infoIntervalMs }), exitHook: false, flush: { intervalMs: 5, maxRetryMs: 40 } });
       const errors: Error[] = [];
       let firstError!: () => void;
       const gotError = new Promise<void>((r) => (firstError = r));

@@ -216,3 +216,21 @@ test('a second writer is refused while the first holds the lease; a dead writer\
   assert.equal(t2.id, 'leased');
   await b.close();
 });
+
+test('info.json of a running trace may lag by infoIntervalMs; this store sees the latest, close() writes it', async () => {
+  const dir = await tmp();
+  const writer = new FileStore({ dir, infoIntervalMs: 60_000 });
+  const reader = new FileStore({ dir });
+  const { makeEvents, makeInfo } = await import('../src/testing/store-conformance.js');
+  await writer.append('lag', makeEvents('lag', 1, 2), makeInfo('lag', { updated_at: 1 }));
+  await writer.append('lag', makeEvents('lag', 3, 2), makeInfo('lag', { updated_at: 2, last_seq: 4 }));
+  assert.equal((await writer.info('lag'))?.updated_at, 2, 'the writer sees the latest info');
+  assert.equal((await writer.list()).traces[0]?.updated_at, 2);
+  assert.equal((await reader.info('lag'))?.updated_at, 1, 'the file lags (first batch written at once)');
+  await writer.append('lag', makeEvents('lag', 5, 1), makeInfo('lag', { updated_at: 3, status: 'completed' }));
+  assert.equal((await reader.info('lag'))?.status, 'completed', 'a status change is written at once');
+  await writer.append('lag', [], makeInfo('lag', { updated_at: 4, status: 'completed' }));
+  await writer.close();
+  assert.equal((await reader.info('lag'))?.updated_at, 4, 'close() writes what was pending');
+  await reader.close();
+});

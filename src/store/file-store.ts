@@ -68,6 +68,12 @@ export interface FileStoreOptions {
   fileMode?: number;
   /** Mode of folders created. Default 0o700 (owner only). */
   dirMode?: number;
+  /**
+   * info.json of a running trace is rewritten at most this often (ms); a change of status
+   * or of any listing field is written at once. info() and list() in this process always
+   * see the latest info. Default 200; "fsync" durability always writes it at once.
+   */
+  infoIntervalMs?: number;
   /** Where store warnings go (a torn last line cut). Default: process.emitWarning. */
   onWarning?: (warning: LivetraceWarning) => void;
 }
@@ -85,6 +91,12 @@ interface OpenTrace {
   archivedAt: number | undefined;
   /** Listing fields last recorded in the index. */
   entry: IndexEntry | undefined;
+  /** Inode of the log: a batch checks the path still leads to it. */
+  ino: number;
+  /** Info newer than info.json, written within infoIntervalMs (undefined: none). */
+  pendingInfo: TraceInfo | undefined;
+  /** When info.json was last written (ms). */
+  infoAt: number;
 }
 
 function isCode(err: unknown, ...codes: string[]): boolean {
@@ -112,6 +124,10 @@ export class FileStore implements TraceStore {
   readonly #known = new Set<string>();
   /** Leases held by this store: trace id -> owner. */
   readonly #leases = new Map<string, string>();
+  readonly #infoInterval: number;
+  /** Open traces whose latest info is not on disk yet; one store-wide timer writes them. */
+  readonly #pendingInfos = new Set<OpenTrace>();
+  #infoTimer: ReturnType<typeof setTimeout> | undefined;
   #indexReady: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
@@ -129,6 +145,9 @@ export class FileStore implements TraceStore {
     this.name = `file:${this.dir}`;
     this.durability = durability;
     this.#maxOpen = maxOpen;
+    const infoInterval = options.infoIntervalMs ?? 200;
+    if (!Number.isInteger(infoInterval) || infoInterval < 0) throw new InvalidArgumentError(`option infoIntervalMs must be an integer >= 0, got ${String(infoInterval)} (${typeof infoInterval})`);
+    this.#infoInterval = durability === 'fsync' ? 0 : infoInterval;
     this.#fileMode = options.fileMode ?? 0o600;
     this.#dirMode = options.dirMode ?? 0o700;
     this.#onWarning = options.onWarning ?? ((w) => process.emitWarning(w.message, { code: w.code }));
@@ -153,6 +172,8 @@ export class FileStore implements TraceStore {
 
   async info(traceId: string): Promise<TraceInfo | undefined> {
     assertValidId(traceId);
+    const pending = this.#open.get(traceId)?.pendingInfo;
+    if (pending) return { ...pending };
     const date = await this.#locate(traceId);
     if (date === undefined) return undefined;
     return this.#readInfo(traceId, join(this.dir, date, traceId));
@@ -192,7 +213,12 @@ export class FileStore implements TraceStore {
         if (query.to !== undefined && e.c > query.to) continue;
         batch.push(e);
       }
-      const infos = await Promise.all(batch.map((e) => this.#readInfo(e.id, join(this.dir, e.d, e.id)).catch(() => undefined)));
+      const infos = await Promise.all(
+        batch.map((e) => {
+          const pending = this.#open.get(e.id)?.pendingInfo;
+          return pending ? { ...pending } : this.#readInfo(e.id, join(this.dir, e.d, e.id)).catch(() => undefined);
+        }),
+      );
       for (const info of infos) if (info && matchesQuery(info, query)) out.push(info);
     }
     const traces = out.slice(0, limit);
@@ -225,7 +251,7 @@ export class FileStore implements TraceStore {
     return this.#serial(traceId, async () => {
       const t = await this.#openTrace(traceId, false);
       if (!t) throw new TraceNotFoundError(traceId);
-      const info = await this.#readInfo(traceId, t.dir);
+      const info = t.pendingInfo ?? (await this.#readInfo(traceId, t.dir));
       if (!info) throw new TraceNotFoundError(traceId);
       if (info.status === 'pending' || info.status === 'running') throw new TraceRunningError(traceId, 'archive');
       if (t.archived) return;
@@ -341,7 +367,7 @@ export class FileStore implements TraceStore {
     try {
       // The index record goes first: if the batch then fails, the record only names a
       // status the info file does not have yet, which list() checks.
-      await this.#recordEntry(t, stored);
+      const changed = await this.#recordEntry(t, stored);
       if (events.length > 0) {
         const text = serializeBatch(events);
         if (this.durability === 'fsync') {
@@ -370,8 +396,18 @@ export class FileStore implements TraceStore {
       }
       // Writing info also proves the folder is still where it should be: a log fd keeps
       // working on a deleted or moved file.
+      const now = Date.now();
       if (this.durability === 'fsync') await this.#writeInfo(t, stored);
-      else this.#writeInfoSync(t, stored);
+      else if (t.entry === undefined || changed || now - t.infoAt >= this.#infoInterval) this.#writeInfoSync(t, stored);
+      else {
+        // Info can wait; the folder check cannot: a log fd keeps working on a moved or
+        // deleted file, so make sure the path still leads to our log.
+        const st = fs.statSync(join(t.dir, LOG));
+        if (st.ino !== t.ino) throw new Error(`${join(t.dir, LOG)} was replaced`);
+        t.pendingInfo = stored;
+        this.#pendingInfos.add(t);
+        this.#armInfoTimer();
+      }
     } catch (err) {
       await this.#rollback(t, oldSize);
       throw ioError('append to', traceId, err);
@@ -408,20 +444,55 @@ export class FileStore implements TraceStore {
       await fsp.writeFile(tmp, data, { mode: this.#fileMode });
     }
     await fsp.rename(tmp, join(t.dir, INFO));
+    this.#infoWritten(t);
   }
 
   #writeInfoSync(t: OpenTrace, info: TraceInfo): void {
     const tmp = join(t.dir, `.${INFO}.${process.pid}.tmp`);
     fs.writeFileSync(tmp, JSON.stringify(info), { mode: this.#fileMode });
     fs.renameSync(tmp, join(t.dir, INFO));
+    this.#infoWritten(t);
   }
 
-  async #recordEntry(t: OpenTrace, info: TraceInfo): Promise<void> {
+  #infoWritten(t: OpenTrace): void {
+    t.infoAt = Date.now();
+    t.pendingInfo = undefined;
+    this.#pendingInfos.delete(t);
+  }
+
+  /** Records changed listing fields in the index; true if there was a change. */
+  async #recordEntry(t: OpenTrace, info: TraceInfo): Promise<boolean> {
     const entry = entryOf(info, t.date);
-    if (sameEntry(t.entry, entry)) return;
+    if (sameEntry(t.entry, entry)) return false;
     await this.#index.append([entry]);
     this.#index.applyLocal(entry);
     t.entry = entry;
+    return true;
+  }
+
+  #armInfoTimer(): void {
+    if (this.#infoTimer !== undefined) return;
+    this.#infoTimer = setTimeout(() => {
+      this.#infoTimer = undefined;
+      for (const t of this.#pendingInfos) {
+        // Through the trace's queue so that it never races an append; a failure keeps the
+        // info pending (the next append reports the folder problem).
+        this.#serial(t.id, async () => this.#writePendingInfo(t)).catch(() => undefined);
+      }
+    }, this.#infoInterval);
+    this.#infoTimer.unref?.();
+  }
+
+  #writePendingInfo(t: OpenTrace): void {
+    const info = t.pendingInfo;
+    if (!info) return;
+    try {
+      this.#writeInfoSync(t, info);
+    } catch {
+      return;
+    }
+    t.pendingInfo = undefined;
+    this.#pendingInfos.delete(t);
   }
 
   async #unarchive(t: OpenTrace): Promise<void> {
@@ -430,6 +501,7 @@ export class FileStore implements TraceStore {
     await fsp.writeFile(join(t.dir, LOG), data, { mode: this.#fileMode });
     await fsp.rm(gz, { force: true });
     t.fd = await open(join(t.dir, LOG), 'a+', this.#fileMode);
+    t.ino = (await fstat(t.fd)).ino;
     t.size = data.length;
     t.archived = false;
     t.archivedAt = undefined;
@@ -460,7 +532,7 @@ export class FileStore implements TraceStore {
       dir = join(this.dir, date, traceId);
       await fsp.mkdir(dir, { recursive: true, mode: this.#dirMode });
     }
-    const t: OpenTrace = { id: traceId, date: date!, dir, fd: -1, size: 0, lastSeq: 0, archived: false, archivedAt: undefined, entry: undefined };
+    const t: OpenTrace = { id: traceId, date: date!, dir, fd: -1, size: 0, lastSeq: 0, archived: false, archivedAt: undefined, entry: undefined, ino: -1, pendingInfo: undefined, infoAt: 0 };
     const info = await this.#readInfoFile(join(dir, INFO));
     if (info) {
       t.entry = entryOf(info, t.date);
@@ -477,7 +549,8 @@ export class FileStore implements TraceStore {
     } else {
       const fd = await open(join(dir, LOG), 'a+', this.#fileMode);
       try {
-        const { size } = await fstat(fd);
+        const { size, ino } = await fstat(fd);
+        t.ino = ino;
         const tail = await scanTail(size, async (position, length) => {
           const buf = Buffer.allocUnsafe(length);
           const { bytesRead } = await read(fd, buf, 0, length, position);
@@ -518,6 +591,8 @@ export class FileStore implements TraceStore {
   #drop(traceId: string): void {
     const t = this.#open.get(traceId);
     if (!t) return;
+    this.#writePendingInfo(t);
+    this.#pendingInfos.delete(t);
     this.#open.delete(traceId);
     if (t.fd >= 0) {
       const fd = t.fd;
@@ -529,6 +604,7 @@ export class FileStore implements TraceStore {
   async #evict(traceId: string): Promise<void> {
     const t = this.#open.get(traceId);
     if (!t) return;
+    this.#pendingInfos.delete(t);
     this.#open.delete(traceId);
     if (t.fd >= 0) await closeFd(t.fd).catch(() => undefined);
     t.fd = -1;
@@ -672,6 +748,10 @@ export class FileStore implements TraceStore {
 
   async #close(): Promise<void> {
     await Promise.allSettled([...this.#queues.values()]);
+    if (this.#infoTimer) clearTimeout(this.#infoTimer);
+    this.#infoTimer = undefined;
+    for (const t of this.#pendingInfos) this.#writePendingInfo(t);
+    this.#pendingInfos.clear();
     const fds = [...this.#open.values()].map((t) => t.fd).filter((fd) => fd >= 0);
     this.#open.clear();
     await Promise.allSettled(fds.map((fd) => closeFd(fd)));
