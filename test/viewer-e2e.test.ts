@@ -151,9 +151,14 @@ describe('viewer end-to-end (headless Chromium)', { skip }, () => {
     await page.waitForSelector(`.tl-row[data-node-id="${multiply.id}"][data-status="running"]`, WAIT);
     await page.waitForSelector(`.details[data-node-id="${multiply.id}"]`, WAIT);
     assert.deepEqual(await renderedStates(), before);
-    // ...and keeps following live after the reload.
+    // The server drops every SSE stream: EventSource reconnects with Last-Event-ID and
+    // the run keeps arriving, without a gap or a duplicate.
+    assert.ok(server.app.livetrace.streams.size >= 1);
+    server.app.livetrace.streams.endAll();
     const answer = trace.add({ from: 'multiply' }, { label: 'Answer' });
     await page.waitForSelector(`.tl-row[data-node-id="${answer.id}"][data-status="running"]`, WAIT);
+    await page.waitForSelector(`.tl-row[data-node-id="${multiply.id}"][data-status="completed"]`, WAIT);
+    assert.equal(await page.locator('.tl-row').count(), 6);
     await page.click('.seg button:has-text("Graph")');
     trace.markComplete();
     await page.waitForSelector('[data-testid="trace-status"]:has-text("completed")', WAIT);
