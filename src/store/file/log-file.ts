@@ -1,5 +1,5 @@
 // The on-disk event log of one trace: JSON lines, one event per line, seq = line number.
-// These helpers parse it (fast path: one JSON.parse for the whole range) and find where
+// These helpers parse it (only the lines after `since`) and find where
 // the valid part ends after a crash (a torn or garbage last line).
 import { CorruptDataError } from '../../core/errors.js';
 import type { TraceEvent } from '../../core/types.js';
@@ -63,14 +63,9 @@ export function parseLog(buf: Buffer, traceId: string, since = 0, limit?: number
     const s = skipLines(buf, start, limit, end);
     if (s !== -1) stop = s;
   }
-  const body = buf.toString('utf8', start, stop - 1);
-  let events: TraceEvent[];
-  try {
-    events = JSON.parse('[' + body.replaceAll('\n', ',') + ']') as TraceEvent[];
-    if (!events.every(isEvent)) throw new Error('not events');
-  } catch {
-    events = parseLines(body, traceId, stop === end);
-  }
+  // One JSON.parse per line measured faster than one parse of the whole range as an array
+  // (less pressure on the garbage collector), and it locates a bad line for free.
+  const events = parseLines(buf.toString('utf8', start, stop - 1), traceId, stop === end);
   if (events.length > 0 && events[0]!.seq === since + 1 && events[events.length - 1]!.seq === since + events.length) return events;
   return filterBySeq(buf, end, traceId, since, limit);
 }
