@@ -122,6 +122,13 @@ describe('viewer end-to-end (headless Chromium)', { skip }, () => {
     assert.match(output ?? '', /answer/);
     assert.match(output ?? '', /42/);
     assert.match(page.url(), new RegExp(`#/traces/${trace.id}\\?node=${multiply.id}`));
+    // Keyboard: up goes to a parent of the join, right to its neighbour, down back to the join.
+    await page.keyboard.press('ArrowUp');
+    await page.waitForSelector(`.details[data-node-id="${left!.id}"]`, WAIT);
+    await page.keyboard.press('ArrowRight');
+    await page.waitForSelector(`.details[data-node-id="${right!.id}"]`, WAIT);
+    await page.keyboard.press('ArrowDown');
+    await page.waitForSelector(`.details[data-node-id="${multiply.id}"]`, WAIT);
     // The failed branch says why.
     await page.click(card(right!.id));
     await page.waitForSelector('.details [data-section="error"]:has-text("right factor exploded")', WAIT);
@@ -218,6 +225,7 @@ describe('viewer end-to-end (headless Chromium)', { skip }, () => {
     const branches = trace.parallel(Array.from({ length: 50 }, (_, i) => ({ label: `worker ${i}`, input: { shard: i } })));
     let nodes = 1 + branches.length;
     let logs = 0;
+    let deepLeaf = '';
     for (const [i, br] of branches.entries()) {
       const leaves = br.parallel(Array.from({ length: 99 }, (_, j) => ({ label: `task ${i}.${j}`, input: { i, j } })));
       nodes += leaves.length;
@@ -229,6 +237,7 @@ describe('viewer end-to-end (headless Chromium)', { skip }, () => {
       for (let k = 0; k < 4; k++) br.debug(`worker ${i} progress ${k}`);
       logs += 4;
       br.complete();
+      if (i === 37) deepLeaf = leaves[42]!.id;
     }
     const join_ = trace.add(undefined, { label: 'Merge results' });
     nodes++;
@@ -288,6 +297,13 @@ describe('viewer end-to-end (headless Chromium)', { skip }, () => {
     await page.waitForSelector(`.tl-row[data-node-id="${join_.id}"]`, { timeout: 30_000 });
     const timelineMs = Date.now() - t5;
     await page.screenshot({ path: join(artifacts, 'viewer-large-timeline.png') });
+
+    // A deep link to a task inside a collapsed fan-out opens the way to it.
+    const deep = deepLeaf;
+    await page.goto(`${server.url}#/traces/${trace.id}?node=${deep}`);
+    await page.reload();
+    await page.waitForSelector(`.details[data-node-id="${deep}"]`, { timeout: 30_000 });
+    await page.waitForSelector(card(deep), { timeout: 30_000 });
 
     const figures = { nodes, logs, openMs, cards, expandMs, expandAllMs, cardsExpanded, scrollMs, logsMs, logRows, timelineMs };
     t.diagnostic(`large trace: ${JSON.stringify(figures)}`);

@@ -4,14 +4,16 @@ import { useState } from 'preact/hooks';
 import type { SpaceData, SpaceItem } from '../../src/core/types.js';
 import { formatTime, preview } from './format.js';
 import { JsonView } from './json-view.js';
+import type { SpaceChange } from './use-trace.js';
 
 const MAX_KEYS = 500;
 
-function SpaceCard({ space, lastKey, lastSeq }: { space: SpaceData; lastKey: string | undefined; lastSeq: number }) {
+function SpaceCard({ space, change }: { space: SpaceData; change: SpaceChange | undefined }) {
   const [open, setOpen] = useState<string | undefined>();
   const [showAll, setShowAll] = useState(false);
   const items = Object.values(space.data) as SpaceItem[];
-  const last = lastKey === undefined ? undefined : space.data[lastKey];
+  const last = change && !change.removed && change.key !== undefined ? space.data[change.key] : undefined;
+  const lastSeq = change?.seq ?? 0;
   const shown = showAll ? items : items.slice(0, MAX_KEYS);
   return (
     <section class="space" data-space-id={space.id}>
@@ -25,6 +27,11 @@ function SpaceCard({ space, lastKey, lastSeq }: { space: SpaceData; lastKey: str
         </span>
       </header>
       {space.description ? <p class="muted small space-desc">{space.description}</p> : null}
+      {change?.removed ? (
+        <p class="space-removed small" key={change.seq}>
+          {change.removed === 'cleared' ? 'Last change: all keys cleared' : `Last change: key “${change.key ?? ''}” deleted`}
+        </p>
+      ) : null}
       {items.length === 0 ? (
         <div class="empty small">Empty.</div>
       ) : (
@@ -66,7 +73,7 @@ function SpaceCard({ space, lastKey, lastSeq }: { space: SpaceData; lastKey: str
 
 export interface SpacesViewProps {
   spaces: ReadonlyMap<string, SpaceData>;
-  lastChange: ReadonlyMap<string, { key: string | undefined; seq: number }>;
+  lastChange: ReadonlyMap<string, SpaceChange>;
   version: number;
 }
 
@@ -75,7 +82,7 @@ export function SpacesView({ spaces, lastChange }: SpacesViewProps) {
   return (
     <div class="spaces">
       {[...spaces.values()].map((s) => (
-        <SpaceCard key={s.id} space={s} lastKey={lastChange.get(s.id)?.key} lastSeq={lastChange.get(s.id)?.seq ?? 0} />
+        <SpaceCard key={s.id} space={s} change={lastChange.get(s.id)} />
       ))}
     </div>
   );

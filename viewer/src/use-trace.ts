@@ -7,6 +7,13 @@ import { EVENT_TYPES, type LogEntry, type TraceEvent } from '../../src/core/type
 import { ApiError, streamUrl, traceEvents } from './api.js';
 import { isTerminal } from './format.js';
 
+/** The latest memory event of a space: the key it set, or what it removed. */
+export interface SpaceChange {
+  key: string | undefined;
+  seq: number;
+  removed?: 'deleted' | 'cleared';
+}
+
 export type Connection = 'loading' | 'live' | 'reconnecting' | 'ended' | 'error';
 
 export interface LiveTrace {
@@ -15,7 +22,7 @@ export interface LiveTrace {
   connection: Connection;
   error?: string;
   /** Per space id, the key of the latest memory event (the change to highlight). */
-  lastChange: ReadonlyMap<string, { key: string | undefined; seq: number }>;
+  lastChange: ReadonlyMap<string, SpaceChange>;
   /** Logs per node id (append-only index over state.logs). */
   logsOf(nodeId: string): readonly LogEntry[];
 }
@@ -27,13 +34,13 @@ export function useTrace(id: string): LiveTrace {
   const [connection, setConnection] = useState<Connection>('loading');
   const [error, setError] = useState<string | undefined>();
   const stateRef = useRef<TraceState>(initialState(id));
-  const lastChangeRef = useRef(new Map<string, { key: string | undefined; seq: number }>());
+  const lastChangeRef = useRef(new Map<string, SpaceChange>());
   const indexRef = useRef<{ upTo: number; byNode: Map<string, LogEntry[]> }>({ upTo: 0, byNode: new Map() });
 
   useEffect(() => {
     const state = initialState(id);
     stateRef.current = state;
-    const lastChange = new Map<string, { key: string | undefined; seq: number }>();
+    const lastChange = new Map<string, SpaceChange>();
     lastChangeRef.current = lastChange;
     indexRef.current = { upTo: 0, byNode: new Map() };
     setConnection('loading');
@@ -68,7 +75,7 @@ export function useTrace(id: string): LiveTrace {
       applyEvent(state, ev);
       // Not state, only what to highlight: which key the latest memory event touched.
       if (ev.type === 'memory_add' || ev.type === 'memory_update') lastChange.set(ev.data?.type, { key: ev.data?.item?.id, seq: ev.seq });
-      else if (ev.type === 'memory_delete') lastChange.set(ev.data?.space_id, { key: undefined, seq: ev.seq });
+      else if (ev.type === 'memory_delete') lastChange.set(ev.data?.space_id, { key: ev.data?.key, seq: ev.seq, removed: ev.data?.cleared ? 'cleared' : 'deleted' });
       return true;
     };
     const reopen = (delay: number) => {
