@@ -96,7 +96,12 @@ export async function streamTrace(req: StreamRequest): Promise<void> {
     res.write(`retry: ${options.retryMs}\n\n`);
     for (;;) {
       const first = await follower.next();
-      if (first.done || ended) break;
+      if (ended) break;
+      if (first.done) {
+        // Resumed after the end: nothing to send but the end marker.
+        if (follower.reachedEnd) res.write('data: [DONE]\n\n');
+        break;
+      }
       let last = first.value;
       let chunk = sseFrame(last);
       // Gather what is already buffered into one write: one syscall for a burst.

@@ -35,6 +35,9 @@ export class TraceFollower implements AsyncIterableIterator<TraceEvent> {
   /** Seq of the last event handed out. */
   #cursor: number;
   #done = false;
+  /** Read the store once before (re)subscribing: set when a subscription ended early. */
+  #pollFirst = false;
+  #reachedEnd = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #wake: (() => void) | undefined;
   readonly #onAbort = (): void => this.#finish();
@@ -48,6 +51,11 @@ export class TraceFollower implements AsyncIterableIterator<TraceEvent> {
     this.#signal = options.signal;
     if (this.#signal?.aborted) this.#done = true;
     else this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  /** True once the trace's end was reached: `complete` handed out, or resumed after it. */
+  get reachedEnd(): boolean {
+    return this.#reachedEnd;
   }
 
   /** Seq of the last event handed out. */
@@ -80,15 +88,24 @@ export class TraceFollower implements AsyncIterableIterator<TraceEvent> {
           if (r.value.seq <= this.#cursor) continue;
           return this.#deliver(r.value);
         }
-        // Released here (or our abort): the trace is store-only from now on.
         this.#dropSub();
+        // The subscription ended: the trace completed (we are at its end), or it was
+        // released here (it is store-only from now on: poll once before subscribing again,
+        // so that a trace in the middle of its release cannot make this loop spin).
+        const loaded = this.#tracer.get(this.traceId);
+        if (loaded && loaded.isComplete && this.#cursor >= loaded.lastSeq) {
+          this.#reachedEnd = true;
+          this.#finish();
+          return DONE;
+        }
+        this.#pollFirst = true;
         continue;
       }
       if (this.#tracer.isClosed) {
         this.#finish();
         return DONE;
       }
-      if (this.#tracer.isLoaded(this.traceId) || this.#tracer.hub.remote) {
+      if (!this.#pollFirst && (this.#tracer.isLoaded(this.traceId) || this.#tracer.hub.remote)) {
         this.#subAbort = new AbortController();
         this.#sub = this.#tracer.subscribe(this.traceId, { since: this.#cursor, signal: this.#subAbort.signal });
         continue;
@@ -102,6 +119,7 @@ export class TraceFollower implements AsyncIterableIterator<TraceEvent> {
       }
       if (this.#done) return DONE;
       const fresh = page.filter((e) => e.seq > this.#cursor);
+      this.#pollFirst = false;
       if (fresh.length > 0) {
         this.#page = fresh;
         this.#pageHead = 0;
@@ -119,6 +137,7 @@ export class TraceFollower implements AsyncIterableIterator<TraceEvent> {
         throw err;
       }
       if (ended) {
+        this.#reachedEnd = true;
         this.#finish();
         return DONE;
       }
@@ -133,7 +152,10 @@ export class TraceFollower implements AsyncIterableIterator<TraceEvent> {
 
   #deliver(ev: TraceEvent): IteratorResult<TraceEvent> {
     this.#cursor = ev.seq;
-    if (ev.type === 'complete') this.#finish();
+    if (ev.type === 'complete') {
+      this.#reachedEnd = true;
+      this.#finish();
+    }
     return { value: ev, done: false };
   }
 

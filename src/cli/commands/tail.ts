@@ -39,12 +39,8 @@ async function tail(ctx: CliContext, id: string, flags: TailFlags): Promise<numb
   return withTracer(ctx, flags, async ({ tracer }) => {
     if (!(await tracer.exists(id))) throw new TraceNotFoundError(id);
     const follower = new TraceFollower(tracer, id, { since: flags.since, signal: ctx.signal, pollMs: 200 });
-    let complete = false;
-    for await (const ev of follower) {
-      print(ev);
-      if (ev.type === 'complete') complete = true;
-    }
-    return complete ? EXIT.OK : EXIT.INTERRUPTED;
+    for await (const ev of follower) print(ev);
+    return follower.reachedEnd ? EXIT.OK : EXIT.INTERRUPTED;
   });
 }
 

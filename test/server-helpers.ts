@@ -1,0 +1,82 @@
+// Shared by the server tests: a real server on 127.0.0.1:0 and a small independent SSE
+// frame parser (so the tests do not rely on the CLI's reader they also test).
+import type { AddressInfo } from 'node:net';
+import { createServer, type CreateServerOptions, type LivetraceServer } from '../src/server/create-server.js';
+import { MemoryStore } from '../src/store/memory-store.js';
+import { Tracer } from '../src/tracer/tracer.js';
+import type { Trace } from '../src/tracer/trace.js';
+
+export interface TestServer {
+  app: LivetraceServer;
+  tracer: Tracer;
+  /** http://127.0.0.1:port */
+  origin: string;
+  /** origin + base path */
+  api: string;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(options: CreateServerOptions = {}): Promise<TestServer> {
+  const tracer = options.tracer ?? new Tracer({ store: new MemoryStore(), exitHook: false });
+  const app = await createServer({ viewer: false, ...options, tracer });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  const origin = `http://127.0.0.1:${port}`;
+  return {
+    app,
+    tracer,
+    origin,
+    api: origin + app.livetrace.basePath,
+    async close() {
+      await app.close();
+      if (!options.tracer) await tracer.close();
+    },
+  };
+}
+
+export interface Frame {
+  id?: string;
+  event?: string;
+  data?: string;
+  comment?: string;
+}
+
+/** Splits an SSE text into frames (blank-line separated); comment-only blocks become { comment }. */
+export function parseFrames(text: string): Frame[] {
+  const frames: Frame[] = [];
+  for (const block of text.split('\n\n')) {
+    if (block === '') continue;
+    const f: Frame = {};
+    for (const line of block.split('\n')) {
+      if (line.startsWith(':')) f.comment = line.slice(1).trim();
+      else {
+        const i = line.indexOf(': ');
+        const key = i < 0 ? line : line.slice(0, i);
+        const val = i < 0 ? '' : line.slice(i + 2);
+        if (key === 'id' || key === 'event' || key === 'data') f[key] = val;
+      }
+    }
+    frames.push(f);
+  }
+  return frames;
+}
+
+/** A small finished trace: root, a parallel fan-out with logs, a join, a space. */
+export async function sampleTrace(tracer: Tracer, options: { tenantId?: string; teamId?: string; id?: string; complete?: boolean } = {}): Promise<Trace> {
+  const t = await tracer.create({ agentName: 'sample', ...options });
+  const root = t.add({ q: 'hi' }, { label: 'root' });
+  root.info('starting', { a: 1 });
+  const [a, b] = t.parallel([{ label: 'a' }, { label: 'b' }]);
+  a!.info('in a');
+  a!.complete('A');
+  b!.fail(new Error('b broke'));
+  t.add(undefined, { label: 'join' });
+  const sp = t.createSpace({ id: 'context', label: 'Context' });
+  sp.set('k', 1);
+  sp.set('k', 2);
+  if (options.complete !== false) t.markComplete();
+  await t.flush();
+  return t;
+}
+
+export const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
