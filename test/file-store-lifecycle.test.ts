@@ -234,3 +234,22 @@ test('info.json of a running trace may lag by infoIntervalMs; this store sees th
   assert.equal((await reader.info('lag'))?.updated_at, 4, 'close() writes what was pending');
   await reader.close();
 });
+
+test('open logs are bounded by maxOpenFiles (an LRU), and close() closes them all', async () => {
+  const dir = await tmp();
+  const { makeEvents, makeInfo } = await import('../src/testing/store-conformance.js');
+  const fds = async (): Promise<number> => (await readdir('/proc/self/fd')).length;
+  const before = await fds();
+  const store = new FileStore({ dir, maxOpenFiles: 8 });
+  for (let i = 0; i < 300; i++) {
+    const id = `many-${i}`;
+    await store.append(id, makeEvents(id, 1, 2), makeInfo(id));
+    if (i % 3 === 0) await store.append(id, makeEvents(id, 3, 1), makeInfo(id));
+  }
+  assert.ok((await fds()) - before <= 8 + 2, `open descriptors: ${(await fds()) - before}`);
+  for (let i = 0; i < 300; i += 37) assert.equal((await store.read(`many-${i}`)).length, i % 3 === 0 ? 3 : 2);
+  // An evicted trace reopens with the right seq.
+  await store.append('many-0', makeEvents('many-0', 4, 1), makeInfo('many-0'));
+  await store.close();
+  assert.equal((await fds()) - before, 0, 'close() released every descriptor');
+});

@@ -413,7 +413,11 @@ export class FileStore implements TraceStore {
       throw ioError('append to', traceId, err);
     }
     if (events.length > 0) t.lastSeq = events[events.length - 1]!.seq;
-    this.#known.add(traceId);
+    if (!this.#known.has(traceId)) {
+      this.#known.add(traceId);
+      // Bounded: forgetting an old id only turns a vanished-folder error back into a conflict.
+      if (this.#known.size > 100_000) this.#known.delete(this.#known.values().next().value!);
+    }
   }
 
   /** Undoes a partly written batch and forgets the open log so that a retry reopens it. */
