@@ -218,6 +218,34 @@ describe('viewer end-to-end (headless Chromium)', { skip }, () => {
     await trace.release();
   });
 
+  it('asks for a token once, keeps it for the tab and sends it on API and SSE requests', async () => {
+    const token = 'e2e-secret-token-0123456789';
+    const guarded = await startServer({ port: 0, host: '127.0.0.1', tracer: server.tracer, tokens: [{ token, tenantId: 'acme' }] });
+    const tab = await context.newPage();
+    try {
+      const trace = await server.tracer.create({ tenantId: 'acme', agentName: 'guarded-agent' });
+      const first = trace.add(undefined, { label: 'guarded step' });
+      await tab.goto(guarded.url);
+      await tab.waitForSelector('form.dialog input[aria-label="Token"]', WAIT);
+      await tab.fill('form.dialog input[aria-label="Token"]', token);
+      await tab.click('form.dialog button[type="submit"]');
+      await tab.waitForSelector(`tr[data-trace-id="${trace.id}"]`, WAIT);
+      assert.equal(await tab.evaluate(() => sessionStorage.getItem('livetrace.token')), token);
+      await tab.click(`tr[data-trace-id="${trace.id}"] a`);
+      await tab.waitForSelector(card(first.id, 'running'), WAIT);
+      // Live over SSE (?access_token=, EventSource cannot send headers).
+      const second = trace.add(undefined, { label: 'second guarded step' });
+      await tab.waitForSelector(card(second.id, 'running'), WAIT);
+      await tab.waitForSelector(card(first.id, 'completed'), WAIT);
+      assert.equal(await tab.locator('form.dialog').count(), 0);
+      trace.markComplete();
+      await trace.release();
+    } finally {
+      await tab.close();
+      await guarded.close();
+    }
+  });
+
   it('opens a 5,000-node trace with 20,000 log lines and stays usable', async (t) => {
     const tracer = server.tracer;
     const trace = await tracer.create({ agentName: 'big-fanout', createdBy: 'e2e-user' });
