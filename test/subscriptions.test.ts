@@ -171,3 +171,24 @@ describe('subscriptions', () => {
     await tracer.close();
   });
 });
+
+describe('subscriptions across tracers without a shared hub', () => {
+  it('follow a trace another tracer writes to the same store, by polling it', async () => {
+    const store = new MemoryStore();
+    const writer = new Tracer({ store, exitHook: false, flush: { intervalMs: 5 } });
+    const reader = new Tracer({ store, exitHook: false });
+    const t = await writer.create({ id: 'sub_poll' });
+    t.add('a');
+    await t.flush();
+    const got: number[] = [];
+    const done = collect(reader.subscribe('sub_poll'), (e) => got.push(e.seq));
+    while (got.length < 2) await new Promise((r) => setTimeout(r, 10));
+    t.info('live 1').info('live 2');
+    t.markComplete();
+    const seqs = await done;
+    assertGapless(seqs);
+    assert.equal(seqs.length, t.events().length);
+    await writer.close();
+    await reader.close();
+  });
+});

@@ -22,6 +22,11 @@ export interface SubscriptionConfig {
   bufferSize: number;
   /** Poll interval while behind a source that lags the live stream (remote hubs). */
   retryMs?: number;
+  /**
+   * Poll the source every pollMs even when caught up: for a trace written by another
+   * process that no hub connects us to (e.g. two processes sharing a file store).
+   */
+  pollMs?: number;
   /** Runs before the first read; may reject (e.g. trace not found). */
   prepare?: () => Promise<void>;
   onClose?: (sub: Subscription) => void;
@@ -142,6 +147,7 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
         }
       }
       if (this.#done) return DONE;
+      if (!this.#behind && this.#config.pollMs !== undefined) this.#armPoll(this.#config.pollMs);
       await new Promise<void>((resolve) => (this.#waiter = resolve));
     }
   }
@@ -201,13 +207,24 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
     this.#wake();
   }
 
+  // Poll and retry timers are armed only while a consumer awaits next(), and they keep the
+  // process alive like a pending socket read would: a script awaiting a remote trace must
+  // not exit early. They are cleared when the subscription ends.
   #armRetry(): void {
     if (this.#timer || this.#config.retryMs === undefined) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#wake();
     }, this.#config.retryMs);
-    this.#timer.unref?.();
+  }
+
+  #armPoll(ms: number): void {
+    if (this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#behind = true;
+      this.#wake();
+    }, ms);
   }
 
   #wake(): void {

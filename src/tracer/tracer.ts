@@ -361,6 +361,8 @@ export class Tracer {
     const sub = new Subscription(id, this.hub, (tid, since, limit) => this.#source(tid, since, limit), options, {
       bufferSize: this.limits.subscriberBuffer,
       retryMs: trace ? undefined : 100,
+      // No live feed reaches us for a trace written elsewhere unless the hub is remote.
+      pollMs: trace || this.hub.remote ? undefined : 250,
       prepare: trace
         ? undefined
         : async () => {
