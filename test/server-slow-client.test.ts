@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { request, type IncomingMessage } from 'node:http';
+import { describe, it } from 'node:test';
+import { startTestServer, type TestServer } from './server-helpers.js';
+
+const N = 100_000;
+
+/** Opens an SSE stream with node:http and pauses it at once: the client reads nothing. */
+function openPaused(url: string, headers: Record<string, string> = {}): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
+      res.pause();
+      resolve(res);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Reads the rest of a response; returns the seqs of complete frames and whether [DONE] came. */
+function drain(res: IncomingMessage): Promise<{ seqs: number[]; done: boolean }> {
+  return new Promise((resolve) => {
+    let buf = '';
+    const seqs: number[] = [];
+    let done = false;
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      buf += chunk;
+      let i: number;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const frame = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const id = /^id: (\d+)$/m.exec(frame);
+        if (id) seqs.push(Number(id[1]));
+        else if (frame === 'data: [DONE]') done = true;
+      }
+    });
+    const end = (): void => resolve({ seqs, done });
+    res.on('end', end);
+    res.on('error', end);
+    res.on('aborted', end);
+    res.on('close', end);
+    res.resume();
+  });
+}
+
+/** Writes N log events, yielding now and then so the server can push, sampling its buffers. */
+async function writeMany(s: TestServer, traceId: string, n: number, sample: () => void): Promise<void> {
+  const t = s.tracer.get(traceId)!;
+  const node = t.add(undefined, { label: 'firehose' });
+  for (let i = 0; i < n; i++) {
+    node.info('event', { i });
+    if (i % 1000 === 999) {
+      sample();
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  t.markComplete();
+  await t.flush();
+}
+
+function assertInOrder(seqs: number[], last: number): void {
+  assert.equal(seqs.length, last, 'every event once');
+  for (let i = 0; i < seqs.length; i++) if (seqs[i] !== i + 1) assert.fail(`event ${i + 1} has seq ${seqs[i]}`);
+}
+
+describe('slow SSE clients', () => {
+  it('a client that reads nothing while 100,000 events stream costs bounded server memory, then receives everything in order', async (ctx) => {
+    const s = await startTestServer({ stallTimeoutMs: 120_000 });
+    try {
+      const t = await s.tracer.create();
+      const res = await openPaused(`${s.api}/traces/${t.id}/events?stream=true`);
+      let maxSocketBuffer = 0;
+      let maxFollowerBuffer = 0;
+      let paused = false;
+      const sample = (): void => {
+        for (const st of s.app.livetrace.streams.streams) {
+          maxSocketBuffer = Math.max(maxSocketBuffer, st.res.writableLength);
+          maxFollowerBuffer = Math.max(maxFollowerBuffer, st.follower.buffered);
+          if (st.res.writableNeedDrain) paused = true;
+        }
+      };
+      await writeMany(s, t.id, N, sample);
+      sample();
+      const lastSeq = t.lastSeq;
+      assert.ok(paused, 'the stream hit backpressure (the client was not reading)');
+      // What the server holds for this client: its socket's user-space buffer (one 64 KiB
+      // write batch over the high-water mark at most, not the ~12 MB stream) and the
+      // follower's queue (one subscription buffer or one store page).
+      assert.ok(maxSocketBuffer <= 160 * 1024, `socket buffer stayed bounded: ${maxSocketBuffer} bytes`);
+      assert.ok(maxFollowerBuffer <= 2048, `follower buffer stayed bounded: ${maxFollowerBuffer} events`);
+      ctx.diagnostic(`max socket buffer ${maxSocketBuffer} B, max follower buffer ${maxFollowerBuffer} events, ${lastSeq} events`);
+      const got = await drain(res);
+      assertInOrder(got.seqs, lastSeq);
+      assert.equal(got.done, true, '[DONE] at the end');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a client stalled past the timeout is disconnected and resumes losslessly by Last-Event-ID', async () => {
+    const s = await startTestServer({ stallTimeoutMs: 300 });
+    try {
+      const t = await s.tracer.create();
+      const res = await openPaused(`${s.api}/traces/${t.id}/events?stream=true`);
+      await writeMany(s, t.id, N, () => undefined);
+      const deadline = Date.now() + 20_000;
+      while (s.app.livetrace.streams.stalled === 0) {
+        if (Date.now() > deadline) assert.fail('the stalled client was not disconnected');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(s.app.livetrace.streams.size, 0, 'the stalled stream is gone');
+      const first = await drain(res);
+      assert.equal(first.done, false, 'the first connection was cut before the end');
+      const last = first.seqs.at(-1) ?? 0;
+      assert.ok(last < t.lastSeq);
+      const again = await openPaused(`${s.api}/traces/${t.id}/events?stream=true`, { 'last-event-id': String(last) });
+      const second = await drain(again);
+      assert.equal(second.done, true);
+      assertInOrder([...first.seqs, ...second.seqs], t.lastSeq);
+    } finally {
+      await s.close();
+    }
+  });
+});
