@@ -206,3 +206,32 @@ test('constructor validates its options', () => {
   assert.throws(() => new LivetraceSpanProcessor({ tracer, maxQueuedPerTrace: 0 }), /maxQueuedPerTrace must be an integer >= 1, got 0/);
   return tracer.close();
 });
+
+test('attributes set after the start arrive in one node_updated event (node.setMetadata(entries))', async () => {
+  const { tracer, processor, ot, child } = setup();
+  const root = ot.startSpan('root');
+  const step = child(root, 'step', { a: 1 });
+  await processor.forceFlush();
+  const trace = tracer.get(root.spanContext().traceId)!;
+  const before = trace.events().length;
+  step.setAttributes({ b: 2, c: 'three', 'gen_ai.usage.output_tokens': 7 });
+  step.end();
+  const added = trace.events().slice(before);
+  assert.deepEqual(added.map((e) => e.type), ['node_updated', 'node_complete']);
+  assert.deepEqual(
+    Object.fromEntries(['a', 'b', 'c', 'gen_ai.usage.output_tokens'].map((k) => [k, byLabel(trace.nodes(), 'step').metadata[k]])),
+    { a: 1, b: 2, c: 'three', 'gen_ai.usage.output_tokens': 7 },
+  );
+  // The core call itself: several keys, one event; bad input is a typed error; {} is a no-op.
+  const n = trace.root!;
+  const count = trace.events().length;
+  n.setMetadata({ x: 1, y: { z: [1, 2] } });
+  assert.equal(trace.events().length, count + 1);
+  assert.deepEqual(trace.getNode(n.id)!.metadata['y'], { z: [1, 2] });
+  n.setMetadata({});
+  assert.equal(trace.events().length, count + 1);
+  assert.throws(() => n.setMetadata([1] as never), /setMetadata\(entries\) needs a plain object, got an array/);
+  root.end();
+  await processor.shutdown();
+  await tracer.close();
+});

@@ -229,7 +229,8 @@ export class LivetraceSpanProcessor {
     this.#enqueue(s, () => {
       const node = s.nodes.get(spanId);
       if (!node) return;
-      for (const [k, v] of Object.entries(split.metadata)) node.setMetadata(k, v);
+      // One node_updated for all of them: each event carries the whole node (input included).
+      if (Object.keys(split.metadata).length > 0) node.setMetadata(split.metadata);
       let exception: Attributes | undefined;
       for (const e of events) {
         if (e.name === 'exception') exception = e.attributes;

@@ -73,8 +73,13 @@ export class NodeHandle {
     return this;
   }
 
-  setMetadata(key: string, value: unknown): this {
-    this.#trace && this.#trace[kUpdate](this.id, 'metadata', value, key);
+  /** One key, or several keys in one `node_updated` event: `setMetadata({ a: 1, b: 2 })`. */
+  setMetadata(key: string, value: unknown): this;
+  setMetadata(entries: Record<string, unknown>): this;
+  setMetadata(key: string | Record<string, unknown>, value?: unknown): this {
+    if (!this.#trace) return this;
+    if (key !== null && typeof key === 'object') this.#trace[kUpdate](this.id, 'metadataEntries', key);
+    else this.#trace[kUpdate](this.id, 'metadata', value, key);
     return this;
   }
 

@@ -464,13 +464,23 @@ export class Trace {
   }
 
   /** @internal */
-  [kUpdate](nodeId: string, field: 'output' | 'metadata', value: unknown, key?: string): void {
+  [kUpdate](nodeId: string, field: 'output' | 'metadata' | 'metadataEntries', value: unknown, key?: string): void {
     if (!this.#writable(field === 'output' ? 'setOutput' : 'setMetadata')) return;
     const node = this.#state.nodes.get(nodeId);
     if (!node) return;
     const next: NodeData = { ...node, updated_at: Date.now() };
     if (field === 'output') {
       next.output = capture(value, this.#host.capture);
+    } else if (field === 'metadataEntries') {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidArgumentError(`setMetadata(entries) needs a plain object, got ${Array.isArray(value) ? 'an array' : typeof value}`);
+      const entries = Object.entries(value);
+      if (entries.length === 0) return;
+      next.metadata = { ...node.metadata };
+      for (const [k, raw] of entries) {
+        const v = capture(raw, this.#host.capture);
+        if (k === '__proto__') Object.defineProperty(next.metadata, k, { value: v, enumerable: true, writable: true, configurable: true });
+        else next.metadata[k] = v;
+      }
     } else {
       if (typeof key !== 'string' || key.length === 0) throw new InvalidArgumentError(`setMetadata() key must be a non-empty string, got ${typeof key}`);
       next.metadata = { ...node.metadata };
