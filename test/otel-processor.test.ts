@@ -195,7 +195,40 @@ test('contextFor(node): OTel spans started under a livetrace node join that trac
   assert.equal(llm.status, 'completed');
   assert.equal(trace.status, 'running', "the processor does not complete a trace it did not create");
   assert.equal(tracer.isLoaded(trace.id), true, 'nor release it');
+  // A second OTel call under another node of the same trace (same OTel trace id) is recorded too.
+  const next = trace.add(undefined, { label: 'next step' });
+  const again = ot.startSpan('second call', {}, contextFor(next));
+  again.end();
+  assert.equal(again.spanContext().traceId, span.spanContext().traceId);
+  assert.deepEqual(byLabel(trace.nodes(), 'second call').parent_ids, [next.id]);
   trace.markComplete();
+  await processor.shutdown();
+  await tracer.close();
+});
+
+test('a throwing traceOptions function is reported and leaves nothing behind', async () => {
+  const tracer = new Tracer({ store: new MemoryStore() });
+  const warnings: ProcessorWarning[] = [];
+  let calls = 0;
+  const processor = new LivetraceSpanProcessor({
+    tracer,
+    onWarning: (w) => warnings.push(w),
+    traceOptions: (span) => {
+      if (calls++ === 0) throw new Error('bad options');
+      return { agentName: `agent:${span.name}`, createdBy: 'bob' };
+    },
+  });
+  const ot = new BasicTracerProvider({ spanProcessors: [processor] }).getTracer('t');
+  const first = ot.startSpan('first');
+  first.end();
+  assert.match(warnings[0]!.message, /onStart failed .*bad options/);
+  const second = ot.startSpan('second');
+  second.end();
+  await processor.forceFlush();
+  const info = await tracer.info(second.spanContext().traceId);
+  assert.equal(info?.agent_name, 'agent:second');
+  assert.equal(info?.created_by, 'bob');
+  assert.equal(info?.status, 'completed');
   await processor.shutdown();
   await tracer.close();
 });

@@ -259,6 +259,9 @@ export class LivetraceSpanProcessor {
   #open(span: ProcessorSpan, otelTraceId: string): TraceState {
     const entry = span.spanContext().traceState?.get(TRACESTATE_KEY);
     const attachTo = entry === undefined ? undefined : parseTracestate(`${TRACESTATE_KEY}=${entry}`);
+    // Computed before the state is registered: a throwing traceOptions leaves nothing behind.
+    const opt = this.#options.traceOptions;
+    const extra: Omit<CreateOptions, 'id'> = attachTo ? {} : typeof opt === 'function' ? opt(span) : (opt ?? {});
     const state: TraceState = {
       otelTraceId,
       trace: undefined,
@@ -290,9 +293,6 @@ export class LivetraceSpanProcessor {
       state.loadedHere = true;
       opening = this.tracer.load(attachTo.trace_id);
     } else {
-      let extra: Omit<CreateOptions, 'id'> = {};
-      const opt = this.#options.traceOptions;
-      extra = typeof opt === 'function' ? opt(span) : (opt ?? {});
       opening = this.tracer.create({
         agentName: span.name,
         ...extra,
@@ -374,6 +374,9 @@ export class LivetraceSpanProcessor {
 
   #forget(s: TraceState): void {
     this.#traces.delete(s.otelTraceId);
+    // Late spans of a trace we completed are dropped. A trace we only joined stays open to
+    // new spans: contextFor(node) gives every OTel call under it the same OTel trace id.
+    if (!s.owned) return;
     this.#done.add(s.otelTraceId);
     if (this.#done.size > DONE_MEMORY) this.#done.delete(this.#done.values().next().value!);
   }
