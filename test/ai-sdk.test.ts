@@ -12,7 +12,7 @@ import type { LanguageModelV3StreamPart } from '@ai-sdk/provider';
 import { z } from 'zod';
 import { Tracer } from '../src/tracer/tracer.js';
 import { MemoryStore } from '../src/store/memory-store.js';
-import { LivetraceSpanProcessor, type ProcessorWarning } from '../src/otel/index.js';
+import { LivetraceSpanProcessor, contextFor, type ProcessorWarning } from '../src/otel/index.js';
 import type { NodeData } from '../src/core/types.js';
 
 // What NodeSDK registers in an application: OTel context follows async calls.
@@ -217,6 +217,32 @@ test('streamText: the nodes are live while the stream is still running', async (
   assert.equal(done.status, 'completed');
   assert.equal(done.output, 'Once upon a time.');
   assert.deepEqual(snap.logs.filter((l) => l.node_id === done.id).map((l) => l.message).slice(0, 1), ['ai.stream.firstChunk']);
+  assert.deepEqual(warnings, []);
+  await provider.shutdown();
+  await tracer.close();
+});
+
+test('an AI SDK call inside context.with(contextFor(node)) hangs under that node of the caller\'s trace', async () => {
+  const { tracer, processor, provider, warnings, otelTracer } = setup();
+  const trace = await tracer.create({ agentName: 'my agent' });
+  const step = trace.add({ goal: 'summarize' }, { label: 'summarize step' });
+  const model = new MockLanguageModelV3({
+    doGenerate: { content: [{ type: 'text', text: 'short summary' }], finishReason: { unified: 'stop', raw: undefined }, usage, warnings: [] },
+  });
+  const result = await otelContext.with(contextFor(step), () =>
+    generateText({ model, prompt: 'summarize this', experimental_telemetry: { isEnabled: true, tracer: otelTracer } }),
+  );
+  assert.equal(result.text, 'short summary');
+  await processor.forceFlush();
+  const [call] = only(trace.nodes(), 'ai.generateText');
+  assert.ok(call);
+  assert.deepEqual(call.parent_ids, [step.id]);
+  assert.equal(call.output, 'short summary');
+  assert.deepEqual(only(trace.nodes(), 'ai.generateText.doGenerate')[0]!.parent_ids, [call.id]);
+  assert.equal(trace.status, 'running', 'the caller owns its trace');
+  assert.deepEqual(tracer.loaded(), [trace.id], 'no second trace was created');
+  step.complete(result.text);
+  trace.markComplete();
   assert.deepEqual(warnings, []);
   await provider.shutdown();
   await tracer.close();
