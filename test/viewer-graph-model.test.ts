@@ -7,7 +7,7 @@ import { reduceEvents } from '../src/core/reducer.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { Tracer } from '../src/tracer/tracer.js';
 import type { Trace } from '../src/tracer/trace.js';
-import { DEFAULT_VIEW, LAYOUT, ancestorsToExpand, buildGraph, type ViewOptions } from '../viewer/src/graph-model.js';
+import { DEFAULT_VIEW, LAYOUT, ancestorsToExpand, buildGraph, timelineOrder, type ViewOptions } from '../viewer/src/graph-model.js';
 
 async function record(build: (trace: Trace) => void) {
   const tracer = new Tracer({ store: new MemoryStore() });
@@ -91,6 +91,18 @@ describe('viewer graph model', () => {
     for (const g of members) assert.ok(g.x >= grp.x && g.x + LAYOUT.nodeW <= grp.x + grp.w && g.y >= grp.y && g.y + LAYOUT.nodeH <= grp.y + grp.h);
     const join = m.nodes.find((g) => g.node.label === 'join')!;
     assert.ok(join.y >= grp.y + grp.h, 'the join sits below the grid');
+  });
+
+  it('orders timeline rows depth-first, a join after all its branches', async () => {
+    const state = await record((t) => {
+      t.add(undefined, { label: 'root' });
+      const [a] = t.parallel([{ label: 'a' }, { label: 'b' }]);
+      a!.add(undefined, { label: 'a1' }).add(undefined, { label: 'a2' });
+      t.add(undefined, { label: 'join' });
+      t.add(undefined, { label: 'after' });
+    });
+    const m = buildGraph(state.nodes, view(), state.root);
+    assert.deepEqual(timelineOrder(m).map((g) => g.node.label), ['root', 'a', 'a1', 'a2', 'b', 'join', 'after']);
   });
 
   it('filters by text and status, hides fast nodes, and passes edges through hidden nodes', async () => {

@@ -345,3 +345,36 @@ export function ancestorsToExpand(nodes: ReadonlyMap<string, NodeData>, id: stri
   }
   return outIds;
 }
+
+/**
+ * Rows of the timeline: depth-first, each node followed by its subtree (children in start
+ * order), a join placed once all its visible parents are placed. Linear in nodes + edges.
+ */
+export function timelineOrder(model: GraphModel): GraphNode[] {
+  const start = (g: GraphNode) => g.node.start_time ?? g.node.created_at;
+  const kids = new Map<string, GraphNode[]>();
+  const pending = new Map<GraphNode, number>();
+  const roots: GraphNode[] = [];
+  for (const g of model.nodes) {
+    const ps = g.parents.filter((p) => model.byId.has(p));
+    pending.set(g, ps.length);
+    if (ps.length === 0) roots.push(g);
+    for (const p of ps) (kids.get(p) ?? kids.set(p, []).get(p)!).push(g);
+  }
+  const byStart = (a: GraphNode, b: GraphNode) => start(a) - start(b) || a.index - b.index;
+  const out: GraphNode[] = [];
+  const stack = roots.sort(byStart).reverse();
+  while (stack.length) {
+    const g = stack.pop()!;
+    out.push(g);
+    const ready: GraphNode[] = [];
+    for (const c of kids.get(g.node.id) ?? []) {
+      const left = pending.get(c)! - 1;
+      pending.set(c, left);
+      if (left === 0) ready.push(c);
+    }
+    ready.sort(byStart);
+    for (let i = ready.length - 1; i >= 0; i--) stack.push(ready[i]!);
+  }
+  return out;
+}

@@ -24,7 +24,8 @@ export function Highlight({ text, q }: { text: string; q: string }) {
 }
 
 function primitiveText(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
+  // Real line breaks (stack traces, LLM output) read better than \n escapes.
+  if (typeof v === 'string') return v.includes('\n') ? `"${v}"` : JSON.stringify(v);
   if (v === undefined) return 'undefined';
   return String(v);
 }

@@ -1,4 +1,4 @@
-// The waterfall: one row per visible node in start order, a bar from its start to its end
+// The waterfall: one row per visible node, each followed by its subtree, a bar from its start to its end
 // (to now while running) on a shared time axis. Rows are virtualized.
 import { useRef } from 'preact/hooks';
 import type { GraphNode } from './graph-model.js';

@@ -3,7 +3,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { NodeStatus } from '../../src/core/types.js';
 import { NODE_STATUSES, STATUS_ICON, formatDateTime, formatDuration, isTerminal } from './format.js';
-import { DEFAULT_VIEW, ancestorsToExpand, buildGraph, type GraphModel, type GraphNode, type ViewOptions } from './graph-model.js';
+import { DEFAULT_VIEW, ancestorsToExpand, buildGraph, timelineOrder, type GraphModel, type GraphNode, type ViewOptions } from './graph-model.js';
 import { GraphView } from './graph-view.js';
 import { isTyping, traceHref, useNow } from './hooks.js';
 import { LogsView } from './logs-view.js';
@@ -80,7 +80,7 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
   const opts: ViewOptions = useMemo(() => ({ ...DEFAULT_VIEW, collapsed, text, statuses, minDuration }), [collapsed, text, statuses, minDuration]);
   const model = useMemo(() => buildGraph(state.nodes, opts, state.root), [version, opts, state]);
   const rows = useMemo(
-    () => (view === 'timeline' ? [...model.nodes].sort((a, b) => (a.node.start_time ?? a.node.created_at) - (b.node.start_time ?? b.node.created_at) || a.index - b.index) : []),
+    () => (view === 'timeline' ? timelineOrder(model) : []),
     [model, view],
   );
   const counts = useMemo(() => {
