@@ -7,15 +7,17 @@
 //     SimpleSpanProcessor and behind a BatchSpanProcessor (startSpan + addEvent + end);
 //  4. list() first page (50) over 10,000 stored traces, cold (new store) and warm;
 //  5. loading a 10,000-event trace (tracer.load: read + reducer), plain and archived.
-// Each rate is the median of several rounds.
+// Each rate is the median of several rounds; the rounds of the configurations are
+// interleaved so that the load of a shared machine weighs on all of them alike.
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { context, trace as otelTrace } from '@opentelemetry/api';
 import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { newId } from '../src/core/ids.js';
 import type { TraceEvent } from '../src/core/types.js';
 import { FileStore } from '../src/store/file-store.js';
+import { MemoryStore } from '../src/store/memory-store.js';
 import { makeEvents, makeInfo } from '../src/testing/store-conformance.js';
 import { Tracer } from '../src/tracer/tracer.js';
 
@@ -31,16 +33,29 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function rate(run: () => Promise<void>): Promise<number> {
-  await run(); // warm-up
-  const rates: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    (globalThis as { gc?: () => void }).gc?.();
-    const t0 = process.hrtime.bigint();
-    await run();
-    rates.push(N / (Number(process.hrtime.bigint() - t0) / 1e9));
+/** Rounds of every configuration interleaved, so that a change of machine load hits all alike. */
+async function rates(runs: Record<string, () => Promise<void>>): Promise<Record<string, number>> {
+  const all: Record<string, number[]> = {};
+  for (const [name, run] of Object.entries(runs)) {
+    await run(); // warm-up
+    all[name] = [];
   }
-  return median(rates);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [name, run] of Object.entries(runs)) {
+      (globalThis as { gc?: () => void }).gc?.();
+      const t0 = process.hrtime.bigint();
+      await run();
+      all[name]!.push(N / (Number(process.hrtime.bigint() - t0) / 1e9));
+      cleanup();
+    }
+  }
+  return Object.fromEntries(Object.entries(all).map(([k, v]) => [k, median(v)]));
+}
+
+/** Folders written by timed runs are deleted outside the timing. */
+const toDelete: string[] = [];
+function cleanup(): void {
+  for (const d of toDelete.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
 async function timeMs(run: () => Promise<unknown>, rounds: number): Promise<number> {
@@ -53,9 +68,10 @@ async function timeMs(run: () => Promise<unknown>, rounds: number): Promise<numb
   return median(ts);
 }
 
-async function livetraceFile(): Promise<void> {
+async function livetrace(kind: 'file' | 'memory'): Promise<void> {
   const dir = freshDir();
-  const tracer = new Tracer({ store: new FileStore({ dir, durability: 'batch' }), exitHook: false });
+  toDelete.push(dir);
+  const tracer = new Tracer({ store: kind === 'file' ? new FileStore({ dir, durability: 'batch' }) : new MemoryStore(), exitHook: false });
   const t = await tracer.create();
   for (let i = 0; i < N; i++) {
     const node = t.add(undefined, { label: 'step' });
@@ -68,7 +84,6 @@ async function livetraceFile(): Promise<void> {
   if (stored !== t.lastSeq) throw new Error(`stored ${stored} of ${t.lastSeq} events`);
   await t.release();
   await tracer.close();
-  rmSync(dir, { recursive: true, force: true });
 }
 
 // The same events livetrace records for a step, built without any bookkeeping.
@@ -76,6 +91,7 @@ async function rawLimit(): Promise<void> {
   const dir = freshDir();
   const { mkdirSync } = await import('node:fs');
   mkdirSync(dir, { recursive: true });
+  toDelete.push(dir);
   const fd = openSync(join(dir, 'events.jsonl'), 'a', 0o600);
   const traceId = 'raw';
   let seq = 0;
@@ -101,7 +117,6 @@ async function rawLimit(): Promise<void> {
   }
   flush();
   closeSync(fd);
-  rmSync(dir, { recursive: true, force: true });
 }
 
 async function otel(kind: 'simple' | 'batch'): Promise<void> {
@@ -182,17 +197,21 @@ async function loading(): Promise<{ plain: number; archived: number; events: num
 }
 
 try {
-  const otelSimple = await rate(() => otel('simple'));
-  const otelBatch = await rate(() => otel('batch'));
-  const raw = await rate(rawLimit);
-  const lt = await rate(livetraceFile);
+  const r = await rates({
+    otelSimple: () => otel('simple'),
+    otelBatch: () => otel('batch'),
+    raw: rawLimit,
+    lt: () => livetrace('file'),
+    ltMemory: () => livetrace('memory'),
+  });
+  const { otelSimple, otelBatch, raw, lt, ltMemory } = r as Record<'otelSimple' | 'otelBatch' | 'raw' | 'lt' | 'ltMemory', number>;
   const list = await listing();
   const load = await loading();
   const faster = Math.max(otelSimple, otelBatch);
 
   const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
   const ms = (n: number): string => `${n.toFixed(1)} ms`;
-  console.log(`machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, node ${process.version}; ${N.toLocaleString('en-US')} steps (3 events each) per round, median of ${ROUNDS}\n`);
+  console.log(`machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, node ${process.version}, load average ${loadavg()[0]!.toFixed(1)}; ${N.toLocaleString('en-US')} steps (3 events each) per round, median of ${ROUNDS} interleaved rounds\n`);
   console.log('| configuration | steps/s | events/s | vs raw limit | vs faster OTel |');
   console.log('| --- | ---: | ---: | ---: | ---: |');
   const row = (name: string, r: number, events = true): void =>
@@ -200,6 +219,7 @@ try {
   row('raw limit: JSON.stringify + one fs.writeSync per 2000 events', raw);
   row('OpenTelemetry SimpleSpanProcessor + InMemorySpanExporter', otelSimple, false);
   row('OpenTelemetry BatchSpanProcessor + InMemorySpanExporter', otelBatch, false);
+  row('livetrace + MemoryStore (the core alone, for reference)', ltMemory);
   console.log(`| **livetrace + FileStore (batch)** | **${fmt(lt)}** | **${fmt(lt * 3)}** | **${(lt / raw).toFixed(2)}x** | **${(lt / faster).toFixed(2)}x** |`);
   console.log('');
   console.log('| file store operation | time |');
