@@ -57,10 +57,12 @@ export async function createServer(options: CreateServerOptions = {}): Promise<L
   });
   const state: ServerState = { tracer, basePath, streams, viewerDir };
   app.decorate('livetrace', state);
-  if (options.beforeClose) {
-    const before = options.beforeClose;
-    app.addHook('preClose', async () => before());
-  }
+  // Root preClose runs before the plugin's: from here on every new request gets a 503.
+  const before = options.beforeClose;
+  app.addHook('preClose', async () => {
+    streams.closing = true;
+    await before?.();
+  });
   const { beforeClose: _b, tracer: _t, basePath: _p, viewer: _v, logger: _l, ...api } = options;
   await app.register(livetracePlugin, { ...api, tracer, streams, closeTracer: options.closeTracer ?? ownsTracer, prefix: basePath });
   if (options.viewer !== false) await app.register(viewerPlugin, { root: viewerDir, basePath });

@@ -59,7 +59,7 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: resolved.bodyLimit }, (_req, body, done) => done(null, body));
 
   app.addHook('onRequest', async (req, reply) => {
-    if (closing) {
+    if (closing || streams.closing) {
       reply.header('connection', 'close');
       return reply.code(503).send(errorBody('LT_ERR_TRACER_CLOSED', 'the server is shutting down'));
     }

@@ -40,12 +40,15 @@ export class SseRegistry {
   readonly streams = new Set<SseStreamInfo>();
   /** Streams disconnected because the client stalled. */
   stalled = 0;
+  /** Set first thing on close: new requests are answered 503. */
+  closing = false;
 
   get size(): number {
     return this.streams.size;
   }
 
   endAll(): void {
+    this.closing = true;
     for (const s of [...this.streams]) s.end();
   }
 }
