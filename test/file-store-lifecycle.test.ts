@@ -253,3 +253,31 @@ test('open logs are bounded by maxOpenFiles (an LRU), and close() closes them al
   await store.close();
   assert.equal((await fds()) - before, 0, 'close() released every descriptor');
 });
+
+test('a crash between writing the archive and deleting the log leaves a readable trace; the next open keeps the archive', async () => {
+  const dir = await tmp();
+  const tracer = new Tracer({ store: new FileStore({ dir }), ...quiet });
+  const t = await tracer.create({ id: 'half-archived' });
+  t.add('a').info('b');
+  t.markComplete();
+  await t.release();
+  await tracer.archive('half-archived');
+  await tracer.close();
+  const info = (await new FileStore({ dir }).info('half-archived'))!;
+  const folder = join(dir, traceDate('half-archived', info.created_at), 'half-archived');
+  const { writeFile } = await import('node:fs/promises');
+  // Both files, as a crash right after the rename would leave them.
+  await writeFile(join(folder, 'events.jsonl'), gunzipSync(await readFile(join(folder, 'events.jsonl.gz'))));
+  const store = new FileStore({ dir });
+  const events = await store.read('half-archived');
+  assert.equal(events.at(-1)?.type, 'complete');
+  await store.append('half-archived', [], info); // opens the trace for writing
+  assert.deepEqual((await readdir(folder)).sort(), ['events.jsonl.gz', 'info.json']);
+  assert.deepEqual(await store.read('half-archived'), events);
+  assert.equal((await store.info('half-archived'))?.archived, true);
+  await store.close();
+  const viaUrl = await createStoreFromUrl(`file://${dir}`);
+  assert.equal((viaUrl as FileStore).dir, dir);
+  assert.deepEqual(await viaUrl.read('half-archived'), events);
+  await viaUrl.close();
+});
