@@ -2,7 +2,7 @@
 // trace's log, applies it to the state with the shared reducer and hands it to the hub
 // and the write-behind writer. Nothing here starts a task, a timer or a listener of its
 // own: release() therefore has only the log to store and the subscribers to end.
-import { capture, captureError, type CaptureLimits } from '../core/capture.js';
+import { capture, captureError, setOwn, type CaptureLimits } from '../core/capture.js';
 import {
   InvalidArgumentError,
   InvalidKeyError,
@@ -476,17 +476,11 @@ export class Trace {
       const entries = Object.entries(value);
       if (entries.length === 0) return;
       next.metadata = { ...node.metadata };
-      for (const [k, raw] of entries) {
-        const v = capture(raw, this.#host.capture);
-        if (k === '__proto__') Object.defineProperty(next.metadata, k, { value: v, enumerable: true, writable: true, configurable: true });
-        else next.metadata[k] = v;
-      }
+      for (const [k, raw] of entries) setOwn(next.metadata, k, capture(raw, this.#host.capture));
     } else {
       if (typeof key !== 'string' || key.length === 0) throw new InvalidArgumentError(`setMetadata() key must be a non-empty string, got ${typeof key}`);
       next.metadata = { ...node.metadata };
-      const v = capture(value, this.#host.capture);
-      if (key === '__proto__') Object.defineProperty(next.metadata, key, { value: v, enumerable: true, writable: true, configurable: true });
-      else next.metadata[key] = v;
+      setOwn(next.metadata, key, capture(value, this.#host.capture));
     }
     this.#emit('node_updated', { node: next }, nodeId);
   }
