@@ -29,22 +29,37 @@ function tryParse(line: string): unknown {
   }
 }
 
-function parseLines(text: string, traceId: string, lastIsTail: boolean): TraceEvent[] {
-  const lines = text.split('\n');
+/**
+ * Parses the complete lines in buf[start, stop). Decoding line by line (rather than the
+ * whole range at once, then splitting) measured faster: small strings die young.
+ */
+function parseLines(buf: Buffer, start: number, stop: number, traceId: string, lastIsTail: boolean): TraceEvent[] {
   const out: TraceEvent[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    const ev = tryParse(line);
-    if (isEvent(ev)) {
-      out.push(ev);
-      continue;
-    }
+  let pos = start;
+  let line = 0;
+  while (pos < stop) {
+    let nl = buf.indexOf(NL, pos);
+    if (nl === -1 || nl > stop) nl = stop;
+    const ev = tryParse(buf.toString('utf8', pos, nl));
+    line++;
+    if (isEvent(ev)) out.push(ev);
+    else if (lastIsTail && !hasEventAfter(buf, nl + 1, stop)) break;
     // Bad lines with no event after them are a crash leftover (the writer cuts them when it
     // next opens the log); a bad line followed by events is corruption.
-    if (lastIsTail && !lines.slice(i + 1).some((l) => isEvent(tryParse(l)))) break;
-    throw new CorruptDataError(`trace ${traceId}: event log line ${i + 1} is not an event`);
+    else throw new CorruptDataError(`trace ${traceId}: event log line ${line} after byte ${start} is not an event`);
+    pos = nl + 1;
   }
   return out;
+}
+
+function hasEventAfter(buf: Buffer, pos: number, stop: number): boolean {
+  while (pos < stop) {
+    let nl = buf.indexOf(NL, pos);
+    if (nl === -1 || nl > stop) nl = stop;
+    if (isEvent(tryParse(buf.toString('utf8', pos, nl)))) return true;
+    pos = nl + 1;
+  }
+  return false;
 }
 
 /**
@@ -65,14 +80,14 @@ export function parseLog(buf: Buffer, traceId: string, since = 0, limit?: number
   }
   // One JSON.parse per line measured faster than one parse of the whole range as an array
   // (less pressure on the garbage collector), and it locates a bad line for free.
-  const events = parseLines(buf.toString('utf8', start, stop - 1), traceId, stop === end);
+  const events = parseLines(buf, start, stop - 1, traceId, stop === end);
   if (events.length > 0 && events[0]!.seq === since + 1 && events[events.length - 1]!.seq === since + events.length) return events;
   return filterBySeq(buf, end, traceId, since, limit);
 }
 
 /** Slow path for a log whose seq is not its line number (never written by FileStore). */
 function filterBySeq(buf: Buffer, end: number, traceId: string, since: number, limit?: number): TraceEvent[] {
-  const all = parseLines(buf.toString('utf8', 0, end - 1), traceId, true).filter((e) => e.seq > since);
+  const all = parseLines(buf, 0, end - 1, traceId, true).filter((e) => e.seq > since);
   return limit === undefined ? all : all.slice(0, limit);
 }
 
