@@ -81,6 +81,7 @@ export function GraphView({ model, selected, now, scale, reveal, onSelect, onTog
   const ref = useRef<HTMLDivElement | null>(null);
   const size = useSize(ref);
   const [scroll, setScroll] = useState({ left: 0, top: 0 });
+  const drag = useRef<{ x: number; y: number; left: number; top: number } | undefined>(undefined);
 
   useEffect(() => {
     const el = ref.current;
@@ -150,7 +151,29 @@ export function GraphView({ model, selected, now, scale, reveal, onSelect, onTog
       aria-label="Node graph"
       onScroll={(e) => setScroll({ left: e.currentTarget.scrollLeft, top: e.currentTarget.scrollTop })}
       onWheel={onUserScroll}
-      onPointerDown={onUserScroll}
+      onPointerDown={(e) => {
+        onUserScroll?.();
+        // Drag the background to pan.
+        const el = e.currentTarget;
+        if (e.button !== 0 || (e.target as HTMLElement).closest('.card')) return;
+        drag.current = { x: e.clientX, y: e.clientY, left: el.scrollLeft, top: el.scrollTop };
+        el.setPointerCapture(e.pointerId);
+        el.classList.add('panning');
+      }}
+      onPointerMove={(e) => {
+        const d = drag.current;
+        if (!d) return;
+        e.currentTarget.scrollLeft = d.left - (e.clientX - d.x);
+        e.currentTarget.scrollTop = d.top - (e.clientY - d.y);
+      }}
+      onPointerUp={(e) => {
+        drag.current = undefined;
+        e.currentTarget.classList.remove('panning');
+      }}
+      onPointerCancel={(e) => {
+        drag.current = undefined;
+        e.currentTarget.classList.remove('panning');
+      }}
     >
       <div class="graph-size" style={{ width: `${model.width * scale}px`, height: `${model.height * scale}px` }}>
         <div class="graph-canvas" style={{ width: `${model.width}px`, height: `${model.height}px`, transform: `scale(${scale})` }}>

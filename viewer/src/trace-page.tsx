@@ -1,6 +1,6 @@
 // One trace, live: header, toolbar (view, filters, collapse, zoom, follow), the graph or
 // the timeline, and a side panel with the selected node, the spaces and all logs.
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { NodeStatus } from '../../src/core/types.js';
 import { NODE_STATUSES, STATUS_ICON, formatDateTime, formatDuration, isTerminal } from './format.js';
 import { DEFAULT_VIEW, ancestorsToExpand, buildGraph, timelineOrder, type GraphModel, type GraphNode, type ViewOptions } from './graph-model.js';
@@ -64,6 +64,7 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
   const [follow, setFollow] = useState(true);
   const [reveal, setReveal] = useState<{ id: string; tick: number } | undefined>(selected ? { id: selected, tick: 0 } : undefined);
   const [help, setHelp] = useState(false);
+  const pane = useRef<HTMLDivElement | null>(null);
 
   // Follow the URL when the user edits it (deep links).
   useEffect(() => {
@@ -115,6 +116,26 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
     if (newest) setReveal({ id: newest.node.id, tick: newest.index });
   }, [model.nodes.length, follow, running]);
 
+  /** Largest zoom step at which the whole graph fits the pane (never above 100%). */
+  const fitScale = (): number => {
+    const el = pane.current;
+    if (!el || !model.width) return 1;
+    const f = Math.min(1, el.clientWidth / model.width, el.clientHeight / model.height);
+    return [...SCALES].reverse().find((s) => s <= f) ?? SCALES[0]!;
+  };
+  const fit = () => {
+    setScale(fitScale());
+    if (state.root) setReveal({ id: state.root, tick: Date.now() });
+  };
+  // Open a graph a bit too wide for the pane zoomed out to fit, if it stays readable.
+  const fitted = useRef(false);
+  useEffect(() => {
+    if (fitted.current || !hasNodes || view !== 'graph') return;
+    fitted.current = true;
+    const f = fitScale();
+    if (f < 1 && f >= 0.7) setScale(f);
+  }, [hasNodes, view]);
+
   const select = (nid: string | undefined, scroll = true) => {
     setSelected(nid);
     if (nid) {
@@ -164,6 +185,7 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
       else if (k === 'f') setFollow(!follow);
       else if (k === '+' || k === '=') setScale(SCALES[Math.min(SCALES.length - 1, SCALES.indexOf(scale) + 1)]!);
       else if (k === '-') setScale(SCALES[Math.max(0, SCALES.indexOf(scale) - 1)]!);
+      else if (k === '0') fit();
       else if ((k === 'Enter' || k === ' ' || k === 'c') && selected && model.byId.get(selected)?.hasChildren) {
         e.preventDefault();
         toggle(selected);
@@ -310,6 +332,9 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
             <button class="btn small" onClick={() => setScale(SCALES[Math.min(SCALES.length - 1, SCALES.indexOf(scale) + 1)]!)} title="Zoom in (+)" aria-label="Zoom in">
               +
             </button>
+            <button class="btn small" onClick={fit} title="Zoom to fit (0)">
+              Fit
+            </button>
           </div>
         ) : null}
         {running ? (
@@ -329,7 +354,7 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
         </div>
       ) : null}
       <div class="trace-body">
-        <div class="main-pane">
+        <div class="main-pane" ref={pane}>
           {state.nodes.size === 0 ? (
             <div class="empty">{live.connection === 'loading' ? 'Loading…' : 'Waiting for the first node…'}</div>
           ) : view === 'graph' ? (
@@ -380,8 +405,8 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
               <dd>graph / timeline</dd>
               <dt>/</dt>
               <dd>filter nodes</dd>
-              <dt>+ / −</dt>
-              <dd>zoom the graph</dd>
+              <dt>+ / − / 0</dt>
+              <dd>zoom the graph in, out, to fit</dd>
               <dt>f</dt>
               <dd>follow the newest node</dd>
               <dt>Esc</dt>
