@@ -272,6 +272,7 @@ test('a crash between writing the archive and deleting the log leaves a readable
   const events = await store.read('half-archived');
   assert.equal(events.at(-1)?.type, 'complete');
   await store.append('half-archived', [], info); // opens the trace for writing
+  await store.append('half-archived', [], { ...info, updated_at: info.updated_at + 1 }); // info-only, archived: no log to check
   assert.deepEqual((await readdir(folder)).sort(), ['events.jsonl.gz', 'info.json']);
   assert.deepEqual(await store.read('half-archived'), events);
   assert.equal((await store.info('half-archived'))?.archived, true);

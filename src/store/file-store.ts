@@ -398,7 +398,7 @@ export class FileStore implements TraceStore {
       // working on a deleted or moved file.
       const now = Date.now();
       if (this.durability === 'fsync') await this.#writeInfo(t, stored);
-      else if (t.entry === undefined || changed || now - t.infoAt >= this.#infoInterval) this.#writeInfoSync(t, stored);
+      else if (t.fd < 0 || t.entry === undefined || changed || now - t.infoAt >= this.#infoInterval) this.#writeInfoSync(t, stored);
       else {
         // Info can wait; the folder check cannot: a log fd keeps working on a moved or
         // deleted file, so make sure the path still leads to our log.
