@@ -23,8 +23,17 @@ export interface SseOptions {
 /** Most bytes gathered into one socket write. */
 const MAX_BATCH_BYTES = 64 * 1024;
 
+// Every live subscriber of a trace receives the same event objects: serialize each once,
+// not once per client (1,000 viewers of one run would otherwise stringify 1,000 times).
+const frames = new WeakMap<TraceEvent, string>();
+
 export function sseFrame(ev: TraceEvent): string {
-  return `id: ${ev.seq}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`;
+  let frame = frames.get(ev);
+  if (frame === undefined) {
+    frame = `id: ${ev.seq}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`;
+    frames.set(ev, frame);
+  }
+  return frame;
 }
 
 export interface SseStreamInfo {

@@ -1,0 +1,361 @@
+// Server benchmark, on loopback only, measured side by side in one run:
+//  1. SSE fan-out: C concurrent clients (default 1,000) each receive the whole live stream
+//     of a 10,000-event trace. livetrace's SSE route against a naive SSE broadcaster
+//     (node:http, one res.write per event per client, no batching, no backpressure, no
+//     resume): delivered events/s, loss, p50/p99 publish-to-receive latency, server memory.
+//  2. REST: GET /traces/:id/nodes requests/s on a 1,000-node trace (loaded in the server,
+//     and only in the store), against GET /traces/:id/info as the cheap baseline.
+// Each server runs in its own child process so that its memory is measured alone.
+// Sizes: LIVETRACE_BENCH_CLIENTS, LIVETRACE_BENCH_EVENTS.
+import { fork } from 'node:child_process';
+import { createServer as createHttpServer, request, Agent, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { createServer } from '../src/server/create-server.js';
+import { MemoryStore } from '../src/store/memory-store.js';
+import { Tracer } from '../src/tracer/tracer.js';
+
+const CLIENTS = Number(process.env['LIVETRACE_BENCH_CLIENTS'] ?? 1000);
+const EVENTS = Number(process.env['LIVETRACE_BENCH_EVENTS'] ?? 10_000);
+/** The naive broadcaster is slow to drain 1,000 sockets written per event: it is compared on a shorter stream. */
+const SHORT_EVENTS = Math.max(10, Math.round(EVENTS / 10));
+/** Events published per macrotask by the writer (a bursty, fast agent). */
+const BURST = 50;
+const REST_SECONDS = 3;
+const REST_CONCURRENCY = 16;
+const NODES = 1000;
+
+type ToChild = { cmd: 'streams' } | { cmd: 'publish' } | { cmd: 'finish' } | { cmd: 'stop' };
+type FromChild =
+  | { kind: 'ready'; port: number; traceId: string }
+  | { kind: 'streams'; n: number }
+  | { kind: 'published'; publishTimes: number[]; rssMax: number; heapMax: number; rssIdle: number }
+  | { kind: 'rest-ready'; port: number; loaded: string; stored: string };
+
+const now = (): number => performance.timeOrigin + performance.now();
+
+// ---------------------------------------------------------------------------------------
+// Child processes: the servers.
+
+function memSampler(): { stop: () => { rssMax: number; heapMax: number } } {
+  let rssMax = 0;
+  let heapMax = 0;
+  const sample = (): void => {
+    const m = process.memoryUsage();
+    rssMax = Math.max(rssMax, m.rss);
+    heapMax = Math.max(heapMax, m.heapUsed);
+  };
+  const timer = setInterval(sample, 50);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      sample();
+      return { rssMax, heapMax };
+    },
+  };
+}
+
+async function livetraceChild(EVENTS: number): Promise<void> {
+  const tracer = new Tracer({ store: new MemoryStore(), exitHook: false });
+  const app = await createServer({ tracer, viewer: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const trace = await tracer.create({ agentName: 'bench' });
+  const node = trace.add({ prompt: 'bench' }, { label: 'llm' });
+  await trace.flush();
+  const send = (m: FromChild): void => void process.send!(m);
+  let onFinish: (() => void) | undefined;
+  send({ kind: 'ready', port: (app.server.address() as AddressInfo).port, traceId: trace.id });
+  process.on('message', async (m: ToChild) => {
+    if (m.cmd === 'streams') send({ kind: 'streams', n: app.livetrace.streams.size });
+    else if (m.cmd === 'publish') {
+      global.gc?.();
+      const rssIdle = process.memoryUsage().rss;
+      const mem = memSampler();
+      const publishTimes: number[] = [];
+      const first = trace.lastSeq + 1;
+      // EVENTS - 2 log lines, then markComplete (node_complete + complete): EVENTS events.
+      let recorded = first - 1;
+      for (let i = 0; i < EVENTS - 1; i++) {
+        if (i === EVENTS - 2) trace.markComplete();
+        else node.info('token', { i, text: 'lorem ipsum dolor sit amet' });
+        const t = now();
+        while (recorded < trace.lastSeq) publishTimes[++recorded - first] = t;
+        if (i % BURST === BURST - 1) await new Promise((r) => setImmediate(r));
+      }
+      if (trace.lastSeq - first + 1 !== EVENTS) throw new Error(`published ${trace.lastSeq - first + 1} events, expected ${EVENTS}`);
+      // Keep sampling until the parent says every client is done.
+      onFinish = () => {
+        const { rssMax, heapMax } = mem.stop();
+        send({ kind: 'published', publishTimes, rssMax, heapMax, rssIdle });
+      };
+    } else if (m.cmd === 'finish') onFinish?.();
+    else if (m.cmd === 'stop') {
+      await app.close();
+      await tracer.close();
+      process.disconnect();
+    }
+  });
+}
+
+async function naiveChild(EVENTS: number): Promise<void> {
+  const clients = new Set<ServerResponse>();
+  let seq = 0;
+  const traceId = 'naive';
+  const server = createHttpServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    clients.add(res);
+    res.on('close', () => clients.delete(res));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const send = (m: FromChild): void => void process.send!(m);
+  let onFinish: (() => void) | undefined;
+  send({ kind: 'ready', port: (server.address() as AddressInfo).port, traceId });
+  process.on('message', async (m: ToChild) => {
+    if (m.cmd === 'streams') send({ kind: 'streams', n: clients.size });
+    else if (m.cmd === 'publish') {
+      global.gc?.();
+      const rssIdle = process.memoryUsage().rss;
+      const mem = memSampler();
+      const publishTimes: number[] = [];
+      for (let i = 0; i < EVENTS; i++) {
+        seq++;
+        const last = i === EVENTS - 1;
+        const ev = { seq, type: last ? 'complete' : 'log_added', trace_id: traceId, node_id: 'n', timestamp: Date.now(), data: last ? { status: 'completed' } : { node_id: 'n', level: 'info', message: 'token', data: { i, text: 'lorem ipsum dolor sit amet' }, timestamp: Date.now() } };
+        const frame = `id: ${seq}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n` + (last ? 'data: [DONE]\n\n' : '');
+        publishTimes[i] = now();
+        for (const c of clients) {
+          c.write(frame);
+          if (last) c.end();
+        }
+        if (i % BURST === BURST - 1) await new Promise((r) => setImmediate(r));
+      }
+      onFinish = () => {
+        const { rssMax, heapMax } = mem.stop();
+        send({ kind: 'published', publishTimes, rssMax, heapMax, rssIdle });
+      };
+    } else if (m.cmd === 'finish') onFinish?.();
+    else if (m.cmd === 'stop') {
+      server.close();
+      process.disconnect();
+    }
+  });
+}
+
+async function restChild(): Promise<void> {
+  const tracer = new Tracer({ store: new MemoryStore(), exitHook: false });
+  const app = await createServer({ tracer, viewer: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const build = async (release: boolean): Promise<string> => {
+    const t = await tracer.create({ agentName: 'rest-bench' });
+    const root = t.add({ q: 'x' }, { label: 'root' });
+    for (let i = 1; i < NODES; i++) root.add({ i }, { label: `step ${i}` }).complete({ ok: true, i });
+    if (release) {
+      t.markComplete();
+      await t.release();
+    } else await t.flush();
+    return t.id;
+  };
+  const loaded = await build(false);
+  const stored = await build(true);
+  process.send!({ kind: 'rest-ready', port: (app.server.address() as AddressInfo).port, loaded, stored } satisfies FromChild);
+  process.on('message', async () => {
+    await app.close();
+    await tracer.close();
+    process.disconnect();
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Parent: the clients and the report.
+
+interface ChildHandle {
+  send(m: ToChild): void;
+  next<K extends FromChild['kind']>(kind: K): Promise<Extract<FromChild, { kind: K }>>;
+  exited: Promise<void>;
+}
+
+function startChild(mode: string, events = EVENTS): ChildHandle {
+  const child = fork(fileURLToPath(import.meta.url), ['--child', mode, String(events)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const waiting: { kind: string; resolve: (m: FromChild) => void }[] = [];
+  child.on('message', (m: FromChild) => {
+    const i = waiting.findIndex((w) => w.kind === m.kind);
+    if (i >= 0) waiting.splice(i, 1)[0]!.resolve(m);
+  });
+  return {
+    send: (m) => void child.send(m),
+    next: (kind) => new Promise((resolve) => waiting.push({ kind, resolve: resolve as (m: FromChild) => void })),
+    exited: new Promise((r) => child.on('exit', () => r())),
+  };
+}
+
+interface ClientResult {
+  received: number;
+  outOfOrder: number;
+  done: boolean;
+}
+
+async function fanOut(mode: 'livetrace' | 'naive', EVENTS: number): Promise<Record<string, string | number>> {
+  const child = startChild(mode, EVENTS);
+  const ready = await child.next('ready');
+  const path = mode === 'livetrace' ? `/v1/trace/traces/${ready.traceId}/events?stream=true&since=2` : '/';
+  const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
+  const firstSeq = mode === 'livetrace' ? 3 : 1;
+  const lastSeq = firstSeq + EVENTS - 1;
+  // Receive times of every 10th event, per client: the latency sample.
+  const recvTimes: number[][] = [];
+  let finished = 0;
+  let lastRecv = 0;
+  let allDone!: () => void;
+  const allFinished = new Promise<void>((r) => (allDone = r));
+  const results: ClientResult[] = [];
+  for (let c = 0; c < CLIENTS; c++) {
+    const result: ClientResult = { received: 0, outOfOrder: 0, done: false };
+    results.push(result);
+    const times: number[] = [];
+    recvTimes.push(times);
+    let expected = firstSeq;
+    let rest = '';
+    const req = request({ host: '127.0.0.1', port: ready.port, path, agent, headers: { accept: 'text/event-stream' } }, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        const t = now();
+        const text = rest + chunk;
+        let pos = 0;
+        for (;;) {
+          const i = text.indexOf('id: ', pos);
+          if (i < 0) break;
+          const nl = text.indexOf('\n', i);
+          const end = text.indexOf('\n\n', i);
+          if (nl < 0 || end < 0) break;
+          const seq = Number(text.slice(i + 4, nl));
+          if (seq !== expected) result.outOfOrder++;
+          expected = seq + 1;
+          result.received++;
+          if (seq % 10 === 0) times[seq - firstSeq] = t;
+          pos = end + 2;
+        }
+        rest = text.slice(pos);
+        if (rest.includes('data: [DONE]')) result.done = true;
+      });
+      res.on('end', () => {
+        if (rest.includes('data: [DONE]')) result.done = true;
+        lastRecv = Math.max(lastRecv, now());
+        if (++finished === CLIENTS) allDone();
+      });
+    });
+    req.on('error', () => {
+      if (++finished === CLIENTS) allDone();
+    });
+    req.end();
+    if (c % 100 === 99) await new Promise((r) => setTimeout(r, 10));
+  }
+  for (;;) {
+    child.send({ cmd: 'streams' });
+    if ((await child.next('streams')).n >= CLIENTS) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const published = child.next('published');
+  const t0 = now();
+  child.send({ cmd: 'publish' });
+  await allFinished;
+  child.send({ cmd: 'finish' }); // ends the memory sampling
+  const pub = await published;
+  const elapsed = (lastRecv - t0) / 1000;
+  const delivered = results.reduce((a, r) => a + r.received, 0);
+  const expectedTotal = CLIENTS * EVENTS;
+  const latencies: number[] = [];
+  for (const times of recvTimes) {
+    times.forEach((t, k) => {
+      if (t !== undefined) latencies.push(t - pub.publishTimes[k]!);
+    });
+  }
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))] ?? NaN;
+  child.send({ cmd: 'stop' });
+  await child.exited;
+  agent.destroy();
+  return {
+    mode,
+    events: EVENTS,
+    eventsPerSec: delivered / elapsed,
+    lost: expectedTotal - delivered,
+    outOfOrder: results.reduce((a, r) => a + r.outOfOrder, 0),
+    doneClients: results.filter((r) => r.done).length,
+    p50: pct(50),
+    p99: pct(99),
+    seconds: elapsed,
+    rssMaxMb: pub.rssMax / 2 ** 20,
+    rssGrowthMb: (pub.rssMax - pub.rssIdle) / 2 ** 20,
+    heapMaxMb: pub.heapMax / 2 ** 20,
+  };
+}
+
+async function restRate(port: number, path: string): Promise<number> {
+  const agent = new Agent({ keepAlive: true, maxSockets: REST_CONCURRENCY });
+  const get = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      request({ host: '127.0.0.1', port, path, agent }, (res) => {
+        if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode} for ${path}`));
+        res.resume();
+        res.on('end', resolve);
+      })
+        .on('error', reject)
+        .end();
+    });
+  for (let i = 0; i < 50; i++) await get(); // warm-up
+  let n = 0;
+  const end = now() + REST_SECONDS * 1000;
+  const t0 = now();
+  await Promise.all(
+    Array.from({ length: REST_CONCURRENCY }, async () => {
+      while (now() < end) {
+        await get();
+        n++;
+      }
+    }),
+  );
+  agent.destroy();
+  return n / ((now() - t0) / 1000);
+}
+
+function fmt(n: number, digits = 0): string {
+  return Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-';
+}
+
+async function main(): Promise<void> {
+  console.log(`SSE fan-out: ${CLIENTS} concurrent clients on 127.0.0.1, each receiving a whole live trace (writer bursts of ${BURST} events per tick)\n`);
+  const full = await fanOut('livetrace', EVENTS);
+  const short = await fanOut('livetrace', SHORT_EVENTS);
+  const naive = await fanOut('naive', SHORT_EVENTS);
+  console.log('| server | events per client | delivered events/s | loss | out of order | clients with [DONE] | p50 latency ms | p99 latency ms | wall s | server RSS max MB | RSS growth MB | heap max MB |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of [full, short, naive]) {
+    console.log(`| ${r.mode === 'livetrace' ? 'livetrace SSE route' : 'naive broadcaster'} | ${fmt(r.events as number)} | ${fmt(r.eventsPerSec as number)} | ${r.lost} | ${r.outOfOrder} | ${r.doneClients}/${CLIENTS} | ${fmt(r.p50 as number, 1)} | ${fmt(r.p99 as number, 1)} | ${fmt(r.seconds as number, 2)} | ${fmt(r.rssMaxMb as number)} | ${fmt(r.rssGrowthMb as number)} | ${fmt(r.heapMaxMb as number)} |`);
+  }
+  console.log(`| ratio livetrace / naive (same ${fmt(SHORT_EVENTS)}-event stream) | | ${fmt((short.eventsPerSec as number) / (naive.eventsPerSec as number), 2)}x | | | | ${fmt((short.p50 as number) / (naive.p50 as number), 2)}x | ${fmt((short.p99 as number) / (naive.p99 as number), 2)}x | ${fmt((short.seconds as number) / (naive.seconds as number), 2)}x | ${fmt((short.rssMaxMb as number) / (naive.rssMaxMb as number), 2)}x | | |`);
+
+  const rest = startChild('rest');
+  const ready = await rest.next('rest-ready');
+  const nodesLoaded = await restRate(ready.port, `/v1/trace/traces/${ready.loaded}/nodes`);
+  const nodesStored = await restRate(ready.port, `/v1/trace/traces/${ready.stored}/nodes`);
+  const info = await restRate(ready.port, `/v1/trace/traces/${ready.loaded}/info`);
+  rest.send({ cmd: 'stop' });
+  await rest.exited;
+  console.log(`\nREST on 127.0.0.1: ${REST_CONCURRENCY} keep-alive connections, ${REST_SECONDS} s per row, ${NODES}-node trace\n`);
+  console.log('| request | requests/s | ratio to GET /info |');
+  console.log('| --- | --- | --- |');
+  console.log(`| GET /traces/:id/nodes (loaded in the server) | ${fmt(nodesLoaded)} | ${fmt(nodesLoaded / info, 3)} |`);
+  console.log(`| GET /traces/:id/nodes (store only, rebuilt by the reducer) | ${fmt(nodesStored)} | ${fmt(nodesStored / info, 3)} |`);
+  console.log(`| GET /traces/:id/info (baseline) | ${fmt(info)} | 1.000 |`);
+  if ([full, short].some((r) => (r.lost as number) !== 0 || (r.outOfOrder as number) !== 0 || r.doneClients !== CLIENTS)) {
+    console.error('livetrace lost or reordered events');
+    process.exitCode = 1;
+  }
+}
+
+const childMode = process.argv[2] === '--child' ? process.argv[3] : undefined;
+const childEvents = Number(process.argv[4] ?? EVENTS);
+if (childMode === 'livetrace') await livetraceChild(childEvents);
+else if (childMode === 'naive') await naiveChild(childEvents);
+else if (childMode === 'rest') await restChild();
+else await main();
