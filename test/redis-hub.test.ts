@@ -3,6 +3,7 @@ import { after, describe, it } from 'node:test';
 import type { TraceEvent } from '../src/core/types.js';
 import { RedisHub } from '../src/hub/redis-hub.js';
 import { MemoryStore } from '../src/store/memory-store.js';
+import type { TraceStore } from '../src/store/store.js';
 import { Tracer } from '../src/tracer/tracer.js';
 import { REDIS_URL, redisSkip, uniqueName } from './fixtures/services.js';
 import { TcpProxy } from './fixtures/tcp-proxy.js';
@@ -192,6 +193,46 @@ describe('RedisHub', { skip }, () => {
     await hubA.close();
     await hubB.close();
     await proxy.down();
+  });
+
+  it('ends a subscriber that joins after the writer published its last event but before the store had it all', async () => {
+    const store = new MemoryStore();
+    // The reader's view of the database lags: it sees only seq <= gate (a replica, a slow flush).
+    let gate = 1;
+    const lagging: TraceStore = {
+      name: 'lagging',
+      read: async (id, o) => (await store.read(id, o)).filter((e) => e.seq <= gate),
+      info: (id) => store.info(id),
+      list: (q) => store.list(q),
+      append: (id, e, i) => store.append(id, e, i),
+      remove: (id) => store.remove(id),
+      archive: (id) => store.archive(id),
+      close: async () => undefined,
+    };
+    const hubA = track(new RedisHub({ url: REDIS_URL, prefix }));
+    const hubB = track(new RedisHub({ url: REDIS_URL, prefix }));
+    const writer = track(new Tracer({ store, hub: hubA, exitHook: false }));
+    const reader = track(new Tracer({ store: lagging, hub: hubB, exitHook: false }));
+    const t = await writer.create({ id: uniqueName('late') });
+    for (let i = 0; i < 10; i++) t.add({ i });
+    t.markComplete();
+    await t.release();
+    await hubA.flush(); // every batch, `complete` included, is in Redis: nothing more will be published
+    const seen: TraceEvent[] = [];
+    let firstSeen!: () => void;
+    const first = new Promise<void>((r) => (firstSeen = r));
+    const done = (async () => {
+      for await (const ev of reader.subscribe(t.id)) {
+        seen.push(ev);
+        if (ev.seq === 1) firstSeen();
+      }
+    })();
+    await first;
+    gate = Infinity;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([done, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`stalled at seq ${seen.length}: the hub never revealed the trace's end`)), 5000)))]);
+    clearTimeout(timer);
+    assertGapless(seen, t.events().length);
   });
 
   it('keeps its outbox bounded while Redis is down (oldest dropped, counted)', async () => {

@@ -129,9 +129,9 @@ export class RedisHub implements EventHub {
     return this.#listeners.size;
   }
 
-  /** CLIENT SETNAME of this hub's two connections (operations, fault tests). */
+  /** CLIENT SETNAME of this hub's two connections: livetrace-hub-<prefix>-<random> (CLIENT LIST, fault tests). */
   get connectionName(): string {
-    return `livetrace-hub-${this.#origin}`;
+    return `livetrace-hub-${this.#prefix.replace(/[^A-Za-z0-9_:.-]/g, '_')}-${this.#origin}`;
   }
 
   /** Events waiting to reach Redis. */
@@ -334,6 +334,10 @@ export class RedisHub implements EventHub {
         this.#unresolved.delete(id);
         const last = (entries as [string, string[]][])[0];
         this.#cursors.set(id, last ? last[0] : START);
+        // The newest batch tells the subscriber how far the trace already is: whatever it
+        // missed between its store read and now shows up as a gap it fills from the store,
+        // even if the writer has finished and nothing else will be published.
+        if (last) this.#deliverEntry(id, last[1]);
       });
     } catch (err) {
       this.#failed(err instanceof Error ? err : new Error(String(err)));
@@ -385,23 +389,27 @@ export class RedisHub implements EventHub {
       for (const [entryId, fields] of entries) {
         if (!this.#cursors.has(traceId)) break; // unsubscribed meanwhile
         this.#cursors.set(traceId, entryId);
-        let origin: string | undefined;
-        let payload: string | undefined;
-        for (let i = 0; i + 1 < fields.length; i += 2) {
-          if (fields[i] === 'o') origin = fields[i + 1];
-          else if (fields[i] === 'e') payload = fields[i + 1];
-        }
-        if (origin === this.#origin || payload === undefined) continue; // delivered in-process already
-        let events: TraceEvent[];
-        try {
-          events = JSON.parse(payload) as TraceEvent[];
-        } catch {
-          continue; // not ours: subscribers fill any gap from the store
-        }
-        const set = this.#listeners.get(traceId);
-        if (set) for (const l of [...set]) safeCall(l, events);
+        this.#deliverEntry(traceId, fields);
       }
     }
+  }
+
+  #deliverEntry(traceId: string, fields: readonly string[]): void {
+    let origin: string | undefined;
+    let payload: string | undefined;
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      if (fields[i] === 'o') origin = fields[i + 1];
+      else if (fields[i] === 'e') payload = fields[i + 1];
+    }
+    if (origin === this.#origin || payload === undefined) return; // delivered in-process already
+    let events: TraceEvent[];
+    try {
+      events = JSON.parse(payload) as TraceEvent[];
+    } catch {
+      return; // not ours: subscribers fill any gap from the store
+    }
+    const set = this.#listeners.get(traceId);
+    if (set) for (const l of [...set]) safeCall(l, events);
   }
 
   #key(traceId: string): string {

@@ -1,0 +1,231 @@
+// Scale-out end to end: separate `node` processes (two writers, one `livetrace serve`)
+// sharing PostgreSQL and Redis; SSE clients of the server see every writer's traces live,
+// complete, ordered and gapless, through Redis connection loss, PostgreSQL backends killed
+// mid-trace and a SIGKILLed writer. And a second writer of a live trace gets a clear error.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { TraceEvent } from '../src/core/types.js';
+import { PostgresStore } from '../src/store/postgres-store.js';
+import { Proc, sse } from './fixtures/processes.js';
+import { PG_URL, REDIS_URL, dropSchema, pgExec, pgSkip, redisSkip, uniqueName } from './fixtures/services.js';
+
+const skip = (await pgSkip()) || (await redisSkip());
+if (skip) console.log(`# skipping multi-process tests: ${skip}`);
+
+const schema = uniqueName('lt_mp');
+const prefix = uniqueName('lt_mp');
+const storeUrl = `${PG_URL}?schema=${schema}`;
+const hubUrl = `${REDIS_URL}?prefix=${prefix}`;
+const procs: Proc[] = [];
+let server: Proc;
+let base: string;
+let store: PostgresStore;
+
+function writer(mode: string, ids: string[], extra: Record<string, unknown> = {}): Proc {
+  const app = uniqueName('lt_mpw');
+  const p = new Proc('./scale-writer.js', [JSON.stringify({ pgUrl: PG_URL, schema, redisUrl: REDIS_URL, prefix, app, mode, ids, ...extra })]);
+  (p as Proc & { app: string }).app = app;
+  procs.push(p);
+  return p;
+}
+
+const stream = (id: string): ReturnType<typeof sse> => sse(`${base}v1/trace/traces/${id}/events?stream=true`);
+
+function assertComplete(events: readonly TraceEvent[], total: number, id: string): void {
+  assert.deepEqual(
+    events.map((e) => e.seq),
+    Array.from({ length: total }, (_, i) => i + 1),
+    `trace ${id}: every event once, in order`,
+  );
+  assert.ok(events.every((e) => e.trace_id === id));
+  assert.equal(events[events.length - 1]!.type, 'complete');
+}
+
+async function redisAdmin(): Promise<import('ioredis').Redis> {
+  const { Redis } = await import('ioredis');
+  const r = new Redis(REDIS_URL, { protocol: 2 });
+  r.on('error', () => undefined);
+  return r;
+}
+
+/** Connections of this test's hubs (server and writers), from CLIENT LIST. */
+async function hubConnections(): Promise<string[]> {
+  const r = await redisAdmin();
+  try {
+    return ((await r.client('LIST')) as string)
+      .split('\n')
+      .filter((l) => l.includes(` name=livetrace-hub-${prefix}-`))
+      .map((l) => /id=(\d+)/.exec(l)![1]!);
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** Waits (bounded) until `n` hub connections are up: an external state with no event to await. */
+async function awaitHubConnections(n: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while ((await hubConnections()).length < n) {
+    assert.ok(Date.now() < deadline, `expected ${n} hub connections`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** What a Redis restart does to this test's processes: every hub connection cut, every stream lost. */
+async function redisOutage(): Promise<number> {
+  const r = await redisAdmin();
+  try {
+    const ids = ((await r.client('LIST')) as string)
+      .split('\n')
+      .filter((l) => l.includes(` name=livetrace-hub-${prefix}-`))
+      .map((l) => /id=(\d+)/.exec(l)![1]!);
+    const keys = await r.keys(`${prefix}:*`);
+    if (keys.length) await r.del(...keys);
+    for (const id of ids) await r.client('KILL', 'ID', id).catch(() => undefined);
+    return ids.length;
+  } finally {
+    r.disconnect();
+  }
+}
+
+describe('multi-process deployment: writers + server over PostgreSQL and Redis', { skip, timeout: 120_000 }, () => {
+  before(async () => {
+    server = new Proc('./scale-server.js', ['serve', '--store', storeUrl, '--hub', hubUrl, '--port', '0']);
+    procs.push(server);
+    base = (await server.line(/^http:\/\/\S+\/$/))[0];
+    store = new PostgresStore({ url: PG_URL, schema });
+  });
+
+  after(async () => {
+    for (const p of procs.reverse()) await p.stop('SIGKILL');
+    await store?.close();
+    if (skip) return;
+    await dropSchema(schema);
+    const r = await redisAdmin();
+    const keys = await r.keys(`${prefix}:*`);
+    if (keys.length) await r.del(...keys);
+    r.disconnect();
+  });
+
+  it('streams both writers’ traces live through the server’s SSE, complete, ordered, gapless', async () => {
+    const ids = [uniqueName('w1a'), uniqueName('w1b'), uniqueName('w2a'), uniqueName('w2b')];
+    const w1 = writer('run', ids.slice(0, 2), { steps: 25, delayMs: 15 });
+    const w2 = writer('run', ids.slice(2), { steps: 25, delayMs: 15 });
+    const clients = await Promise.all(
+      ids.map(async (id, i) => {
+        await (i < 2 ? w1 : w2).line(new RegExp(`^created ${id}$`));
+        return stream(id);
+      }),
+    );
+    await Promise.all(clients.map((c) => c.done));
+    for (const [i, id] of ids.entries()) {
+      const p = i < 2 ? w1 : w2;
+      const total = Number((await p.line(new RegExp(`^done ${id} (\\d+)$`)))[1]);
+      assertComplete(clients[i]!.events, total, id);
+      assert.deepEqual(clients[i]!.events, await store.read(id), 'SSE delivered exactly what is stored');
+    }
+    assert.equal(await w1.exited, 0, w1.stderr);
+    assert.equal(await w2.exited, 0, w2.stderr);
+    // Live, not replayed afterwards: the first event reached the client long before the writer finished.
+    const finished = Date.now();
+    for (const c of clients) assert.ok(c.firstAt! < finished - 200);
+  });
+
+  it('survives Redis connection loss mid-stream (connections killed, streams lost): subscribers resume with nothing lost', async () => {
+    const ids = [uniqueName('r1'), uniqueName('r2')];
+    const w1 = writer('run', [ids[0]!], { steps: 60, delayMs: 15 });
+    const w2 = writer('run', [ids[1]!], { steps: 60, delayMs: 15 });
+    const c1 = stream((await w1.line(/^created (\S+)$/))[1]!);
+    const c2 = stream((await w2.line(/^created (\S+)$/))[1]!);
+    // Wait until events flow live, then cut Redis: three outages while both traces stream.
+    for (const [round, c] of [c1, c2, c1].entries()) {
+      const start = c.events.length;
+      let finished = false;
+      void c.done.then(() => (finished = true), () => (finished = true));
+      await new Promise<void>((resolve) => {
+        const check = setInterval(() => {
+          if (finished || c.events.length > start + 5) {
+            clearInterval(check);
+            resolve();
+          }
+        }, 10);
+      });
+      // First outage: server and both writers are connected (two connections each).
+      await awaitHubConnections(round === 0 ? 6 : 2);
+      const killed = await redisOutage();
+      assert.ok(killed >= (round === 0 ? 6 : 2), `round ${round}: killed ${killed} hub connections`);
+    }
+    await Promise.all([c1.done, c2.done]);
+    assertComplete(c1.events, Number((await w1.line(/^done \S+ (\d+)$/))[1]), ids[0]!);
+    assertComplete(c2.events, Number((await w2.line(/^done \S+ (\d+)$/))[1]), ids[1]!);
+    assert.equal(await w1.exited, 0, w1.stderr);
+    assert.equal(await w2.exited, 0, w2.stderr);
+  });
+
+  it('resumes a writer whose PostgreSQL connections are terminated mid-trace, losing nothing', async () => {
+    const id = uniqueName('pgk');
+    const w = writer('run', [id], { steps: 40, delayMs: 15 }) as Proc & { app: string };
+    await w.line(/^created /);
+    const c = stream(id);
+    let kills = 0;
+    while (w.child.exitCode === null && kills < 5) {
+      await new Promise((r) => setTimeout(r, 80));
+      const rows = await pgExec('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [w.app]);
+      kills += rows.length;
+    }
+    assert.ok(kills >= 2, `terminated ${kills} backends`);
+    await c.done;
+    const total = Number((await w.line(/^done \S+ (\d+)$/))[1]);
+    assertComplete(c.events, total, id);
+    const stored = await store.read(id);
+    assertComplete(stored, total, id);
+    assert.equal(await w.exited, 0, w.stderr);
+  });
+
+  it('keeps a SIGKILLed writer’s flushed events as a gapless prefix; another process loads and completes the trace', async () => {
+    const id = uniqueName('sk');
+    const w = writer('flush-each', [id], { steps: 200, delayMs: 10, leaseTtlMs: 1500 });
+    await w.line(/^created /);
+    const c = stream(id);
+    let lastFlushed = 0;
+    for (;;) {
+      lastFlushed = Number((await w.line(new RegExp(`^flushed ${id} (\\d+)$`)))[1]);
+      if (lastFlushed >= 40) break;
+      w.lines.length = 0; // so the next line() call waits for a newer report
+    }
+    w.child.kill('SIGKILL');
+    await w.exited;
+    const flushedSeen = Math.max(lastFlushed, ...w.lines.map((l) => Number(/^flushed \S+ (\d+)$/.exec(l)?.[1] ?? 0)));
+    const prefix = await store.read(id);
+    prefix.forEach((e, i) => assert.equal(e.seq, i + 1, 'gapless prefix'));
+    assert.ok(prefix.length >= flushedSeen, `every flushed event is stored (${prefix.length} >= ${flushedSeen})`);
+    // The dead writer's lease blocks others until it expires; then a new process takes over.
+    const r = writer('resume', [id], { steps: 5, delayMs: 5, leaseTtlMs: 1500 });
+    assert.equal(Number((await r.line(/^loaded \S+ (\d+)$/))[1]), prefix.length);
+    const total = Number((await r.line(/^done \S+ (\d+)$/))[1]);
+    assert.equal(await r.exited, 0, r.stderr);
+    const all = await store.read(id);
+    assertComplete(all, total, id);
+    assert.deepEqual(all.slice(0, prefix.length), prefix, 'the resumed trace continues the stored prefix');
+    // The SSE client connected before the crash followed the trace to its new writer's end.
+    await c.done;
+    assertComplete(c.events, total, id);
+  });
+
+  it('refuses a second process writing a live trace with a clear TraceLockedError', async () => {
+    const id = uniqueName('lock');
+    const holder = writer('hold', [id]);
+    await holder.line(/^created /);
+    const second = writer('load', [id]);
+    const [line] = await second.line(/^locked .*/);
+    assert.match(line, /LT_ERR_TRACE_LOCKED/);
+    assert.match(line, /live in another writer/);
+    assert.equal(await second.exited, 3);
+    const before = (await store.read(id)).length;
+    holder.child.stdin!.end();
+    const total = Number((await holder.line(/^done \S+ (\d+)$/))[1]);
+    assert.equal(await holder.exited, 0, holder.stderr);
+    const stored = await store.read(id);
+    assertComplete(stored, total, id);
+    assert.ok(total > before);
+  });
+});
