@@ -189,6 +189,9 @@ describe('server routes', () => {
     assert.equal(bigOther.status, 413);
     const head = await fetch(`${s.api}/traces/${storedId}/info`, { method: 'HEAD' });
     assert.equal(head.status, 200);
+    const headStream = await fetch(`${s.api}/traces/${loadedId}/events?stream=true`, { method: 'HEAD' });
+    assert.equal(headStream.status, 200, 'HEAD on the stream answers at once');
+    assert.match(headStream.headers.get('content-type') ?? '', /application\/json/);
   });
 
   it('answers a store failure with 500 without internals', async () => {

@@ -135,7 +135,8 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
   app.get('/traces/:id/info', async (req: Req) => visibleInfo(req));
 
   app.get('/traces/:id/events', async (req: Req, reply) => {
-    const wantsStream = boolParam(req.query, 'stream') || /\btext\/event-stream\b/.test(req.headers.accept ?? '');
+    // HEAD gets the JSON variant's headers: a stream without a body would never end.
+    const wantsStream = req.method === 'GET' && (boolParam(req.query, 'stream') || /\btext\/event-stream\b/.test(req.headers.accept ?? ''));
     // Validate everything before any I/O.
     assertValidId(req.params.id);
     const since = sinceOf(req, wantsStream);
