@@ -31,7 +31,7 @@ import { reduceEvents, toSnapshot } from '../core/reducer.js';
 import type { ListQuery, ListResult, TraceEvent, TraceInfo } from '../core/types.js';
 import { acquireLease, releaseLease } from './file/lease-file.js';
 import { ListIndex, entryOf, sameEntry, type IndexEntry } from './file/list-index.js';
-import { parseLog, scanTail, serializeBatch } from './file/log-file.js';
+import { encodeBatch, parseLog, scanTail } from './file/log-file.js';
 import type { ReadOptions, TraceStore } from './store.js';
 import { decodeCursor, encodeCursor, listLimit, matchesQuery } from './store.js';
 
@@ -369,9 +369,9 @@ export class FileStore implements TraceStore {
       // status the info file does not have yet, which list() checks.
       const changed = await this.#recordEntry(t, stored);
       if (events.length > 0) {
-        const text = serializeBatch(events);
+        const bytes = encodeBatch(events);
         if (this.durability === 'fsync') {
-          const buf = Buffer.from(text, 'utf8');
+          const buf = Buffer.from(bytes); // the encoder's buffer is shared: copy before awaiting
           let off = 0;
           while (off < buf.length) {
             const { bytesWritten } = await write(t.fd, buf, off, buf.length - off);
@@ -382,15 +382,10 @@ export class FileStore implements TraceStore {
         } else {
           // A batch is a short write into the page cache: done synchronously, as pino's
           // default file destination does, it costs less than a thread-pool round trip.
-          let written = fs.writeSync(t.fd, text);
-          t.size = oldSize + written;
-          const total = Buffer.byteLength(text);
-          if (written < total) {
-            const buf = Buffer.from(text, 'utf8');
-            while (written < total) {
-              written += fs.writeSync(t.fd, buf, written, total - written);
-              t.size = oldSize + written;
-            }
+          let off = 0;
+          while (off < bytes.length) {
+            off += fs.writeSync(t.fd, bytes, off, bytes.length - off);
+            t.size = oldSize + off;
           }
         }
       }
