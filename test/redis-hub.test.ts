@@ -235,6 +235,48 @@ describe('RedisHub', { skip }, () => {
     assertGapless(seen, t.events().length);
   });
 
+  it('reveals a finished trace after a Redis restart lost the stream entries a reader had not read', async () => {
+    const store = new MemoryStore();
+    const target = new URL(REDIS_URL);
+    const proxy = track(new TcpProxy(target.hostname, Number(target.port || 6379)));
+    const port = await proxy.up();
+    const via = new URL(REDIS_URL);
+    via.port = String(port);
+    const hubA = track(new RedisHub({ url: REDIS_URL, prefix, onError: () => undefined }));
+    const hubB = track(new RedisHub({ url: via.toString(), prefix, onError: () => undefined }));
+    const writer = track(new Tracer({ store, hub: hubA, exitHook: false }));
+    const reader = track(new Tracer({ store, hub: hubB, exitHook: false }));
+    const t = await writer.create({ id: uniqueName('rs') });
+    t.add('first');
+    await t.flush();
+    const seen: TraceEvent[] = [];
+    let live!: () => void;
+    const reachedLive = new Promise<void>((r) => (live = r));
+    const done = (async () => {
+      for await (const ev of reader.subscribe(t.id)) {
+        seen.push(ev);
+        if (ev.seq === 3) live();
+      }
+    })();
+    t.add('second'); // seq 3 (after the auto-complete of the first node)
+    await reachedLive;
+    // The reader is cut off; the writer finishes; then "Redis restarts": entries lost, every connection cut.
+    await proxy.down();
+    t.add('third');
+    t.markComplete();
+    await t.release();
+    await hubA.flush();
+    const r = await admin();
+    await r.del(`${prefix}:${t.id}`);
+    r.disconnect();
+    assert.ok((await killConnections(hubA)) >= 2);
+    await proxy.up();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([done, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`stalled at seq ${seen.length}`)), 5000)))]);
+    clearTimeout(timer);
+    assertGapless(seen, t.events().length);
+  });
+
   it('keeps its outbox bounded while Redis is down (oldest dropped, counted)', async () => {
     const proxy = track(new TcpProxy('127.0.0.1', Number(new URL(REDIS_URL).port || 6379)));
     const port = await proxy.up();

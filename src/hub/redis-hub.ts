@@ -34,6 +34,8 @@ export interface RedisHubOptions {
 
 /** Stream id meaning "everything" (a stream that did not exist when we subscribed). */
 const START = '0-0';
+/** Traces whose last event a hub remembers to re-send after a reconnect. */
+const RECENT_TRACES = 1000;
 
 export class RedisHub implements EventHub {
   readonly remote = true;
@@ -55,6 +57,9 @@ export class RedisHub implements EventHub {
   /** Events waiting to be XADDed, per trace, in seq order. */
   #outbox = new Map<string, TraceEvent[]>();
   #outboxCount = 0;
+  /** Last event published per trace (most recent RECENT_TRACES traces), re-sent after a reconnect. */
+  readonly #recent = new Map<string, TraceEvent>();
+  #everReady = false;
   #flushQueued = false;
   #flushing: Promise<void> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -167,6 +172,7 @@ export class RedisHub implements EventHub {
     }
     await this.#flushing?.catch(() => undefined);
     this.#outbox.clear();
+    this.#recent.clear();
     this.#outboxCount = 0;
     const pub = this.#pub;
     const sub = this.#sub;
@@ -196,6 +202,8 @@ export class RedisHub implements EventHub {
       const sub = new mod.Redis(this.url, { ...base, maxRetriesPerRequest: null });
       for (const c of [pub, sub]) c.on('error', (err: Error) => this.#failed(err));
       pub.on('ready', () => {
+        if (this.#everReady) this.#republishRecent();
+        this.#everReady = true;
         this.#recovered();
         void this.#resolveCursors();
         this.#kick();
@@ -227,6 +235,21 @@ export class RedisHub implements EventHub {
       timer.unref();
       pub.on('ready', done);
     });
+  }
+
+  /**
+   * After a reconnect, Redis may have restarted and lost stream entries that readers had
+   * not read yet; if those were a trace's last, nothing later would reveal the gap. Sending
+   * each recent trace's last event again lets every reader see how far the trace is and
+   * catch up from the store (a duplicate is dropped by seq).
+   */
+  #republishRecent(): void {
+    for (const [traceId, ev] of this.#recent) {
+      const box = this.#outbox.get(traceId);
+      if (box && box.length > 0 && box[0]!.seq <= ev.seq) continue;
+      this.#outbox.set(traceId, [ev, ...(box ?? [])]);
+      this.#outboxCount++;
+    }
   }
 
   #failed(err: Error): void {
@@ -289,6 +312,12 @@ export class RedisHub implements EventHub {
       order.forEach((traceId, i) => {
         if (results[i * 2]?.[0]) failed.set(traceId, batch.get(traceId)!);
       });
+      for (const [traceId, events] of batch) {
+        if (failed.has(traceId)) continue;
+        this.#recent.delete(traceId);
+        this.#recent.set(traceId, events[events.length - 1]!);
+        if (this.#recent.size > RECENT_TRACES) this.#recent.delete(this.#recent.keys().next().value!);
+      }
       if (failed.size > 0) throw results.find((r) => r[0])![0]!;
     } catch (err) {
       // Put back in front of anything published meanwhile: per-trace order is kept. A
