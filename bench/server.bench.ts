@@ -103,6 +103,7 @@ async function naiveChild(EVENTS: number): Promise<void> {
   const traceId = 'naive';
   const server = createHttpServer((req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    res.flushHeaders();
     clients.add(res);
     res.on('close', () => clients.delete(res));
   });
@@ -204,6 +205,7 @@ async function fanOut(mode: 'livetrace' | 'naive', EVENTS: number): Promise<Reco
   // Receive times of every 10th event, per client: the latency sample.
   const recvTimes: number[][] = [];
   let finished = 0;
+  let failedConnects = 0;
   let lastRecv = 0;
   let allDone!: () => void;
   const allFinished = new Promise<void>((r) => (allDone = r));
@@ -244,14 +246,19 @@ async function fanOut(mode: 'livetrace' | 'naive', EVENTS: number): Promise<Reco
       });
     });
     req.on('error', () => {
+      failedConnects++;
       if (++finished === CLIENTS) allDone();
     });
     req.end();
-    if (c % 100 === 99) await new Promise((r) => setTimeout(r, 10));
+    // Connect in small waves: a burst of 1,000 SYNs can overflow the listen backlog.
+    if (c % 50 === 49) await new Promise((r) => setTimeout(r, 10));
   }
-  for (;;) {
+  // Every client either has its response (the server counts its stream) or failed to connect.
+  for (let waited = 0; ; waited += 20) {
     child.send({ cmd: 'streams' });
-    if ((await child.next('streams')).n >= CLIENTS) break;
+    const n = (await child.next('streams')).n;
+    if (n >= CLIENTS - failedConnects) break;
+    if (waited > 60_000) throw new Error(`only ${n} of ${CLIENTS} streams open after 60 s (${failedConnects} failed to connect)`);
     await new Promise((r) => setTimeout(r, 20));
   }
   const published = child.next('published');
@@ -281,6 +288,7 @@ async function fanOut(mode: 'livetrace' | 'naive', EVENTS: number): Promise<Reco
     lost: expectedTotal - delivered,
     outOfOrder: results.reduce((a, r) => a + r.outOfOrder, 0),
     doneClients: results.filter((r) => r.done).length,
+    failedConnects,
     p50: pct(50),
     p99: pct(99),
     seconds: elapsed,
