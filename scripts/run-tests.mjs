@@ -22,5 +22,5 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--expose-gc', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files], { stdio: 'inherit', cwd: root });
+const r = spawnSync(process.execPath, ['--expose-gc', '--test', '--test-concurrency=2', '--test-timeout=240000', '--test-reporter=spec', ...files], { stdio: 'inherit', cwd: root });
 process.exit(tsc.status !== 0 ? 1 : (r.status ?? 1));
