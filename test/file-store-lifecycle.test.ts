@@ -282,3 +282,31 @@ test('a crash between writing the archive and deleting the log leaves a readable
   assert.deepEqual(await viaUrl.read('half-archived'), events);
   await viaUrl.close();
 });
+
+test('info held back by infoIntervalMs is written when the process exits without close()', async () => {
+  const dir = await tmp();
+  const entry = fileURLToPath(new URL('../src/index.js', import.meta.url));
+  const testing = fileURLToPath(new URL('../src/testing/store-conformance.js', import.meta.url));
+  const script = `
+    import { FileStore } from ${JSON.stringify(entry)};
+    import { makeEvents, makeInfo } from ${JSON.stringify(testing)};
+    const store = new FileStore({ dir: ${JSON.stringify(dir)}, infoIntervalMs: 60000 });
+    await store.append('exit-info', makeEvents('exit-info', 1, 2), makeInfo('exit-info', { updated_at: 1 }));
+    await store.append('exit-info', makeEvents('exit-info', 3, 2), makeInfo('exit-info', { updated_at: 2, last_seq: 4 }));
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const store = new FileStore({ dir });
+  assert.equal((await store.info('exit-info'))?.updated_at, 2);
+  assert.equal((await store.info('exit-info'))?.last_seq, 4);
+  await store.close();
+  // close() removes the hook.
+  const s2 = new FileStore({ dir, infoIntervalMs: 60000 });
+  const { makeEvents, makeInfo } = await import('../src/testing/store-conformance.js');
+  const before = process.listenerCount('exit');
+  await s2.append('exit-info', makeEvents('exit-info', 5, 1), makeInfo('exit-info', { updated_at: 3 }));
+  await s2.append('exit-info', makeEvents('exit-info', 6, 1), makeInfo('exit-info', { updated_at: 4 }));
+  assert.equal(process.listenerCount('exit'), before + 1);
+  await s2.close();
+  assert.equal(process.listenerCount('exit'), before);
+});

@@ -128,6 +128,11 @@ export class FileStore implements TraceStore {
   /** Open traces whose latest info is not on disk yet; one store-wide timer writes them. */
   readonly #pendingInfos = new Set<OpenTrace>();
   #infoTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Writes pending infos synchronously when the process exits without close(). */
+  readonly #onExit = (): void => {
+    for (const t of this.#pendingInfos) this.#writePendingInfo(t);
+  };
+  #exitHook = false;
   #indexReady: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
@@ -470,6 +475,10 @@ export class FileStore implements TraceStore {
   }
 
   #armInfoTimer(): void {
+    if (!this.#exitHook) {
+      this.#exitHook = true;
+      process.on('exit', this.#onExit);
+    }
     if (this.#infoTimer !== undefined) return;
     this.#infoTimer = setTimeout(() => {
       this.#infoTimer = undefined;
@@ -751,6 +760,10 @@ export class FileStore implements TraceStore {
     this.#infoTimer = undefined;
     for (const t of this.#pendingInfos) this.#writePendingInfo(t);
     this.#pendingInfos.clear();
+    if (this.#exitHook) {
+      this.#exitHook = false;
+      process.off('exit', this.#onExit);
+    }
     const fds = [...this.#open.values()].map((t) => t.fd).filter((fd) => fd >= 0);
     this.#open.clear();
     await Promise.allSettled(fds.map((fd) => closeFd(fd)));
