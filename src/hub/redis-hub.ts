@@ -34,6 +34,8 @@ export interface RedisHubOptions {
 
 /** Stream id meaning "everything" (a stream that did not exist when we subscribed). */
 const START = '0-0';
+/** Longest wait for a publish pipeline's replies. */
+const SEND_TIMEOUT_MS = 3000;
 /** Traces whose last event a hub remembers to re-send after a reconnect. */
 const RECENT_TRACES = 1000;
 
@@ -308,7 +310,19 @@ export class RedisHub implements EventHub {
         p.pexpire(key, done ? Math.min(this.#ttl, 60_000) : this.#ttl);
         order.push(traceId);
       }
-      const results = (await p.exec()) ?? [];
+      // A pipeline caught in a reconnect must not hold the outbox forever: past the
+      // timeout it counts as failed and is sent again (subscribers drop duplicates).
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const exec = p.exec();
+      exec.catch(() => undefined);
+      const results =
+        (await Promise.race([
+          exec,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`redis hub: XADD not acknowledged within ${SEND_TIMEOUT_MS} ms`)), SEND_TIMEOUT_MS);
+            timer.unref();
+          }),
+        ]).finally(() => clearTimeout(timer))) ?? [];
       order.forEach((traceId, i) => {
         if (results[i * 2]?.[0]) failed.set(traceId, batch.get(traceId)!);
       });
