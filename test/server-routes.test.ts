@@ -105,6 +105,33 @@ describe('server routes', () => {
     });
   }
 
+  it('keeps snapshots of finished store-only traces until they are archived or removed', async () => {
+    const t = await sampleTrace(s.tracer);
+    const id = t.id;
+    await t.release();
+    const store = s.tracer.store;
+    const origRead = store.read.bind(store);
+    let reads = 0;
+    store.read = async (tid, o) => {
+      if (tid === id) reads++;
+      return origRead(tid, o);
+    };
+    try {
+      const first = await get(`${s.api}/traces/${id}/nodes`);
+      const second = await get(`${s.api}/traces/${id}/nodes`);
+      assert.deepEqual(second.body, first.body);
+      assert.equal(reads, 1, 'the second request reused the snapshot');
+      await s.tracer.archive(id);
+      const archived = await get(`${s.api}/traces/${id}`);
+      assert.equal(archived.body.info.archived, true, 'archiving changes the stored info: rebuilt');
+      assert.equal(reads, 2);
+      await s.tracer.remove(id);
+      assert.equal((await get(`${s.api}/traces/${id}/nodes`)).status, 404);
+    } finally {
+      store.read = origRead;
+    }
+  });
+
   it('pages the event history with since/limit and next_since', async () => {
     const page = await get(`${s.api}/traces/${storedId}/events?since=2&limit=3`);
     assert.deepEqual(page.body.events.map((e: TraceEvent) => e.seq), [3, 4, 5]);

@@ -2,6 +2,7 @@
 import { InvalidArgumentError } from '../core/errors.js';
 import type { Tracer } from '../tracer/tracer.js';
 import type { TokenAuth, TokenEntry } from './auth.js';
+import type { SnapshotCacheOptions } from './snapshot-cache.js';
 import type { SseOptions, SseRegistry } from './sse-stream.js';
 
 export interface LivetraceApiOptions {
@@ -23,6 +24,8 @@ export interface LivetraceApiOptions {
   pollMs?: number;
   /** Close the tracer when the Fastify instance closes. Default false (the caller owns it). */
   closeTracer?: boolean;
+  /** Snapshots of finished store-only traces kept between requests; false: rebuild on every request. Default { maxTraces: 32, maxEvents: 200000 }. */
+  snapshotCache?: SnapshotCacheOptions | false;
   /** Registry of open SSE streams (exposed for shutdown and tests). Default: a new one. */
   streams?: SseRegistry;
 }

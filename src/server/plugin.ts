@@ -13,6 +13,7 @@ import { exportFormatOf, exportTrace } from './export-trace.js';
 import { errorBody, toHttpError } from './http-error.js';
 import { resolveApiOptions, type LivetraceApiOptions } from './options.js';
 import { intParam, listQueryOf, boolParam, type Query } from './query.js';
+import { SnapshotCache } from './snapshot-cache.js';
 import { SseRegistry, streamTrace } from './sse-stream.js';
 
 export const DEFAULT_BASE_PATH = '/v1/trace';
@@ -41,6 +42,7 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
   const auth = options.tokens === undefined ? undefined : options.tokens instanceof TokenAuth ? options.tokens : new TokenAuth(options.tokens);
   const streams = options.streams ?? new SseRegistry();
   const principals = new WeakMap<FastifyRequest, Principal>();
+  const snapshots = options.snapshotCache === false ? undefined : new SnapshotCache(options.snapshotCache);
   let closing = false;
 
   if (options.cors && options.cors.length > 0) {
@@ -88,6 +90,7 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     closing = true;
     streams.endAll();
   });
+  app.addHook('onClose', async () => snapshots?.clear());
   if (options.closeTracer) app.addHook('onClose', async () => tracer.close());
 
   const principalOf = (req: FastifyRequest): Principal | undefined => principals.get(req);
@@ -105,7 +108,7 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     assertValidId(id);
     if (req.params.nodeId !== undefined) assertValidId(req.params.nodeId, 'node');
     if (req.params.spaceId !== undefined) assertValidId(req.params.spaceId, 'space');
-    const snap = await tracer.read(id);
+    const snap = snapshots ? await snapshots.read(tracer, id) : await tracer.read(id);
     if (!snap || !canSee(principalOf(req), snap.info)) throw new TraceNotFoundError(id);
     return snap;
   };
