@@ -110,3 +110,31 @@ test('status changes, removals and a deleted index file are reflected; event log
   assert.equal((await cold.info('user-1'))?.id, 'user-1', 'user ids are found through the rebuilt index');
   await cold.close();
 });
+
+test('an index with mostly superseded records is compacted on load, with the same answers', async () => {
+  const { mkdtemp: mk, stat } = await import('node:fs/promises');
+  const d = await mk(join(tmpdir(), 'lt-compact-'));
+  try {
+    const store = new FileStore({ dir: d });
+    const ids = ['c1', 'c2', 'c3'];
+    for (const id of ids) await store.append(id, makeEvents(id, 1, 1), makeInfo(id, { status: 'running' }));
+    // 1,200 status flips: one index record each.
+    for (let i = 0; i < 1200; i++) {
+      const id = ids[i % 3]!;
+      await store.append(id, [], makeInfo(id, { status: i % 2 ? 'running' : 'completed' }));
+    }
+    const expectedList = (await store.list()).traces.map((t) => [t.id, t.status]);
+    await store.close();
+    const path = join(d, 'index.jsonl');
+    const before = (await stat(path)).size;
+    const fresh = new FileStore({ dir: d });
+    assert.deepEqual((await fresh.list()).traces.map((t) => [t.id, t.status]), expectedList);
+    const after = (await stat(path)).size;
+    assert.ok(after < before / 10, `compacted: ${before} -> ${after} bytes`);
+    await fresh.append('c1', [], makeInfo('c1', { status: 'failed' }));
+    assert.equal((await new FileStore({ dir: d }).list({ status: 'failed' })).traces[0]?.id, 'c1');
+    await fresh.close();
+  } finally {
+    await rm(d, { recursive: true, force: true });
+  }
+});
