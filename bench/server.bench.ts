@@ -353,7 +353,7 @@ async function main(): Promise<void> {
   console.log('| request | requests/s | ratio to GET /info |');
   console.log('| --- | --- | --- |');
   console.log(`| GET /traces/:id/nodes (loaded in the server) | ${fmt(nodesLoaded)} | ${fmt(nodesLoaded / info, 3)} |`);
-  console.log(`| GET /traces/:id/nodes (store only, rebuilt by the reducer) | ${fmt(nodesStored)} | ${fmt(nodesStored / info, 3)} |`);
+  console.log(`| GET /traces/:id/nodes (finished, store only: snapshot cache) | ${fmt(nodesStored)} | ${fmt(nodesStored / info, 3)} |`);
   console.log(`| GET /traces/:id/info (baseline) | ${fmt(info)} | 1.000 |`);
   if ([full, short].some((r) => (r.lost as number) !== 0 || (r.outOfOrder as number) !== 0 || r.doneClients !== CLIENTS)) {
     console.error('livetrace lost or reordered events');
