@@ -361,8 +361,10 @@ export class Tracer {
     const sub = new Subscription(id, this.hub, (tid, since, limit) => this.#source(tid, since, limit), options, {
       bufferSize: this.limits.subscriberBuffer,
       retryMs: trace ? undefined : 100,
-      // No live feed reaches us for a trace written elsewhere unless the hub is remote.
-      pollMs: trace || this.hub.remote ? undefined : 250,
+      // No live feed reaches us for a trace written elsewhere unless the hub is remote; a
+      // remote hub can still lose a trace's last messages (Redis restarted after the writer
+      // finished), so a slow poll of the store is the safety net.
+      pollMs: trace ? undefined : this.hub.remote ? 5000 : 250,
       prepare: trace
         ? undefined
         : async () => {
