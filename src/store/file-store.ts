@@ -296,6 +296,9 @@ export class FileStore implements TraceStore {
     await fsp.mkdir(locks, { recursive: true, mode: this.#dirMode });
     await acquireLease(join(locks, `${traceId}.lock`), traceId, owner, this.#fileMode);
     this.#leases.set(traceId, owner);
+    // Another process may have written the trace since we last had it open: forget the
+    // cached log position so the next append reads the real tail.
+    this.#drop(traceId);
   }
 
   async releaseLease(traceId: string, owner: string): Promise<void> {
