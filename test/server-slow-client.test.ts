@@ -98,6 +98,18 @@ describe('slow SSE clients', () => {
     }
   });
 
+  it('shutdown does not wait for a client that reads nothing', async () => {
+    const s = await startTestServer({ stallTimeoutMs: 120_000 });
+    const t = await s.tracer.create();
+    const res = await openPaused(`${s.api}/traces/${t.id}/events?stream=true`);
+    await writeMany(s, t.id, 20_000, () => undefined);
+    while (![...s.app.livetrace.streams.streams].some((st) => st.res.writableNeedDrain)) await new Promise((r) => setTimeout(r, 10));
+    const t0 = Date.now();
+    await s.close();
+    assert.ok(Date.now() - t0 < 10_000, `closed in ${Date.now() - t0} ms`);
+    res.destroy();
+  });
+
   it('a client stalled past the timeout is disconnected and resumes losslessly by Last-Event-ID', async () => {
     const s = await startTestServer({ stallTimeoutMs: 300 });
     try {

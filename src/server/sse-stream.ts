@@ -83,7 +83,11 @@ export async function streamTrace(req: StreamRequest): Promise<void> {
     if (ended) return;
     ended = true;
     abort.abort();
-    if (!res.destroyed && !res.writableEnded) res.end();
+    if (res.destroyed || res.writableEnded) return;
+    // A client that is not reading would hold the shutdown until its stall timeout: cut
+    // it now (it resumes by Last-Event-ID); a reading client gets a clean end.
+    if (res.writableNeedDrain) res.destroy();
+    else res.end();
   };
   const info: SseStreamInfo = { traceId: req.traceId, res, follower, end: endStream };
   const onClose = (): void => {
