@@ -60,9 +60,10 @@ export async function apiGet<T>(path: string, signal?: AbortSignal): Promise<T> 
     let code: string | undefined;
     let message = `${res.status} ${res.statusText}`;
     try {
-      const body = (await res.json()) as { code?: string; message?: string; error?: string };
-      code = body.code;
-      message = body.message ?? body.error ?? message;
+      // The server's error body is { error: { code, message } } (docs/server.md).
+      const body = (await res.json()) as { error?: { code?: string; message?: string } };
+      code = body.error?.code;
+      message = body.error?.message ?? message;
     } catch {
       // Not JSON: keep the status line.
     }
