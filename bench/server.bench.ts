@@ -264,7 +264,11 @@ async function fanOut(mode: 'livetrace' | 'naive', EVENTS: number): Promise<Reco
   const published = child.next('published');
   const t0 = now();
   child.send({ cmd: 'publish' });
-  await allFinished;
+  // Bounded: a client that never sees the end of its stream is counted as loss, not waited for.
+  let stuck: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([allFinished, new Promise<void>((r) => (stuck = setTimeout(r, 120_000)))]);
+  clearTimeout(stuck);
+  if (lastRecv === 0) lastRecv = now();
   child.send({ cmd: 'finish' }); // ends the memory sampling
   const pub = await published;
   const elapsed = (lastRecv - t0) / 1000;

@@ -33,7 +33,7 @@ import { acquireLease, releaseLease } from './file/lease-file.js';
 import { ListIndex, entryOf, sameEntry, type IndexEntry } from './file/list-index.js';
 import { encodeBatch, parseLog, scanTail } from './file/log-file.js';
 import type { ReadOptions, TraceStore } from './store.js';
-import { decodeCursor, encodeCursor, listLimit, matchesQuery } from './store.js';
+import { decodeCursor, listLimit, matchesQuery, toPage } from './store.js';
 
 const open = promisify(fs.open);
 const write = promisify(fs.write);
@@ -226,13 +226,7 @@ export class FileStore implements TraceStore {
       );
       for (const info of infos) if (info && matchesQuery(info, query)) out.push(info);
     }
-    const traces = out.slice(0, limit);
-    const result: ListResult = { traces };
-    if (out.length > limit) {
-      const last = traces[traces.length - 1]!;
-      result.nextCursor = encodeCursor(last.created_at, last.id);
-    }
-    return result;
+    return toPage(out, limit);
   }
 
   async remove(traceId: string): Promise<boolean> {

@@ -3,7 +3,7 @@
 import { StoreConflictError, TraceLockedError, TraceNotFoundError, TraceRunningError } from '../core/errors.js';
 import type { ListQuery, ListResult, TraceEvent, TraceInfo } from '../core/types.js';
 import type { ReadOptions, TraceStore } from './store.js';
-import { afterCursor, compareNewestFirst, decodeCursor, encodeCursor, listLimit, matchesQuery } from './store.js';
+import { afterCursor, compareNewestFirst, decodeCursor, listLimit, matchesQuery, toPage } from './store.js';
 
 interface Entry {
   info: TraceInfo;
@@ -57,13 +57,7 @@ export class MemoryStore implements TraceStore {
     const cursor = decodeCursor(query.cursor);
     const all = [...this.#traces.values()].map((e) => e.info).filter((i) => matchesQuery(i, query) && (!cursor || afterCursor(i, cursor)));
     all.sort(compareNewestFirst);
-    const page = all.slice(0, limit).map((i) => ({ ...i }));
-    const result: ListResult = { traces: page };
-    if (all.length > limit) {
-      const lastInfo = page[page.length - 1]!;
-      result.nextCursor = encodeCursor(lastInfo.created_at, lastInfo.id);
-    }
-    return result;
+    return toPage(all.slice(0, limit + 1).map((i) => ({ ...i })), limit);
   }
 
   async remove(traceId: string): Promise<boolean> {

@@ -8,7 +8,7 @@ import { InvalidArgumentError, StoreConflictError, StoreError, TraceLockedError,
 import type { ListQuery, ListResult, TraceEvent, TraceInfo } from '../core/types.js';
 import { LeaseSet } from './lease-set.js';
 import type { ReadOptions, TraceStore } from './store.js';
-import { decodeCursor, encodeCursor, listLimit } from './store.js';
+import { decodeCursor, listLimit, toPage } from './store.js';
 
 export interface PostgresStoreOptions {
   /** Connection string, e.g. postgres://user@127.0.0.1:5432/db. */
@@ -193,13 +193,7 @@ export class PostgresStore implements TraceStore {
     const sql = `SELECT info, archived, archived_at FROM ${this.#t.traces} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ${p(limit + 1)}`;
     try {
       const rows = (await pool.query<TraceRow>(sql, params)).rows;
-      const traces = rows.slice(0, limit).map(rowToInfo);
-      const result: ListResult = { traces };
-      if (rows.length > limit) {
-        const last = traces[traces.length - 1]!;
-        result.nextCursor = encodeCursor(last.created_at, last.id);
-      }
-      return result;
+      return toPage(rows.map(rowToInfo), limit);
     } catch (err) {
       throw wrap(err, 'list');
     }

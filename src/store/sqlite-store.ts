@@ -6,7 +6,7 @@ import { InvalidArgumentError, StoreConflictError, StoreError, TraceLockedError,
 import type { ListQuery, ListResult, TraceEvent, TraceInfo } from '../core/types.js';
 import { LeaseSet } from './lease-set.js';
 import type { ReadOptions, TraceStore } from './store.js';
-import { decodeCursor, encodeCursor, listLimit } from './store.js';
+import { decodeCursor, listLimit, toPage } from './store.js';
 
 export interface SqliteStoreOptions {
   /** Database file (created if missing), or ':memory:'. */
@@ -141,13 +141,7 @@ export class SqliteStore implements TraceStore {
     if (cursor) where.push('(created_at < ? OR (created_at = ? AND id < ?))'), params.push(cursor[0], cursor[0], cursor[1]);
     const sql = `SELECT info, archived, archived_at FROM lt_traces ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
     const rows = this.#db!.prepare<unknown[], TraceRow>(sql).all(...params, limit + 1);
-    const traces = rows.slice(0, limit).map(rowToInfo);
-    const result: ListResult = { traces };
-    if (rows.length > limit) {
-      const last = traces[traces.length - 1]!;
-      result.nextCursor = encodeCursor(last.created_at, last.id);
-    }
-    return result;
+    return toPage(rows.map(rowToInfo), limit);
   }
 
   async remove(traceId: string): Promise<boolean> {

@@ -92,6 +92,20 @@ export function afterCursor(info: TraceInfo, cursor: [number, string]): boolean 
   return info.created_at < cursor[0] || (info.created_at === cursor[0] && info.id < cursor[1]);
 }
 
+/**
+ * One page of a listing from matches in listing order (at least `limit + 1` of them when
+ * there is a next page): the first `limit`, and the cursor after the last when more follow.
+ */
+export function toPage(matches: readonly TraceInfo[], limit: number): ListResult {
+  const traces = matches.slice(0, limit);
+  const result: ListResult = { traces };
+  if (matches.length > limit) {
+    const last = traces[traces.length - 1]!;
+    result.nextCursor = encodeCursor(last.created_at, last.id);
+  }
+  return result;
+}
+
 export const DEFAULT_LIST_LIMIT = 50;
 export const MAX_LIST_LIMIT = 1000;
 

@@ -390,9 +390,10 @@ export class Trace {
     const msg = typeof message === 'string' ? message : formatMessage(message);
     const data = args.length === 0 ? undefined : capture(args.length === 1 ? args[0] : args, this.#host.capture);
     if (typeof nodeIds === 'string') {
-      const d: Record<string, unknown> = { node_id: nodeIds, level, message: msg, timestamp: Date.now() };
+      const now = Date.now();
+      const d: Record<string, unknown> = { node_id: nodeIds, level, message: msg, timestamp: now };
       if (data !== undefined) d['data'] = data;
-      this.#emit('log_added', d, nodeIds);
+      this.#emit('log_added', d, nodeIds, undefined, now);
       return;
     }
     if (nodeIds.length === 0) {
@@ -415,8 +416,9 @@ export class Trace {
   [kAdd](call: string, parents: readonly string[], input: unknown, options: NodeOptions, cursor: boolean, autoComplete: boolean): NodeHandle {
     if (!this.#writable(call)) return new NodeHandle(this, '');
     if (autoComplete) for (let i = 0; i < parents.length; i++) this[kEnd](parents[i]!, 'completed', undefined, false);
-    const node = this.#newNode(parents, input, options, Date.now());
-    this.#emit('node_start', cursor ? { node, cursor: [node.id] } : { node }, node.id);
+    const now = Date.now();
+    const node = this.#newNode(parents, input, options, now);
+    this.#emit('node_start', cursor ? { node, cursor: [node.id] } : { node }, node.id, undefined, now);
     return new NodeHandle(this, node.id);
   }
 
@@ -504,13 +506,13 @@ export class Trace {
   [kEnd](nodeId: string, status: 'completed' | 'failed' | 'cancelled', value: unknown, hasValue: boolean): void {
     if (!this.#writable(status === 'completed' ? 'complete' : 'fail')) return;
     const node = this.#state.nodes.get(nodeId);
-    if (!node || !OPEN_STATUSES.has(node.status)) return;
+    if (!node || (node.status !== 'running' && node.status !== 'pending')) return;
     const end = Date.now();
     const duration = end - (node.start_time ?? node.created_at);
     if (status === 'completed') {
       const d: Record<string, unknown> = { node_id: nodeId, status: 'success', end_time: end, duration };
       if (hasValue) d['output'] = capture(value, this.#host.capture);
-      this.#emit('node_complete', d, nodeId);
+      this.#emit('node_complete', d, nodeId, undefined, end);
     } else {
       const error = value !== null && typeof value === 'object' && 'name' in value && 'message' in value && !(value instanceof Error) ? value : captureError(value, this.#host.capture);
       this.#emit('node_failed', { node_id: nodeId, status, end_time: end, duration, error }, nodeId);
@@ -550,13 +552,13 @@ export class Trace {
   }
 
   /** The one place events are made. Hot path. */
-  #emit(type: EventType, data: unknown, nodeId?: string, spaceId?: string): void {
+  #emit(type: EventType, data: unknown, nodeId?: string, spaceId?: string, timestamp = Date.now()): void {
     const log = this.#log;
     if (log.failure !== undefined && log.pending >= this.#host.limits.maxPendingEvents) {
       this.#host.dropped(this);
       return;
     }
-    const ev: TraceEvent = { seq: this.#state.last_seq + 1, type, trace_id: this.id, timestamp: Date.now(), data };
+    const ev: TraceEvent = { seq: this.#state.last_seq + 1, type, trace_id: this.id, timestamp, data };
     if (nodeId !== undefined) ev.node_id = nodeId;
     if (spaceId !== undefined) ev.space_id = spaceId;
     log.events.push(ev);
