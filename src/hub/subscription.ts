@@ -16,6 +16,11 @@ export interface SubscribeOptions {
   sinceTime?: number;
   /** Ends the subscription when aborted. */
   signal?: AbortSignal;
+  /**
+   * Poll interval (ms) for a trace written by another process that no shared hub connects
+   * us to. Default 250 (5000 when the hub is remote: polling is then only a safety net).
+   */
+  pollMs?: number;
 }
 
 export interface SubscriptionConfig {
@@ -55,6 +60,7 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
   /** Set when the trace was released here: deliver up to this seq, then end. */
   #finalSeq: number | undefined;
   #done = false;
+  #reachedEnd = false;
   #prepared: boolean;
   #waiter: ((v: void) => void) | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -81,6 +87,11 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
     return this.#done;
   }
 
+  /** True once the trace's end was reached: `complete` handed out, or resumed after it. */
+  get reachedEnd(): boolean {
+    return this.#reachedEnd;
+  }
+
   /** Events waiting in the buffer (bounded by bufferSize). */
   get buffered(): number {
     return this.#queue.length - this.#head;
@@ -100,6 +111,7 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
           this.#queue = [];
           this.#head = 0;
         }
+        if (ev.type === 'complete') this.#reachedEnd = true;
         if (ev.type === 'complete' || (this.#finalSeq !== undefined && ev.seq >= this.#finalSeq)) this.#finish();
         return { value: ev, done: false };
       }
@@ -135,6 +147,7 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
         else if (this.#config.endSeq) {
           const end = await this.#config.endSeq();
           if (end !== undefined && this.#cursor >= end) {
+            this.#reachedEnd = true;
             this.#finish();
             return DONE;
           }

@@ -5,7 +5,6 @@ export { startServer, type StartServerOptions, type RunningServer } from './star
 export type { LivetraceApiOptions } from './options.js';
 export { TokenAuth, validateTokens, isLoopbackHost, type TokenEntry, type Principal } from './auth.js';
 export { SseRegistry, sseFrame, type SseOptions } from './sse-stream.js';
-export { TraceFollower, type FollowOptions } from './trace-follower.js';
 export { SnapshotCache, type SnapshotCacheOptions } from './snapshot-cache.js';
 export { exportTrace, toExport, EXPORT_FORMAT, EXPORT_VERSION, type TraceExport, type ExportFormat } from './export-trace.js';
 export { openTracer, type OpenTracerOptions, type OpenedTracer } from './open-tracer.js';

@@ -1,13 +1,13 @@
 // Server-Sent Events for one trace. The response is written straight to the socket
 // (reply.raw) so that backpressure is ours: when write() returns false we stop pulling
-// from the follower until 'drain'. The follower's buffer is bounded and catches up from
-// the store, so a slow client costs at most one subscription buffer plus one write batch
+// from the subscription until 'drain'. The subscription's buffer is bounded and catches up
+// from the store, so a slow client costs at most one subscription buffer plus one write batch
 // on the server. A client that stays stalled past `stallTimeoutMs` is disconnected; it
 // resumes losslessly with Last-Event-ID.
 import type { ServerResponse, OutgoingHttpHeaders } from 'node:http';
 import type { TraceEvent } from '../core/types.js';
+import type { Subscription } from '../hub/subscription.js';
 import type { Tracer } from '../tracer/tracer.js';
-import { TraceFollower } from './trace-follower.js';
 
 export interface SseOptions {
   /** Comment line sent when the stream is idle, in ms. Default 15000. */
@@ -39,7 +39,7 @@ export function sseFrame(ev: TraceEvent): string {
 export interface SseStreamInfo {
   readonly traceId: string;
   readonly res: ServerResponse;
-  readonly follower: TraceFollower;
+  readonly follower: Subscription;
   /** Ends the stream cleanly (shutdown). */
   end(): void;
 }
@@ -76,7 +76,9 @@ export interface StreamRequest {
 export async function streamTrace(req: StreamRequest): Promise<void> {
   const { res, options, registry } = req;
   const abort = new AbortController();
-  const follower = new TraceFollower(req.tracer, req.traceId, { since: req.since, signal: abort.signal, pollMs: options.pollMs });
+  // tracer.subscribe serves traces loaded here (live), carried by a remote hub, or written
+  // by another process on the same store (polled): one mechanism for all three.
+  const follower = req.tracer.subscribe(req.traceId, { since: req.since, signal: abort.signal, pollMs: options.pollMs });
   let waitingDrain = false;
   let ended = false;
   const endStream = (): void => {
@@ -143,7 +145,7 @@ export async function streamTrace(req: StreamRequest): Promise<void> {
       if (last.type === 'complete') break;
     }
   } catch {
-    // The follower failed (store error): close the stream; the client resumes by Last-Event-ID.
+    // The subscription failed (store error): close the stream; the client resumes by Last-Event-ID.
     if (!res.headersSent) res.writeHead(500);
   } finally {
     clearInterval(heartbeat);

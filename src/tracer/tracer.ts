@@ -364,7 +364,7 @@ export class Tracer {
       // No live feed reaches us for a trace written elsewhere unless the hub is remote; a
       // remote hub can still lose a trace's last messages (Redis restarted after the writer
       // finished), so a slow poll of the store is the safety net.
-      pollMs: trace ? undefined : this.hub.remote ? 5000 : 250,
+      pollMs: trace ? undefined : (options.pollMs ?? (this.hub.remote ? 5000 : 250)),
       prepare: trace
         ? undefined
         : async () => {

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { LivetraceError, TraceNotFoundError } from '../../core/errors.js';
 import { assertValidId } from '../../core/ids.js';
 import type { TraceEvent } from '../../core/types.js';
-import { TraceFollower } from '../../server/trace-follower.js';
 import { ApiClient } from '../api-client.js';
 import { addServerOptions, addStoreOptions, withTracer, type CliContext, type Run, type StoreFlags } from '../context.js';
 import { EventPrinter } from '../event-line.js';
@@ -38,7 +37,7 @@ async function tail(ctx: CliContext, id: string, flags: TailFlags): Promise<numb
   if (flags.server) return tailRemote(ctx, id, flags, print);
   return withTracer(ctx, flags, async ({ tracer }) => {
     if (!(await tracer.exists(id))) throw new TraceNotFoundError(id);
-    const follower = new TraceFollower(tracer, id, { since: flags.since, signal: ctx.signal, pollMs: 200 });
+    const follower = tracer.subscribe(id, { since: flags.since, signal: ctx.signal, pollMs: 200 });
     for await (const ev of follower) print(ev);
     return follower.reachedEnd ? EXIT.OK : EXIT.INTERRUPTED;
   });
