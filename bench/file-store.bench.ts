@@ -12,14 +12,13 @@
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { context, trace as otelTrace } from '@opentelemetry/api';
-import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { newId } from '../src/core/ids.js';
 import type { TraceEvent } from '../src/core/types.js';
 import { FileStore } from '../src/store/file-store.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { makeEvents, makeInfo } from '../src/testing/store-conformance.js';
 import { Tracer } from '../src/tracer/tracer.js';
+import { median, otelSteps } from './support/measure.js';
 
 const N = 100_000;
 const ROUNDS = 5;
@@ -27,11 +26,6 @@ const BATCH = 2000;
 const base = mkdtempSync(join(tmpdir(), 'lt-bench-'));
 let dirNo = 0;
 const freshDir = (): string => join(base, `d${dirNo++}`);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /** Rounds of every configuration interleaved, so that a change of machine load hits all alike. */
 async function rates(runs: Record<string, () => Promise<void>>): Promise<Record<string, number>> {
@@ -119,25 +113,6 @@ async function rawLimit(): Promise<void> {
   closeSync(fd);
 }
 
-async function otel(kind: 'simple' | 'batch'): Promise<void> {
-  const memory = new InMemorySpanExporter();
-  const processor = kind === 'simple' ? new SimpleSpanProcessor(memory) : new BatchSpanProcessor(memory, { maxQueueSize: N + 10, maxExportBatchSize: BATCH, scheduledDelayMillis: 50 });
-  const provider = new BasicTracerProvider({ spanProcessors: [processor] });
-  const tracer = provider.getTracer('bench');
-  const root = tracer.startSpan('root');
-  const ctx = otelTrace.setSpan(context.active(), root);
-  for (let i = 0; i < N; i++) {
-    const span = tracer.startSpan('step', undefined, ctx);
-    span.addEvent('log line');
-    span.end();
-  }
-  root.end();
-  await provider.forceFlush();
-  const exported = memory.getFinishedSpans().length;
-  if (exported !== N + 1) throw new Error(`OpenTelemetry ${kind} exported ${exported} of ${N + 1} spans`);
-  await provider.shutdown();
-}
-
 async function listing(): Promise<{ cold: number; warm: number; filtered: number; build: number }> {
   const dir = freshDir();
   const writer = new FileStore({ dir });
@@ -198,8 +173,8 @@ async function loading(): Promise<{ plain: number; archived: number; events: num
 
 try {
   const r = await rates({
-    otelSimple: () => otel('simple'),
-    otelBatch: () => otel('batch'),
+    otelSimple: () => otelSteps(N, 'simple'),
+    otelBatch: () => otelSteps(N, 'batch', 'memory', BATCH),
     raw: rawLimit,
     lt: () => livetrace('file'),
     ltMemory: () => livetrace('memory'),

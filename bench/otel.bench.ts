@@ -14,28 +14,14 @@ import { MemoryStore } from '../src/store/memory-store.js';
 import { Tracer } from '../src/tracer/tracer.js';
 import { LivetraceSpanProcessor } from '../src/otel/span-processor.js';
 import { toOtlp } from '../src/otel/otlp.js';
+import { median, rate as rateOf } from './support/measure.js';
 
 const TRACES = 100;
 const SPANS_PER_TRACE = 200;
 const N = TRACES * SPANS_PER_TRACE;
 const ROUNDS = 5;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-async function rate(units: number, run: () => Promise<void>): Promise<number> {
-  await run(); // warm-up
-  const rates: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    (globalThis as { gc?: () => void }).gc?.();
-    const t0 = process.hrtime.bigint();
-    await run();
-    rates.push(units / (Number(process.hrtime.bigint() - t0) / 1e9));
-  }
-  return median(rates);
-}
+const rate = (units: number, run: () => Promise<void>): Promise<number> => rateOf(units, run, ROUNDS);
 
 function emit(provider: BasicTracerProvider): void {
   const ot = provider.getTracer('bench');

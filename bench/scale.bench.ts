@@ -20,6 +20,7 @@ import { PostgresStore } from '../src/store/postgres-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import { RedisHub } from '../src/hub/redis-hub.js';
 import { Tracer } from '../src/tracer/tracer.js';
+import { median } from './support/measure.js';
 
 const PG_URL = process.env['LIVETRACE_TEST_PG'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env['LIVETRACE_TEST_REDIS'] ?? 'redis://127.0.0.1:6379';
@@ -34,10 +35,6 @@ let n = 0;
 const schema = `lt_bench_${process.pid}_${Date.now().toString(36)}`;
 const prefix = schema;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))]!;

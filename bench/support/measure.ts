@@ -1,0 +1,62 @@
+// Shared by the benchmark suites: the statistics, and the OpenTelemetry workload every
+// suite compares against (so that each suite measures the peer the same way).
+import { context, trace as otelTrace } from '@opentelemetry/api';
+import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** Median of `rounds` rates (units/s) after one warm-up run; a GC before each round. */
+export async function rate(units: number, run: () => Promise<void>, rounds = 5): Promise<number> {
+  await run();
+  const rates: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    (globalThis as { gc?: () => void }).gc?.();
+    const t0 = process.hrtime.bigint();
+    await run();
+    rates.push(units / (Number(process.hrtime.bigint() - t0) / 1e9));
+  }
+  return median(rates);
+}
+
+/** An exporter that only acknowledges: the cost of OpenTelemetry's pipeline alone. */
+export class AckExporter implements SpanExporter {
+  count = 0;
+  export(spans: ReadableSpan[], done: (r: { code: number }) => void): void {
+    this.count += spans.length;
+    done({ code: 0 });
+  }
+  async shutdown(): Promise<void> {}
+  async forceFlush(): Promise<void> {}
+}
+
+/**
+ * OpenTelemetry doing what a livetrace step does: `n` child spans of one root, each
+ * startSpan + addEvent + end, then forceFlush. `simple`: SimpleSpanProcessor +
+ * InMemorySpanExporter; `batch`: BatchSpanProcessor + the given exporter. Checks that every
+ * span was exported: the batch processor silently drops spans when its queue overflows.
+ */
+export async function otelSteps(n: number, kind: 'simple' | 'batch', batchExporter: 'memory' | 'ack' = 'ack', maxExportBatchSize = 2000): Promise<void> {
+  const memory = new InMemorySpanExporter();
+  const ack = new AckExporter();
+  const processor =
+    kind === 'simple'
+      ? new SimpleSpanProcessor(memory)
+      : new BatchSpanProcessor(batchExporter === 'ack' ? ack : memory, { maxQueueSize: n + 10, maxExportBatchSize, scheduledDelayMillis: 50 });
+  const provider = new BasicTracerProvider({ spanProcessors: [processor] });
+  const tracer = provider.getTracer('bench');
+  const root = tracer.startSpan('root');
+  const ctx = otelTrace.setSpan(context.active(), root);
+  for (let i = 0; i < n; i++) {
+    const span = tracer.startSpan('step', undefined, ctx);
+    span.addEvent('log line');
+    span.end();
+  }
+  root.end();
+  await provider.forceFlush();
+  const exported = kind === 'batch' && batchExporter === 'ack' ? ack.count : memory.getFinishedSpans().length;
+  if (exported !== n + 1) throw new Error(`OpenTelemetry ${kind} exported ${exported} of ${n + 1} spans`);
+  await provider.shutdown();
+}
