@@ -105,3 +105,23 @@ export function isTyping(e: KeyboardEvent): boolean {
   const tag = t.tagName;
   return tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || t.isContentEditable;
 }
+
+/**
+ * Page keyboard shortcuts: `handler` sees plain key presses only (no modifier, not while
+ * typing in a field; Escape there leaves the field). Re-bound each render, so the handler
+ * may read the latest state.
+ */
+export function useShortcuts(handler: (e: KeyboardEvent) => void): void {
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      if (isTyping(e)) {
+        if (e.key === 'Escape') (e.target as HTMLElement).blur();
+        return;
+      }
+      handler(e);
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  });
+}

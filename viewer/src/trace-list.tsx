@@ -6,7 +6,7 @@ import type { TraceInfo, TraceStatus } from '../../src/core/types.js';
 import { ApiError, listTraces, type ListParams } from './api.js';
 import { STATUS_ICON, TRACE_STATUSES, formatAgo, formatDateTime, formatDuration, isTerminal } from './format.js';
 import { Highlight } from './json-view.js';
-import { isTyping, traceHref, useNow } from './hooks.js';
+import { traceHref, useNow, useShortcuts } from './hooks.js';
 
 const POLL_MS = 2000;
 const PAGE_SIZE = 50;
@@ -66,26 +66,17 @@ export function TraceList() {
     [traces, q],
   );
 
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if (e.ctrlKey || e.metaKey || e.altKey) return;
-      if (isTyping(e)) {
-        if (e.key === 'Escape') (e.target as HTMLElement).blur();
-        return;
-      }
-      if (e.key === '/') {
-        e.preventDefault();
-        search.current?.focus();
-      } else if (e.key === 'ArrowDown' || e.key === 'j') {
-        e.preventDefault();
-        setActive((a) => Math.min(shown.length - 1, a + 1));
-      } else if (e.key === 'ArrowUp' || e.key === 'k') {
-        e.preventDefault();
-        setActive((a) => Math.max(0, a - 1));
-      } else if (e.key === 'Enter' && shown[active]) location.hash = traceHref(shown[active]!.id);
-    };
-    addEventListener('keydown', onKey);
-    return () => removeEventListener('keydown', onKey);
+  useShortcuts((e) => {
+    if (e.key === '/') {
+      e.preventDefault();
+      search.current?.focus();
+    } else if (e.key === 'ArrowDown' || e.key === 'j') {
+      e.preventDefault();
+      setActive((a) => Math.min(shown.length - 1, a + 1));
+    } else if (e.key === 'ArrowUp' || e.key === 'k') {
+      e.preventDefault();
+      setActive((a) => Math.max(0, a - 1));
+    } else if (e.key === 'Enter' && shown[active]) location.hash = traceHref(shown[active]!.id);
   });
 
   const filtersOn = status || createdBy || from || to || text;

@@ -5,7 +5,7 @@ import type { NodeStatus } from '../../src/core/types.js';
 import { NODE_STATUSES, STATUS_ICON, formatDateTime, formatDuration, isTerminal } from './format.js';
 import { DEFAULT_VIEW, ancestorsToExpand, buildGraph, timelineOrder, type GraphModel, type GraphNode, type ViewOptions } from './graph-model.js';
 import { GraphView } from './graph-view.js';
-import { isTyping, traceHref, useNow } from './hooks.js';
+import { traceHref, useNow, useShortcuts } from './hooks.js';
 import { LogsView } from './logs-view.js';
 import { NodeDetails } from './node-details.js';
 import { SpacesView } from './spaces-view.js';
@@ -164,39 +164,30 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
     setCollapsed(next);
   };
 
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if (e.ctrlKey || e.metaKey || e.altKey) return;
-      if (isTyping(e)) {
-        if (e.key === 'Escape') (e.target as HTMLElement).blur();
-        return;
-      }
-      const k = e.key;
-      if (k === '/') {
-        e.preventDefault();
-        document.getElementById('node-search')?.focus();
-      } else if (k === 'g') switchView('graph');
-      else if (k === 't') switchView('timeline');
-      else if (k === 'Escape') {
-        if (help) setHelp(false);
-        else if (selected) select(undefined);
-        else location.hash = '#/';
-      } else if (k === '?') setHelp(!help);
-      else if (k === 'f') setFollow(!follow);
-      else if (k === '+' || k === '=') setScale(SCALES[Math.min(SCALES.length - 1, SCALES.indexOf(scale) + 1)]!);
-      else if (k === '-') setScale(SCALES[Math.max(0, SCALES.indexOf(scale) - 1)]!);
-      else if (k === '0') fit();
-      else if ((k === 'Enter' || k === ' ' || k === 'c') && selected && model.byId.get(selected)?.hasChildren) {
-        e.preventDefault();
-        toggle(selected);
-      } else if (['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'h', 'j', 'k', 'l'].includes(k)) {
-        e.preventDefault();
-        const next = navigate(model, rows, view, selected, k);
-        if (next) select(next);
-      }
-    };
-    addEventListener('keydown', onKey);
-    return () => removeEventListener('keydown', onKey);
+  useShortcuts((e) => {
+    const k = e.key;
+    if (k === '/') {
+      e.preventDefault();
+      document.getElementById('node-search')?.focus();
+    } else if (k === 'g') switchView('graph');
+    else if (k === 't') switchView('timeline');
+    else if (k === 'Escape') {
+      if (help) setHelp(false);
+      else if (selected) select(undefined);
+      else location.hash = '#/';
+    } else if (k === '?') setHelp(!help);
+    else if (k === 'f') setFollow(!follow);
+    else if (k === '+' || k === '=') setScale(SCALES[Math.min(SCALES.length - 1, SCALES.indexOf(scale) + 1)]!);
+    else if (k === '-') setScale(SCALES[Math.max(0, SCALES.indexOf(scale) - 1)]!);
+    else if (k === '0') fit();
+    else if ((k === 'Enter' || k === ' ' || k === 'c') && selected && model.byId.get(selected)?.hasChildren) {
+      e.preventDefault();
+      toggle(selected);
+    } else if (['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'h', 'j', 'k', 'l'].includes(k)) {
+      e.preventDefault();
+      const next = navigate(model, rows, view, selected, k);
+      if (next) select(next);
+    }
   });
 
   const info = state.info;
