@@ -5,7 +5,7 @@
 import { cpus } from 'node:os';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { Tracer } from '../src/tracer/tracer.js';
-import { otelSteps, rate as rateOf } from './support/measure.js';
+import { otelSteps, rate as rateOf, recordSteps } from './support/measure.js';
 
 const N = 100_000;
 const ROUNDS = 5;
@@ -21,11 +21,7 @@ async function livetrace(subscribers: number): Promise<void> {
       return n;
     })());
   }
-  for (let i = 0; i < N; i++) {
-    const node = t.add(undefined, { label: 'step' });
-    node.info('log line');
-    node.complete();
-  }
+  recordSteps(t, N);
   t.markComplete();
   await t.flush();
   const counts = await Promise.all(readers);
@@ -42,11 +38,7 @@ async function heapPerNode(): Promise<number> {
   await t.flush();
   gc();
   const h0 = process.memoryUsage().heapUsed;
-  for (let i = 0; i < N; i++) {
-    const node = t.add(undefined, { label: 'step' });
-    node.info('log line');
-    node.complete();
-  }
+  recordSteps(t, N);
   await t.flush();
   gc();
   const h1 = process.memoryUsage().heapUsed;

@@ -18,7 +18,7 @@ import { FileStore } from '../src/store/file-store.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { makeEvents, makeInfo } from '../src/testing/store-conformance.js';
 import { Tracer } from '../src/tracer/tracer.js';
-import { median, otelSteps } from './support/measure.js';
+import { median, otelSteps, recordSteps } from './support/measure.js';
 
 const N = 100_000;
 const ROUNDS = 5;
@@ -67,11 +67,7 @@ async function livetrace(kind: 'file' | 'memory'): Promise<void> {
   toDelete.push(dir);
   const tracer = new Tracer({ store: kind === 'file' ? new FileStore({ dir, durability: 'batch' }) : new MemoryStore(), exitHook: false });
   const t = await tracer.create();
-  for (let i = 0; i < N; i++) {
-    const node = t.add(undefined, { label: 'step' });
-    node.info('log line');
-    node.complete();
-  }
+  recordSteps(t, N);
   t.markComplete();
   await t.flush();
   const stored = (await tracer.store.info(t.id))?.last_seq;

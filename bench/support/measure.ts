@@ -1,6 +1,7 @@
 // Shared by the benchmark suites: the statistics, and the OpenTelemetry workload every
 // suite compares against (so that each suite measures the peer the same way).
 import { context, trace as otelTrace } from '@opentelemetry/api';
+import type { Trace } from '../../src/tracer/trace.js';
 import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 
 export function median(xs: number[]): number {
@@ -59,4 +60,13 @@ export async function otelSteps(n: number, kind: 'simple' | 'batch', batchExport
   const exported = kind === 'batch' && batchExporter === 'ack' ? ack.count : memory.getFinishedSpans().length;
   if (exported !== n + 1) throw new Error(`OpenTelemetry ${kind} exported ${exported} of ${n + 1} spans`);
   await provider.shutdown();
+}
+
+/** The livetrace workload every suite measures: `n` steps of add + one log + complete. */
+export function recordSteps(trace: Trace, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const node = trace.add(undefined, { label: 'step' });
+    node.info('log line');
+    node.complete();
+  }
 }
