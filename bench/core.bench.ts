@@ -5,10 +5,10 @@
 import { cpus } from 'node:os';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { Tracer } from '../src/tracer/tracer.js';
-import { otelSteps, rate as rateOf, recordSteps } from './support/measure.js';
+import { otelSteps, rate as rateOf, recordSteps, sized } from './support/measure.js';
 
-const N = 100_000;
-const ROUNDS = 5;
+const N = sized(100_000, 300);
+const ROUNDS = sized(5, 1);
 
 async function livetrace(subscribers: number): Promise<void> {
   const tracer = new Tracer({ store: new MemoryStore(), exitHook: false });

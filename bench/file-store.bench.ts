@@ -18,11 +18,11 @@ import { FileStore } from '../src/store/file-store.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { makeEvents, makeInfo } from '../src/testing/store-conformance.js';
 import { Tracer } from '../src/tracer/tracer.js';
-import { median, otelSteps, recordSteps } from './support/measure.js';
+import { median, otelSteps, recordSteps, sized } from './support/measure.js';
 
-const N = 100_000;
-const ROUNDS = 5;
-const BATCH = 2000;
+const N = sized(100_000, 300);
+const ROUNDS = sized(5, 1);
+const BATCH = sized(2000, 50);
 const base = mkdtempSync(join(tmpdir(), 'lt-bench-'));
 let dirNo = 0;
 const freshDir = (): string => join(base, `d${dirNo++}`);
@@ -113,7 +113,7 @@ async function listing(): Promise<{ cold: number; warm: number; filtered: number
   const dir = freshDir();
   const writer = new FileStore({ dir });
   const t0 = Date.now();
-  const T = 10_000;
+  const T = sized(10_000, 100);
   const started = process.hrtime.bigint();
   for (let i = 0; i < T; i += 50) {
     await Promise.all(
@@ -143,7 +143,7 @@ async function loading(): Promise<{ plain: number; archived: number; events: num
   const dir = freshDir();
   const w = new Tracer({ store: new FileStore({ dir }), exitHook: false });
   const t = await w.create({ id: 'big' });
-  while (t.lastSeq < 9_999 - 3) {
+  while (t.lastSeq < sized(9_999, 99) - 3) {
     const n = t.add({ i: t.lastSeq }, { label: 'step' });
     n.info('log line', { i: t.lastSeq });
     n.complete({ ok: true });

@@ -14,12 +14,12 @@ import { MemoryStore } from '../src/store/memory-store.js';
 import { Tracer } from '../src/tracer/tracer.js';
 import { LivetraceSpanProcessor } from '../src/otel/span-processor.js';
 import { toOtlp } from '../src/otel/otlp.js';
-import { median, rate as rateOf } from './support/measure.js';
+import { median, rate as rateOf, sized } from './support/measure.js';
 
-const TRACES = 100;
-const SPANS_PER_TRACE = 200;
+const TRACES = sized(100, 3);
+const SPANS_PER_TRACE = sized(200, 20);
 const N = TRACES * SPANS_PER_TRACE;
-const ROUNDS = 5;
+const ROUNDS = sized(5, 1);
 
 const rate = (units: number, run: () => Promise<void>): Promise<number> => rateOf(units, run, ROUNDS);
 

@@ -20,14 +20,16 @@ import { PostgresStore } from '../src/store/postgres-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import { RedisHub } from '../src/hub/redis-hub.js';
 import { Tracer } from '../src/tracer/tracer.js';
-import { median } from './support/measure.js';
+import { median, sized } from './support/measure.js';
 
 const PG_URL = process.env['LIVETRACE_TEST_PG'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env['LIVETRACE_TEST_REDIS'] ?? 'redis://127.0.0.1:6379';
-const STEPS = 20_000; // x3 events
+const STEPS = sized(20_000, 100); // x3 events
 const TRACES = 4;
-const ROUNDS = 3;
-const LAT_EVENTS = 1500;
+const ROUNDS = sized(3, 1);
+const LAT_EVENTS = sized(1500, 40);
+/** The first events are the warm-up of the path (connections, JIT): not counted. */
+const LAT_WARMUP = sized(100, 10);
 const LAT_INTERVAL_MS = 2;
 
 const base = mkdtempSync(join(tmpdir(), 'lt-scale-'));
@@ -131,7 +133,7 @@ async function localLatency(): Promise<number[]> {
   trace.markComplete();
   await reading;
   await tracer.close();
-  return lat.slice(100);
+  return lat.slice(LAT_WARMUP);
 }
 
 async function redisLatency(): Promise<number[]> {
@@ -166,12 +168,12 @@ async function redisLatency(): Promise<number[]> {
   await exited;
   await tracer.close();
   await hub.close();
-  return lat.slice(100);
+  return lat.slice(LAT_WARMUP);
 }
 
 async function latencies(): Promise<void> {
   const redisSkip = await reachable('redis');
-  console.log(`### Publish-to-receive latency of live events (one event every ${LAT_INTERVAL_MS} ms, ${LAT_EVENTS} events, first 100 dropped)\n`);
+  console.log(`### Publish-to-receive latency of live events (one event every ${LAT_INTERVAL_MS} ms, ${LAT_EVENTS} events, first ${LAT_WARMUP} dropped)\n`);
   console.log('| path | p50 ms | p99 ms | max ms |');
   console.log('| --- | ---: | ---: | ---: |');
   const local = await localLatency();
@@ -181,7 +183,7 @@ async function latencies(): Promise<void> {
   } else {
     const redis = await redisLatency();
     console.log(`| RedisHub, writer in another process | ${pct(redis, 50).toFixed(3)} | ${pct(redis, 99).toFixed(3)} | ${Math.max(...redis).toFixed(3)} |`);
-    if (redis.length < LAT_EVENTS - 100) console.log(`\n(received ${redis.length} of ${LAT_EVENTS - 100} stamped events live)`);
+    if (redis.length < LAT_EVENTS - LAT_WARMUP) console.log(`\n(received ${redis.length} of ${LAT_EVENTS - LAT_WARMUP} stamped events live)`);
   }
   console.log('');
 }

@@ -14,16 +14,17 @@ import { fileURLToPath } from 'node:url';
 import { createServer } from '../src/server/create-server.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { Tracer } from '../src/tracer/tracer.js';
+import { sized } from './support/measure.js';
 
-const CLIENTS = Number(process.env['LIVETRACE_BENCH_CLIENTS'] ?? 1000);
-const EVENTS = Number(process.env['LIVETRACE_BENCH_EVENTS'] ?? 10_000);
+const CLIENTS = Number(process.env['LIVETRACE_BENCH_CLIENTS'] ?? sized(1000, 5));
+const EVENTS = Number(process.env['LIVETRACE_BENCH_EVENTS'] ?? sized(10_000, 100));
 /** The naive broadcaster is slow to drain 1,000 sockets written per event: it is compared on a shorter stream. */
 const SHORT_EVENTS = Math.max(10, Math.round(EVENTS / 10));
 /** Events published per macrotask by the writer (a bursty, fast agent). */
 const BURST = 50;
-const REST_SECONDS = 3;
+const REST_SECONDS = sized(3, 0.3);
 const REST_CONCURRENCY = 16;
-const NODES = 1000;
+const NODES = sized(1000, 20);
 
 type ToChild = { cmd: 'streams' } | { cmd: 'publish' } | { cmd: 'finish' } | { cmd: 'stop' };
 type FromChild =

@@ -4,6 +4,14 @@ import { context, trace as otelTrace } from '@opentelemetry/api';
 import type { Trace } from '../../src/tracer/trace.js';
 import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 
+/**
+ * `npm run bench -- --smoke` (env LIVETRACE_BENCH_SMOKE=1): every suite with tiny sizes, so
+ * that the test suite runs each bench end to end (they never rot); its figures mean nothing.
+ */
+export const SMOKE = process.env['LIVETRACE_BENCH_SMOKE'] === '1';
+/** `full` normally, `smoke` under --smoke. */
+export const sized = (full: number, smoke: number): number => (SMOKE ? smoke : full);
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
