@@ -1,0 +1,135 @@
+// Agent-shaped benchmark (issue 16, item 1): many short traces, as an agent host records
+// them. TRACES traces of STEPS steps (a step = add + one log + complete), each trace
+// created, filled, completed and released, IN_FLIGHT traces at once (workers yielding
+// with setImmediate after each trace), median of ROUNDS rounds after a warm-up, rounds of
+// the configurations interleaved so the load of a shared machine weighs on all alike.
+// Peers measured in the same run:
+//  - OpenTelemetry: a root span per trace, STEPS child spans with an event, root ended,
+//    BatchSpanProcessor (maxQueueSize 2^20, maxExportBatchSize 2000, scheduledDelayMillis
+//    50) + an ack-only exporter; verified that no span was dropped;
+//  - the raw limit of any one-file-per-trace layout: create the trace's folder and file,
+//    JSON.stringify the same events, one write per batch (here: per trace), close.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { context, trace as otelTrace } from '@opentelemetry/api';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { newId } from '../src/core/ids.js';
+import { FileStore } from '../src/store/file-store.js';
+import { MemoryStore } from '../src/store/memory-store.js';
+import { Tracer } from '../src/tracer/tracer.js';
+import { AckExporter, median, recordSteps, sized } from './support/measure.js';
+
+const TRACES = sized(1000, 16);
+const STEPS = sized(100, 10);
+const IN_FLIGHT = 8;
+const ROUNDS = sized(5, 1);
+const SPANS = TRACES * STEPS;
+const base = mkdtempSync(join(tmpdir(), 'lt-agent-bench-'));
+let dirNo = 0;
+const toDelete: string[] = [];
+const freshDir = (): string => {
+  const d = join(base, `d${dirNo++}`);
+  toDelete.push(d);
+  return d;
+};
+const yieldNow = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** `IN_FLIGHT` workers taking trace numbers from one counter until `TRACES` are done. */
+async function workers(one: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < TRACES) {
+        await one(next++);
+        await yieldNow();
+      }
+    }),
+  );
+}
+
+async function otelBatch(): Promise<void> {
+  const ack = new AckExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(ack, { maxQueueSize: 2 ** 20, maxExportBatchSize: 2000, scheduledDelayMillis: 50 })] });
+  const ot = provider.getTracer('bench');
+  await workers(async () => {
+    const root = ot.startSpan('agent');
+    const ctx = otelTrace.setSpan(context.active(), root);
+    for (let s = 0; s < STEPS; s++) {
+      const span = ot.startSpan('step', undefined, ctx);
+      span.addEvent('log line');
+      span.end();
+    }
+    root.end();
+  });
+  await provider.forceFlush();
+  if (ack.count !== TRACES * (STEPS + 1)) throw new Error(`OpenTelemetry exported ${ack.count} of ${TRACES * (STEPS + 1)} spans`);
+  await provider.shutdown();
+}
+
+async function livetrace(kind: 'memory' | 'file'): Promise<void> {
+  const store = kind === 'memory' ? new MemoryStore() : new FileStore({ dir: freshDir(), durability: 'batch' });
+  const tracer = new Tracer({ store, exitHook: false });
+  let events = 0;
+  await workers(async () => {
+    const t = await tracer.create();
+    recordSteps(t, STEPS);
+    t.markComplete();
+    await t.release();
+    events += t.lastSeq;
+  });
+  await tracer.close();
+  if (events < TRACES * (STEPS * 3 + 2)) throw new Error(`livetrace recorded ${events} events`);
+}
+
+/** The raw limit: what one file per trace costs at minimum for the same events. */
+async function rawLimit(): Promise<void> {
+  const dir = freshDir();
+  mkdirSync(dir, { recursive: true });
+  await workers(async () => {
+    const traceId = newId();
+    const folder = join(dir, traceId);
+    mkdirSync(folder);
+    const now = Date.now();
+    const lines: string[] = [JSON.stringify({ seq: 1, type: 'init', trace_id: traceId, timestamp: now, data: { trace_id: traceId } })];
+    let seq = 1;
+    for (let s = 0; s < STEPS; s++) {
+      const id = newId();
+      lines.push(JSON.stringify({ seq: ++seq, type: 'node_add', trace_id: traceId, node_id: id, timestamp: now, data: { id, label: 'step', status: 'running', start_time: now, parent_ids: [] } }));
+      lines.push(JSON.stringify({ seq: ++seq, type: 'log', trace_id: traceId, node_id: id, timestamp: now, data: { level: 'info', message: 'log line' } }));
+      lines.push(JSON.stringify({ seq: ++seq, type: 'node_complete', trace_id: traceId, node_id: id, timestamp: now, data: { node_id: id, status: 'success', end_time: now, duration: 0 } }));
+    }
+    lines.push(JSON.stringify({ seq: ++seq, type: 'trace_complete', trace_id: traceId, timestamp: now, data: { status: 'completed' } }));
+    const fh = await open(join(folder, 'events.jsonl'), 'w');
+    await fh.write(lines.join('\n') + '\n');
+    await fh.close();
+  });
+}
+
+const runs: Record<string, () => Promise<void>> = { otel: otelBatch, memory: () => livetrace('memory'), file: () => livetrace('file'), raw: rawLimit };
+const all: Record<string, number[]> = {};
+for (const [name, run] of Object.entries(runs)) {
+  await run(); // warm-up
+  all[name] = [];
+}
+for (let r = 0; r < ROUNDS; r++) {
+  for (const [name, run] of Object.entries(runs)) {
+    (globalThis as { gc?: () => void }).gc?.();
+    const t0 = process.hrtime.bigint();
+    await run();
+    all[name]!.push(SPANS / (Number(process.hrtime.bigint() - t0) / 1e9));
+    for (const d of toDelete.splice(0)) rmSync(d, { recursive: true, force: true });
+  }
+}
+rmSync(base, { recursive: true, force: true });
+const m = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, median(v)])) as Record<keyof typeof runs, number>;
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+console.log(`machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, node ${process.version}, load average ${loadavg()[0]!.toFixed(1)}; ${TRACES} traces x ${STEPS} steps, ${IN_FLIGHT} in flight, median of ${ROUNDS} interleaved rounds after a warm-up\n`);
+console.log('| configuration | steps/s | ratio | goal |');
+console.log('| --- | ---: | ---: | ---: |');
+console.log(`| OpenTelemetry BatchSpanProcessor + ack-only exporter (no span dropped) | ${fmt(m.otel!)} | 1.00x | |`);
+console.log(`| livetrace, memory store | ${fmt(m.memory!)} | **${(m.memory! / m.otel!).toFixed(2)}x** of OTel | >= 1.0x |`);
+console.log(`| raw limit: folder + file, JSON.stringify, one write per batch, close | ${fmt(m.raw!)} | 1.00x | |`);
+console.log(`| livetrace, FileStore (durability batch) | ${fmt(m.file!)} | **${(m.file! / m.raw!).toFixed(2)}x** of raw | >= 0.6x |`);
+console.log(`\ngoal: memory store >= 1.0x OTel batch: ${m.memory! >= m.otel! ? 'met' : 'NOT met'}; FileStore >= 0.6x the raw limit: ${m.file! >= 0.6 * m.raw! ? 'met' : 'NOT met'}`);
