@@ -8,17 +8,74 @@ export interface CaptureLimits {
   maxValueSize: number;
   /** Maximum nesting depth. */
   maxDepth: number;
+  /** Labels, icons, titles, agent names, error names, reasons. Default 1024 characters. */
+  maxLabelLength?: number;
+  /** Log messages, error messages, descriptions. Default 16384 characters. */
+  maxMessageLength?: number;
+  /** Object keys (metadata, values), space keys, created_by/team/tenant ids. Default 256 characters. */
+  maxKeyLength?: number;
 }
 
-export const DEFAULT_CAPTURE_LIMITS: CaptureLimits = { maxValueSize: 64 * 1024, maxDepth: 32 };
+export const DEFAULT_STRING_LIMITS = { maxLabelLength: 1024, maxMessageLength: 16 * 1024, maxKeyLength: 256 } as const;
+
+export const DEFAULT_CAPTURE_LIMITS: CaptureLimits = { maxValueSize: 64 * 1024, maxDepth: 32, ...DEFAULT_STRING_LIMITS };
 
 export const TRUNCATED = '…[truncated]';
+
+// ---- caller-given strings ------------------------------------------------------------
+// Every string a caller hands over (labels, messages, keys...) is bounded here, with the
+// marker values use, so that what is stored stays proportional to bounded input.
+
+/** `value` as bounded text: strings cut at `max` characters (+ the truncation marker). */
+export function captureText(value: unknown, max: number): string {
+  const s = typeof value === 'string' ? value : safeString(value);
+  return s.length <= max ? s : truncateString(s, max);
+}
+
+/**
+ * `key` bounded to about `max` characters. A longer key keeps its start, the marker and a
+ * short hash of the whole key, so two long keys with a common prefix never merge.
+ */
+export function captureKey(key: string, max: number): string {
+  if (key.length <= max) return key;
+  const tag = `${TRUNCATED}#${shortHash(key)}`;
+  return key.slice(0, Math.max(1, max - tag.length)) + tag;
+}
+
+/** 53-bit string hash (cyrb53) in base 36: stable, fast, no dependency (runs in browsers). */
+export function shortHash(s: string): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
+}
 
 interface Ctx {
   budget: number;
   readonly maxDepth: number;
+  readonly maxKey: number;
+  readonly maxLabel: number;
+  readonly maxMessage: number;
   readonly seen: Set<object>;
   truncated: boolean;
+}
+
+function ctxOf(limits: CaptureLimits, seen: Set<object> = new Set()): Ctx {
+  return {
+    budget: limits.maxValueSize,
+    maxDepth: limits.maxDepth,
+    maxKey: limits.maxKeyLength ?? DEFAULT_STRING_LIMITS.maxKeyLength,
+    maxLabel: limits.maxLabelLength ?? DEFAULT_STRING_LIMITS.maxLabelLength,
+    maxMessage: limits.maxMessageLength ?? DEFAULT_STRING_LIMITS.maxMessageLength,
+    seen,
+    truncated: false,
+  };
 }
 
 /** JSON-safe deep copy of `value`. Never throws. Top-level `undefined` stays `undefined`. */
@@ -34,7 +91,7 @@ export function capture(value: unknown, limits: CaptureLimits = DEFAULT_CAPTURE_
       return value.length <= limits.maxValueSize ? value : truncateString(value, limits.maxValueSize);
   }
   if (value === null) return null;
-  const ctx: Ctx = { budget: limits.maxValueSize, maxDepth: limits.maxDepth, seen: new Set(), truncated: false };
+  const ctx = ctxOf(limits);
   try {
     return walk(value, ctx, 0);
   } catch (err) {
@@ -160,10 +217,17 @@ function walkObject(obj: object, ctx: Ctx, depth: number): unknown {
       ctx.truncated = true;
       break;
     }
-    const v = walk((obj as Record<string, unknown>)[k], ctx, depth + 1);
+    let v: unknown;
+    try {
+      v = walk((obj as Record<string, unknown>)[k], ctx, depth + 1);
+    } catch (err) {
+      // A throwing getter loses its own value only.
+      v = { $type: 'unserializable', error: safeString(err) };
+    }
     if (v !== undefined) {
-      ctx.budget -= k.length + 3;
-      setOwn(out, k, v);
+      const key = captureKey(k, ctx.maxKey);
+      ctx.budget -= key.length + 3;
+      setOwn(out, key, v);
     }
   }
   return out;
@@ -186,8 +250,9 @@ function walkList(list: readonly unknown[], ctx: Ctx, depth: number): unknown[] 
 }
 
 function captureErrorIn(err: Error, ctx: Ctx, depth: number): ErrorData {
-  const out: ErrorData = { $type: 'error', name: safeString(err.name) || 'Error', message: safeString(err.message) };
-  if (typeof err.stack === 'string') out.stack = err.stack.length > 8192 ? err.stack.slice(0, 8192) + TRUNCATED : err.stack;
+  const out: ErrorData = { $type: 'error', name: captureText(err.name, ctx.maxLabel) || 'Error', message: captureText(err.message, ctx.maxMessage) };
+  const stack: unknown = err.stack;
+  if (typeof stack === 'string') out.stack = captureText(stack, 8192);
   ctx.budget -= out.message.length + (out.stack?.length ?? 0) + 20;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' || typeof code === 'number') out.code = code;
@@ -195,30 +260,40 @@ function captureErrorIn(err: Error, ctx: Ctx, depth: number): ErrorData {
   for (const k of Object.keys(err)) {
     if (k === 'code' || k === 'cause' || k in out) continue;
     const v = walk((err as unknown as Record<string, unknown>)[k], ctx, depth + 1);
-    if (v !== undefined) out[k] = v;
+    if (v !== undefined) setOwn(out, captureKey(k, ctx.maxKey), v);
   }
   return out;
 }
 
-/** What `fail(error)` records: always an ErrorData with name and message. */
+/**
+ * What `fail(error)` records: always a fresh ErrorData with name and message, copied and
+ * bounded like any value (an error-like object of the caller is never kept: mutating it
+ * later changes nothing recorded). Never throws.
+ */
 export function captureError(error: unknown, limits: CaptureLimits = DEFAULT_CAPTURE_LIMITS): ErrorData {
-  if (error instanceof Error) {
-    const ctx: Ctx = { budget: limits.maxValueSize, maxDepth: limits.maxDepth, seen: new Set([error]), truncated: false };
-    try {
-      const data = captureErrorIn(error, ctx, 0);
+  const maxLabel = limits.maxLabelLength ?? DEFAULT_STRING_LIMITS.maxLabelLength;
+  const maxMessage = limits.maxMessageLength ?? DEFAULT_STRING_LIMITS.maxMessageLength;
+  try {
+    if (error instanceof Error) {
+      const data = captureErrorIn(error, ctxOf(limits, new Set([error])), 0);
       delete data['$type'];
       return data;
-    } catch (e) {
-      return { name: 'Error', message: safeString(e) };
     }
+    if (typeof error === 'string') return { name: 'Error', message: captureText(error, maxMessage) };
+    if (error !== null && typeof error === 'object') {
+      const v = capture(error, limits);
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) return { name: 'Error', message: captureText(safeJson(v), maxMessage) };
+      const o = v as Record<string, unknown>;
+      const message = captureText(typeof o['message'] === 'string' ? o['message'] : safeJson(o), maxMessage);
+      const name = typeof o['name'] === 'string' && o['name'] !== '' ? captureText(o['name'], maxLabel) : 'Error';
+      const out: ErrorData = { name, message };
+      for (const k of Object.keys(o)) if (k !== 'name' && k !== 'message') setOwn(out, k, o[k]);
+      return out;
+    }
+    return { name: 'Error', message: captureText(safeString(error), maxMessage) };
+  } catch (e) {
+    return { name: 'Error', message: `[unreadable error: ${captureText(safeString(e), 200)}]` };
   }
-  if (typeof error === 'string') return { name: 'Error', message: error };
-  if (error !== null && typeof error === 'object') {
-    const v = capture(error, limits) as Record<string, unknown>;
-    const message = typeof v['message'] === 'string' ? v['message'] : safeJson(v);
-    return { ...v, name: typeof v['name'] === 'string' ? v['name'] : 'Error', message };
-  }
-  return { name: 'Error', message: String(error) };
 }
 
 /** Assigns without tripping the `__proto__` setter. */

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { ERROR_CODES, HostNotAllowedError, InvalidArgumentError, type ErrorCode } from '../core/errors.js';
 import { Tracer } from '../tracer/tracer.js';
+import { readOptions } from '../core/read-options.js';
 import { HostCheck } from './host-check.js';
 import { errorBody } from './http-error.js';
 import type { LivetraceApiOptions } from './options.js';
@@ -48,7 +49,8 @@ export function normalizeBasePath(p: string | undefined): string {
   return trimmed;
 }
 
-export async function createServer(options: CreateServerOptions = {}): Promise<LivetraceServer> {
+export async function createServer(serverOptions?: CreateServerOptions): Promise<LivetraceServer> {
+  const options = readOptions('createServer()', serverOptions);
   const basePath = normalizeBasePath(options.basePath);
   const ownsTracer = options.tracer === undefined;
   const tracer = options.tracer ?? new Tracer();

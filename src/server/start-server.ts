@@ -7,6 +7,7 @@ import type { Tracer } from '../tracer/tracer.js';
 import { TokenAuth, isLoopbackHost, type TokenEntry } from './auth.js';
 import { createServer, type CreateServerOptions, type LivetraceServer } from './create-server.js';
 import { openTracer } from './open-tracer.js';
+import { readOptions } from '../core/read-options.js';
 
 export interface StartServerOptions extends Omit<CreateServerOptions, 'tracer' | 'tokens' | 'beforeClose'> {
   /** Default 7411; 0 picks a free port. */
@@ -38,7 +39,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
+export async function startServer(serverOptions?: StartServerOptions): Promise<RunningServer> {
+  const options = readOptions('startServer()', serverOptions);
   const port = options.port ?? 7411;
   const host = options.host ?? '127.0.0.1';
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`option port must be an integer from 0 to 65535, got ${String(port)}`);

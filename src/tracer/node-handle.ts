@@ -1,6 +1,7 @@
 // A handle on one node: what add()/parallel()/join() return. It holds only the trace and
 // the node id, so handles are cheap and never keep state of their own.
 import type { NodeContext, NodeData, NodeStatus } from '../core/types.js';
+import { guardRead, readItems, readOptions } from '../core/read-options.js';
 import type { NodeOptions, Trace } from './trace.js';
 import type { UsageInput } from '../core/usage.js';
 import { kAdd, kEnd, kJoin, kLog, kSetStatus, kSpawn, kUpdate, kUsage } from './symbols.js';
@@ -48,15 +49,17 @@ export class NodeHandle {
   }
 
   /** A child node. Does not move the trace cursor; does not complete this node unless `autoCompleteParent: true`. */
-  add(input?: unknown, options: NodeOptions = {}): NodeHandle {
+  add(input?: unknown, options?: NodeOptions): NodeHandle {
     if (!this.#trace) return this;
-    return this.#trace[kAdd]('add', [this.id], input, options, false, options.autoCompleteParent ?? false);
+    const o = readOptions('add()', options);
+    return this.#trace[kAdd]('add', [this.id], input, o, false, o.autoCompleteParent ?? false);
   }
 
   /** Children running in parallel under this node. */
   parallel(items: readonly (NodeOptions & { input?: unknown })[]): NodeHandle[] {
     if (!this.#trace) return [];
-    return this.#trace[kSpawn]('parallel', [this.id], items, false, items.some?.((i) => i?.autoCompleteParent === true) ?? false, true);
+    const list = readItems('parallel()', items);
+    return this.#trace[kSpawn]('parallel', [this.id], list, false, list?.some?.((i) => i?.autoCompleteParent === true) ?? false, true);
   }
 
   /**
@@ -64,9 +67,10 @@ export class NodeHandle {
    * unless `autoCompleteParent: false`; joined nodes that were current are replaced by
    * the join in the trace cursor.
    */
-  join(nodes: readonly (NodeHandle | NodeData | string)[], input?: unknown, options: NodeOptions = {}): NodeHandle {
+  join(nodes: readonly (NodeHandle | NodeData | string)[], input?: unknown, options?: NodeOptions): NodeHandle {
     if (!this.#trace) return this;
-    return this.#trace[kJoin](this.id, nodes, input, options);
+    const list = guardRead('join()', () => (Array.isArray(nodes) ? Array.from(nodes) : nodes));
+    return this.#trace[kJoin](this.id, list, input, readOptions('join()', options));
   }
 
   setOutput(output: unknown): this {

@@ -14,6 +14,12 @@ export interface Limits {
   subscriberBuffer: number;
   /** Unstored events kept per trace while the store fails; past it new events are dropped and reported. Default 1,000,000. */
   maxPendingEvents: number;
+  /** Labels, icons, space labels, item titles, agent names, error names. Longer: truncated with the value marker. Default 1024 characters. */
+  maxLabelLength: number;
+  /** Log messages, error messages, descriptions, cancel reasons. Default 16384 characters. */
+  maxMessageLength: number;
+  /** Metadata and value object keys, space keys, createdBy/teamId/tenantId. Longer: truncated, keeping a hash of the whole key. Default 256 characters. */
+  maxKeyLength: number;
 }
 
 export interface FlushOptions {
@@ -47,7 +53,15 @@ export interface TracerOptions {
   prices?: PriceTable;
 }
 
-export const DEFAULT_LIMITS: Limits = { maxValueSize: 64 * 1024, maxDepth: 32, subscriberBuffer: 1024, maxPendingEvents: 1_000_000 };
+export const DEFAULT_LIMITS: Limits = {
+  maxValueSize: 64 * 1024,
+  maxDepth: 32,
+  subscriberBuffer: 1024,
+  maxPendingEvents: 1_000_000,
+  maxLabelLength: 1024,
+  maxMessageLength: 16 * 1024,
+  maxKeyLength: 256,
+};
 export const DEFAULT_FLUSH: FlushOptions = { intervalMs: 50, maxBatch: 2000, maxRetryMs: 5000 };
 
 function positiveInt(name: string, value: unknown, min = 1): number {
@@ -63,6 +77,9 @@ export function resolveLimits(limits: Partial<Limits> = {}): Limits {
   positiveInt('limits.maxDepth', out.maxDepth);
   positiveInt('limits.subscriberBuffer', out.subscriberBuffer);
   positiveInt('limits.maxPendingEvents', out.maxPendingEvents);
+  positiveInt('limits.maxLabelLength', out.maxLabelLength, 16);
+  positiveInt('limits.maxMessageLength', out.maxMessageLength, 16);
+  positiveInt('limits.maxKeyLength', out.maxKeyLength, 32);
   return out;
 }
 

@@ -2,7 +2,7 @@
 // trace's log, applies it to the state with the shared reducer and hands it to the hub
 // and the write-behind writer. Nothing here starts a task, a timer or a listener of its
 // own: release() therefore has only the log to store and the subscribers to end.
-import { capture, captureError, setOwn, type CaptureLimits } from '../core/capture.js';
+import { capture, captureError, captureKey, captureText, setOwn, type CaptureLimits } from '../core/capture.js';
 import {
   InvalidArgumentError,
   InvalidKeyError,
@@ -13,6 +13,7 @@ import { assertValidId, newId } from '../core/ids.js';
 import { applyEvent, initialState, toSnapshot, type TraceState } from '../core/reducer.js';
 import type { PriceTable } from '../core/prices.js';
 import { NODE_KIND_SET } from '../core/rollup.js';
+import { guardRead, readItems, readOptions } from '../core/read-options.js';
 import { normalizeUsage, type UsageInput } from '../core/usage.js';
 import type {
   EventType,
@@ -203,13 +204,15 @@ export class Trace {
    * `autoCompleteParent: false`), creates one node whose parents are all current nodes
    * (an implicit join after parallel()), and makes it the only current node.
    */
-  add(input?: unknown, options: NodeOptions = {}): NodeHandle {
-    return this[kAdd]('add', this.#state.current, input, options, true, options.autoCompleteParent ?? true);
+  add(input?: unknown, options?: NodeOptions): NodeHandle {
+    const o = readOptions('add()', options);
+    return this[kAdd]('add', this.#state.current, input, o, true, o.autoCompleteParent ?? true);
   }
 
   /** Fans out: one node per item under the current node(s); they become the current nodes. */
   parallel(items: readonly ParallelItem[]): NodeHandle[] {
-    return this[kSpawn]('parallel', this.#state.current, items, true, !items?.some?.((i) => i?.autoCompleteParent === false), true);
+    const list = readItems('parallel()', items);
+    return this[kSpawn]('parallel', this.#state.current, list, true, !list?.some?.((i) => i?.autoCompleteParent === false), true);
   }
 
   setOutput(output: unknown): this {
@@ -234,7 +237,8 @@ export class Trace {
 
   // ---- spaces ---------------------------------------------------------------------
 
-  createSpace(options: SpaceOptions = {}): SpaceHandle {
+  createSpace(spaceOptions?: SpaceOptions): SpaceHandle {
+    const options = readOptions('createSpace()', spaceOptions);
     if (!this.#writable('createSpace')) return new SpaceHandle(this, options.id ?? '');
     let id: string;
     if (options.id !== undefined) {
@@ -245,9 +249,10 @@ export class Trace {
       id = newId();
     }
     const space: Omit<SpaceData, 'data'> = { id, created_at: Date.now() };
-    if (options.label !== undefined) space.label = String(options.label);
-    if (options.icon !== undefined) space.icon = String(options.icon);
-    if (options.description !== undefined) space.description = String(options.description);
+    const limits = this.#host.limits;
+    if (options.label !== undefined) space.label = captureText(options.label, limits.maxLabelLength);
+    if (options.icon !== undefined) space.icon = captureText(options.icon, limits.maxLabelLength);
+    if (options.description !== undefined) space.description = captureText(options.description, limits.maxMessageLength);
     if (options.ttl !== undefined) space.ttl = Number(options.ttl);
     if (options.metadata !== undefined) space.metadata = capture(options.metadata, this.#host.capture) as Record<string, unknown>;
     this.#emit('space_created', space, undefined, id);
@@ -268,12 +273,13 @@ export class Trace {
   listSpaces(): SpaceData[] {
     return [...this.#state.spaces.values()];
   }
-  setSpaceValue(spaceId: string, key: string, value: unknown, options: { title?: string } = {}): this {
+  setSpaceValue(spaceId: string, key: string, value: unknown, itemOptions?: { title?: string }): this {
     if (!this.#writable('setSpaceValue')) return this;
+    const options = readOptions('setSpaceValue()', itemOptions);
     const space = this.#space(spaceId);
-    checkKey(key);
+    key = this.#key(key);
     const item: Record<string, unknown> = { id: key, type: spaceId };
-    if (options.title !== undefined) item['title'] = String(options.title);
+    if (options.title !== undefined) item['title'] = captureText(options.title, this.#host.limits.maxLabelLength);
     item['content'] = capture(value, this.#host.capture) ?? null;
     item['timestamp'] = Date.now();
     const type: EventType = Object.prototype.hasOwnProperty.call(space.data, key) ? 'memory_update' : 'memory_add';
@@ -282,18 +288,18 @@ export class Trace {
   }
   getSpaceValue(spaceId: string, key: string): unknown {
     const space = this.#space(spaceId);
-    checkKey(key);
+    key = this.#key(key);
     return Object.prototype.hasOwnProperty.call(space.data, key) ? space.data[key]!.content : undefined;
   }
   hasSpaceValue(spaceId: string, key: string): boolean {
     const space = this.#space(spaceId);
-    checkKey(key);
+    key = this.#key(key);
     return Object.prototype.hasOwnProperty.call(space.data, key);
   }
   deleteSpaceValue(spaceId: string, key: string): boolean {
     if (!this.#writable('deleteSpaceValue')) return false;
     const space = this.#space(spaceId);
-    checkKey(key);
+    key = this.#key(key);
     if (!Object.prototype.hasOwnProperty.call(space.data, key)) return false;
     this.#emit('memory_delete', { space_id: spaceId, key }, undefined, spaceId);
     return true;
@@ -320,12 +326,12 @@ export class Trace {
   }
   /** Marks open nodes cancelled, then emits `complete` with status cancelled. */
   markCancelled(reason?: string): this {
-    const r = reason === undefined ? 'cancelled' : String(reason);
+    const r = reason === undefined ? 'cancelled' : captureText(reason, this.#host.limits.maxMessageLength);
     return this.#finish('cancelled', { name: 'Cancelled', message: r }, r);
   }
 
-  subscribe(options: SubscribeOptions = {}): Subscription {
-    return this.#host.subscribe(this.id, options, this.#phase === 'released' ? undefined : this);
+  subscribe(options?: SubscribeOptions): Subscription {
+    return this.#host.subscribe(this.id, readOptions('subscribe()', options), this.#phase === 'released' ? undefined : this);
   }
 
   /** Durability barrier: resolves when every event recorded so far is stored. */
@@ -397,7 +403,7 @@ export class Trace {
   /** @internal */
   [kLog](nodeIds: string | readonly string[], level: LogLevel, message: unknown, args: unknown[]): void {
     if (!this.#writable(level)) return;
-    const msg = typeof message === 'string' ? message : formatMessage(message);
+    const msg = captureText(typeof message === 'string' ? message : formatMessage(message), this.#host.limits.maxMessageLength);
     const data = args.length === 0 ? undefined : capture(args.length === 1 ? args[0] : args, this.#host.capture);
     if (typeof nodeIds === 'string') {
       const now = Date.now();
@@ -485,14 +491,14 @@ export class Trace {
       next.output = capture(value, this.#host.capture);
     } else if (field === 'metadataEntries') {
       if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidArgumentError(`setMetadata(entries) needs a plain object, got ${Array.isArray(value) ? 'an array' : typeof value}`);
-      const entries = Object.entries(value);
+      const entries = guardRead('setMetadata()', () => Object.entries(value));
       if (entries.length === 0) return;
       next.metadata = { ...node.metadata };
-      for (const [k, raw] of entries) setOwn(next.metadata, k, capture(raw, this.#host.capture));
+      for (const [k, raw] of entries) setOwn(next.metadata, captureKey(k, this.#host.limits.maxKeyLength), capture(raw, this.#host.capture));
     } else {
       if (typeof key !== 'string' || key.length === 0) throw new InvalidArgumentError(`setMetadata() key must be a non-empty string, got ${typeof key}`);
       next.metadata = { ...node.metadata };
-      setOwn(next.metadata, key, capture(value, this.#host.capture));
+      setOwn(next.metadata, captureKey(key, this.#host.limits.maxKeyLength), capture(value, this.#host.capture));
     }
     this.#emit('node_updated', { node: next }, nodeId);
   }
@@ -505,7 +511,7 @@ export class Trace {
     if (!this.#writable('setUsage')) return;
     const node = this.#state.nodes.get(nodeId);
     if (!node) return;
-    const usage = normalizeUsage(input, this.#host.prices);
+    const usage = guardRead('setUsage()', () => normalizeUsage(input, this.#host.prices));
     const next: NodeData = { ...node, usage, updated_at: Date.now() };
     if (node.kind === 'step') next.kind = 'llm';
     this.#emit('node_updated', { node: next }, nodeId);
@@ -538,7 +544,8 @@ export class Trace {
       if (hasValue) d['output'] = capture(value, this.#host.capture);
       this.#emit('node_complete', d, nodeId, undefined, end);
     } else {
-      const error = value !== null && typeof value === 'object' && 'name' in value && 'message' in value && !(value instanceof Error) ? value : captureError(value, this.#host.capture);
+      // Through the one capture path: copied (the caller's object is never kept) and bounded.
+      const error = captureError(value, this.#host.capture);
       this.#emit('node_failed', { node_id: nodeId, status, end_time: end, duration, error }, nodeId);
     }
   }
@@ -568,10 +575,11 @@ export class Trace {
   #newNode(parentIds: readonly string[], input: unknown, item: NodeOptions, now: number): NodeData {
     const kind = item.kind === undefined ? (item.usage === undefined ? 'step' : 'llm') : checkKind(item.kind);
     const node: NodeData = { id: newId(), parent_ids: parentIds as string[], children: [], kind, metadata: {}, status: 'running', created_at: now, start_time: now, updated_at: now };
-    if (item.usage !== undefined) node.usage = normalizeUsage(item.usage, this.#host.prices);
-    if (item.label !== undefined) node.label = String(item.label);
-    if (item.icon !== undefined) node.icon = String(item.icon);
-    if (item.description !== undefined) node.description = String(item.description);
+    if (item.usage !== undefined) node.usage = guardRead('usage', () => normalizeUsage(item.usage!, this.#host.prices));
+    const limits = this.#host.limits;
+    if (item.label !== undefined) node.label = captureText(item.label, limits.maxLabelLength);
+    if (item.icon !== undefined) node.icon = captureText(item.icon, limits.maxLabelLength);
+    if (item.description !== undefined) node.description = captureText(item.description, limits.maxMessageLength);
     if (item.metadata !== undefined) node.metadata = (capture(item.metadata, this.#host.capture) ?? {}) as Record<string, unknown>;
     if (input !== undefined) node.input = capture(input, this.#host.capture);
     return node;
@@ -598,6 +606,12 @@ export class Trace {
     if (this.#phase === 'open') return true;
     this.#host.late(this, call, this.#phase === 'released' ? 'released' : this.#signal?.aborted ? 'aborted' : 'sealed');
     return false;
+  }
+
+  /** A space key as stored: validated, bounded (a long key keeps a hash of the whole key). */
+  #key(key: unknown): string {
+    checkKey(key);
+    return captureKey(key, this.#host.limits.maxKeyLength);
   }
 
   #space(id: string): SpaceData {

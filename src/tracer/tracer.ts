@@ -1,7 +1,8 @@
 // Tracer: creates, loads and releases traces, and owns the process-level machinery they
 // share: one store, one hub, one write-behind writer, one exit hook. Nothing is per trace.
 import { hostname } from 'node:os';
-import type { CaptureLimits } from '../core/capture.js';
+import { capture, captureKey, captureText, type CaptureLimits } from '../core/capture.js';
+import { guardRead, readOptions } from '../core/read-options.js';
 import {
   InvalidArgumentError,
   LivetraceError,
@@ -86,18 +87,19 @@ export class Tracer {
     void this.#flushAll();
   };
 
-  constructor(options: TracerOptions = {}) {
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('new Tracer(options): options must be an object');
-    this.limits = resolveLimits(options.limits);
-    const flush = resolveFlush(options.flush);
+  constructor(tracerOptions: TracerOptions = {}) {
+    // A copy, read once: hostile option objects give our usage error, never a raw TypeError.
+    const options = readOptions('new Tracer()', tracerOptions);
+    this.limits = guardRead('new Tracer(): option limits', () => resolveLimits(options.limits));
+    const flush = guardRead('new Tracer(): option flush', () => resolveFlush(options.flush));
     this.strict = options.strict === true;
     if (options.onClose !== undefined && options.onClose !== 'cancel' && options.onClose !== 'keep') {
-      throw new InvalidArgumentError(`option onClose must be "cancel" or "keep", got ${String(options.onClose)}`);
+      throw new InvalidArgumentError(`option onClose must be "cancel" or "keep", got ${typeof options.onClose === 'string' ? options.onClose : typeof options.onClose}`);
     }
     this.#onClose = options.onClose ?? 'cancel';
     this.#exitHook = options.exitHook ?? true;
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${newId()}`;
-    this.prices = resolvePrices(options.prices);
+    this.prices = guardRead('new Tracer(): option prices', () => resolvePrices(options.prices));
     this.store = options.store ?? createDefaultStore();
     this.#ownsHub = options.hub === undefined;
     const hub = options.hub ?? new LocalHub();
@@ -106,7 +108,8 @@ export class Tracer {
     }
     this.hub = hub;
     this.#writer = new WriteBehind(this.store, flush, (err, log) => this.#storeFailed(err, log));
-    const capture: CaptureLimits = { maxValueSize: this.limits.maxValueSize, maxDepth: this.limits.maxDepth };
+    const { maxValueSize, maxDepth, maxLabelLength, maxMessageLength, maxKeyLength } = this.limits;
+    const capture: CaptureLimits = { maxValueSize, maxDepth, maxLabelLength, maxMessageLength, maxKeyLength };
     this.#host = {
       writer: this.#writer,
       hub: this.hub,
@@ -146,10 +149,15 @@ export class Tracer {
    */
   async create(options: CreateOptions = {}): Promise<Trace> {
     this.#assertOpen();
-    if (options.id !== undefined) assertValidId(options.id);
-    const id = options.id ?? newTraceId();
+    // Everything about the trace is validated and captured before any I/O and before it is
+    // registered: a create() that fails leaves nothing behind (no registration, no event).
+    const o = readOptions('tracer.create()', options);
+    if (o.id !== undefined) assertValidId(o.id);
+    const init = this.#initData(o);
+    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new InvalidArgumentError('tracer.create(): option signal must be an AbortSignal');
+    const id = o.id ?? newTraceId();
     if (this.#traces.has(id) || this.#loading.has(id)) throw new TraceExistsError(id);
-    const pending = this.#open(id, options, true);
+    const pending = this.#open(id, o, init);
     this.#loading.set(id, pending);
     try {
       return await pending;
@@ -166,7 +174,7 @@ export class Tracer {
     if (loaded) return loaded;
     const inflight = this.#loading.get(id);
     if (inflight) return inflight;
-    const pending = this.#open(id, {}, false);
+    const pending = this.#open(id, {}, undefined);
     this.#loading.set(id, pending);
     try {
       return await pending;
@@ -216,8 +224,9 @@ export class Tracer {
   }
 
   /** Stored events after `since` (loaded traces: including those not yet stored). */
-  async events(id: string, options: { since?: number; limit?: number } = {}): Promise<TraceEvent[]> {
+  async events(id: string, eventsOptions?: { since?: number; limit?: number }): Promise<TraceEvent[]> {
     assertValidId(id);
+    const options = readOptions('tracer.events()', eventsOptions);
     const since = Math.max(0, options.since ?? 0);
     const t = this.#traces.get(id);
     if (t) {
@@ -227,17 +236,21 @@ export class Tracer {
     return this.store.read(id, options);
   }
 
-  list(query: ListQuery = {}): Promise<ListResult> {
-    return this.store.list(query);
+  list(query?: ListQuery): Promise<ListResult> {
+    try {
+      return this.store.list(readOptions('tracer.list()', query));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**
    * Replays the trace's history after `since`/`sinceTime`, then follows it live until
    * `complete`, release, abort or break. Works for traces loaded here or elsewhere.
    */
-  subscribe(id: string, options: SubscribeOptions = {}): Subscription {
+  subscribe(id: string, options?: SubscribeOptions): Subscription {
     assertValidId(id);
-    return this.#subscribe(id, options, this.#traces.get(id));
+    return this.#subscribe(id, readOptions('tracer.subscribe()', options), this.#traces.get(id));
   }
 
   async markCancelled(id: string, reason?: string): Promise<void> {
@@ -288,16 +301,19 @@ export class Tracer {
    */
   run<T>(target: Trace | NodeHandle | NodeContext, fn: () => T): T;
   run<T>(target: Trace | NodeHandle | NodeContext, fn: () => T): T | Promise<Awaited<T>> {
-    if (target instanceof Trace) return contextStorage.run({ trace: target, node: undefined }, fn);
-    if (target instanceof NodeHandle) {
+    // instanceof runs a Proxy's getPrototypeOf trap: guarded like any read of caller objects.
+    const what = guardRead('tracer.run()', () => (target instanceof Trace ? 'trace' : target instanceof NodeHandle ? 'node' : 'context'));
+    if (what === 'trace' && target instanceof Trace) return contextStorage.run({ trace: target, node: undefined }, fn);
+    if (what === 'node' && target instanceof NodeHandle) {
       const trace = target.trace;
       if (!trace) return fn();
       return contextStorage.run({ trace, node: target.id === '' ? undefined : target }, fn);
     }
-    if (!target || typeof target !== 'object' || typeof target.trace_id !== 'string') {
+    if (!target || typeof target !== 'object') {
       throw new InvalidArgumentError('tracer.run(target, fn): target must be a Trace, a NodeHandle or a node context');
     }
-    const ctx = target;
+    const ctx = readOptions('tracer.run()', target as NodeContext);
+    if (typeof ctx.trace_id !== 'string') throw new InvalidArgumentError('tracer.run(target, fn): target must be a Trace, a NodeHandle or a node context');
     const runIn = (trace: Trace): T => {
       const node = ctx.node_id !== undefined && trace.getNode(ctx.node_id) ? new NodeHandle(trace, ctx.node_id) : undefined;
       return contextStorage.run({ trace, node }, fn);
@@ -340,31 +356,49 @@ export class Tracer {
     if (failure) throw failure.reason;
   }
 
-  async #open(id: string, options: CreateOptions, create: boolean): Promise<Trace> {
+  /** The `init` event's data of a new trace (without trace_id): every string bounded, metadata captured. */
+  #initData(o: CreateOptions): Record<string, unknown> {
+    const { maxLabelLength, maxKeyLength } = this.limits;
+    return guardRead('tracer.create()', () => {
+      const data: Record<string, unknown> = {};
+      if (o.agentName !== undefined) data['agent_name'] = captureText(o.agentName, maxLabelLength);
+      if (o.createdBy !== undefined) data['created_by'] = captureKey(captureText(o.createdBy, Infinity), maxKeyLength);
+      if (o.teamId !== undefined) data['team_id'] = captureKey(captureText(o.teamId, Infinity), maxKeyLength);
+      if (o.tenantId !== undefined) data['tenant_id'] = captureKey(captureText(o.tenantId, Infinity), maxKeyLength);
+      if (o.sessionId !== undefined) data['session_id'] = captureKey(captureText(o.sessionId, Infinity), maxKeyLength);
+      if (o.userId !== undefined) data['user_id'] = captureKey(captureText(o.userId, Infinity), maxKeyLength);
+      if (o.metadata !== undefined) {
+        // The one capture path: BigInt, cycles, Maps... become tagged JSON; keys and size bounded.
+        const m = capture(o.metadata, this.#host.capture);
+        data['metadata'] = m !== null && typeof m === 'object' && !Array.isArray(m) ? m : { value: m ?? null };
+      }
+      return data;
+    });
+  }
+
+  /** Opens a trace: `init` given = create (a new trace gets that init event), else load. */
+  async #open(id: string, options: CreateOptions, init: Record<string, unknown> | undefined): Promise<Trace> {
     const events = await this.store.read(id);
-    if (events.length === 0 && !create) {
+    if (events.length === 0 && init === undefined) {
       if (!(await this.store.info(id))) throw new TraceNotFoundError(id);
     }
     await this.store.acquire?.(id, this.owner);
-    this.#assertOpen();
-    const trace = new Trace(this.#host, id, {
-      events: events.length > 0 ? events : undefined,
-      autoArchive: options.autoArchive,
-      signal: options.signal,
-    });
+    let trace: Trace;
+    try {
+      this.#assertOpen();
+      trace = new Trace(this.#host, id, {
+        events: events.length > 0 ? events : undefined,
+        autoArchive: options.autoArchive === true,
+        signal: options.signal,
+      });
+    } catch (err) {
+      // Not registered: give the lease back so that nothing of the trace remains.
+      await Promise.resolve(this.store.releaseLease?.(id, this.owner)).catch(() => undefined);
+      throw err;
+    }
     this.#traces.set(id, trace);
     this.#installExitHook();
-    if (events.length === 0) {
-      const data: Record<string, unknown> = { trace_id: id };
-      if (options.agentName !== undefined) data['agent_name'] = String(options.agentName);
-      if (options.createdBy !== undefined) data['created_by'] = String(options.createdBy);
-      if (options.teamId !== undefined) data['team_id'] = String(options.teamId);
-      if (options.tenantId !== undefined) data['tenant_id'] = String(options.tenantId);
-      if (options.sessionId !== undefined) data['session_id'] = String(options.sessionId);
-      if (options.userId !== undefined) data['user_id'] = String(options.userId);
-      if (options.metadata !== undefined) data['metadata'] = JSON.parse(JSON.stringify(options.metadata ?? {}));
-      trace[kInit](data);
-    }
+    if (events.length === 0 && init !== undefined) trace[kInit]({ trace_id: id, ...init });
     return trace;
   }
 
