@@ -85,6 +85,15 @@ export interface ListParams {
   to?: number;
   limit?: number;
   cursor?: string;
+  /** Server-side full text (whole words, every term must occur). */
+  q?: string;
+  sessionId?: string;
+  userId?: string;
+  /** Traces having a node of this kind / with usage of this model. */
+  kind?: string;
+  model?: string;
+  /** `created_at`, `duration`, `tokens` or `cost`; `-` prefix for descending. */
+  sort?: string;
 }
 
 export async function listTraces(p: ListParams, signal?: AbortSignal): Promise<ListResult> {
@@ -96,6 +105,12 @@ export async function listTraces(p: ListParams, signal?: AbortSignal): Promise<L
   if (p.to !== undefined) q.set('to', String(p.to));
   if (p.limit !== undefined) q.set('limit', String(p.limit));
   if (p.cursor) q.set('cursor', p.cursor);
+  if (p.q) q.set('q', p.q);
+  if (p.sessionId) q.set('session_id', p.sessionId);
+  if (p.userId) q.set('user_id', p.userId);
+  if (p.kind) q.set('kind', p.kind);
+  if (p.model) q.set('model', p.model);
+  if (p.sort) q.set('sort', p.sort);
   const qs = q.toString();
   const body = await apiGet<ListResult & { next_cursor?: string }>(`/traces${qs ? `?${qs}` : ''}`, signal);
   const next = body.nextCursor ?? body.next_cursor;
