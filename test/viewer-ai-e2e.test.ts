@@ -114,7 +114,8 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
 
     // Header totals, from the reducer's rollup.
     await page.waitForSelector('[data-testid="trace-tokens"]:has-text("1.28k")', WAIT);
-    assert.equal(await page.textContent('[data-testid="trace-llm-calls"]'), '1');
+    // Two LLM nodes (the second one is still running), one tool call.
+    assert.equal(await page.textContent('[data-testid="trace-llm-calls"]'), '2');
     assert.equal(await page.textContent('[data-testid="trace-tool-calls"]'), '1');
     await page.waitForSelector('[data-testid="session-link"]:has-text("conv-e2e")', WAIT);
 
@@ -143,7 +144,7 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
     assert.match((await docs.getAttribute('rel')) ?? '', /noopener/);
     // Every attribute of every element in the conversation: no event handler, no script URL.
     const bad = await page.$$eval(`${conv} *`, (els) =>
-      els.flatMap((e) => [...e.attributes].filter((a) => /^on/i.test(a.name) || /^\s*(javascript|data):/i.test(a.value)).map((a) => `${e.tagName} ${a.name}=${a.value}`)),
+      els.flatMap((e) => Array.from(e.attributes).filter((a) => /^on/i.test(a.name) || /^\s*(javascript|data):/i.test(a.value)).map((a) => `${e.tagName} ${a.name}=${a.value}`)),
     );
     assert.deepEqual(bad, []);
     assert.equal(requests.filter((u) => u.includes('example.com')).length, 0, 'no request to URLs from trace data');
@@ -158,6 +159,7 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
     llm2.info(` and sunny ${HOSTILE_IMG}`, { delta: true });
     await page.waitForSelector('.details .msg.streaming:has-text("and sunny")', WAIT);
     assert.equal(await page.locator('.details .msg.streaming img').count(), 0);
+    await page.locator('.details .msg.streaming').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(artifacts, 'viewer-ai-streaming.png') });
     llm2.setUsage({ model: 'claude-sonnet-4', provider: 'anthropic', inputTokens: 1500, outputTokens: 40 });
     llm2.complete({ role: 'assistant', content: 'It is **21 °C** and sunny in Paris.' });
@@ -169,6 +171,7 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
     agent.complete({ answer: 'sunny' });
     trace.markComplete();
     await page.waitForSelector('[data-testid="trace-status"]:has-text("completed")', WAIT);
+    await page.locator('.details .msg[data-from="output"]').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(artifacts, 'viewer-ai-conversation.png') });
 
     // Filters: by kind (chips) and by model.
@@ -228,7 +231,7 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
     await page.click('th .sort-btn[data-sort="tokens"]');
     await page.waitForFunction(
       (ids) => {
-        const rows = [...document.querySelectorAll('tbody tr.trace-row')].map((r) => r.getAttribute('data-trace-id'));
+        const rows = Array.from(document.querySelectorAll('tbody tr.trace-row')).map((r) => r.getAttribute('data-trace-id'));
         return rows.indexOf(ids[0]!) >= 0 && rows.indexOf(ids[0]!) < rows.indexOf(ids[1]!);
       },
       [t3.id, t2.id],
@@ -239,7 +242,7 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
     // The search box asks the server (`q`): a word only in one trace's input.
     await page.fill('input[aria-label="Search traces"]', 'zanzibar');
     await page.waitForFunction((id) => {
-      const rows = [...document.querySelectorAll('tbody tr.trace-row')].map((r) => r.getAttribute('data-trace-id'));
+      const rows = Array.from(document.querySelectorAll('tbody tr.trace-row')).map((r) => r.getAttribute('data-trace-id'));
       return rows.length === 1 && rows[0] === id;
     }, t2.id, WAIT);
     assert.ok(requests.some((u) => /\/traces\?.*q=zanzibar/.test(u)), 'the list query carries q');

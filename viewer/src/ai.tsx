@@ -174,7 +174,7 @@ export function UsageChips({ usage, subtree }: { usage?: NodeUsage; subtree?: Su
           {usage.model}
         </span>
         <span class="uchip tok" title={`${usage.input_tokens} input + ${usage.output_tokens} output tokens`}>
-          {formatTokens(usage.total_tokens)} tok
+          {formatTokens(usage.total_tokens)} <span class="unit">tok</span>
         </span>
         {usage.cost ? (
           <span class="uchip cost" title="estimated cost">
@@ -188,7 +188,7 @@ export function UsageChips({ usage, subtree }: { usage?: NodeUsage; subtree?: Su
     return (
       <span class="chips-inline">
         <span class="uchip tok" title={`subtree: ${subtree.llm_calls} LLM call(s), ${subtree.input_tokens} input + ${subtree.output_tokens} output tokens`}>
-          Σ {formatTokens(subtree.total_tokens)} tok
+          Σ {formatTokens(subtree.total_tokens)} <span class="unit">tok</span>
         </span>
         {subtree.cost ? (
           <span class="uchip cost" title="subtree, estimated cost">
