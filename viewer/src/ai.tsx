@@ -1,5 +1,6 @@
 // AI-native bits shared by the list, the trace page, the session and compare pages: node
-// kinds (icons), usage (model, tokens, cost) chips, per-subtree rollups, number formats.
+// kinds (icons), usage (model, tokens, cost) chips, number formats. Totals come from the
+// shared rollups (TraceInfo.usage from the reducer, subtreeRollup from src/core/rollup.ts).
 // Field names follow the shared data model (docs/events.md): `kind` and `usage` on nodes,
 // `usage` (rollup), `session_id`, `user_id` on TraceInfo.
 import type { NodeData, NodeKind, NodeUsage, TraceInfo, UsageRollup } from '../../src/core/types.js';
@@ -111,62 +112,8 @@ export function traceUsage(info: TraceInfo): UsageRollup {
   return info.usage ?? EMPTY_ROLLUP;
 }
 
-/** Rollup of a subtree (a node's own usage included); cost dropped when currencies differ. */
-export interface SubtreeUsage {
-  total_tokens: number;
-  input_tokens: number;
-  output_tokens: number;
-  cost?: { amount: number; currency: string };
-  mixed: boolean;
-  llm_calls: number;
-}
-
-/**
- * Per node, the usage of its subtree, over first-parent edges (a join is counted under its
- * first parent only, so nothing is counted twice). Only nodes whose subtree has usage are
- * in the map. One pass in reverse creation order (parents are created before children).
- */
-export function subtreeUsage(nodes: ReadonlyMap<string, NodeData>): Map<string, SubtreeUsage> {
-  const out = new Map<string, SubtreeUsage>();
-  const list = [...nodes.values()];
-  for (let i = list.length - 1; i >= 0; i--) {
-    const n = list[i]!;
-    const u = usageOf(n);
-    let acc = out.get(n.id);
-    if (u) {
-      acc ??= { total_tokens: 0, input_tokens: 0, output_tokens: 0, mixed: false, llm_calls: 0 };
-      addUsage(acc, { total_tokens: u.total_tokens, input_tokens: u.input_tokens, output_tokens: u.output_tokens, cost: u.cost, mixed: false, llm_calls: 1 });
-      out.set(n.id, acc);
-    }
-    if (!acc) continue;
-    const p = n.parent_ids[0];
-    if (p === undefined || !nodes.has(p)) continue;
-    let pa = out.get(p);
-    if (!pa) out.set(p, (pa = { total_tokens: 0, input_tokens: 0, output_tokens: 0, mixed: false, llm_calls: 0 }));
-    // A node's own usage was added to acc above; the parent gets the whole subtree.
-    addUsage(pa, acc);
-  }
-  return out;
-}
-
-function addUsage(into: SubtreeUsage, u: SubtreeUsage): void {
-  into.total_tokens += u.total_tokens || 0;
-  into.input_tokens += u.input_tokens || 0;
-  into.output_tokens += u.output_tokens || 0;
-  into.llm_calls += u.llm_calls;
-  if (u.mixed) into.mixed = true;
-  if (u.cost && !into.mixed) {
-    if (!into.cost) into.cost = { amount: u.cost.amount, currency: u.cost.currency };
-    else if (into.cost.currency === u.cost.currency) into.cost.amount += u.cost.amount;
-    else {
-      into.mixed = true;
-      into.cost = undefined;
-    }
-  }
-}
-
 /** The model, token and cost chips of an LLM node (or a subtree total, marked Σ). */
-export function UsageChips({ usage, subtree }: { usage?: NodeUsage; subtree?: SubtreeUsage }) {
+export function UsageChips({ usage, subtree }: { usage?: NodeUsage; subtree?: UsageRollup }) {
   if (usage) {
     return (
       <span class="chips-inline">

@@ -6,7 +6,8 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { LAYOUT, type GraphModel, type GraphNode } from './graph-model.js';
 import { STATUS_ICON, formatDuration, nodeDuration } from './format.js';
 import { useSize } from './hooks.js';
-import { KIND_LABEL, KindIcon, UsageChips, formatCost, formatTokens, kindOf, usageOf, type SubtreeUsage } from './ai.js';
+import type { UsageRollup } from '../../src/core/types.js';
+import { KIND_LABEL, KindIcon, UsageChips, formatCost, formatTokens, kindOf, usageOf } from './ai.js';
 
 const MARGIN = 400;
 const { nodeW: W, nodeH: H } = LAYOUT;
@@ -21,8 +22,8 @@ export interface GraphViewProps {
   onSelect: (id: string) => void;
   onToggle: (id: string) => void;
   onUserScroll?: () => void;
-  /** Per node, the usage of its subtree (ai.ts subtreeUsage). */
-  usage?: ReadonlyMap<string, SubtreeUsage>;
+  /** The rollup of a node's subtree (shown on cards that have children but no usage of their own). */
+  subtreeUsage?: (id: string) => UsageRollup | undefined;
 }
 
 function curve(x1: number, y1: number, x2: number, y2: number): string {
@@ -34,7 +35,7 @@ function edgePath(p: GraphNode, c: GraphNode): string {
   return curve(p.x + W / 2, p.y + H, c.x + W / 2, c.y);
 }
 
-function Card({ g, selected, now, sub: subtree, onSelect, onToggle }: { g: GraphNode; selected: boolean; now: number; sub?: SubtreeUsage; onSelect: (id: string) => void; onToggle: (id: string) => void }) {
+function Card({ g, selected, now, sub: subtree, onSelect, onToggle }: { g: GraphNode; selected: boolean; now: number; sub?: UsageRollup; onSelect: (id: string) => void; onToggle: (id: string) => void }) {
   const n = g.node;
   const dur = nodeDuration(n, now);
   const kind = kindOf(n);
@@ -87,7 +88,7 @@ function Card({ g, selected, now, sub: subtree, onSelect, onToggle }: { g: Graph
   );
 }
 
-export function GraphView({ model, selected, now, scale, reveal, onSelect, onToggle, onUserScroll, usage }: GraphViewProps) {
+export function GraphView({ model, selected, now, scale, reveal, onSelect, onToggle, onUserScroll, subtreeUsage }: GraphViewProps) {
   const ref = useRef<HTMLDivElement | null>(null);
   const size = useSize(ref);
   const [scroll, setScroll] = useState({ left: 0, top: 0 });
@@ -127,7 +128,7 @@ export function GraphView({ model, selected, now, scale, reveal, onSelect, onTog
   });
   const drawn = new Set<string>();
   for (const g of model.nodes) {
-    if (inBox(g.x, g.y, g.x + W, g.y + H)) cards.push(<Card key={g.node.id} g={g} selected={g.node.id === selected} now={now} sub={usage?.get(g.node.id)} onSelect={onSelect} onToggle={onToggle} />);
+    if (inBox(g.x, g.y, g.x + W, g.y + H)) cards.push(<Card key={g.node.id} g={g} selected={g.node.id === selected} now={now} sub={g.hasChildren && !g.node.usage ? subtreeUsage?.(g.node.id) : undefined} onSelect={onSelect} onToggle={onToggle} />);
     const gi = model.groupIndex.get(g.node.id);
     for (const pid of g.parents) {
       if (gi !== undefined && model.groups[gi]!.parent === pid) continue; // the frame's edge stands for it

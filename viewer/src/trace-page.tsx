@@ -11,9 +11,10 @@ import { NodeDetails } from './node-details.js';
 import { SpacesView } from './spaces-view.js';
 import { TimelineView } from './timeline-view.js';
 import { useTrace, type Connection } from './use-trace.js';
-import { KIND_LABEL, KINDS, KindIcon, formatCost, formatTokens, kindOf, subtreeUsage, traceUsage, usageOf } from './ai.js';
+import { KIND_LABEL, KINDS, KindIcon, formatCost, formatTokens, kindOf, traceUsage, usageOf } from './ai.js';
+import { subtreeRollup } from '../../src/core/rollup.js';
 import { sessionHref } from './hooks.js';
-import type { NodeKind } from '../../src/core/types.js';
+import type { NodeKind, UsageRollup } from '../../src/core/types.js';
 
 type View = 'graph' | 'timeline';
 type Tab = 'node' | 'spaces' | 'logs';
@@ -102,7 +103,16 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
     }
     return { status: c, kind: k, model: m };
   }, [version, state]);
-  const subtree = useMemo(() => (counts.model.size ? subtreeUsage(state.nodes) : undefined), [version, state, counts]);
+  // Subtree totals for the cards drawn (computed on demand, once per version).
+  const subtree = useMemo(() => {
+    if (!counts.model.size) return undefined;
+    const cache = new Map<string, UsageRollup>();
+    return (nid: string) => {
+      let r = cache.get(nid);
+      if (!r) cache.set(nid, (r = subtreeRollup(state.nodes, nid)));
+      return r;
+    };
+  }, [version, state, counts]);
 
   // A deep-linked node inside a collapsed fan-out: open the way to it once it exists.
   useEffect(() => {
@@ -453,7 +463,7 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
           {state.nodes.size === 0 ? (
             <div class="empty">{live.connection === 'loading' ? 'Loading…' : 'Waiting for the first node…'}</div>
           ) : view === 'graph' ? (
-            <GraphView model={model} selected={selected} now={now} scale={scale} reveal={reveal} onSelect={(nid) => select(nid, false)} onToggle={toggle} onUserScroll={() => follow && setFollow(false)} usage={subtree} />
+            <GraphView model={model} selected={selected} now={now} scale={scale} reveal={reveal} onSelect={(nid) => select(nid, false)} onToggle={toggle} onUserScroll={() => follow && setFollow(false)} subtreeUsage={subtree} />
           ) : (
             <TimelineView rows={rows} selected={selected} now={now} t0={start} t1={Math.max(end, start + 1)} onSelect={(nid) => select(nid, false)} onToggle={toggle} />
           )}
