@@ -34,6 +34,11 @@ const READ_ROUTES = [
   '/traces/:id/export',
 ];
 
+const READ_ROUTE_PATTERNS = READ_ROUTES.map((r) => new RegExp(`^${r.replace(/:\w+/g, '[^/]+')}/?$`));
+function isReadRoute(path: string): boolean {
+  return READ_ROUTE_PATTERNS.some((re) => re.test(path));
+}
+
 type Params = { id: string; nodeId?: string; spaceId?: string };
 type Req = FastifyRequest<{ Params: Params; Querystring: Query }>;
 
@@ -83,7 +88,13 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     void reply.code(e.status).send(e.body);
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send(errorBody('LT_ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
+    const path = req.url.split('?')[0]!;
+    // Methods the router does not know (PROPFIND, TRACE...) on a known path: 405 too.
+    if (req.method !== 'GET' && req.method !== 'HEAD' && isReadRoute(path.slice(app.prefix.length) || '/')) {
+      void reply.header('allow', 'GET, HEAD');
+      return void reply.code(405).send(errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use GET`));
+    }
+    void reply.code(404).send(errorBody('LT_ERR_NOT_FOUND', `no route ${req.method} ${path}`));
   });
 
   // Shutdown: answer new requests with 503, then end every SSE stream so that the
@@ -105,11 +116,17 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     if (!info || !canSee(principalOf(req), info)) throw new TraceNotFoundError(id);
     return info;
   };
+  /**
+   * Snapshot of a trace the caller may see. Visibility is decided from the stored info
+   * (one small read) before the event log is read, so another tenant's trace costs what a
+   * missing one costs and reveals nothing by its timing.
+   */
   const visibleSnapshot = async (req: Req): Promise<TraceSnapshot> => {
     const id = req.params.id;
     assertValidId(id);
     if (req.params.nodeId !== undefined) assertValidId(req.params.nodeId, 'node');
     if (req.params.spaceId !== undefined) assertValidId(req.params.spaceId, 'space');
+    await visibleInfo(req);
     const snap = snapshots ? await snapshots.read(tracer, id) : await tracer.read(id);
     if (!snap || !canSee(principalOf(req), snap.info)) throw new TraceNotFoundError(id);
     return snap;
@@ -191,10 +208,13 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     return doc;
   });
 
-  // Other methods on known paths are a 405 that says what is allowed.
+  // Every other method on a known path is a 405 that says what is allowed (OPTIONS too,
+  // unless CORS answers its preflights).
+  const corsOn = options.cors !== undefined && options.cors.length > 0;
+  const otherMethods = app.supportedMethods.filter((m) => m !== 'GET' && m !== 'HEAD' && !(corsOn && m === 'OPTIONS'));
   for (const url of READ_ROUTES) {
     app.route({
-      method: ['POST', 'PUT', 'PATCH', 'DELETE'],
+      method: otherMethods,
       url,
       bodyLimit: resolved.bodyLimit,
       handler: async (req, reply) => {
