@@ -1,6 +1,7 @@
 // Tracer options, their defaults and their validation (errors name the option, the
 // allowed range, the value and its type).
 import { InvalidArgumentError } from '../core/errors.js';
+import type { PriceTable } from '../core/prices.js';
 import type { EventHub } from '../hub/hub.js';
 import type { TraceStore } from '../store/store.js';
 
@@ -45,6 +46,11 @@ export interface TracerOptions {
   owner?: string;
   /** Flush pending events on process `beforeExit`. Default true. */
   exitHook?: boolean;
+  /**
+   * Model prices keyed by model name (`{ input_per_million, output_per_million, currency }`),
+   * merged over the dated default table (DEFAULT_PRICES); they turn usage into a cost.
+   */
+  prices?: PriceTable;
 }
 
 /** Resources given to a Tracer that its close() must not close. */
