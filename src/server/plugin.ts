@@ -13,6 +13,7 @@ import { exportFormatOf, exportTrace } from './export-trace.js';
 import { errorBody, toHttpError } from './http-error.js';
 import { resolveApiOptions, type LivetraceApiOptions } from './options.js';
 import { intParam, listQueryOf, boolParam, type Query } from './query.js';
+import { FinishedViews, sendView, type ViewName } from './finished-views.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { SseRegistry, streamTrace } from './sse-stream.js';
 
@@ -48,6 +49,7 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
   const streams = options.streams ?? new SseRegistry();
   const principals = new WeakMap<FastifyRequest, Principal>();
   const snapshots = options.snapshotCache === false ? undefined : new SnapshotCache(options.snapshotCache);
+  const views = new FinishedViews();
   let closing = false;
 
   if (options.cors && options.cors.length > 0) {
@@ -130,6 +132,13 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     return snap;
   };
 
+  /** A whole-trace view: prebuilt bytes with an ETag for a finished trace, else built now. */
+  const view = async (req: Req, reply: FastifyReply, name: ViewName, build: (snap: TraceSnapshot) => unknown): Promise<unknown> => {
+    const snap = await visibleSnapshot(req);
+    if (snapshots?.cached(snap)) return sendView(req, reply, views.body(snap, name, build));
+    return build(snap);
+  };
+
   app.get('/', async () => ({
     name: 'livetrace',
     routes: READ_ROUTES.filter((r) => r !== '/'),
@@ -151,7 +160,7 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     return r.nextCursor === undefined ? { traces: r.traces } : { traces: r.traces, next_cursor: r.nextCursor };
   });
 
-  app.get('/traces/:id', async (req: Req) => visibleSnapshot(req));
+  app.get('/traces/:id', async (req: Req, reply) => view(req, reply, 'snapshot', (snap) => snap));
   app.get('/traces/:id/info', async (req: Req) => visibleInfo(req));
 
   app.get('/traces/:id/events', async (req: Req, reply) => {
@@ -168,24 +177,23 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     return { events, next_since: events.length === limit && last && last.type !== 'complete' ? last.seq : null };
   });
 
-  app.get('/traces/:id/nodes', async (req: Req) => ({ nodes: (await visibleSnapshot(req)).nodes }));
+  app.get('/traces/:id/nodes', async (req: Req, reply) => view(req, reply, 'nodes', (snap) => ({ nodes: snap.nodes })));
   app.get('/traces/:id/nodes/:nodeId', async (req: Req) => {
     const snap = await visibleSnapshot(req);
     const node = snap.nodes.find((n) => n.id === req.params.nodeId);
     if (!node) throw new UnknownNodeError(snap.info.id, req.params.nodeId);
     return node;
   });
-  app.get('/traces/:id/logs', async (req: Req) => ({ logs: (await visibleSnapshot(req)).logs }));
+  app.get('/traces/:id/logs', async (req: Req, reply) => view(req, reply, 'logs', (snap) => ({ logs: snap.logs })));
   app.get('/traces/:id/logs/:nodeId', async (req: Req) => {
     const snap = await visibleSnapshot(req);
     const nodeId = req.params.nodeId!;
     if (!snap.nodes.some((n) => n.id === nodeId)) throw new UnknownNodeError(snap.info.id, nodeId);
     return { logs: snap.logs.filter((l) => l.node_id === nodeId) };
   });
-  app.get('/traces/:id/spaces', async (req: Req) => {
-    const snap = await visibleSnapshot(req);
-    return { spaces: snap.spaces.map(({ data, ...space }) => ({ ...space, keys: Object.keys(data) })) };
-  });
+  app.get('/traces/:id/spaces', async (req: Req, reply) =>
+    view(req, reply, 'spaces', (snap) => ({ spaces: snap.spaces.map(({ data, ...space }) => ({ ...space, keys: Object.keys(data) })) })),
+  );
   app.get('/traces/:id/spaces/:spaceId', async (req: Req) => {
     const snap = await visibleSnapshot(req);
     const space = snap.spaces.find((s) => s.id === req.params.spaceId);
