@@ -15,6 +15,8 @@ import { resolveApiOptions, type LivetraceApiOptions } from './options.js';
 import { intParam, listQueryOf, boolParam, type Query } from './query.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { SseRegistry, streamTrace } from './sse-stream.js';
+import { TraceWriter } from './write-api.js';
+import { WRITE_ROUTES, registerWriteRoutes } from './write-routes.js';
 
 export const DEFAULT_BASE_PATH = '/v1/trace';
 
@@ -43,6 +45,7 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
   const streams = options.streams ?? new SseRegistry();
   const principals = new WeakMap<FastifyRequest, Principal>();
   const snapshots = options.snapshotCache === false ? undefined : new SnapshotCache(options.snapshotCache);
+  const writer = options.write === false ? undefined : options.write instanceof TraceWriter ? options.write : new TraceWriter(tracer, options.write);
   let closing = false;
 
   if (options.cors && options.cors.length > 0) {
@@ -91,6 +94,8 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     streams.endAll();
   });
   app.addHook('onClose', async () => snapshots?.clear());
+  // Held write traces are flushed and released before the tracer closes.
+  if (writer && !(options.write instanceof TraceWriter)) app.addHook('onClose', async () => writer.close());
   if (options.closeTracer) app.addHook('onClose', async () => tracer.close());
 
   const principalOf = (req: FastifyRequest): Principal | undefined => principals.get(req);
@@ -116,8 +121,11 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
   app.get('/', async () => ({
     name: 'livetrace',
     routes: READ_ROUTES.filter((r) => r !== '/'),
+    ...(writer ? { write_routes: ['/traces', ...WRITE_ROUTES] } : {}),
     auth: auth ? 'bearer' : 'none',
   }));
+
+  if (writer) registerWriteRoutes(app, { writer, bodyLimit: resolved.writeBodyLimit, principalOf, visibleInfo: (req) => visibleInfo(req as Req) });
 
   app.get('/traces', async (req: Req) => {
     const query = listQueryOf(req.query);
@@ -185,13 +193,25 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
 
   // Other methods on known paths are a 405 that says what is allowed.
   for (const url of READ_ROUTES) {
+    const post = writer !== undefined && url === '/traces';
     app.route({
-      method: ['POST', 'PUT', 'PATCH', 'DELETE'],
+      method: post ? ['PUT', 'PATCH', 'DELETE'] : ['POST', 'PUT', 'PATCH', 'DELETE'],
       url,
       bodyLimit: resolved.bodyLimit,
       handler: async (req, reply) => {
-        void reply.header('allow', 'GET, HEAD');
-        return reply.code(405).send(errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use GET`));
+        void reply.header('allow', post ? 'GET, HEAD, POST' : 'GET, HEAD');
+        return reply.code(405).send(errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use GET${post ? ' or POST' : ''}`));
+      },
+    });
+  }
+  for (const url of writer ? WRITE_ROUTES : []) {
+    app.route({
+      method: ['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE'],
+      url,
+      bodyLimit: resolved.bodyLimit,
+      handler: async (req, reply) => {
+        void reply.header('allow', 'POST');
+        return reply.code(405).send(errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use POST`));
       },
     });
   }
