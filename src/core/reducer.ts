@@ -7,6 +7,7 @@
 // objects of the event into the state, so recorded events stay immutable.
 import type { LogEntry, NodeData, SpaceData, SpaceItem, TraceEvent, TraceInfo, TraceSnapshot } from './types.js';
 import { setOwn } from './capture.js';
+import { RollupAccumulator, toKind } from './rollup.js';
 
 export interface TraceState {
   info: TraceInfo;
@@ -19,11 +20,18 @@ export interface TraceState {
   root: string | undefined;
   last_seq: number;
   events_count: number;
+  /** Running totals behind `info.usage`, `info.kinds` and `info.models`. */
+  rollup: RollupAccumulator;
 }
 
 export function initialState(traceId: string, createdAt = 0): TraceState {
   return {
-    info: { id: traceId, status: 'pending', created_at: createdAt, updated_at: createdAt, archived: false, node_count: 0, last_seq: 0 },
+    info: {
+      id: traceId, status: 'pending', created_at: createdAt, updated_at: createdAt, archived: false, node_count: 0, last_seq: 0,
+      usage: { input_tokens: 0, output_tokens: 0, total_tokens: 0, llm_calls: 0, tool_calls: 0, failed_nodes: 0 },
+      kinds: [],
+      models: [],
+    },
     nodes: new Map(),
     logs: [],
     spaces: new Map(),
@@ -31,13 +39,26 @@ export function initialState(traceId: string, createdAt = 0): TraceState {
     root: undefined,
     last_seq: 0,
     events_count: 0,
+    rollup: new RollupAccumulator(),
   };
 }
 
 // Only `children` is ever changed in place (when a child starts), so only it is copied;
 // parent_ids and metadata are replaced, never mutated, and may be shared with the event.
+// Nodes of old writers have no kind: they are steps.
 function copyNode(n: NodeData): NodeData {
-  return { ...n, parent_ids: n.parent_ids ?? [], children: n.children ? n.children.slice() : [], metadata: n.metadata ?? {} };
+  return { ...n, kind: toKind(n.kind), parent_ids: n.parent_ids ?? [], children: n.children ? n.children.slice() : [], metadata: n.metadata ?? {} };
+}
+
+// The info's rollup fields are replaced, never mutated, so snapshots may share them.
+function publishRollup(state: TraceState): void {
+  const acc = state.rollup;
+  state.info.usage = acc.toRollup();
+  if (acc.membershipChanged) {
+    acc.membershipChanged = false;
+    state.info.kinds = acc.kindList();
+    state.info.models = acc.modelList();
+  }
 }
 
 /** A detached copy for readers outside the reducer (snapshots). */
@@ -61,6 +82,9 @@ function addNode(state: TraceState, src: NodeData): void {
     if (parent) parent.children.push(node.id);
   }
   state.info.node_count = state.nodes.size;
+  const acc = state.rollup;
+  acc.apply(node, 1);
+  if (node.kind === 'llm' || node.kind === 'tool' || node.usage !== undefined || node.status === 'failed' || acc.membershipChanged) publishRollup(state);
 }
 
 export function applyEvent(state: TraceState, ev: TraceEvent): TraceState {
@@ -73,6 +97,8 @@ export function applyEvent(state: TraceState, ev: TraceEvent): TraceState {
       if (d.created_by !== undefined) info.created_by = d.created_by;
       if (d.team_id !== undefined) info.team_id = d.team_id;
       if (d.tenant_id !== undefined) info.tenant_id = d.tenant_id;
+      if (d.session_id !== undefined) info.session_id = d.session_id;
+      if (d.user_id !== undefined) info.user_id = d.user_id;
       if (d.metadata !== undefined) info.metadata = { ...d.metadata };
       break;
     case 'node_start': {
@@ -85,7 +111,14 @@ export function applyEvent(state: TraceState, ev: TraceEvent): TraceState {
     }
     case 'node_updated': {
       const n = d.node as NodeData | undefined;
-      if (n && state.nodes.has(n.id)) state.nodes.set(n.id, copyNode(n));
+      const old = n ? state.nodes.get(n.id) : undefined;
+      if (n && old) {
+        const next = copyNode(n);
+        state.nodes.set(n.id, next);
+        state.rollup.apply(old, -1);
+        state.rollup.apply(next, 1);
+        publishRollup(state);
+      }
       if (n && n.id === state.root && n.label !== undefined) info.label = n.label;
       if (d.cursor !== undefined) state.current = d.cursor;
       break;
@@ -93,17 +126,28 @@ export function applyEvent(state: TraceState, ev: TraceEvent): TraceState {
     case 'node_complete': {
       const n = state.nodes.get(d.node_id);
       if (n) {
+        const wasFailed = n.status === 'failed';
         n.status = 'completed';
         n.end_time = d.end_time;
         n.updated_at = ev.timestamp;
         if ('output' in d) n.output = d.output;
+        if (wasFailed) {
+          state.rollup.failed--;
+          publishRollup(state);
+        }
       }
       break;
     }
     case 'node_failed': {
       const n = state.nodes.get(d.node_id);
       if (n) {
+        const wasFailed = n.status === 'failed';
         n.status = d.status === 'cancelled' ? 'cancelled' : 'failed';
+        const isFailed = n.status === 'failed';
+        if (wasFailed !== isFailed) {
+          state.rollup.failed += isFailed ? 1 : -1;
+          publishRollup(state);
+        }
         n.end_time = d.end_time;
         n.updated_at = ev.timestamp;
         if (d.error !== undefined) n.error = d.error;
