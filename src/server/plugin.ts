@@ -93,9 +93,15 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0]!;
     // Methods the router does not know (PROPFIND, TRACE...) on a known path: 405 too.
-    if (req.method !== 'GET' && req.method !== 'HEAD' && isReadRoute(path.slice(app.prefix.length) || '/')) {
-      void reply.header('allow', 'GET, HEAD');
-      return void reply.code(405).send(errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use GET`));
+    const rel = path.slice(app.prefix.length) || '/';
+    if (writer && req.method !== 'POST' && /^\/traces\/[^/]+\/ops\/?$/.test(rel)) {
+      void reply.header('allow', 'POST');
+      return void reply.code(405).send(errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use POST`));
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD' && isReadRoute(rel)) {
+      const post = writer !== undefined && /^\/traces\/?$/.test(rel);
+      void reply.header('allow', post ? 'GET, HEAD, POST' : 'GET, HEAD');
+      return void reply.code(405).send(errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use GET${post ? ' or POST' : ''}`));
     }
     void reply.code(404).send(errorBody('LT_ERR_NOT_FOUND', `no route ${req.method} ${path}`));
   });
