@@ -226,11 +226,12 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
     assert.equal(await page.textContent(`tr[data-trace-id="${t1.id}"] td[data-col="tokens"]`), '320');
     // gpt-4o-mini is in the default price table: every row has an estimated cost.
     assert.match((await page.textContent(`tr[data-trace-id="${t2.id}"] td[data-col="cost"]`)) ?? '', /^\$0\.\d+/);
+    await page.screenshot({ path: join(artifacts, 'viewer-ai-list.png') });
     assert.deepEqual(pageErrors, []);
   });
 
-  it('list: sort by tokens, server-side search; session page in time order with totals', { skip: 'needs the list query (sort, q, session_id) of h12a step 4' }, async () => {
-    const { session, t1, t2, t3 } = turns!;
+  it('list: sort by tokens, server-side search', { skip: 'needs the list query (sort, q, session_id) of h12a step 4' }, async () => {
+    const { t1, t2, t3 } = turns!;
     await page.goto(server.url);
     await page.waitForSelector(`tr[data-trace-id="${t3.id}"]`, WAIT);
 
@@ -260,8 +261,15 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
     }, t2.id, WAIT);
     assert.ok(requests.some((u) => /\/traces\?.*q=zanzibar/.test(u)), 'the list query carries q');
     await page.fill('input[aria-label="Search traces"]', '');
+    assert.deepEqual(pageErrors, []);
+  });
 
-    // Session page: its traces oldest first, each with status, duration, tokens, cost.
+  it('session page: its traces in time order with status, duration, tokens, cost and totals', async () => {
+    const { session, t1, t2, t3 } = turns!;
+    // A trace of another session is not listed.
+    await run('other session', `other-${Date.now()}`, [1, 1], 'elsewhere');
+    await page.goto(server.url);
+    await page.waitForSelector(`tr[data-trace-id="${t1.id}"] .session-link`, WAIT);
     await page.click(`tr[data-trace-id="${t1.id}"] .session-link`);
     await page.waitForSelector(`.session-page tr[data-trace-id="${t3.id}"]`, WAIT);
     const sessionOrder = await page.$$eval('.session-page tbody tr.trace-row', (rows) => rows.map((r) => r.getAttribute('data-trace-id')));
