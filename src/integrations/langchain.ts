@@ -9,7 +9,8 @@ import type { LLMResult } from '@langchain/core/outputs';
 import type { DocumentInterface } from '@langchain/core/documents';
 import type { ChainValues } from '@langchain/core/utils/types';
 import { errorMessage } from '../core/errors.js';
-import type { NodeContext } from '../core/types.js';
+import type { NodeContext, NodeKind } from '../core/types.js';
+import type { UsageInput } from '../core/usage.js';
 import { currentNode, currentTrace } from '../tracer/context.js';
 import { NodeHandle } from '../tracer/node-handle.js';
 import type { Trace } from '../tracer/trace.js';
@@ -32,6 +33,12 @@ export interface LivetraceCallbackHandlerOptions {
   tokenFlushMs?: number;
   /** Wait for the handler inside the run (LangChain's awaitHandlers) so nodes appear as runs start. Default true. */
   awaitHandlers?: boolean;
+  /**
+   * Runs LangChain tags `langsmith:hidden` (LangGraph's `__start__` input step, internal
+   * writers): `"skip"` (default) records no node for them (their children hang under the
+   * nearest recorded run); `"record"` records them like any run.
+   */
+  hiddenRuns?: 'skip' | 'record';
   /** Where problems go (never thrown into LangChain). Default: process.emitWarning, code LT_WARN_LANGCHAIN. */
   onWarning?: (warning: { code: 'LT_WARN_LANGCHAIN'; message: string; cause?: unknown }) => void;
 }
@@ -49,20 +56,48 @@ interface Root {
   anchor: NodeHandle | undefined;
 }
 
+/** The LangGraph coordinates LangGraph puts in a run's metadata (inherited by the runs inside a node). */
+interface GraphStep {
+  readonly node: string;
+  readonly step: number;
+  readonly ns: string;
+  readonly triggers: readonly string[];
+}
+
+/** What a graph run (the parent of LangGraph node runs) remembers to draw its shape. */
+interface GraphShape {
+  /** Node runs by superstep. */
+  readonly steps: Map<number, Run[]>;
+  /** The latest run of each graph node, by node name. */
+  readonly last: Map<string, Run>;
+}
+
 interface Run {
   readonly root: Root;
   readonly isRoot: boolean;
   node: NodeHandle | undefined;
+  /** A hidden run: `node` is its parent's node, and ending it ends nothing. */
+  hidden: boolean;
+  lg: GraphStep | undefined;
+  graph: GraphShape | undefined;
   /** Settles once the node exists (or could not be made). */
   started: Promise<void>;
   tokens: string[];
   tokenCount: number;
   tokenTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Model calls: when the run started and its first token arrived (time to first token). */
+  startedAt: number;
+  firstTokenAt: number | undefined;
+  /** Model calls: model and provider from the invocation params / LangSmith metadata. */
+  model: string | undefined;
+  provider: string | undefined;
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const ICONS: Record<Kind, string> = { chain: 'chain', llm: 'llm', chat_model: 'llm', tool: 'tool', retriever: 'search' };
+/** LangChain run type -> livetrace node kind. */
+const KINDS: Record<Kind, NodeKind> = { chain: 'chain', llm: 'llm', chat_model: 'llm', tool: 'tool', retriever: 'retriever' };
 
 export class LivetraceCallbackHandler extends BaseCallbackHandler {
   name = 'livetrace';
@@ -118,13 +153,16 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
     await this.#start('llm', runId, parentRunId, runName ?? lastId(llm) ?? 'llm', { prompts }, tags, metadata, invocation(extraParams));
   }
   override async handleChatModelStart(llm: Serialized, messages: BaseMessage[][], runId: string, parentRunId?: string, extraParams?: Record<string, unknown>, tags?: string[], metadata?: Record<string, unknown>, runName?: string): Promise<void> {
-    const input = messages.length === 1 ? messages[0]!.map(messageToPlain) : messages.map((list) => list.map(messageToPlain));
+    // The conversation convention: { messages: [{ role, content, tool_calls?, tool_call_id? }] }.
+    const input = messages.length === 1 ? { messages: messages[0]!.map(messageToPlain) } : { batches: messages.map((list) => ({ messages: list.map(messageToPlain) })) };
     await this.#start('chat_model', runId, parentRunId, runName ?? lastId(llm) ?? 'chat model', input, tags, metadata, invocation(extraParams));
   }
   override handleLLMNewToken(token: string, _idx: unknown, runId: string): void {
     try {
       const run = this.#runs.get(runId);
-      if (!run || this.#tokens === 'off') return;
+      if (!run) return;
+      run.firstTokenAt ??= Date.now();
+      if (this.#tokens === 'off') return;
       if (this.#tokens === 'each') {
         run.tokens.push(token);
         run.tokenCount++;
@@ -146,8 +184,13 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
     }
   }
   override async handleLLMEnd(output: LLMResult, runId: string): Promise<void> {
+    const run = this.#runs.get(runId);
     await this.#end(runId, (node) => {
-      if (output?.llmOutput && Object.keys(output.llmOutput).length > 0) node.setMetadata('langchain.llm_output', plain(output.llmOutput));
+      // One node_updated for the usage and the provider's report.
+      const meta = output?.llmOutput && Object.keys(output.llmOutput).length > 0 ? { 'langchain.llm_output': plain(output.llmOutput) } : undefined;
+      const usage = run ? usageOf(output, run) : undefined;
+      if (usage) node.setUsage(usage, meta);
+      else if (meta) node.setMetadata(meta);
       node.complete(llmOutput(output));
     });
   }
@@ -211,7 +254,7 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
     for (const run of this.#runs.values()) {
       this.#flushTokens(run);
       roots.add(run.root);
-      if (!run.root.owned) run.node?.setStatus('cancelled');
+      if (!run.root.owned && !run.hidden) run.node?.setStatus('cancelled');
     }
     this.#runs.clear();
     for (const root of roots) {
@@ -234,18 +277,39 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
       const parent = parentRunId !== undefined ? this.#runs.get(parentRunId) : undefined;
       const root = parent ? parent.root : this.#openRoot(label);
       let resolveStarted!: () => void;
-      const run: Run = { root, isRoot: !parent, node: undefined, started: new Promise((r) => (resolveStarted = r)), tokens: [], tokenCount: 0, tokenTimer: undefined };
+      const lg = graphStepOf(metadata);
+      const run: Run = {
+        root, isRoot: !parent, node: undefined, hidden: false, lg, graph: undefined, started: new Promise((r) => (resolveStarted = r)), tokens: [], tokenCount: 0, tokenTimer: undefined,
+        startedAt: Date.now(), firstTokenAt: undefined, model: modelName(extra, metadata), provider: str(metadata?.['ls_provider']),
+      };
       this.#runs.set(runId, run);
+      // LangGraph: a node run (its parent is the graph run, whose LangGraph coordinates differ)
+      // hangs under the node runs of the previous superstep, or joins the sources of a
+      // `join:a+b:node` trigger, instead of nesting under the graph run.
+      const hide = parent !== undefined && (this.#opts.hiddenRuns ?? 'skip') === 'skip' && tags?.includes('langsmith:hidden') === true;
+      const graphParents = !hide && parent && lg && !sameStep(parent.lg, lg) ? this.#graphParents(parent, run, lg) : undefined;
       try {
         const trace = root.trace ?? (await root.ready);
         if (!trace) return;
         if (parent) await parent.started;
+        if (hide) {
+          run.hidden = true;
+          run.node = parent.node;
+          return;
+        }
+        const sources: NodeHandle[] = [];
+        for (const p of graphParents ?? []) {
+          await p.started;
+          if (p.node && !sources.includes(p.node)) sources.push(p.node);
+        }
         const meta: Record<string, unknown> = { 'langchain.run_type': kind, 'langchain.run_id': runId, ...extra };
         if (tags && tags.length > 0) meta['langchain.tags'] = tags;
         if (metadata && Object.keys(metadata).length > 0) meta['langchain.metadata'] = plain(metadata);
-        const options = { label, icon: ICONS[kind], metadata: meta, autoCompleteParent: false };
+        const options = { label, kind: KINDS[kind], icon: ICONS[kind], metadata: meta, autoCompleteParent: false };
         let node: NodeHandle;
-        if (parent?.node) node = parent.node.add(input, options);
+        if (sources.length > 1) node = sources[0]!.join(sources.slice(1), input, options);
+        else if (sources.length === 1) node = sources[0]!.add(input, options);
+        else if (parent?.node) node = parent.node.add(input, options);
         else if (root.anchor) node = root.anchor.add(input, options);
         else node = trace.add(input, options);
         if (!node.isNoop) run.node = node;
@@ -264,11 +328,35 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
     try {
       await run.started;
       this.#flushTokens(run);
-      if (run.node) finish(run.node);
+      if (run.node && !run.hidden) finish(run.node);
       if (run.isRoot) this.#finishRoot(run.root, error);
     } catch (err) {
       this.#warn(`could not record the end of run ${runId}: ${errorMessage(err)}`, err);
     }
+  }
+
+  /** Records a LangGraph node run in its graph run's shape; returns the runs it hangs under. */
+  #graphParents(graphRun: Run, run: Run, lg: GraphStep): Run[] {
+    const shape = (graphRun.graph ??= { steps: new Map(), last: new Map() });
+    let parents: Run[] = [];
+    for (const t of lg.triggers) {
+      const m = /^join:(.+):[^:]+$/.exec(t);
+      if (!m) continue;
+      for (const name of m[1]!.split('+')) {
+        const src = shape.last.get(name);
+        if (src && !parents.includes(src)) parents.push(src);
+      }
+    }
+    if (parents.length === 0) {
+      let prev = -Infinity;
+      for (const s of shape.steps.keys()) if (s < lg.step && s > prev) prev = s;
+      parents = prev === -Infinity ? [] : [...shape.steps.get(prev)!];
+    }
+    const same = shape.steps.get(lg.step);
+    if (same) same.push(run);
+    else shape.steps.set(lg.step, [run]);
+    shape.last.set(lg.node, run);
+    return parents;
   }
 
   async #onNode(runId: string, fn: (node: NodeHandle) => void): Promise<void> {
@@ -337,7 +425,7 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
     const count = run.tokens.length;
     run.tokens = [];
     try {
-      run.node.info(text, { tokens: count, total: run.tokenCount });
+      run.node.info(text, { delta: true, tokens: count, total: run.tokenCount });
     } catch (err) {
       this.#warn(`could not record tokens: ${errorMessage(err)}`, err);
     }
@@ -374,6 +462,19 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
 }
 
 // ---- value shaping ------------------------------------------------------------------
+
+function graphStepOf(metadata: Record<string, unknown> | undefined): GraphStep | undefined {
+  const node = metadata?.['langgraph_node'];
+  const step = metadata?.['langgraph_step'];
+  if (typeof node !== 'string' || typeof step !== 'number') return undefined;
+  const triggers = metadata?.['langgraph_triggers'];
+  const ns = metadata?.['langgraph_checkpoint_ns'];
+  return { node, step, ns: typeof ns === 'string' ? ns : '', triggers: Array.isArray(triggers) ? triggers.filter((t): t is string => typeof t === 'string') : [] };
+}
+
+function sameStep(a: GraphStep | undefined, b: GraphStep): boolean {
+  return a !== undefined && a.node === b.node && a.step === b.step && a.ns === b.ns;
+}
 
 function positive(name: string, value: number | undefined, def: number): number {
   if (value === undefined) return def;
@@ -413,6 +514,80 @@ interface MessageLike {
   tool_call_id?: string;
 }
 
+/** LangChain message types -> conversation roles. */
+const ROLES: Record<string, string> = { human: 'user', ai: 'assistant', system: 'system', tool: 'tool', developer: 'system', function: 'tool', generic: 'user' };
+
+/** LangChain `{ id, name, args }` -> the conversation convention's `{ id, name, arguments }`. */
+function toolCall(tc: unknown): unknown {
+  if (tc === null || typeof tc !== 'object') return plain(tc);
+  const t = tc as { id?: unknown; name?: unknown; args?: unknown };
+  const out: Record<string, unknown> = { name: t.name, arguments: plain(t.args) };
+  if (t.id !== undefined) out['id'] = t.id;
+  return out;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** The model a run calls: LangSmith metadata (`ls_model_name`), else the invocation params. */
+function modelName(extra: Record<string, unknown> | undefined, metadata: Record<string, unknown> | undefined): string | undefined {
+  const params = extra?.['langchain.invocation_params'] as Record<string, unknown> | undefined;
+  return str(metadata?.['ls_model_name']) ?? str(params?.['model']) ?? str(params?.['model_name']) ?? str(params?.['modelName']);
+}
+
+function count(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
+}
+
+/**
+ * Usage of a model call from what LangChain reports: the message's `usage_metadata`
+ * (every modern chat model), else `llmOutput.tokenUsage` / `estimatedTokenUsage`.
+ */
+function usageOf(result: LLMResult | undefined, run: Run): UsageInput | undefined {
+  const gens = result?.generations ?? [];
+  let input: number | undefined;
+  let output: number | undefined;
+  let cached: number | undefined;
+  let reasoning: number | undefined;
+  let model = run.model;
+  for (const list of gens) {
+    for (const g of list ?? []) {
+      const msg = (g as { message?: { usage_metadata?: Record<string, unknown>; response_metadata?: Record<string, unknown> } }).message;
+      const um = msg?.usage_metadata;
+      if (um && typeof um === 'object') {
+        input = (input ?? 0) + (count(um['input_tokens']) ?? 0);
+        output = (output ?? 0) + (count(um['output_tokens']) ?? 0);
+        const inDetails = um['input_token_details'] as Record<string, unknown> | undefined;
+        const outDetails = um['output_token_details'] as Record<string, unknown> | undefined;
+        const c = count(inDetails?.['cache_read']);
+        if (c !== undefined) cached = (cached ?? 0) + c;
+        const r = count(outDetails?.['reasoning']);
+        if (r !== undefined) reasoning = (reasoning ?? 0) + r;
+      }
+      const rm = msg?.response_metadata;
+      model = str(rm?.['model_name']) ?? str(rm?.['model']) ?? model;
+    }
+  }
+  if (input === undefined && output === undefined) {
+    const lo = result?.llmOutput as Record<string, unknown> | undefined;
+    const tu = (lo?.['tokenUsage'] ?? lo?.['estimatedTokenUsage'] ?? lo?.['usage']) as Record<string, unknown> | undefined;
+    if (tu && typeof tu === 'object') {
+      input = count(tu['promptTokens']) ?? count(tu['prompt_tokens']) ?? count(tu['input_tokens']);
+      output = count(tu['completionTokens']) ?? count(tu['completion_tokens']) ?? count(tu['output_tokens']);
+    }
+    model = str(lo?.['model_name']) ?? str(lo?.['model']) ?? model;
+  }
+  if (input === undefined && output === undefined) return undefined;
+  const usage: UsageInput = { inputTokens: input ?? 0, outputTokens: output ?? 0 };
+  if (model !== undefined) usage.model = model;
+  if (run.provider !== undefined) usage.provider = run.provider;
+  if (cached !== undefined) usage.cachedTokens = cached;
+  if (reasoning !== undefined) usage.reasoningTokens = reasoning;
+  if (run.firstTokenAt !== undefined) usage.timeToFirstTokenMs = run.firstTokenAt - run.startedAt;
+  return usage;
+}
+
 function isMessage(v: unknown): v is MessageLike {
   return v !== null && typeof v === 'object' && 'content' in v && (typeof (v as MessageLike).getType === 'function' || typeof (v as MessageLike)._getType === 'function');
 }
@@ -420,10 +595,11 @@ function isMessage(v: unknown): v is MessageLike {
 /** A message as the viewer wants it: role, content, tool calls. */
 function messageToPlain(m: unknown): unknown {
   if (!isMessage(m)) return plain(m);
-  const role = m.getType?.() ?? m._getType?.() ?? m.type;
+  const type = m.getType?.() ?? m._getType?.() ?? m.type;
+  const role = typeof type === 'string' && Object.prototype.hasOwnProperty.call(ROLES, type) ? ROLES[type] : type;
   const out: Record<string, unknown> = { role, content: plain(m.content) };
   if (m.name) out['name'] = m.name;
-  if (Array.isArray(m.tool_calls) && m.tool_calls.length > 0) out['tool_calls'] = plain(m.tool_calls);
+  if (Array.isArray(m.tool_calls) && m.tool_calls.length > 0) out['tool_calls'] = m.tool_calls.map(toolCall);
   if (m.tool_call_id) out['tool_call_id'] = m.tool_call_id;
   return out;
 }

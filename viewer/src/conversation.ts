@@ -7,7 +7,8 @@
 // (`{ id, function: { name, arguments: '<json>' } }`), AI SDK parts (`text`, `tool-call`,
 // `tool-result`), LangChain message types (`human`, `ai`), `{ prompt, system }`.
 // Output: `{ role: 'assistant', content, tool_calls? }`, `{ text, tool_calls }` or a string.
-// Streamed text: node logs whose data is `{ delta: true }` (or `{ stream: 'text' }`), in order.
+// Streamed text: node logs (level info) whose data is `{ delta: true }` (also `{ stream: 'text' }`
+// and the LangChain handler's `{ tokens, total }` batches), in order.
 // Tool results are paired with their calls by id: from `tool` messages / tool-result parts of
 // the same conversation, else from a `tool` node of the trace carrying the call id
 // (metadata `tool_call_id`, `ai.tool_call_id`, `gen_ai.tool.call.id`).
@@ -190,8 +191,10 @@ function outputMessages(output: unknown): Message[] {
 
 /** Is this log line a piece of streamed model text? */
 export function isStreamLog(l: LogEntry): boolean {
-  const d = l.data as { delta?: unknown; stream?: unknown } | undefined;
-  return isObj(d) && (d.delta === true || d.stream === 'text');
+  const d = l.data as { delta?: unknown; stream?: unknown; tokens?: unknown; total?: unknown } | undefined;
+  if (!isObj(d) || l.level !== 'info') return false;
+  // The convention, the AI SDK integration's marker, and the LangChain handler's token batches.
+  return d.delta === true || d.stream === 'text' || (typeof d.tokens === 'number' && typeof d.total === 'number');
 }
 
 const TOOL_ID_KEYS = ['tool_call_id', 'ai.tool_call_id', 'gen_ai.tool.call.id', 'toolCallId'];

@@ -29,7 +29,8 @@ export function SessionPage({ id }: { id: string }) {
       let cursor: string | undefined;
       for (let i = 0; i < MAX_PAGES; i++) {
         const r = await listTraces({ sessionId: id, sort: 'created_at', limit: 200, cursor }, abort.signal);
-        all.push(...r.traces);
+        // Kept only if it is in the session (a server without the filter answers everything).
+        all.push(...r.traces.filter((t) => t.session_id === id));
         cursor = r.nextCursor;
         if (!cursor) break;
       }

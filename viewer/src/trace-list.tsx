@@ -146,8 +146,8 @@ export function TraceList() {
             </option>
           ))}
         </select>
-        <input class="input" placeholder="Model" value={model} onChange={(e) => setModel(e.currentTarget.value)} aria-label="Model" />
-        <input class="input" placeholder="Created by" value={createdBy} onChange={(e) => setCreatedBy(e.currentTarget.value)} aria-label="Created by" />
+        <input class="input narrow" placeholder="Model" value={model} onChange={(e) => setModel(e.currentTarget.value)} aria-label="Model" />
+        <input class="input narrow" placeholder="Created by" value={createdBy} onChange={(e) => setCreatedBy(e.currentTarget.value)} aria-label="Created by" />
         <label class="field">
           from
           <input class="input" type="datetime-local" value={from} onChange={(e) => setFrom(e.currentTarget.value)} aria-label="Created from" />
