@@ -12,3 +12,4 @@ export const kClose = Symbol('livetrace.close');
 export const kInit = Symbol('livetrace.init');
 export const kAdd = Symbol('livetrace.add');
 export const kUsage = Symbol('livetrace.usage');
+export const kFeed = Symbol('livetrace.feed');
