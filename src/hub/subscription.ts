@@ -111,9 +111,10 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
     return this.#reachedEnd;
   }
 
-  /** Events ready to hand out without waiting (bounded by bufferSize). */
-  // A local subscriber holds no copy: it counts the events it can hand out without waiting
-  // (read in place from the trace's log), up to the same bound.
+  /**
+   * Events ready to hand out without waiting (bounded by bufferSize). A local subscriber
+   * holds no copy: it counts the events it can read in place from the trace's log.
+   */
   get buffered(): number {
     if (this.#local) return Math.min(this.#config.bufferSize, Math.max(0, this.#local.events.length - this.#cursor));
     return this.#queue.length - this.#head;
@@ -123,6 +124,11 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
     return this;
   }
 
+  /**
+   * The next event. A failing read (prepare, catch-up page, end check) ends the
+   * subscription with that error: it is detached from the hub before the error reaches
+   * the caller, and later calls return done.
+   */
   next(): Promise<IteratorResult<TraceEvent>> {
     // Hot path: a local subscriber that is behind the writer takes the next event without
     // the machinery of an async function.
@@ -131,7 +137,16 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
       const r = this.#takeLocal(local);
       if (r !== undefined) return Promise.resolve(r);
     }
-    return this.#next();
+    return this.#guardedNext();
+  }
+
+  async #guardedNext(): Promise<IteratorResult<TraceEvent>> {
+    try {
+      return await this.#next();
+    } catch (err) {
+      this.#finish();
+      throw err;
+    }
   }
 
   async #next(): Promise<IteratorResult<TraceEvent>> {
@@ -164,23 +179,11 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
       }
       if (!this.#prepared) {
         this.#prepared = true;
-        try {
-          await this.#config.prepare!();
-        } catch (err) {
-          this.#finish();
-          throw err;
-        }
+        await this.#config.prepare!();
         continue;
       }
       if (this.#behind || this.#finalSeq !== undefined) {
-        let progressed: boolean;
-        try {
-          progressed = await this.#fill();
-        } catch (err) {
-          this.#finish();
-          throw err;
-        }
-        if (progressed) continue;
+        if (await this.#fill()) continue;
         if (this.#finalSeq !== undefined) {
           // Released here and the source has nothing more: that is the end.
           this.#finish();

@@ -32,7 +32,7 @@ import type { LocalFeed, SubscribeOptions, Subscription } from '../hub/subscript
 import { NodeHandle } from './node-handle.js';
 import type { Limits } from './options.js';
 import { SpaceHandle } from './space-handle.js';
-import { kAdd, kClose, kFeed, kEnd, kInit, kJoin, kLog, kLogOf, kSetStatus, kSpawn, kSubscribe, kUpdate, kUsage } from './symbols.js';
+import { kAdd, kClose, kEnd, kFeed, kInit, kJoin, kLog, kLogOf, kPatch, kSetStatus, kSpawn, kSubscribe, kUpdate, kUsage } from './symbols.js';
 import { TraceLog, type WriteBehind } from './write-behind.js';
 
 export interface NodeOptions {
@@ -508,16 +508,35 @@ export class Trace {
   }
 
   /**
+   * @internal input and/or label of a node learnt after it started (integrations whose
+   * frameworks fill a span's data after its start); one `node_updated` event.
+   */
+  [kPatch](nodeId: string, patch: { input?: unknown; label?: string }): void {
+    if (!this.#writable('setMetadata')) return;
+    const node = this.#state.nodes.get(nodeId);
+    if (!node) return;
+    const next: NodeData = { ...node, updated_at: Date.now() };
+    if ('input' in patch) next.input = capture(patch.input, this.#host.capture);
+    if (typeof patch.label === 'string' && patch.label !== '') next.label = patch.label;
+    this.#emit('node_updated', { node: next }, nodeId);
+  }
+
+  /**
    * @internal records the usage of a model call on a node (replacing any earlier usage);
    * a node of kind `step` becomes an `llm` node.
    */
-  [kUsage](nodeId: string, input: UsageInput): void {
+  [kUsage](nodeId: string, input: UsageInput, metadata?: Record<string, unknown>): void {
     if (!this.#writable('setUsage')) return;
     const node = this.#state.nodes.get(nodeId);
     if (!node) return;
     const usage = normalizeUsage(input, this.#host.prices);
     const next: NodeData = { ...node, usage, updated_at: Date.now() };
     if (node.kind === 'step') next.kind = 'llm';
+    if (metadata !== undefined) {
+      if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw new InvalidArgumentError(`setUsage(usage, metadata): metadata must be a plain object, got ${Array.isArray(metadata) ? 'an array' : typeof metadata}`);
+      next.metadata = { ...node.metadata };
+      for (const [k, raw] of Object.entries(metadata)) setOwn(next.metadata, k, capture(raw, this.#host.capture));
+    }
     this.#emit('node_updated', { node: next }, nodeId);
   }
 
