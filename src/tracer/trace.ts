@@ -28,11 +28,11 @@ import type {
   TraceStatus,
 } from '../core/types.js';
 import type { EventHub } from '../hub/hub.js';
-import type { SubscribeOptions, Subscription } from '../hub/subscription.js';
+import type { LocalFeed, SubscribeOptions, Subscription } from '../hub/subscription.js';
 import { NodeHandle } from './node-handle.js';
 import type { Limits } from './options.js';
 import { SpaceHandle } from './space-handle.js';
-import { kAdd, kClose, kEnd, kInit, kJoin, kLog, kLogOf, kPatch, kSetStatus, kSpawn, kSubscribe, kUpdate, kUsage } from './symbols.js';
+import { kAdd, kClose, kEnd, kFeed, kInit, kJoin, kLog, kLogOf, kPatch, kSetStatus, kSpawn, kSubscribe, kUpdate, kUsage } from './symbols.js';
 import { TraceLog, type WriteBehind } from './write-behind.js';
 
 export interface NodeOptions {
@@ -96,6 +96,9 @@ export class Trace {
   #phase: Phase;
   #releasing: Promise<void> | undefined;
   readonly #subs = new Set<Subscription>();
+  /** Wake-ups of local subscribers waiting for the next event (one-shot). */
+  #parked: (() => void)[] = [];
+  #feed: LocalFeed | undefined;
   readonly #autoArchive: boolean;
   #signal: AbortSignal | undefined;
   readonly #onAbort = (): void => {
@@ -244,7 +247,7 @@ export class Trace {
     } else {
       id = newId();
     }
-    const space: Omit<SpaceData, 'data'> = { id, created_at: Date.now() };
+    const space: Omit<SpaceData, 'data' | 'items'> = { id, created_at: Date.now() };
     if (options.label !== undefined) space.label = String(options.label);
     if (options.icon !== undefined) space.icon = String(options.icon);
     if (options.description !== undefined) space.description = String(options.description);
@@ -283,7 +286,7 @@ export class Trace {
   getSpaceValue(spaceId: string, key: string): unknown {
     const space = this.#space(spaceId);
     checkKey(key);
-    return Object.prototype.hasOwnProperty.call(space.data, key) ? space.data[key]!.content : undefined;
+    return Object.prototype.hasOwnProperty.call(space.data, key) ? space.data[key] : undefined;
   }
   hasSpaceValue(spaceId: string, key: string): boolean {
     const space = this.#space(spaceId);
@@ -365,6 +368,13 @@ export class Trace {
     const last = this.#state.last_seq;
     for (const sub of this.#subs) sub.close(last);
     this.#subs.clear();
+    this.#parked = [];
+  }
+
+  /** @internal the log read in place by local subscribers (see LocalFeed). */
+  get [kFeed](): LocalFeed {
+    this.#feed ??= { events: this.#log.events, park: (wake) => void this.#parked.push(wake) };
+    return this.#feed;
   }
 
   /** @internal the tracer emits `init` once, right after creating a new trace. */
@@ -450,10 +460,12 @@ export class Trace {
   }
 
   /** @internal */
-  [kJoin](selfId: string, others: readonly (NodeHandle | NodeData | string)[], input: unknown, options: NodeOptions): NodeHandle {
+  [kJoin](others: readonly (NodeHandle | NodeData | string)[], input: unknown, options: NodeOptions): NodeHandle {
     if (!this.#writable('join')) return new NodeHandle(this, '');
-    if (!Array.isArray(others)) throw new InvalidArgumentError('join() needs an array of nodes');
-    const parents = [selfId];
+    if (!Array.isArray(others) || others.length === 0) throw new InvalidArgumentError('join() needs a non-empty array of nodes (its parents)');
+    // The parents are exactly `others` (as in the reference module): the node join() is
+    // called on is a parent only if it is listed.
+    const parents: string[] = [];
     for (const n of others) {
       const id = typeof n === 'string' ? n : n?.id;
       if (typeof id !== 'string' || !this.#state.nodes.has(id)) throw new InvalidArgumentError(`join(): trace ${this.id} has no node ${String(id)}`);
@@ -608,6 +620,11 @@ export class Trace {
     if (spaceId !== undefined) ev.space_id = spaceId;
     log.events.push(ev);
     applyEvent(this.#state, ev);
+    if (this.#parked.length !== 0) {
+      const parked = this.#parked;
+      this.#parked = [];
+      for (let i = 0; i < parked.length; i++) parked[i]!();
+    }
     const hub = this.#host.hub;
     if (hub.remote || hub.hasSubscribers(this.id)) hub.publish(this.id, [ev]);
     this.#host.writer.touch(log);
