@@ -7,6 +7,7 @@
 // objects of the event into the state, so recorded events stay immutable.
 import type { LogEntry, NodeData, SpaceData, SpaceItem, TraceEvent, TraceInfo, TraceSnapshot } from './types.js';
 import { setOwn } from './capture.js';
+import { withData } from './events.js';
 
 export interface TraceState {
   info: TraceInfo;
@@ -45,7 +46,7 @@ function cloneNode(n: NodeData): NodeData {
   return { ...n, parent_ids: n.parent_ids.slice(), children: n.children.slice(), metadata: { ...n.metadata } };
 }
 
-function addNode(state: TraceState, src: NodeData): void {
+function addNode(state: TraceState, src: NodeData | undefined): void {
   if (!src || typeof src.id !== 'string') return;
   // A node starts once; a repeated start (a replayed or forged event) changes nothing.
   // This also keeps the children lists duplicate-free without an O(n) search per child.
@@ -64,9 +65,11 @@ function addNode(state: TraceState, src: NodeData): void {
 }
 
 export function applyEvent(state: TraceState, ev: TraceEvent): TraceState {
-  const d = ev.data ?? {};
+  // Destructured together so that `d` narrows with `type`. An event without data (a
+  // hand-edited log) reads as one whose fields are all absent: the reducer stays total.
+  const { type, data: d } = withData(ev);
   const info = state.info;
-  switch (ev.type) {
+  switch (type) {
     case 'init':
       info.created_at = ev.timestamp;
       if (d.agent_name !== undefined) info.agent_name = d.agent_name;
@@ -84,7 +87,7 @@ export function applyEvent(state: TraceState, ev: TraceEvent): TraceState {
       break;
     }
     case 'node_updated': {
-      const n = d.node as NodeData | undefined;
+      const n = d.node;
       if (n && state.nodes.has(n.id)) state.nodes.set(n.id, copyNode(n));
       if (n && n.id === state.root && n.label !== undefined) info.label = n.label;
       if (d.cursor !== undefined) state.current = d.cursor;
