@@ -63,7 +63,7 @@ describe('trace semantics', () => {
     assert.deepEqual(start.data.cursor, [n.id]);
     assert.deepEqual(
       { ...node, created_at: 0, start_time: 0, updated_at: 0 },
-      { id: n.id, parent_ids: [], children: [], label: 'step', icon: '🔧', description: 'd', metadata: { m: 1 }, input: { x: 1 }, status: 'running', created_at: 0, start_time: 0, updated_at: 0 },
+      { id: n.id, parent_ids: [], children: [], kind: 'step', label: 'step', icon: '🔧', description: 'd', metadata: { m: 1 }, input: { x: 1 }, status: 'running', created_at: 0, start_time: 0, updated_at: 0 },
     );
     assert.match(n.id, /^[0-9a-z]{12}$/);
     n.info('hello', { k: 'v' });

@@ -1,8 +1,8 @@
 // `livetrace tail`: one line per event. Labels come from the shared reducer's state, fed
 // with the same events, so the tail never interprets events on its own.
 import { applyEvent, initialState, type TraceState } from '../core/reducer.js';
-import { withData } from '../core/events.js';
-import type { NodeData, TraceEvent } from '../core/types.js';
+import { withData, type EventNode } from '../core/events.js';
+import type { TraceEvent } from '../core/types.js';
 import { formatClock, formatDuration, oneLine, paintStatus, type Colors } from './output.js';
 
 export class EventPrinter {
@@ -39,14 +39,14 @@ export class EventPrinter {
         text = `● trace ${ev.trace_id}${d.agent_name ? ` (${d.agent_name})` : ''}`;
         break;
       case 'node_start': {
-        const nodes: NodeData[] = Array.isArray(d.nodes) ? d.nodes : d.node ? [d.node] : [];
+        const nodes: EventNode[] = Array.isArray(d.nodes) ? d.nodes : d.node ? [d.node] : [];
         text = `${c.cyan('▶')} ${nodes.map((n) => label(n.id)).join(', ')}${nodes.length > 1 ? c.dim(' (parallel)') : ''}`;
         const joins = nodes.find((n) => n.parent_ids?.length > 1);
         if (joins) text += c.magenta(` ⋈ joins ${joins.parent_ids.map((p) => label(p)).join(', ')}`);
         break;
       }
       case 'node_updated': {
-        const n: NodeData | undefined = d.node;
+        const n: EventNode | undefined = d.node;
         text = `${c.dim('~')} ${label(n?.id ?? ev.node_id)}${n?.output !== undefined ? c.dim(` output ${oneLine(n.output, 70)}`) : ''}`;
         break;
       }

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type { CliContext, Run } from './context.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
-import { colorsFor, type Io } from './output.js';
+import { colorsFor, escapeTerminal, type Io } from './output.js';
 import { registerArchive } from './commands/archive.js';
 import { registerDemo } from './commands/demo.js';
 import { registerExport } from './commands/export.js';
@@ -91,7 +91,8 @@ export async function main(argv: readonly string[] = process.argv, options: Main
       return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
     const errCode = (e as { code?: unknown })?.code;
-    err.write(io.colors.red(`livetrace: ${typeof errCode === 'string' ? errCode + ': ' : ''}${(e as Error)?.message ?? String(e)}`) + '\n');
+    // Messages may quote trace content or a remote server's answer: escaped like all output.
+    err.write(io.colors.red(escapeTerminal(`livetrace: ${typeof errCode === 'string' ? errCode + ': ' : ''}${(e as Error)?.message ?? String(e)}`)) + '\n');
     return exitCodeOf(e);
   } finally {
     // After EPIPE the stream may still report failed writes: keep swallowing them until exit.

@@ -92,6 +92,60 @@ export function table(headers: string[], rows: string[][], c: Colors): string {
   return [c.bold(line(headers)), ...rows.map(line)].join('\n') + '\n';
 }
 
+// ---- terminal safety -------------------------------------------------------------
+// Everything the CLI prints from trace content (labels, messages, errors, keys, values)
+// comes from the traced program, an LLM or a user: a C0/C1 control character in it could
+// retitle the terminal, clear the screen, move the cursor or forge lines (CR, LF). This is
+// the one place such characters are escaped; commands pass trace content through
+// `terminalSafe` (deep) before rendering, and JSON output through `jsonForTerminal`.
+
+/** C0 controls, DEL, C1 controls, line/paragraph separators and bidi overrides/isolates. */
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex
+const UNSAFE_TEST = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\x1b': '\\e' };
+
+function escapeChar(ch: string): string {
+  const named = NAMED[ch];
+  if (named !== undefined) return named;
+  const code = ch.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/** `text` with every control character shown as a visible escape (`\e`, `\n`, `\x07`, `\u202e`). */
+export function escapeTerminal(text: string): string {
+  return UNSAFE_TEST.test(text) ? text.replace(UNSAFE, escapeChar) : text;
+}
+
+/** A deep copy of trace content in which every string (and object key) is terminal-safe. */
+export function terminalSafe<T>(value: T): T {
+  return safeValue(value, 0) as T;
+}
+
+function safeValue(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return escapeTerminal(value);
+  if (value === null || typeof value !== 'object' || depth > 200) return value;
+  if (Array.isArray(value)) return value.map((v) => safeValue(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const key = escapeTerminal(k);
+    if (key === '__proto__') Object.defineProperty(out, key, { value: safeValue(v, depth + 1), enumerable: true, writable: true, configurable: true });
+    else out[key] = safeValue(v, depth + 1);
+  }
+  return out;
+}
+
+/**
+ * JSON text safe to print on a terminal: JSON.stringify escapes C0 controls but leaves DEL,
+ * C1 controls, U+2028/2029 and bidi controls raw; they only occur inside strings, where
+ * `\uXXXX` is the same value, so the output parses to the same data.
+ */
+export function jsonForTerminal(json: string): string {
+  // eslint-disable-next-line no-control-regex
+  return json.replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function truncate(s: string, max: number): string {
   const chars = [...s];
   return chars.length <= max ? s : chars.slice(0, max - 1).join('') + '…';
@@ -107,7 +161,7 @@ export function oneLine(value: unknown, max = 80): string {
       s = String(value);
     }
   }
-  return truncate(s.replace(/\s+/g, ' '), max);
+  return truncate(escapeTerminal(jsonForTerminal(s).replace(/\s+/g, ' ')), max);
 }
 
 /** `7d`, `12h`, `30m`, `45s`, `500ms` -> milliseconds. */

@@ -29,6 +29,12 @@ export const ERROR_CODES = {
   LT_ERR_NOT_FOUND: { message: 'not found', status: 404 },
   LT_ERR_METHOD_NOT_ALLOWED: { message: 'method not allowed', status: 405 },
   LT_ERR_PAYLOAD_TOO_LARGE: { message: 'request body too large', status: 413 },
+  LT_ERR_HOST_NOT_ALLOWED: { message: 'host name not allowed', status: 403 },
+  LT_ERR_URI_TOO_LONG: { message: 'request URL too long', status: 414 },
+  LT_ERR_HEADERS_TOO_LARGE: { message: 'request headers too large', status: 431 },
+  LT_ERR_BAD_REQUEST: { message: 'malformed HTTP request', status: 400 },
+  LT_ERR_REQUEST_TIMEOUT: { message: 'request timed out', status: 408 },
+  LT_ERR_BUSY: { message: 'the server is busy; retry later', status: 503 },
   LT_ERR_INTERNAL: { message: 'internal error', status: 500 },
 } as const satisfies Record<string, ErrorSpec>;
 
@@ -141,6 +147,23 @@ export class FlushError extends LivetraceError {
     super('LT_ERR_FLUSH', `trace ${traceId}: ${pending.length} event(s) not stored: ${errorMessage(cause)}`, { cause });
     this.traceId = traceId;
     this.pending = pending;
+  }
+}
+
+/** The server refused a request whose Host header names no allowed host (DNS-rebinding guard). */
+export class HostNotAllowedError extends LivetraceError {
+  constructor(host: string | undefined) {
+    super('LT_ERR_HOST_NOT_ALLOWED', `host ${host === undefined ? '(none)' : JSON.stringify(host.slice(0, 100))} is not allowed: this server answers localhost, 127.0.0.1 and [::1] only (serve --allowed-hosts adds names)`);
+  }
+}
+
+/** Heavy work (building a snapshot, an export) is at its concurrency bound. */
+export class BusyError extends LivetraceError {
+  /** Seconds after which a retry is likely to be served. */
+  readonly retryAfter: number;
+  constructor(what: string, retryAfter = 1) {
+    super('LT_ERR_BUSY', `the server is busy with other ${what}; retry in ${retryAfter} s`);
+    this.retryAfter = retryAfter;
   }
 }
 

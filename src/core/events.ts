@@ -20,14 +20,17 @@ export interface InitEventData {
   metadata?: Record<string, unknown>;
 }
 
+/** A node as events carry it: events of older writers have no `kind` (the reducer reads `step`). */
+export type EventNode = Omit<NodeData, 'kind'> & { kind?: NodeData['kind'] };
+
 /** `node_start`: one node, or `nodes` for a parallel fan-out; `cursor` when the call moves it. */
 export type NodeStartEventData =
-  | { node: NodeData; nodes?: never; cursor?: string[] }
-  | { nodes: NodeData[]; node?: never; cursor?: string[] };
+  | { node: EventNode; nodes?: never; cursor?: string[] }
+  | { nodes: EventNode[]; node?: never; cursor?: string[] };
 
 /** `node_updated`: the whole node after a change. */
 export interface NodeUpdatedEventData {
-  node: NodeData;
+  node: EventNode;
   cursor?: string[];
 }
 

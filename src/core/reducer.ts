@@ -7,7 +7,8 @@
 // objects of the event into the state, so recorded events stay immutable.
 import type { LogEntry, NodeData, SpaceData, SpaceItem, TraceEvent, TraceInfo, TraceSnapshot } from './types.js';
 import { setOwn } from './capture.js';
-import { withData } from './events.js';
+import { withData, type EventNode } from './events.js';
+import { RollupAccumulator, toKind } from './rollup.js';
 
 export interface TraceState {
   info: TraceInfo;
@@ -20,11 +21,18 @@ export interface TraceState {
   root: string | undefined;
   last_seq: number;
   events_count: number;
+  /** Running totals behind `info.usage`, `info.kinds` and `info.models`. */
+  rollup: RollupAccumulator;
 }
 
 export function initialState(traceId: string, createdAt = 0): TraceState {
   return {
-    info: { id: traceId, status: 'pending', created_at: createdAt, updated_at: createdAt, archived: false, node_count: 0, last_seq: 0 },
+    info: {
+      id: traceId, status: 'pending', created_at: createdAt, updated_at: createdAt, archived: false, node_count: 0, last_seq: 0,
+      usage: { input_tokens: 0, output_tokens: 0, total_tokens: 0, llm_calls: 0, tool_calls: 0, failed_nodes: 0 },
+      kinds: [],
+      models: [],
+    },
     nodes: new Map(),
     logs: [],
     spaces: new Map(),
@@ -32,13 +40,26 @@ export function initialState(traceId: string, createdAt = 0): TraceState {
     root: undefined,
     last_seq: 0,
     events_count: 0,
+    rollup: new RollupAccumulator(),
   };
 }
 
 // Only `children` is ever changed in place (when a child starts), so only it is copied;
 // parent_ids and metadata are replaced, never mutated, and may be shared with the event.
-function copyNode(n: NodeData): NodeData {
-  return { ...n, parent_ids: n.parent_ids ?? [], children: n.children ? n.children.slice() : [], metadata: n.metadata ?? {} };
+// Nodes of old writers have no kind: they are steps.
+function copyNode(n: EventNode): NodeData {
+  return { ...n, kind: toKind(n.kind), parent_ids: n.parent_ids ?? [], children: n.children ? n.children.slice() : [], metadata: n.metadata ?? {} };
+}
+
+// The info's rollup fields are replaced, never mutated, so snapshots may share them.
+function publishRollup(state: TraceState): void {
+  const acc = state.rollup;
+  state.info.usage = acc.toRollup();
+  if (acc.membershipChanged) {
+    acc.membershipChanged = false;
+    state.info.kinds = acc.kindList();
+    state.info.models = acc.modelList();
+  }
 }
 
 /** A detached copy for readers outside the reducer (snapshots). */
@@ -46,7 +67,7 @@ function cloneNode(n: NodeData): NodeData {
   return { ...n, parent_ids: n.parent_ids.slice(), children: n.children.slice(), metadata: { ...n.metadata } };
 }
 
-function addNode(state: TraceState, src: NodeData | undefined): void {
+function addNode(state: TraceState, src: EventNode | undefined): void {
   if (!src || typeof src.id !== 'string') return;
   // A node starts once; a repeated start (a replayed or forged event) changes nothing.
   // This also keeps the children lists duplicate-free without an O(n) search per child.
@@ -62,6 +83,9 @@ function addNode(state: TraceState, src: NodeData | undefined): void {
     if (parent) parent.children.push(node.id);
   }
   state.info.node_count = state.nodes.size;
+  const acc = state.rollup;
+  acc.apply(node, 1);
+  if (node.kind === 'llm' || node.kind === 'tool' || node.usage !== undefined || node.status === 'failed' || acc.membershipChanged) publishRollup(state);
 }
 
 export function applyEvent(state: TraceState, ev: TraceEvent): TraceState {
@@ -76,6 +100,8 @@ export function applyEvent(state: TraceState, ev: TraceEvent): TraceState {
       if (d.created_by !== undefined) info.created_by = d.created_by;
       if (d.team_id !== undefined) info.team_id = d.team_id;
       if (d.tenant_id !== undefined) info.tenant_id = d.tenant_id;
+      if (d.session_id !== undefined) info.session_id = d.session_id;
+      if (d.user_id !== undefined) info.user_id = d.user_id;
       if (d.metadata !== undefined) info.metadata = { ...d.metadata };
       break;
     case 'node_start': {
@@ -88,7 +114,14 @@ export function applyEvent(state: TraceState, ev: TraceEvent): TraceState {
     }
     case 'node_updated': {
       const n = d.node;
-      if (n && state.nodes.has(n.id)) state.nodes.set(n.id, copyNode(n));
+      const old = n ? state.nodes.get(n.id) : undefined;
+      if (n && old) {
+        const next = copyNode(n);
+        state.nodes.set(n.id, next);
+        state.rollup.apply(old, -1);
+        state.rollup.apply(next, 1);
+        publishRollup(state);
+      }
       if (n && n.id === state.root && n.label !== undefined) info.label = n.label;
       if (d.cursor !== undefined) state.current = d.cursor;
       break;
@@ -96,17 +129,28 @@ export function applyEvent(state: TraceState, ev: TraceEvent): TraceState {
     case 'node_complete': {
       const n = state.nodes.get(d.node_id);
       if (n) {
+        const wasFailed = n.status === 'failed';
         n.status = 'completed';
         n.end_time = d.end_time;
         n.updated_at = ev.timestamp;
         if ('output' in d) n.output = d.output;
+        if (wasFailed) {
+          state.rollup.failed--;
+          publishRollup(state);
+        }
       }
       break;
     }
     case 'node_failed': {
       const n = state.nodes.get(d.node_id);
       if (n) {
+        const wasFailed = n.status === 'failed';
         n.status = d.status === 'cancelled' ? 'cancelled' : 'failed';
+        const isFailed = n.status === 'failed';
+        if (wasFailed !== isFailed) {
+          state.rollup.failed += isFailed ? 1 : -1;
+          publishRollup(state);
+        }
         n.end_time = d.end_time;
         n.updated_at = ev.timestamp;
         if (d.error !== undefined) n.error = d.error;

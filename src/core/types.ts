@@ -5,6 +5,49 @@ export type TraceStatus = 'pending' | 'running' | 'completed' | 'failed' | 'canc
 export type NodeStatus = 'pending' | 'running' | 'completed' | 'failed' | 'skipped' | 'cancelled';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+/** What a node stands for: the viewer's icon and the rollups' counting rule. Default `step`. */
+export type NodeKind = 'llm' | 'tool' | 'retriever' | 'embedding' | 'agent' | 'chain' | 'guardrail' | 'step';
+
+export const NODE_KINDS: readonly NodeKind[] = ['llm', 'tool', 'retriever', 'embedding', 'agent', 'chain', 'guardrail', 'step'];
+
+/** A cost: `estimated` when computed from a price table (always, for now). */
+export interface Cost {
+  amount: number;
+  currency: string;
+  estimated?: boolean;
+}
+
+/** Usage of one model call, stored on its node (kind `llm`). Tokens are counts of that call only. */
+export interface NodeUsage {
+  model: string;
+  provider?: string;
+  /** Prompt tokens, cached ones included. */
+  input_tokens: number;
+  /** Completion tokens, reasoning ones included. */
+  output_tokens: number;
+  total_tokens: number;
+  cached_tokens?: number;
+  reasoning_tokens?: number;
+  /** Time to first token, ms. */
+  ttft_ms?: number;
+  cost?: Cost;
+}
+
+/**
+ * Per-trace (or per-subtree) rollup, derived by the reducer: sums over the usage of the
+ * nodes that carry one, counts of `llm`, `tool` and failed nodes. `cost` is absent when no
+ * node has a cost, or when costs are in different currencies (they cannot be added).
+ */
+export interface UsageRollup {
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+  cost?: { amount: number; currency: string };
+  llm_calls: number;
+  tool_calls: number;
+  failed_nodes: number;
+}
+
 export type EventType =
   | 'init'
   | 'node_start'
@@ -39,9 +82,12 @@ export interface NodeData {
   parent_ids: string[];
   children: string[];
   label?: string;
+  /** Always present in reducer state (default `step`); may be absent on events of old writers. */
+  kind: NodeKind;
   icon?: string;
   description?: string;
   metadata: Record<string, unknown>;
+  usage?: NodeUsage;
   input?: unknown;
   output?: unknown;
   error?: ErrorData;
@@ -90,6 +136,10 @@ export interface TraceInfo {
   team_id?: string;
   tenant_id?: string;
   agent_name?: string;
+  /** The conversation or thread the trace belongs to (`create({ sessionId })`). */
+  session_id?: string;
+  /** The end user the trace ran for (`create({ userId })`). */
+  user_id?: string;
   metadata?: Record<string, unknown>;
   archived: boolean;
   archived_at?: number;
@@ -101,6 +151,12 @@ export interface TraceInfo {
   node_count?: number;
   last_seq?: number;
   reason?: string;
+  /** Token, cost and call totals over the trace's nodes (reducer state: always present). */
+  usage?: UsageRollup;
+  /** Distinct kinds of the trace's nodes, sorted (for the `kind` list filter). */
+  kinds?: NodeKind[];
+  /** Distinct models of the trace's usage-bearing nodes, sorted (for the `model` list filter). */
+  models?: string[];
 }
 
 // The event union (`type` -> type of `data`) lives in events.ts.

@@ -3,6 +3,8 @@
 // own lifecycle events become live nodes as they start. The event shapes are declared
 // structurally here so this module imports nothing from `ai` (an optional peer).
 import { errorMessage } from '../core/errors.js';
+import type { NodeKind } from '../core/types.js';
+import type { UsageInput } from '../core/usage.js';
 import { contextStorage, currentNode, currentTrace } from '../tracer/context.js';
 import type { NodeHandle } from '../tracer/node-handle.js';
 import type { NodeOptions, Trace } from '../tracer/trace.js';
@@ -126,7 +128,7 @@ export interface LivetraceTelemetry {
   flush(): Promise<void>;
 }
 
-type Kind = 'llm' | 'tool' | 'agent' | 'step';
+type Kind = Extract<NodeKind, 'llm' | 'tool' | 'agent' | 'step'>;
 
 interface ModelCall {
   node: NodeHandle;
@@ -191,8 +193,7 @@ export function livetraceTelemetry(options: LivetraceTelemetryOptions): Livetrac
     else op.pending.push(run);
   };
   const child = (parent: NodeHandle | undefined, op: Operation, input: unknown, label: string, kind: Kind, metadata?: Record<string, unknown>): NodeHandle | undefined => {
-    // `kind` is the shared node-kind option (COORD); older tracers ignore it, the icon still shows.
-    const opts: NodeOptions & { kind: Kind } = { label, icon: kind, kind, metadata, autoCompleteParent: false };
+    const opts: NodeOptions = { label, icon: kind, kind, metadata, autoCompleteParent: false };
     const node = parent ? parent.add(input, opts) : op.trace?.add(input, opts);
     return node && !node.isNoop ? node : undefined;
   };
@@ -206,7 +207,7 @@ export function livetraceTelemetry(options: LivetraceTelemetryOptions): Livetrac
     const chunks = call.chunks.length;
     call.chunks = [];
     try {
-      call.node.info(text, { stream: 'text', chunks });
+      call.node.info(text, { delta: true, stream: 'text', chunks });
     } catch (err) {
       warn(`could not record streamed text: ${errorMessage(err)}`, err);
     }
@@ -430,22 +431,13 @@ export function livetraceTelemetry(options: LivetraceTelemetryOptions): Livetrac
 
 // ---- value shaping ------------------------------------------------------------------
 
-interface UsageInput {
-  model: string;
-  provider?: string;
-  inputTokens: number;
-  outputTokens: number;
-  cachedTokens?: number | undefined;
-  reasoningTokens?: number | undefined;
-  timeToFirstTokenMs?: number | undefined;
-}
-
-/** node.setUsage (the shared usage API) when the tracer has it; else the same figures as metadata. */
-function setUsage(node: NodeHandle, usage: UsageInput): void {
-  const clean = Object.fromEntries(Object.entries(usage).filter(([, v]) => v !== undefined)) as unknown as UsageInput;
-  const withUsage = node as NodeHandle & { setUsage?: (u: UsageInput) => unknown };
-  if (typeof withUsage.setUsage === 'function') withUsage.setUsage(clean);
-  else node.setMetadata('usage', clean);
+/** Records what the framework reported; figures that are not counts (NaN, negative) are left out. */
+function setUsage(node: NodeHandle, usage: Record<string, unknown>): void {
+  const clean: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(usage)) {
+    if (typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v) && v >= 0)) clean[k] = v;
+  }
+  node.setUsage(clean as UsageInput);
 }
 
 function promptOf(e: { system?: unknown; instructions?: unknown; prompt?: unknown; messages?: unknown }): unknown {

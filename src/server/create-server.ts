@@ -1,7 +1,9 @@
 // A stand-alone Fastify app: the API under `basePath` and the web viewer at `/`.
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { InvalidArgumentError } from '../core/errors.js';
+import { ERROR_CODES, HostNotAllowedError, InvalidArgumentError, type ErrorCode } from '../core/errors.js';
 import { Tracer } from '../tracer/tracer.js';
+import { HostCheck } from './host-check.js';
 import { errorBody } from './http-error.js';
 import type { LivetraceApiOptions } from './options.js';
 import { DEFAULT_BASE_PATH, livetracePlugin } from './plugin.js';
@@ -19,6 +21,12 @@ export interface CreateServerOptions extends Omit<LivetraceApiOptions, 'tracer' 
   logger?: FastifyServerOptions['logger'];
   /** Runs first on close, before SSE streams end (e.g. stop a demo loop). */
   beforeClose?: () => Promise<void>;
+  /**
+   * Host names (any port) answered besides localhost, 127.0.0.1 and [::1]; any other
+   * `Host` header gets a 403 (DNS-rebinding guard). The guard is on for an open API (no
+   * tokens) and whenever this option is given. Default: none.
+   */
+  allowedHosts?: readonly string[];
 }
 
 export interface ServerState {
@@ -46,6 +54,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<L
   const tracer = options.tracer ?? new Tracer();
   const viewerDir = options.viewer === false ? undefined : (options.viewer ?? findViewerDir());
   const streams = new SseRegistry();
+  const hostCheck = options.tokens === undefined || options.allowedHosts !== undefined ? new HostCheck(options.allowedHosts) : undefined;
   const app = Fastify({
     logger: options.logger ?? false,
     // Trace ids may be 128 characters.
@@ -54,16 +63,32 @@ export async function createServer(options: CreateServerOptions = {}): Promise<L
     // The API answers 503 itself during shutdown, in its JSON error format.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // Errors raised before routing (bad URL encoding, a too long path parameter) and by
+    // the HTTP parser (headers too large, malformed request) answer in the API's JSON shape.
+    frameworkErrors: (err, _req, reply) => {
+      const r = reply as unknown as { code(n: number): { send(b: unknown): unknown } };
+      if (err.statusCode === 414) void r.code(414).send(errorBody('LT_ERR_URI_TOO_LONG', 'request URL too long (path parameters are at most 256 characters)'));
+      else void r.code(400).send(errorBody('LT_ERR_BAD_REQUEST'));
+    },
+    clientErrorHandler: clientError,
   });
   const state: ServerState = { tracer, basePath, streams, viewerDir };
   app.decorate('livetrace', state);
+  if (hostCheck) {
+    // Root hook: runs before the API's auth and for the viewer's files too.
+    app.addHook('onRequest', async (req, reply) => {
+      if (!hostCheck.allows(req.headers.host)) {
+        return reply.code(403).send(errorBody('LT_ERR_HOST_NOT_ALLOWED', new HostNotAllowedError(req.headers.host).message));
+      }
+    });
+  }
   // Root preClose runs before the plugin's: from here on every new request gets a 503.
   const before = options.beforeClose;
   app.addHook('preClose', async () => {
     streams.closing = true;
     await before?.();
   });
-  const { beforeClose: _b, tracer: _t, basePath: _p, viewer: _v, logger: _l, ...api } = options;
+  const { beforeClose: _b, tracer: _t, basePath: _p, viewer: _v, logger: _l, allowedHosts: _a, ...api } = options;
   await app.register(livetracePlugin, { ...api, tracer, streams, closeTracer: options.closeTracer ?? ownsTracer, prefix: basePath });
   if (options.viewer !== false) await app.register(viewerPlugin, { root: viewerDir, basePath });
 
@@ -73,7 +98,30 @@ export async function createServer(options: CreateServerOptions = {}): Promise<L
     if (viewerDir && (req.method === 'GET' || req.method === 'HEAD') && !path.startsWith(basePath + '/') && /\btext\/html\b/.test(req.headers.accept ?? '')) {
       return reply.header('cache-control', 'no-cache').sendFile('index.html', viewerDir);
     }
+    if (viewerDir && req.method !== 'GET' && req.method !== 'HEAD' && !path.startsWith(basePath + '/') && path !== basePath) {
+      // The viewer's paths are read-only.
+      void reply.header('allow', 'GET, HEAD');
+      return reply.code(405).send(errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use GET`));
+    }
     return reply.code(404).send(errorBody('LT_ERR_NOT_FOUND', `no route ${req.method} ${path}`));
   });
   return app as unknown as LivetraceServer;
 }
+
+/** Raw-socket answers of HTTP parser errors, in the API's JSON error shape. */
+function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  let status: number;
+  let code: ErrorCode;
+  if (err.code === 'HPE_HEADER_OVERFLOW') [status, code] = [431, 'LT_ERR_HEADERS_TOO_LARGE'];
+  else if (err.code === 'HPE_URI_TOO_LONG') [status, code] = [414, 'LT_ERR_URI_TOO_LONG'];
+  else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') [status, code] = [408, 'LT_ERR_REQUEST_TIMEOUT'];
+  else [status, code] = [400, 'LT_ERR_BAD_REQUEST'];
+  const body = JSON.stringify(errorBody(code, ERROR_CODES[code].message));
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 414: 'URI Too Long', 431: 'Request Header Fields Too Large' };

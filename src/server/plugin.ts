@@ -13,6 +13,7 @@ import { exportFormatOf, exportTrace } from './export-trace.js';
 import { errorBody, toHttpError } from './http-error.js';
 import { resolveApiOptions, type LivetraceApiOptions } from './options.js';
 import { intParam, listQueryOf, boolParam, type Query } from './query.js';
+import { FinishedViews, sendView, type ViewName } from './finished-views.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { SseRegistry, streamTrace } from './sse-stream.js';
 
@@ -33,6 +34,11 @@ const READ_ROUTES = [
   '/traces/:id/export',
 ];
 
+const READ_ROUTE_PATTERNS = READ_ROUTES.map((r) => new RegExp(`^${r.replace(/:\w+/g, '[^/]+')}/?$`));
+function isReadRoute(path: string): boolean {
+  return READ_ROUTE_PATTERNS.some((re) => re.test(path));
+}
+
 type Params = { id: string; nodeId?: string; spaceId?: string };
 type Req = FastifyRequest<{ Params: Params; Querystring: Query }>;
 
@@ -43,6 +49,7 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
   const streams = options.streams ?? new SseRegistry();
   const principals = new WeakMap<FastifyRequest, Principal>();
   const snapshots = options.snapshotCache === false ? undefined : new SnapshotCache(options.snapshotCache);
+  const views = new FinishedViews();
   let closing = false;
 
   if (options.cors && options.cors.length > 0) {
@@ -81,7 +88,13 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     void reply.code(e.status).send(e.body);
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send(errorBody('LT_ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
+    const path = req.url.split('?')[0]!;
+    // Methods the router does not know (PROPFIND, TRACE...) on a known path: 405 too.
+    if (req.method !== 'GET' && req.method !== 'HEAD' && isReadRoute(path.slice(app.prefix.length) || '/')) {
+      void reply.header('allow', 'GET, HEAD');
+      return void reply.code(405).send(errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use GET`));
+    }
+    void reply.code(404).send(errorBody('LT_ERR_NOT_FOUND', `no route ${req.method} ${path}`));
   });
 
   // Shutdown: answer new requests with 503, then end every SSE stream so that the
@@ -103,14 +116,27 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     if (!info || !canSee(principalOf(req), info)) throw new TraceNotFoundError(id);
     return info;
   };
+  /**
+   * Snapshot of a trace the caller may see. Visibility is decided from the stored info
+   * (one small read) before the event log is read, so another tenant's trace costs what a
+   * missing one costs and reveals nothing by its timing.
+   */
   const visibleSnapshot = async (req: Req): Promise<TraceSnapshot> => {
     const id = req.params.id;
     assertValidId(id);
     if (req.params.nodeId !== undefined) assertValidId(req.params.nodeId, 'node');
     if (req.params.spaceId !== undefined) assertValidId(req.params.spaceId, 'space');
+    await visibleInfo(req);
     const snap = snapshots ? await snapshots.read(tracer, id) : await tracer.read(id);
     if (!snap || !canSee(principalOf(req), snap.info)) throw new TraceNotFoundError(id);
     return snap;
+  };
+
+  /** A whole-trace view: prebuilt bytes with an ETag for a finished trace, else built now. */
+  const view = async (req: Req, reply: FastifyReply, name: ViewName, build: (snap: TraceSnapshot) => unknown): Promise<unknown> => {
+    const snap = await visibleSnapshot(req);
+    if (snapshots?.cached(snap)) return sendView(req, reply, views.body(snap, name, build));
+    return build(snap);
   };
 
   app.get('/', async () => ({
@@ -134,7 +160,7 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     return r.nextCursor === undefined ? { traces: r.traces } : { traces: r.traces, next_cursor: r.nextCursor };
   });
 
-  app.get('/traces/:id', async (req: Req) => visibleSnapshot(req));
+  app.get('/traces/:id', async (req: Req, reply) => view(req, reply, 'snapshot', (snap) => snap));
   app.get('/traces/:id/info', async (req: Req) => visibleInfo(req));
 
   app.get('/traces/:id/events', async (req: Req, reply) => {
@@ -151,24 +177,23 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     return { events, next_since: events.length === limit && last && last.type !== 'complete' ? last.seq : null };
   });
 
-  app.get('/traces/:id/nodes', async (req: Req) => ({ nodes: (await visibleSnapshot(req)).nodes }));
+  app.get('/traces/:id/nodes', async (req: Req, reply) => view(req, reply, 'nodes', (snap) => ({ nodes: snap.nodes })));
   app.get('/traces/:id/nodes/:nodeId', async (req: Req) => {
     const snap = await visibleSnapshot(req);
     const node = snap.nodes.find((n) => n.id === req.params.nodeId);
     if (!node) throw new UnknownNodeError(snap.info.id, req.params.nodeId);
     return node;
   });
-  app.get('/traces/:id/logs', async (req: Req) => ({ logs: (await visibleSnapshot(req)).logs }));
+  app.get('/traces/:id/logs', async (req: Req, reply) => view(req, reply, 'logs', (snap) => ({ logs: snap.logs })));
   app.get('/traces/:id/logs/:nodeId', async (req: Req) => {
     const snap = await visibleSnapshot(req);
     const nodeId = req.params.nodeId!;
     if (!snap.nodes.some((n) => n.id === nodeId)) throw new UnknownNodeError(snap.info.id, nodeId);
     return { logs: snap.logs.filter((l) => l.node_id === nodeId) };
   });
-  app.get('/traces/:id/spaces', async (req: Req) => {
-    const snap = await visibleSnapshot(req);
-    return { spaces: snap.spaces.map(({ data, ...space }) => ({ ...space, keys: Object.keys(data) })) };
-  });
+  app.get('/traces/:id/spaces', async (req: Req, reply) =>
+    view(req, reply, 'spaces', (snap) => ({ spaces: snap.spaces.map(({ data, ...space }) => ({ ...space, keys: Object.keys(data) })) })),
+  );
   app.get('/traces/:id/spaces/:spaceId', async (req: Req) => {
     const snap = await visibleSnapshot(req);
     const space = snap.spaces.find((s) => s.id === req.params.spaceId);
@@ -183,10 +208,13 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     return doc;
   });
 
-  // Other methods on known paths are a 405 that says what is allowed.
+  // Every other method on a known path is a 405 that says what is allowed (OPTIONS too,
+  // unless CORS answers its preflights).
+  const corsOn = options.cors !== undefined && options.cors.length > 0;
+  const otherMethods = app.supportedMethods.filter((m) => m !== 'GET' && m !== 'HEAD' && !(corsOn && m === 'OPTIONS'));
   for (const url of READ_ROUTES) {
     app.route({
-      method: ['POST', 'PUT', 'PATCH', 'DELETE'],
+      method: otherMethods,
       url,
       bodyLimit: resolved.bodyLimit,
       handler: async (req, reply) => {

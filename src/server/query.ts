@@ -2,6 +2,7 @@
 // bad one is a 400 that names the parameter, the allowed form and the value.
 import { InvalidArgumentError } from '../core/errors.js';
 import type { ListQuery, TraceStatus } from '../core/types.js';
+import { decodeCursor } from '../store/store.js';
 
 export type Query = Record<string, string | string[] | undefined>;
 
@@ -68,6 +69,9 @@ export function listQueryOf(q: Query): ListQuery {
   const limit = intParam(q, 'limit', 1, 1000);
   if (limit !== undefined) out.limit = limit;
   const cursor = stringParam(q, 'cursor');
-  if (cursor !== undefined) out.cursor = cursor;
+  if (cursor !== undefined) {
+    decodeCursor(cursor); // a bad cursor is a 400 before any I/O
+    out.cursor = cursor;
+  }
   return out;
 }

@@ -1,8 +1,9 @@
-// Snapshots of finished traces that are only in the store, kept between requests. A
-// finished trace is sealed: its snapshot (built by tracer.read(), i.e. the shared reducer)
-// changes only if the trace is archived, removed or re-imported, which its stored info
-// shows; so each request checks the info (one small read) instead of rebuilding the whole
-// event log. Running and loaded traces always go to tracer.read().
+// Snapshots of finished traces, kept between requests. A finished trace is sealed: its
+// snapshot (built by tracer.read(), i.e. the shared reducer) changes only if the trace is
+// archived, removed or re-imported, which its info shows; so each request checks the info
+// (one small read) instead of rebuilding the whole event log. Running traces always go to
+// tracer.read(). A snapshot handed out from (or into) the cache is `cached()`: the server
+// serves its views as prebuilt bytes (finished-views.ts).
 import type { TraceInfo, TraceSnapshot } from '../core/types.js';
 import type { Tracer } from '../tracer/tracer.js';
 
@@ -31,6 +32,8 @@ export class SnapshotCache {
   readonly #maxEvents: number;
   /** Insertion order is recency order (a hit re-inserts). */
   readonly #entries = new Map<string, Entry>();
+  /** Snapshots that were ever kept here: sealed, so views built from them stay valid. */
+  readonly #kept = new WeakSet<TraceSnapshot>();
   #events = 0;
   hits = 0;
   misses = 0;
@@ -46,10 +49,6 @@ export class SnapshotCache {
 
   /** Same contract as tracer.read(id). Callers must not mutate the result (it may be shared). */
   async read(tracer: Tracer, id: string): Promise<TraceSnapshot | undefined> {
-    if (tracer.isLoaded(id)) {
-      this.#drop(id);
-      return tracer.read(id);
-    }
     const info = await tracer.info(id);
     if (!info || !finished(info)) {
       this.#drop(id);
@@ -68,6 +67,7 @@ export class SnapshotCache {
     const snapshot = await tracer.read(id);
     if (snapshot && finished(snapshot.info) && snapshot.events_count <= this.#maxEvents) {
       this.#entries.set(id, { stamp, snapshot });
+      this.#kept.add(snapshot);
       this.#events += snapshot.events_count;
       for (const [oldId] of this.#entries) {
         if (this.#entries.size <= this.#maxTraces && this.#events <= this.#maxEvents) break;
@@ -75,6 +75,11 @@ export class SnapshotCache {
       }
     }
     return snapshot;
+  }
+
+  /** True if `snapshot` came from this cache (a finished trace's, at the stamp it was read at). */
+  cached(snapshot: TraceSnapshot): boolean {
+    return this.#kept.has(snapshot);
   }
 
   clear(): void {

@@ -1,7 +1,7 @@
 // Runs the stand-alone server: opens the store/hub, refuses an open API on a non-loopback
 // host, listens, and optionally keeps demo runs going. Used by `livetrace serve`.
 import type { AddressInfo } from 'node:net';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError, LivetraceError, StoreError, errorMessage } from '../core/errors.js';
 import { startDemoLoop, type DemoLoop } from '../demo/demo-loop.js';
 import type { Tracer } from '../tracer/tracer.js';
 import { TokenAuth, isLoopbackHost, type TokenEntry } from './auth.js';
@@ -54,6 +54,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   let demo: DemoLoop | undefined;
   let app: LivetraceServer;
   try {
+    // A store that cannot serve (a --dir that is a file, a database that refuses us) fails
+    // here, at start, rather than with a 500 on every request.
+    await probeStore(tracer);
     const { port: _p, host: _h, dir: _d, store: _s, hub: _hub, tokens: _t, demo: _demo, tracer: _tr, ...rest } = options;
     app = await createServer({
       ...rest,
@@ -68,7 +71,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     if (opened) app.addHook('onClose', async () => opened.close());
     await app.listen({ port, host });
   } catch (err) {
-    await opened?.close();
+    await opened?.close().catch(() => undefined);
     throw err;
   }
   const addr = app.server.address() as AddressInfo;
@@ -90,4 +93,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     tracer,
     close: () => (closing ??= app.close()),
   };
+}
+
+async function probeStore(tracer: Tracer): Promise<void> {
+  try {
+    await tracer.store.list({ limit: 1 });
+  } catch (err) {
+    const detail = err instanceof LivetraceError && err.cause !== undefined ? errorMessage(err.cause) : errorMessage(err);
+    throw new StoreError(`cannot open store ${tracer.store.name}: ${detail}`, { cause: err });
+  }
 }

@@ -1,6 +1,7 @@
 // The store interface every backend implements (memory, file, SQLite, PostgreSQL, Redis).
 // The event log is the source of truth; info is a summary the tracer derives with the
 // reducer and hands over with each batch so listings never read event logs.
+import { InvalidArgumentError } from '../core/errors.js';
 import type { ListQuery, ListResult, TraceEvent, TraceInfo } from '../core/types.js';
 
 export interface ReadOptions {
@@ -57,15 +58,18 @@ export function encodeCursor(createdAt: number, id: string): string {
   return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
 }
 
+/** The position of a cursor; a cursor that is not one of ours is an InvalidArgumentError (never page 1). */
 export function decodeCursor(cursor: string | undefined): [number, string] | undefined {
-  if (!cursor) return undefined;
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'string') return [v[0], v[1]];
-  } catch {
-    /* fall through */
+  if (cursor === undefined || cursor === '') return undefined;
+  if (typeof cursor === 'string' && /^[A-Za-z0-9_-]{1,512}$/.test(cursor)) {
+    try {
+      const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+      if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && Number.isFinite(v[0]) && typeof v[1] === 'string') return [v[0], v[1]];
+    } catch {
+      /* fall through */
+    }
   }
-  return undefined;
+  throw new InvalidArgumentError(`cursor ${JSON.stringify(String(cursor).slice(0, 40))} is not a listing cursor: pass the next_cursor of a previous page`);
 }
 
 /** True if `info` passes the filters of `q` (used by stores that filter in memory). */

@@ -2,7 +2,8 @@
 // the node id, so handles are cheap and never keep state of their own.
 import type { NodeContext, NodeData, NodeStatus } from '../core/types.js';
 import type { NodeOptions, Trace } from './trace.js';
-import { kAdd, kEnd, kJoin, kLog, kSetStatus, kSpawn, kUpdate } from './symbols.js';
+import type { UsageInput } from '../core/usage.js';
+import { kAdd, kEnd, kJoin, kLog, kSetStatus, kSpawn, kUpdate, kUsage } from './symbols.js';
 
 export class NodeHandle {
   readonly id: string;
@@ -80,6 +81,16 @@ export class NodeHandle {
     if (!this.#trace) return this;
     if (key !== null && typeof key === 'object') this.#trace[kUpdate](this.id, 'metadataEntries', key);
     else this.#trace[kUpdate](this.id, 'metadata', value, key);
+    return this;
+  }
+
+  /**
+   * Records the usage of the model call this node stands for (tokens, model, time to first
+   * token); the cost is estimated from the tracer's `prices`. A later call replaces it.
+   * Emits one `node_updated`. A node of kind `step` becomes `llm`.
+   */
+  setUsage(usage: UsageInput): this {
+    this.#trace && this.#trace[kUsage](this.id, usage);
     return this;
   }
 

@@ -1,6 +1,7 @@
 // Tracer options, their defaults and their validation (errors name the option, the
 // allowed range, the value and its type).
 import { InvalidArgumentError } from '../core/errors.js';
+import type { PriceTable } from '../core/prices.js';
 import type { EventHub } from '../hub/hub.js';
 import type { TraceStore } from '../store/store.js';
 
@@ -39,6 +40,11 @@ export interface TracerOptions {
   owner?: string;
   /** Flush pending events on process `beforeExit`. Default true. */
   exitHook?: boolean;
+  /**
+   * Model prices keyed by model name (`{ input_per_million, output_per_million, currency }`),
+   * merged over the dated default table (DEFAULT_PRICES); they turn usage into a cost.
+   */
+  prices?: PriceTable;
 }
 
 export const DEFAULT_LIMITS: Limits = { maxValueSize: 64 * 1024, maxDepth: 32, subscriberBuffer: 1024, maxPendingEvents: 1_000_000 };

@@ -11,3 +11,4 @@ export const kSubscribe = Symbol('livetrace.subscribe');
 export const kClose = Symbol('livetrace.close');
 export const kInit = Symbol('livetrace.init');
 export const kAdd = Symbol('livetrace.add');
+export const kUsage = Symbol('livetrace.usage');

@@ -11,6 +11,9 @@ import {
 } from '../core/errors.js';
 import { assertValidId, newId } from '../core/ids.js';
 import { applyEvent, initialState, toSnapshot, type TraceState } from '../core/reducer.js';
+import type { PriceTable } from '../core/prices.js';
+import { NODE_KIND_SET } from '../core/rollup.js';
+import { normalizeUsage, type UsageInput } from '../core/usage.js';
 import type {
   CompleteEventData,
   EventData,
@@ -25,6 +28,7 @@ import type {
   LogEntry,
   LogLevel,
   NodeData,
+  NodeKind,
   NodeStatus,
   SpaceData,
   SpaceItem,
@@ -38,11 +42,15 @@ import type { SubscribeOptions, Subscription } from '../hub/subscription.js';
 import { NodeHandle } from './node-handle.js';
 import type { Limits } from './options.js';
 import { SpaceHandle } from './space-handle.js';
-import { kAdd, kClose, kEnd, kInit, kJoin, kLog, kLogOf, kSetStatus, kSpawn, kSubscribe, kUpdate } from './symbols.js';
+import { kAdd, kClose, kEnd, kInit, kJoin, kLog, kLogOf, kSetStatus, kSpawn, kSubscribe, kUpdate, kUsage } from './symbols.js';
 import { TraceLog, type WriteBehind } from './write-behind.js';
 
 export interface NodeOptions {
   label?: string;
+  /** What the node stands for (`llm`, `tool`, `retriever`, ...). Default `step`, or `llm` when `usage` is given. */
+  kind?: NodeKind;
+  /** Usage of the model call this node records (same as `node.setUsage(usage)`). */
+  usage?: UsageInput;
   icon?: string;
   description?: string;
   metadata?: Record<string, unknown>;
@@ -75,6 +83,8 @@ export interface TraceHost {
   readonly hub: EventHub;
   readonly limits: Limits;
   readonly capture: CaptureLimits;
+  /** Prices that turn usage into an estimated cost. */
+  readonly prices: PriceTable;
   /** Reports (or, strict, throws) a call on a closed trace. */
   late(trace: Trace, call: string, state: string): void;
   dropped(trace: Trace): void;
@@ -500,6 +510,20 @@ export class Trace {
     this.#emit('node_updated', { node: next }, nodeId);
   }
 
+  /**
+   * @internal records the usage of a model call on a node (replacing any earlier usage);
+   * a node of kind `step` becomes an `llm` node.
+   */
+  [kUsage](nodeId: string, input: UsageInput): void {
+    if (!this.#writable('setUsage')) return;
+    const node = this.#state.nodes.get(nodeId);
+    if (!node) return;
+    const usage = normalizeUsage(input, this.#host.prices);
+    const next: NodeData = { ...node, usage, updated_at: Date.now() };
+    if (node.kind === 'step') next.kind = 'llm';
+    this.#emit('node_updated', { node: next }, nodeId);
+  }
+
   /** @internal */
   [kSetStatus](nodeId: string, status: NodeStatus): void {
     if (!NODE_STATUSES.has(status)) throw new InvalidArgumentError(`setStatus(): status must be one of ${[...NODE_STATUSES].join(', ')}, got ${String(status)}`);
@@ -555,7 +579,9 @@ export class Trace {
   }
 
   #newNode(parentIds: readonly string[], input: unknown, item: NodeOptions, now: number): NodeData {
-    const node: NodeData = { id: newId(), parent_ids: parentIds as string[], children: [], metadata: {}, status: 'running', created_at: now, start_time: now, updated_at: now };
+    const kind = item.kind === undefined ? (item.usage === undefined ? 'step' : 'llm') : checkKind(item.kind);
+    const node: NodeData = { id: newId(), parent_ids: parentIds as string[], children: [], kind, metadata: {}, status: 'running', created_at: now, start_time: now, updated_at: now };
+    if (item.usage !== undefined) node.usage = normalizeUsage(item.usage, this.#host.prices);
     if (item.label !== undefined) node.label = String(item.label);
     if (item.icon !== undefined) node.icon = String(item.icon);
     if (item.description !== undefined) node.description = String(item.description);
@@ -609,6 +635,11 @@ function isTerminal(status: TraceStatus): boolean {
 /** An error already in recorded form (`{ name, message, ... }`), e.g. a cancellation. */
 function isErrorData(value: unknown): value is ErrorData {
   return value !== null && typeof value === 'object' && 'name' in value && 'message' in value && !(value instanceof Error);
+}
+
+function checkKind(kind: unknown): NodeKind {
+  if (typeof kind !== 'string' || !NODE_KIND_SET.has(kind)) throw new InvalidArgumentError(`option kind must be one of ${[...NODE_KIND_SET].join(', ')}, got ${String(kind)} (${typeof kind})`);
+  return kind as NodeKind;
 }
 
 function checkKey(key: unknown): asserts key is string {

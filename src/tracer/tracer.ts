@@ -16,6 +16,7 @@ import {
   type LivetraceWarning,
 } from '../core/errors.js';
 import { assertValidId, newId, newTraceId } from '../core/ids.js';
+import { resolvePrices, type PriceTable } from '../core/prices.js';
 import { reduceEvents, toSnapshot } from '../core/reducer.js';
 import type { InitEventData } from '../core/events.js';
 import type { ListQuery, ListResult, NodeContext, TraceEvent, TraceInfo, TraceSnapshot } from '../core/types.js';
@@ -38,6 +39,10 @@ export interface CreateOptions {
   tenantId?: string;
   metadata?: Record<string, unknown>;
   agentName?: string;
+  /** The conversation or thread this run belongs to (`TraceInfo.session_id`). */
+  sessionId?: string;
+  /** The end user this run is for (`TraceInfo.user_id`). */
+  userId?: string;
   /** Archive the trace once it completes (file store: gzip). */
   autoArchive?: boolean;
   /** Aborting marks the trace cancelled with the abort reason. */
@@ -63,6 +68,8 @@ export class Tracer {
   readonly limits: Limits;
   /** Writer identity for the store's single-writer lease. */
   readonly owner: string;
+  /** The price table in use: the defaults with `options.prices` over them. */
+  readonly prices: PriceTable;
   readonly stats: TracerStats = { lateCalls: 0, droppedEvents: 0, storeErrors: 0 };
   readonly #ownsHub: boolean;
   readonly #onClose: 'cancel' | 'keep';
@@ -91,6 +98,7 @@ export class Tracer {
     this.#onClose = options.onClose ?? 'cancel';
     this.#exitHook = options.exitHook ?? true;
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${newId()}`;
+    this.prices = resolvePrices(options.prices);
     this.store = options.store ?? createDefaultStore();
     this.#ownsHub = options.hub === undefined;
     const hub = options.hub ?? new LocalHub();
@@ -105,6 +113,7 @@ export class Tracer {
       hub: this.hub,
       limits: this.limits,
       capture,
+      prices: this.prices,
       late: (trace, call, state) => this.#late(trace, call, state),
       dropped: (trace) => this.#dropped(trace),
       sealed: (trace) => this.#sealed(trace),
@@ -352,6 +361,8 @@ export class Tracer {
       if (options.createdBy !== undefined) data['created_by'] = String(options.createdBy);
       if (options.teamId !== undefined) data['team_id'] = String(options.teamId);
       if (options.tenantId !== undefined) data['tenant_id'] = String(options.tenantId);
+      if (options.sessionId !== undefined) data['session_id'] = String(options.sessionId);
+      if (options.userId !== undefined) data['user_id'] = String(options.userId);
       if (options.metadata !== undefined) data['metadata'] = JSON.parse(JSON.stringify(options.metadata ?? {}));
       trace[kInit](data);
     }

@@ -1,5 +1,6 @@
-// HTTP access to the livetrace server API: token handling, JSON fetches, SSE URLs.
-import type { ListResult, TraceEvent, TraceStatus } from '../../src/core/types.js';
+// HTTP access to the livetrace server API for the viewer: the token, and JSON requests through livetrace/client.
+import { apiUrl, ClientError, getJson, listTraces as clientListTraces, type Endpoint } from '../../src/client/http.js';
+import type { ListResult, TraceStatus } from '../../src/core/types.js';
 
 const TOKEN_KEY = 'livetrace.token';
 
@@ -35,46 +36,41 @@ export function onAuthChange(fn: () => void): () => void {
   return () => authListeners.delete(fn);
 }
 
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string | undefined,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
+/** A refused request: the client library's typed error (status, LT_* code, message). */
+export { ClientError as ApiError } from '../../src/client/http.js';
 
 let authNeeded = false;
 export function isAuthNeeded(): boolean {
   return authNeeded;
 }
 
-export async function apiGet<T>(path: string, signal?: AbortSignal): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
-  const token = getToken();
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(apiBase() + path, { headers, signal });
-  if (!res.ok) {
-    let code: string | undefined;
-    let message = `${res.status} ${res.statusText}`;
-    try {
-      // The server's error body is { error: { code, message } } (docs/server.md).
-      const body = (await res.json()) as { error?: { code?: string; message?: string } };
-      code = body.error?.code;
-      message = body.error?.message ?? message;
-    } catch {
-      // Not JSON: keep the status line.
-    }
-    if (res.status === 401 || res.status === 403) {
-      authNeeded = true;
-      authListeners.forEach((fn) => fn());
-    }
-    throw new ApiError(res.status, code, message);
+/** A request was refused for lack of a valid token: ask for one. */
+export function noteAuthFailure(): void {
+  authNeeded = true;
+  authListeners.forEach((fn) => fn());
+}
+
+/** The API as livetrace/client addresses it: this page's server, mount path and token. */
+function endpoint(): Endpoint {
+  const base = new URL(apiBase());
+  return { server: base.origin, apiPath: base.pathname, token: getToken };
+}
+
+/** Marks the token as needed when the server refuses it. */
+async function authed<T>(p: Promise<T>): Promise<T> {
+  try {
+    const v = await p;
+    authNeeded = false;
+    return v;
+  } catch (err) {
+    if (err instanceof ClientError && (err.status === 401 || err.status === 403)) noteAuthFailure();
+    throw err;
   }
-  authNeeded = false;
-  return (await res.json()) as T;
+}
+
+export function apiGet<T>(path: string, signal?: AbortSignal): Promise<T> {
+  const ep = endpoint();
+  return authed(getJson<T>(ep, apiUrl(ep, path), signal));
 }
 
 export interface ListParams {
@@ -87,42 +83,6 @@ export interface ListParams {
   cursor?: string;
 }
 
-export async function listTraces(p: ListParams, signal?: AbortSignal): Promise<ListResult> {
-  const q = new URLSearchParams();
-  if (p.status) q.set('status', p.status);
-  if (p.createdBy) q.set('created_by', p.createdBy);
-  if (p.teamId) q.set('team_id', p.teamId);
-  if (p.from !== undefined) q.set('from', String(p.from));
-  if (p.to !== undefined) q.set('to', String(p.to));
-  if (p.limit !== undefined) q.set('limit', String(p.limit));
-  if (p.cursor) q.set('cursor', p.cursor);
-  const qs = q.toString();
-  const body = await apiGet<ListResult & { next_cursor?: string }>(`/traces${qs ? `?${qs}` : ''}`, signal);
-  const next = body.nextCursor ?? body.next_cursor;
-  return next ? { traces: body.traces, nextCursor: next } : { traces: body.traces };
-}
-
-const EVENTS_PAGE = 10_000;
-
-/** The stored history after `since`, page by page (`next_since` until it is null). */
-export async function traceEvents(id: string, signal?: AbortSignal, onPage?: (events: TraceEvent[]) => void): Promise<void> {
-  let since = 0;
-  for (;;) {
-    const body = await apiGet<{ events: TraceEvent[]; next_since?: number | null }>(
-      `/traces/${encodeURIComponent(id)}/events?since=${since}&limit=${EVENTS_PAGE}`,
-      signal,
-    );
-    onPage?.(body.events);
-    const next = body.next_since;
-    if (typeof next !== 'number' || next <= since || body.events.length === 0) return;
-    since = next;
-  }
-}
-
-/** SSE URL; EventSource cannot send headers, so the token travels as a query parameter. */
-export function streamUrl(id: string, since: number): string {
-  const q = new URLSearchParams({ stream: 'true', since: String(since) });
-  const token = getToken();
-  if (token) q.set('access_token', token);
-  return `${apiBase()}/traces/${encodeURIComponent(id)}/events?${q}`;
+export function listTraces(p: ListParams, signal?: AbortSignal): Promise<ListResult> {
+  return authed(clientListTraces({ ...endpoint(), status: p.status || undefined, createdBy: p.createdBy, teamId: p.teamId, from: p.from, to: p.to, limit: p.limit, cursor: p.cursor, signal }));
 }

@@ -6,6 +6,7 @@ import { exportFormatOf, exportTrace } from '../../server/export-trace.js';
 import { ApiClient, UnreachableError } from '../api-client.js';
 import { addServerOptions, addStoreOptions, withTracer, type CliContext, type Run, type StoreFlags } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+import { jsonForTerminal } from '../output.js';
 
 interface ExportFlags extends StoreFlags {
   format?: string;
@@ -50,7 +51,7 @@ async function exportCmd(ctx: CliContext, id: string, flags: ExportFlags): Promi
     await writeFile(flags.output, text + '\n');
     ctx.io.err.write(`wrote ${flags.output}\n`);
   } else {
-    ctx.io.out.write(text + '\n');
+    ctx.io.out.write(jsonForTerminal(text) + '\n');
   }
   return EXIT.OK;
 }

@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import { ApiClient } from '../api-client.js';
 import { addServerOptions, addStoreOptions, withTracer, type CliContext, type Run, type StoreFlags } from '../context.js';
 import { EXIT } from '../exit-codes.js';
-import { formatDuration, formatTime, paintStatus, statusSymbol, table, truncate } from '../output.js';
+import { formatDuration, formatTime, escapeTerminal, jsonForTerminal, paintStatus, statusSymbol, table, terminalSafe, truncate } from '../output.js';
 import { parsePositiveInt, parseTimeOption } from './parse.js';
 
 interface LsFlags extends StoreFlags {
@@ -76,7 +76,7 @@ async function ls(ctx: CliContext, flags: LsFlags): Promise<number> {
   const { io } = ctx;
   const c = io.colors;
   if (flags.json) {
-    io.out.write(JSON.stringify(result.nextCursor === undefined ? { traces: result.traces } : { traces: result.traces, next_cursor: result.nextCursor }, null, 2) + '\n');
+    io.out.write(jsonForTerminal(JSON.stringify(result.nextCursor === undefined ? { traces: result.traces } : { traces: result.traces, next_cursor: result.nextCursor }, null, 2)) + '\n');
     return EXIT.OK;
   }
   if (result.traces.length === 0) {
@@ -84,7 +84,8 @@ async function ls(ctx: CliContext, flags: LsFlags): Promise<number> {
     return EXIT.OK;
   }
   const now = Date.now();
-  const rows = result.traces.map((t) => [
+  // Trace content is untrusted: control characters are escaped before anything is printed.
+  const rows = terminalSafe(result.traces).map((t) => [
     t.id,
     paintStatus(c, t.status, `${statusSymbol(t.status)} ${t.status}`),
     truncate(t.agent_name ?? '-', 24),
@@ -94,6 +95,6 @@ async function ls(ctx: CliContext, flags: LsFlags): Promise<number> {
     formatTime(t.created_at) + (t.archived ? c.dim(' (archived)') : ''),
   ]);
   io.out.write(table(['ID', 'STATUS', 'AGENT', 'ROOT', 'NODES', 'DURATION', 'CREATED'], rows, c));
-  if (result.nextCursor) io.err.write(c.dim(`more: livetrace ls --cursor ${result.nextCursor}`) + '\n');
+  if (result.nextCursor) io.err.write(c.dim(`more: livetrace ls --cursor ${escapeTerminal(result.nextCursor)}`) + '\n');
   return EXIT.OK;
 }

@@ -12,6 +12,7 @@ interface ServeFlags {
   hub?: string;
   tokens?: string;
   cors?: string;
+  allowedHosts?: string;
   demo?: boolean;
 }
 
@@ -26,6 +27,7 @@ export function registerServe(program: Command, ctx: CliContext, done: Run): voi
     .option('--hub <url>', 'hub URL carrying live events from other processes: redis://... (default: $LIVETRACE_HUB)')
     .option('--tokens <file>', 'JSON array of { "token", "tenantId", "teamId"? }: bearer auth with tenant scoping')
     .option('--cors <origins>', 'comma-separated origins allowed by CORS ("*" for any); default: CORS off')
+    .option('--allowed-hosts <names>', 'comma-separated host names answered besides localhost, 127.0.0.1 and [::1] (DNS-rebinding guard; e.g. behind a proxy)')
     .option('--demo', 'keep a demo agent run going (one every 20 s)')
     .action((flags: ServeFlags) => done(serve(ctx, flags)));
 }
@@ -41,6 +43,7 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<number> {
     ...(flags.hub !== undefined ? { hub: flags.hub } : {}),
     ...(flags.tokens !== undefined ? { tokens: flags.tokens } : {}),
     ...(flags.cors !== undefined ? { cors: flags.cors.split(',').map((s) => s.trim()).filter((s) => s !== '') } : {}),
+    ...(flags.allowedHosts !== undefined ? { allowedHosts: flags.allowedHosts.split(',').map((s) => s.trim()).filter((s) => s !== '') } : {}),
     ...(flags.demo ? { demo: true } : {}),
     logger: { level: 'warn' },
   });

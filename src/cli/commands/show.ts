@@ -5,6 +5,7 @@ import type { TraceSnapshot } from '../../core/types.js';
 import { ApiClient } from '../api-client.js';
 import { addServerOptions, addStoreOptions, withTracer, type CliContext, type Run, type StoreFlags } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+import { jsonForTerminal, terminalSafe } from '../output.js';
 import { renderTrace } from '../render-tree.js';
 
 interface ShowFlags extends StoreFlags {
@@ -32,7 +33,8 @@ async function show(ctx: CliContext, id: string, flags: ShowFlags): Promise<numb
     snap = await withTracer(ctx, flags, ({ tracer }) => tracer.read(id));
   }
   if (!snap) throw new TraceNotFoundError(id);
-  if (flags.json) ctx.io.out.write(JSON.stringify(snap, null, 2) + '\n');
-  else ctx.io.out.write(renderTrace(snap, ctx.io.colors, { logs: flags.logs === true }));
+  // Trace content is untrusted: control characters are escaped before anything is printed.
+  if (flags.json) ctx.io.out.write(jsonForTerminal(JSON.stringify(snap, null, 2)) + '\n');
+  else ctx.io.out.write(renderTrace(terminalSafe(snap), ctx.io.colors, { logs: flags.logs === true }));
   return EXIT.OK;
 }

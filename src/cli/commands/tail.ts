@@ -6,6 +6,7 @@ import { ApiClient } from '../api-client.js';
 import { addServerOptions, addStoreOptions, withTracer, type CliContext, type Run, type StoreFlags } from '../context.js';
 import { EventPrinter } from '../event-line.js';
 import { EXIT } from '../exit-codes.js';
+import { jsonForTerminal, terminalSafe } from '../output.js';
 import { readSse } from '../sse-reader.js';
 import { parseNonNegativeInt, parsePositiveInt } from './parse.js';
 
@@ -31,8 +32,9 @@ async function tail(ctx: CliContext, id: string, flags: TailFlags): Promise<numb
   assertValidId(id);
   const printer = new EventPrinter(id, ctx.io.colors);
   const print = (ev: TraceEvent): void => {
-    const line = printer.line(ev);
-    ctx.io.out.write((flags.json ? JSON.stringify(ev) : line) + '\n');
+    // Trace content is untrusted: control characters are escaped before anything is printed.
+    const line = printer.line(terminalSafe(ev));
+    ctx.io.out.write((flags.json ? jsonForTerminal(JSON.stringify(ev)) : line) + '\n');
   };
   if (flags.server) return tailRemote(ctx, id, flags, print);
   return withTracer(ctx, flags, async ({ tracer }) => {
