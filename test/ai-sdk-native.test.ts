@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { Tracer } from '../src/tracer/tracer.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { livetraceTelemetry } from '../src/integrations/ai-sdk.js';
+import { traced } from '../src/tracer/traced.js';
 import type { LogEntry, NodeData } from '../src/core/types.js';
 
 function usage(input: number, output: number) {
@@ -197,3 +198,43 @@ function liveIds(tracer: Tracer): string[] {
 function streamed(logs: LogEntry[]): string {
   return logs.filter((l) => (l.data as { stream?: string } | undefined)?.stream === 'text').map((l) => l.message).join('');
 }
+
+test('inside traced(): the operation hangs under the current livetrace node; a tool node is live (running) while it executes', async () => {
+  const { tracer, telemetry, warnings } = setup();
+  const trace = await tracer.create({ agentName: 'outer' });
+  let seen: { status: string; parent: string | undefined } | undefined;
+  const model = new MockLanguageModelV4({
+    doGenerate: [
+      { content: [{ type: 'tool-call', toolCallId: 'k1', toolName: 'probe', input: JSON.stringify({ x: 1 }) }], finishReason: { unified: 'tool-calls', raw: 'tool_calls' }, usage: usage(3, 2), warnings: [] },
+      { content: [{ type: 'text', text: 'done' }], finishReason: { unified: 'stop', raw: 'stop' }, usage: usage(5, 1), warnings: [] },
+    ],
+  });
+  await tracer.run(trace, () =>
+    traced('pipeline', () =>
+      generateText({
+        model,
+        prompt: 'probe',
+        stopWhen: stepCountIs(3),
+        tools: {
+          probe: tool({ inputSchema: z.object({ x: z.number() }), execute: async () => {
+            const node = trace.nodes().find((n) => n.label === 'probe');
+            seen = node && { status: node.status, parent: trace.getNode(node.parent_ids[0]!)?.label };
+            return 'ok';
+          } }),
+        },
+        telemetry: { integrations: [telemetry], functionId: 'inner-op' },
+      }),
+    ),
+  );
+  await telemetry.flush();
+  assert.deepEqual(seen, { status: 'running', parent: 'step 0' }, 'tool node existed and was running during execute');
+  const nodes = trace.nodes();
+  const pipeline = nodes.find((n) => n.label === 'pipeline')!;
+  const op = nodes.find((n) => n.label === 'inner-op')!;
+  assert.deepEqual(op.parent_ids, [pipeline.id]);
+  assert.equal(op.status, 'completed');
+  assert.equal(nodes.find((n) => n.label === 'probe')?.status, 'completed');
+  assert.deepEqual(tracer.loaded(), [trace.id], 'no extra trace was created');
+  assert.deepEqual(warnings, []);
+  await trace.release();
+});

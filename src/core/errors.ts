@@ -185,6 +185,9 @@ export const WARNING_CODES = {
   LT_WARN_PENDING_OVERFLOW: 'pending events exceeded the bound while the store failed; new events were dropped',
   LT_WARN_TORN_LINE: 'a torn last line was cut from a trace log',
   LT_WARN_SUBSCRIBER: 'a subscriber failed',
+  LT_WARN_AI_SDK: 'the AI SDK integration could not record something (never thrown into the SDK)',
+  LT_WARN_OPENAI_AGENTS: 'the OpenAI Agents SDK processor could not record something (never thrown into the SDK)',
+  LT_WARN_LANGCHAIN: 'the LangChain handler could not record something (never thrown into LangChain)',
 } as const;
 
 export type WarningCode = keyof typeof WARNING_CODES;

@@ -11,4 +11,5 @@ export const kSubscribe = Symbol('livetrace.subscribe');
 export const kClose = Symbol('livetrace.close');
 export const kInit = Symbol('livetrace.init');
 export const kAdd = Symbol('livetrace.add');
+export const kPatch = Symbol('livetrace.patch');
 export const kUsage = Symbol('livetrace.usage');

@@ -42,7 +42,7 @@ import type { SubscribeOptions, Subscription } from '../hub/subscription.js';
 import { NodeHandle } from './node-handle.js';
 import type { Limits } from './options.js';
 import { SpaceHandle } from './space-handle.js';
-import { kAdd, kClose, kEnd, kInit, kJoin, kLog, kLogOf, kSetStatus, kSpawn, kSubscribe, kUpdate, kUsage } from './symbols.js';
+import { kAdd, kClose, kEnd, kInit, kJoin, kLog, kLogOf, kPatch, kSetStatus, kSpawn, kSubscribe, kUpdate, kUsage } from './symbols.js';
 import { TraceLog, type WriteBehind } from './write-behind.js';
 
 export interface NodeOptions {
@@ -507,6 +507,20 @@ export class Trace {
       next.metadata = { ...node.metadata };
       setOwn(next.metadata, key, capture(value, this.#host.capture));
     }
+    this.#emit('node_updated', { node: next }, nodeId);
+  }
+
+  /**
+   * @internal input and/or label of a node learnt after it started (integrations whose
+   * frameworks fill a span's data after its start); one `node_updated` event.
+   */
+  [kPatch](nodeId: string, patch: { input?: unknown; label?: string }): void {
+    if (!this.#writable('setMetadata')) return;
+    const node = this.#state.nodes.get(nodeId);
+    if (!node) return;
+    const next: NodeData = { ...node, updated_at: Date.now() };
+    if ('input' in patch) next.input = capture(patch.input, this.#host.capture);
+    if (typeof patch.label === 'string' && patch.label !== '') next.label = patch.label;
     this.#emit('node_updated', { node: next }, nodeId);
   }
 
