@@ -5,7 +5,7 @@ export { NodeHandle } from './tracer/node-handle.js';
 export { SpaceHandle } from './tracer/space-handle.js';
 export { currentNode, currentTrace } from './tracer/context.js';
 export { traced, type TracedOptions } from './tracer/traced.js';
-export type { TracerOptions, Limits, FlushOptions } from './tracer/options.js';
+export type { TracerOptions, Limits, FlushOptions, SharedOptions } from './tracer/options.js';
 export { MemoryStore } from './store/memory-store.js';
 export { FileStore, type FileStoreOptions } from './store/file-store.js';
 // The SQL stores and the Redis hub load their drivers (optional peer dependencies) on first use.

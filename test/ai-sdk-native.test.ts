@@ -112,6 +112,10 @@ test('multi-step tool loop with parallel tool calls and a failing tool (generate
   assert.equal(llms.reduce((s, n) => s + inTok(n), 0), result.totalUsage.inputTokens);
   assert.equal(llms.reduce((s, n) => s + outTok(n), 0), result.totalUsage.outputTokens);
   for (const n of [op, ...steps, ...tools]) assert.equal(usageOf(n), undefined, `no usage on ${n.label}`);
+  assert.deepEqual([op.kind, ...steps.map((s) => s.kind), ...llms.map((l) => l.kind), ...tools.map((t) => t.kind)], ['agent', 'step', 'step', 'llm', 'llm', 'tool', 'tool', 'tool']);
+  assert.equal(trace.info.usage!.llm_calls, 2);
+  assert.equal(trace.info.usage!.input_tokens, result.totalUsage.inputTokens);
+  assert.equal(trace.info.usage!.failed_nodes, 1);
   assert.equal(llms[1]!.metadata?.['ai.finish_reason'], 'stop');
   assert.equal(llms[1]!.output, 'Sunny in Paris; 2 + 3 = 5.');
   assert.deepEqual(warnings, []);

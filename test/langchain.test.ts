@@ -9,6 +9,9 @@ import { JsonOutputParser, StringOutputParser } from '@langchain/core/output_par
 import { RunnableLambda, RunnableSequence } from '@langchain/core/runnables';
 import { tool } from '@langchain/core/tools';
 import { Document } from '@langchain/core/documents';
+import { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import { AIMessage, type BaseMessage } from '@langchain/core/messages';
+import type { ChatResult } from '@langchain/core/outputs';
 import { z } from 'zod';
 import { Tracer } from '../src/tracer/tracer.js';
 import { MemoryStore } from '../src/store/memory-store.js';
@@ -79,11 +82,16 @@ test('a prompt -> chat model -> parser -> tool sequence becomes a live tree', as
   assert.deepEqual(root.children, steps.map((s) => s.id), 'in execution order');
   const [, chat, parser, addNode] = steps;
   assert.equal(chat!.metadata['langchain.run_type'], 'chat_model');
-  assert.deepEqual(chat!.input, [
-    { role: 'system', content: 'You turn questions into JSON arguments for the add tool.' },
-    { role: 'human', content: 'what is 2 + 3?' },
-  ]);
-  assert.deepEqual(chat!.output, { role: 'ai', content: '{"a": 2, "b": 3}' });
+  assert.deepEqual(chat!.input, {
+    messages: [
+      { role: 'system', content: 'You turn questions into JSON arguments for the add tool.' },
+      { role: 'user', content: 'what is 2 + 3?' },
+    ],
+  });
+  assert.deepEqual(chat!.output, { role: 'assistant', content: '{"a": 2, "b": 3}' });
+  assert.deepEqual([root, ...steps].map((n) => n.kind), ['chain', 'chain', 'llm', 'chain', 'tool'], 'run types become node kinds');
+  assert.equal(snap.info.usage!.llm_calls, 1);
+  assert.equal(snap.info.usage!.tool_calls, 1);
   assert.deepEqual(parser!.output, { a: 2, b: 3 });
   assert.equal(addNode!.metadata['langchain.run_type'], 'tool');
   assert.deepEqual(addNode!.input, { a: 2, b: 3 });
@@ -107,7 +115,7 @@ test('streamed tokens become batched logs; "each" makes one log per token', asyn
     const logs = snap.logs.filter((l) => l.node_id === chat.id);
     assert.equal(logs.length, expected, `${mode}: ${logs.length} token logs`);
     assert.equal(logs.map((l) => l.message).join(''), text);
-    assert.deepEqual(logs.at(-1)!.data, { tokens: mode === 'each' ? 1 : text.length % 5 || 5, total: text.length });
+    assert.deepEqual(logs.at(-1)!.data, { delta: true, tokens: mode === 'each' ? 1 : text.length % 5 || 5, total: text.length });
     await handler.close();
     await tracer.close();
   }
@@ -190,4 +198,43 @@ test('constructor validates its options', () => {
   assert.throws(() => new LivetraceCallbackHandler({ tracer, tokens: 'some' as never }), /tokens must be/);
   assert.throws(() => new LivetraceCallbackHandler({ tracer, tokenBatchSize: 0 }), /tokenBatchSize must be an integer >= 1, got 0/);
   return tracer.close();
+});
+
+// A chat model that reports usage the way provider packages do (usage_metadata on the
+// AIMessage, the model name in response_metadata) and calls a tool.
+class ReportingChatModel extends BaseChatModel {
+  _llmType(): string {
+    return 'reporting';
+  }
+  async _generate(messages: BaseMessage[]): Promise<ChatResult> {
+    const message = new AIMessage({
+      content: `seen ${messages.length} messages`,
+      tool_calls: [{ id: 'call_1', name: 'add', args: { a: 1, b: 2 } }],
+      usage_metadata: { input_tokens: 1200, output_tokens: 300, total_tokens: 1500, input_token_details: { cache_read: 200 }, output_token_details: { reasoning: 50 } },
+      response_metadata: { model_name: 'gpt-4o-mini-2024-07-18' },
+    });
+    return { generations: [{ text: String(message.content), message }] };
+  }
+}
+
+test('chat model usage becomes node usage with a cost; the trace rolls it up', async () => {
+  const { tracer, handler, warnings } = setup();
+  const chain = RunnableSequence.from([ChatPromptTemplate.fromMessages([['system', 'be brief'], ['human', '{q}']]), new ReportingChatModel({})]);
+  await chain.invoke({ q: 'hi' }, { callbacks: [handler], runName: 'ask' });
+  await handler.flush();
+  const snap = await onlyTrace(tracer);
+  const chat = byLabel(snap.nodes, 'ReportingChatModel');
+  assert.equal(chat.kind, 'llm');
+  const u = chat.usage!;
+  assert.equal(u.model, 'gpt-4o-mini-2024-07-18');
+  assert.deepEqual([u.input_tokens, u.output_tokens, u.total_tokens, u.cached_tokens, u.reasoning_tokens], [1200, 300, 1500, 200, 50]);
+  // gpt-4o-mini defaults: 0.15 in, 0.075 cached, 0.6 out per million.
+  assert.deepEqual(u.cost, { amount: (1000 * 0.15 + 200 * 0.075 + 300 * 0.6) / 1e6, currency: 'USD', estimated: true });
+  assert.deepEqual(chat.output, { role: 'assistant', content: 'seen 2 messages', tool_calls: [{ id: 'call_1', name: 'add', arguments: { a: 1, b: 2 } }] });
+  assert.equal(snap.info.usage!.total_tokens, 1500);
+  assert.deepEqual(snap.info.models, ['gpt-4o-mini-2024-07-18']);
+  assert.equal(byLabel(snap.nodes, 'ask').usage, undefined, 'the chain does not repeat the usage');
+  assert.deepEqual(warnings, []);
+  await handler.close();
+  await tracer.close();
 });

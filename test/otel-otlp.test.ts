@@ -240,3 +240,26 @@ test('the export is accepted by an OTLP/HTTP receiver on 127.0.0.1', async () =>
     await tracer.close();
   }
 });
+
+test('kinds and usage go out in the GenAI form and come back through the shared mapping', async () => {
+  const { spanNodeKind, spanUsage } = await import('../src/otel/gen-ai-semantics.js');
+  const tracer = new Tracer({ store: new MemoryStore() });
+  const t = await tracer.create();
+  const agent = t.add('ask', { kind: 'agent', label: 'ask' });
+  agent.add({ messages: [{ role: 'user', content: 'hi' }] }, { usage: { model: 'gpt-4o', provider: 'openai', inputTokens: 10, outputTokens: 5, cachedTokens: 2, timeToFirstTokenMs: 80 } }).complete('hello');
+  agent.add('x', { label: 'x' }).complete();
+  t.markComplete();
+  const req = toOtlp(t.snapshot());
+  const spans = req.resourceSpans[0]!.scopeSpans[0]!.spans;
+  const byName = (n: string) => attrs(spans.find((s) => s.name === n)!.attributes);
+  const llm = attrs(spans.find((s) => attrs(s.attributes)['livetrace.kind'] === 'llm')!.attributes);
+  assert.equal(llm['gen_ai.request.model'], 'gpt-4o');
+  assert.equal(llm['gen_ai.usage.input_tokens'], 10);
+  assert.equal(llm['livetrace.usage.currency'], 'USD');
+  assert.equal(spanNodeKind(llm as never), 'llm');
+  assert.deepEqual(spanUsage(llm as never), { model: 'gpt-4o', provider: 'openai', inputTokens: 10, outputTokens: 5, cachedTokens: 2 });
+  assert.equal(byName('ask')['livetrace.kind'], 'agent');
+  assert.equal(byName('x')['livetrace.kind'], undefined, 'steps carry no kind attribute');
+  assert.equal(spanUsage(byName('ask') as never), undefined);
+  await tracer.close();
+});

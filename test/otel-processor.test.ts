@@ -268,3 +268,46 @@ test('attributes set after the start arrive in one node_updated event (node.setM
   await processor.shutdown();
   await tracer.close();
 });
+
+test('GenAI operation names, OpenInference span kinds and AI SDK operation ids set node kinds; model calls carry usage', async () => {
+  const { tracer, processor, ot, child, warnings } = setup();
+  const root = ot.startSpan('invoke_agent planner', { attributes: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.usage.input_tokens': 999 } });
+  const chat = child(root, 'chat gpt-4o', { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai' });
+  chat.setAttributes({ 'gen_ai.response.model': 'gpt-4o-2024-08-06', 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.output_tokens': 100, 'gen_ai.usage.cache_read.input_tokens': 400 });
+  chat.end();
+  child(root, 'execute_tool weather', { 'gen_ai.operation.name': 'execute_tool' }).end();
+  child(root, 'embed', { 'gen_ai.operation.name': 'embeddings', 'gen_ai.request.model': 'text-embedding-3-small', 'gen_ai.usage.input_tokens': 50 }).end();
+  const oi = child(root, 'retrieve', { 'openinference.span.kind': 'RETRIEVER' });
+  oi.end();
+  child(root, 'rerank', { 'openinference.span.kind': 'RERANKER' }).end();
+  child(root, 'guard', { 'openinference.span.kind': 'GUARDRAIL' }).end();
+  child(root, 'oi llm', { 'openinference.span.kind': 'LLM', 'llm.model_name': 'claude-3-5-haiku-20241022', 'llm.provider': 'anthropic', 'llm.token_count.prompt': 10, 'llm.token_count.completion': 20 }).end();
+  const sdk = child(root, 'ai.streamText.doStream', { 'ai.operationId': 'ai.streamText.doStream', 'ai.model.id': 'gpt-4o-mini', 'ai.model.provider': 'openai.chat' });
+  sdk.setAttributes({ 'ai.usage.inputTokens': 7, 'ai.usage.outputTokens': 3, 'ai.response.msToFirstChunk': 42 });
+  sdk.end();
+  child(root, 'ai.toolCall', { 'ai.operationId': 'ai.toolCall' }).end();
+  child(root, 'plain step').end();
+  const traceId = root.spanContext().traceId;
+  root.end();
+  await processor.forceFlush();
+  const snap = (await tracer.read(traceId))!;
+  const kinds = Object.fromEntries(snap.nodes.map((n) => [n.label, n.kind]));
+  assert.deepEqual(kinds, {
+    'invoke_agent planner': 'agent', 'chat gpt-4o': 'llm', 'execute_tool weather': 'tool', embed: 'embedding', retrieve: 'retriever', rerank: 'retriever',
+    guard: 'guardrail', 'oi llm': 'llm', 'ai.streamText.doStream': 'llm', 'ai.toolCall': 'tool', 'plain step': 'step',
+  });
+  const usage = (label: string) => byLabel(snap.nodes, label).usage;
+  assert.equal(usage('invoke_agent planner'), undefined, 'an agent span never carries usage (no double counting)');
+  assert.deepEqual(usage('chat gpt-4o'), {
+    model: 'gpt-4o-2024-08-06', provider: 'openai', input_tokens: 1000, output_tokens: 100, total_tokens: 1100, cached_tokens: 400,
+    cost: { amount: (600 * 2.5 + 400 * 1.25 + 100 * 10) / 1e6, currency: 'USD', estimated: true },
+  });
+  assert.equal(usage('embed')!.model, 'text-embedding-3-small');
+  assert.deepEqual([usage('oi llm')!.model, usage('oi llm')!.provider, usage('oi llm')!.total_tokens], ['claude-3-5-haiku-20241022', 'anthropic', 30]);
+  assert.deepEqual([usage('ai.streamText.doStream')!.input_tokens, usage('ai.streamText.doStream')!.ttft_ms], [7, 42]);
+  assert.equal(usage('execute_tool weather'), undefined);
+  assert.deepEqual({ ...snap.info.usage, cost: undefined }, { input_tokens: 1067, output_tokens: 123, total_tokens: 1190, cost: undefined, llm_calls: 3, tool_calls: 2, failed_nodes: 0 });
+  assert.deepEqual(warnings, []);
+  await processor.shutdown();
+  await tracer.close();
+});

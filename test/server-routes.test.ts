@@ -207,9 +207,10 @@ describe('server routes', () => {
     assert.equal(r.status, 405);
     assert.equal(r.headers.get('allow'), 'GET, HEAD');
     assert.equal(r.body.error.code, 'LT_ERR_METHOD_NOT_ALLOWED');
-    const post = await get(`${s.api}/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
+    const post = await get(`${s.api}/traces/${storedId}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
     assert.equal(post.status, 405);
-    const big = await get(`${s.api}/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ x: 'y'.repeat(200_000) }) });
+    // POST /traces is the write API (docs/ingest.md): its own, larger limit.
+    const big = await get(`${s.api}/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ x: 'y'.repeat(1_100_000) }) });
     assert.equal(big.status, 413);
     assert.equal(big.body.error.code, 'LT_ERR_PAYLOAD_TOO_LARGE');
     const bigOther = await get(`${s.api}/traces`, { method: 'PUT', headers: { 'content-type': 'application/x-whatever' }, body: 'z'.repeat(100_000) });

@@ -26,6 +26,9 @@ export const ERROR_CODES = {
   LT_ERR_CORRUPT: { message: 'stored data is corrupt', status: 500 },
   LT_ERR_UNSUPPORTED: { message: 'not supported', status: 501 },
   LT_ERR_UNAUTHORIZED: { message: 'missing or invalid bearer token', status: 401 },
+  LT_ERR_FORBIDDEN: { message: 'the token may not do this (it lacks the write scope)', status: 403 },
+  LT_ERR_IDEMPOTENCY_MISMATCH: { message: 'this idempotency key was used for a different request', status: 422 },
+  LT_ERR_UNSUPPORTED_MEDIA_TYPE: { message: 'unsupported content type or encoding', status: 415 },
   LT_ERR_NOT_FOUND: { message: 'not found', status: 404 },
   LT_ERR_METHOD_NOT_ALLOWED: { message: 'method not allowed', status: 405 },
   LT_ERR_PAYLOAD_TOO_LARGE: { message: 'request body too large', status: 413 },
@@ -176,6 +179,24 @@ export class CorruptDataError extends LivetraceError {
 export class UnsupportedError extends LivetraceError {
   constructor(message: string) {
     super('LT_ERR_UNSUPPORTED', message);
+  }
+}
+
+export class ForbiddenError extends LivetraceError {
+  constructor(message?: string) {
+    super('LT_ERR_FORBIDDEN', message);
+  }
+}
+
+export class IdempotencyMismatchError extends LivetraceError {
+  constructor(key: string) {
+    super('LT_ERR_IDEMPOTENCY_MISMATCH', `idempotency key ${describe(key)} was already used for a different batch on this trace`);
+  }
+}
+
+export class UnsupportedMediaTypeError extends LivetraceError {
+  constructor(message: string) {
+    super('LT_ERR_UNSUPPORTED_MEDIA_TYPE', message);
   }
 }
 

@@ -101,7 +101,21 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
     return this;
   }
 
+  /**
+   * The next event. A failing read (prepare, catch-up page, end check) ends the
+   * subscription with that error: it is detached from the hub before the error reaches
+   * the caller, and later calls return done.
+   */
   async next(): Promise<IteratorResult<TraceEvent>> {
+    try {
+      return await this.#next();
+    } catch (err) {
+      this.#finish();
+      throw err;
+    }
+  }
+
+  async #next(): Promise<IteratorResult<TraceEvent>> {
     for (;;) {
       if (this.#done) return DONE;
       if (this.#head < this.#queue.length) {
@@ -121,23 +135,11 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
       }
       if (!this.#prepared) {
         this.#prepared = true;
-        try {
-          await this.#config.prepare!();
-        } catch (err) {
-          this.#finish();
-          throw err;
-        }
+        await this.#config.prepare!();
         continue;
       }
       if (this.#behind || this.#finalSeq !== undefined) {
-        let progressed: boolean;
-        try {
-          progressed = await this.#fill();
-        } catch (err) {
-          this.#finish();
-          throw err;
-        }
-        if (progressed) continue;
+        if (await this.#fill()) continue;
         if (this.#finalSeq !== undefined) {
           // Released here and the source has nothing more: that is the end.
           this.#finish();

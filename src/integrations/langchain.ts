@@ -9,7 +9,8 @@ import type { LLMResult } from '@langchain/core/outputs';
 import type { DocumentInterface } from '@langchain/core/documents';
 import type { ChainValues } from '@langchain/core/utils/types';
 import { errorMessage } from '../core/errors.js';
-import type { NodeContext } from '../core/types.js';
+import type { NodeContext, NodeKind } from '../core/types.js';
+import type { UsageInput } from '../core/usage.js';
 import { currentNode, currentTrace } from '../tracer/context.js';
 import { NodeHandle } from '../tracer/node-handle.js';
 import type { Trace } from '../tracer/trace.js';
@@ -58,11 +59,19 @@ interface Run {
   tokens: string[];
   tokenCount: number;
   tokenTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Model calls: when the run started and its first token arrived (time to first token). */
+  startedAt: number;
+  firstTokenAt: number | undefined;
+  /** Model calls: model and provider from the invocation params / LangSmith metadata. */
+  model: string | undefined;
+  provider: string | undefined;
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const ICONS: Record<Kind, string> = { chain: 'chain', llm: 'llm', chat_model: 'llm', tool: 'tool', retriever: 'search' };
+/** LangChain run type -> livetrace node kind. */
+const KINDS: Record<Kind, NodeKind> = { chain: 'chain', llm: 'llm', chat_model: 'llm', tool: 'tool', retriever: 'retriever' };
 
 export class LivetraceCallbackHandler extends BaseCallbackHandler {
   name = 'livetrace';
@@ -118,13 +127,16 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
     await this.#start('llm', runId, parentRunId, runName ?? lastId(llm) ?? 'llm', { prompts }, tags, metadata, invocation(extraParams));
   }
   override async handleChatModelStart(llm: Serialized, messages: BaseMessage[][], runId: string, parentRunId?: string, extraParams?: Record<string, unknown>, tags?: string[], metadata?: Record<string, unknown>, runName?: string): Promise<void> {
-    const input = messages.length === 1 ? messages[0]!.map(messageToPlain) : messages.map((list) => list.map(messageToPlain));
+    // The conversation convention: { messages: [{ role, content, tool_calls?, tool_call_id? }] }.
+    const input = messages.length === 1 ? { messages: messages[0]!.map(messageToPlain) } : { batches: messages.map((list) => ({ messages: list.map(messageToPlain) })) };
     await this.#start('chat_model', runId, parentRunId, runName ?? lastId(llm) ?? 'chat model', input, tags, metadata, invocation(extraParams));
   }
   override handleLLMNewToken(token: string, _idx: unknown, runId: string): void {
     try {
       const run = this.#runs.get(runId);
-      if (!run || this.#tokens === 'off') return;
+      if (!run) return;
+      run.firstTokenAt ??= Date.now();
+      if (this.#tokens === 'off') return;
       if (this.#tokens === 'each') {
         run.tokens.push(token);
         run.tokenCount++;
@@ -146,8 +158,13 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
     }
   }
   override async handleLLMEnd(output: LLMResult, runId: string): Promise<void> {
+    const run = this.#runs.get(runId);
     await this.#end(runId, (node) => {
-      if (output?.llmOutput && Object.keys(output.llmOutput).length > 0) node.setMetadata('langchain.llm_output', plain(output.llmOutput));
+      // One node_updated for the usage and the provider's report.
+      const meta = output?.llmOutput && Object.keys(output.llmOutput).length > 0 ? { 'langchain.llm_output': plain(output.llmOutput) } : undefined;
+      const usage = run ? usageOf(output, run) : undefined;
+      if (usage) node.setUsage(usage, meta);
+      else if (meta) node.setMetadata(meta);
       node.complete(llmOutput(output));
     });
   }
@@ -234,7 +251,10 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
       const parent = parentRunId !== undefined ? this.#runs.get(parentRunId) : undefined;
       const root = parent ? parent.root : this.#openRoot(label);
       let resolveStarted!: () => void;
-      const run: Run = { root, isRoot: !parent, node: undefined, started: new Promise((r) => (resolveStarted = r)), tokens: [], tokenCount: 0, tokenTimer: undefined };
+      const run: Run = {
+        root, isRoot: !parent, node: undefined, started: new Promise((r) => (resolveStarted = r)), tokens: [], tokenCount: 0, tokenTimer: undefined,
+        startedAt: Date.now(), firstTokenAt: undefined, model: modelName(extra, metadata), provider: str(metadata?.['ls_provider']),
+      };
       this.#runs.set(runId, run);
       try {
         const trace = root.trace ?? (await root.ready);
@@ -243,7 +263,7 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
         const meta: Record<string, unknown> = { 'langchain.run_type': kind, 'langchain.run_id': runId, ...extra };
         if (tags && tags.length > 0) meta['langchain.tags'] = tags;
         if (metadata && Object.keys(metadata).length > 0) meta['langchain.metadata'] = plain(metadata);
-        const options = { label, icon: ICONS[kind], metadata: meta, autoCompleteParent: false };
+        const options = { label, kind: KINDS[kind], icon: ICONS[kind], metadata: meta, autoCompleteParent: false };
         let node: NodeHandle;
         if (parent?.node) node = parent.node.add(input, options);
         else if (root.anchor) node = root.anchor.add(input, options);
@@ -337,7 +357,7 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
     const count = run.tokens.length;
     run.tokens = [];
     try {
-      run.node.info(text, { tokens: count, total: run.tokenCount });
+      run.node.info(text, { delta: true, tokens: count, total: run.tokenCount });
     } catch (err) {
       this.#warn(`could not record tokens: ${errorMessage(err)}`, err);
     }
@@ -413,6 +433,80 @@ interface MessageLike {
   tool_call_id?: string;
 }
 
+/** LangChain message types -> conversation roles. */
+const ROLES: Record<string, string> = { human: 'user', ai: 'assistant', system: 'system', tool: 'tool', developer: 'system', function: 'tool', generic: 'user' };
+
+/** LangChain `{ id, name, args }` -> the conversation convention's `{ id, name, arguments }`. */
+function toolCall(tc: unknown): unknown {
+  if (tc === null || typeof tc !== 'object') return plain(tc);
+  const t = tc as { id?: unknown; name?: unknown; args?: unknown };
+  const out: Record<string, unknown> = { name: t.name, arguments: plain(t.args) };
+  if (t.id !== undefined) out['id'] = t.id;
+  return out;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** The model a run calls: LangSmith metadata (`ls_model_name`), else the invocation params. */
+function modelName(extra: Record<string, unknown> | undefined, metadata: Record<string, unknown> | undefined): string | undefined {
+  const params = extra?.['langchain.invocation_params'] as Record<string, unknown> | undefined;
+  return str(metadata?.['ls_model_name']) ?? str(params?.['model']) ?? str(params?.['model_name']) ?? str(params?.['modelName']);
+}
+
+function count(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
+}
+
+/**
+ * Usage of a model call from what LangChain reports: the message's `usage_metadata`
+ * (every modern chat model), else `llmOutput.tokenUsage` / `estimatedTokenUsage`.
+ */
+function usageOf(result: LLMResult | undefined, run: Run): UsageInput | undefined {
+  const gens = result?.generations ?? [];
+  let input: number | undefined;
+  let output: number | undefined;
+  let cached: number | undefined;
+  let reasoning: number | undefined;
+  let model = run.model;
+  for (const list of gens) {
+    for (const g of list ?? []) {
+      const msg = (g as { message?: { usage_metadata?: Record<string, unknown>; response_metadata?: Record<string, unknown> } }).message;
+      const um = msg?.usage_metadata;
+      if (um && typeof um === 'object') {
+        input = (input ?? 0) + (count(um['input_tokens']) ?? 0);
+        output = (output ?? 0) + (count(um['output_tokens']) ?? 0);
+        const inDetails = um['input_token_details'] as Record<string, unknown> | undefined;
+        const outDetails = um['output_token_details'] as Record<string, unknown> | undefined;
+        const c = count(inDetails?.['cache_read']);
+        if (c !== undefined) cached = (cached ?? 0) + c;
+        const r = count(outDetails?.['reasoning']);
+        if (r !== undefined) reasoning = (reasoning ?? 0) + r;
+      }
+      const rm = msg?.response_metadata;
+      model = str(rm?.['model_name']) ?? str(rm?.['model']) ?? model;
+    }
+  }
+  if (input === undefined && output === undefined) {
+    const lo = result?.llmOutput as Record<string, unknown> | undefined;
+    const tu = (lo?.['tokenUsage'] ?? lo?.['estimatedTokenUsage'] ?? lo?.['usage']) as Record<string, unknown> | undefined;
+    if (tu && typeof tu === 'object') {
+      input = count(tu['promptTokens']) ?? count(tu['prompt_tokens']) ?? count(tu['input_tokens']);
+      output = count(tu['completionTokens']) ?? count(tu['completion_tokens']) ?? count(tu['output_tokens']);
+    }
+    model = str(lo?.['model_name']) ?? str(lo?.['model']) ?? model;
+  }
+  if (input === undefined && output === undefined) return undefined;
+  const usage: UsageInput = { inputTokens: input ?? 0, outputTokens: output ?? 0 };
+  if (model !== undefined) usage.model = model;
+  if (run.provider !== undefined) usage.provider = run.provider;
+  if (cached !== undefined) usage.cachedTokens = cached;
+  if (reasoning !== undefined) usage.reasoningTokens = reasoning;
+  if (run.firstTokenAt !== undefined) usage.timeToFirstTokenMs = run.firstTokenAt - run.startedAt;
+  return usage;
+}
+
 function isMessage(v: unknown): v is MessageLike {
   return v !== null && typeof v === 'object' && 'content' in v && (typeof (v as MessageLike).getType === 'function' || typeof (v as MessageLike)._getType === 'function');
 }
@@ -420,10 +514,11 @@ function isMessage(v: unknown): v is MessageLike {
 /** A message as the viewer wants it: role, content, tool calls. */
 function messageToPlain(m: unknown): unknown {
   if (!isMessage(m)) return plain(m);
-  const role = m.getType?.() ?? m._getType?.() ?? m.type;
+  const type = m.getType?.() ?? m._getType?.() ?? m.type;
+  const role = typeof type === 'string' && Object.prototype.hasOwnProperty.call(ROLES, type) ? ROLES[type] : type;
   const out: Record<string, unknown> = { role, content: plain(m.content) };
   if (m.name) out['name'] = m.name;
-  if (Array.isArray(m.tool_calls) && m.tool_calls.length > 0) out['tool_calls'] = plain(m.tool_calls);
+  if (Array.isArray(m.tool_calls) && m.tool_calls.length > 0) out['tool_calls'] = m.tool_calls.map(toolCall);
   if (m.tool_call_id) out['tool_call_id'] = m.tool_call_id;
   return out;
 }

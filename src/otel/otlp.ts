@@ -243,6 +243,23 @@ export function toOtlp(snapshot: TraceSnapshot, options: ToOtlpOptions = {}): Ot
     pushAttr(attributes, 'livetrace.description', node.description, max);
     pushAttr(attributes, 'livetrace.input', node.input, max);
     pushAttr(attributes, 'livetrace.output', node.output, max);
+    if (node.kind !== undefined && node.kind !== 'step') pushAttr(attributes, 'livetrace.kind', node.kind, max);
+    const u = node.usage;
+    if (u) {
+      // The GenAI semantic-convention form, unless the span came in with its own.
+      const usageAttrs: [string, unknown][] = [
+        ['gen_ai.request.model', u.model],
+        ['gen_ai.provider.name', u.provider],
+        ['gen_ai.usage.input_tokens', u.input_tokens],
+        ['gen_ai.usage.output_tokens', u.output_tokens],
+        ['gen_ai.usage.cache_read.input_tokens', u.cached_tokens],
+        ['gen_ai.usage.reasoning.output_tokens', u.reasoning_tokens],
+        ['livetrace.usage.ttft_ms', u.ttft_ms],
+        ['livetrace.usage.cost', u.cost?.amount],
+        ['livetrace.usage.currency', u.cost?.currency],
+      ];
+      for (const [key, value] of usageAttrs) if (!Object.prototype.hasOwnProperty.call(meta, key)) pushAttr(attributes, key, value, max);
+    }
 
     const events = (logsByNode.get(node.id) ?? []).map((l) => logEvent(l, max));
     if (node.error && (node.status === 'failed' || node.status === 'cancelled')) {

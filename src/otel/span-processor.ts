@@ -8,9 +8,10 @@ import type { Context } from '@opentelemetry/api';
 import { errorMessage } from '../core/errors.js';
 import type { NodeContext } from '../core/types.js';
 import type { NodeHandle } from '../tracer/node-handle.js';
-import type { Trace } from '../tracer/trace.js';
+import type { NodeOptions, Trace } from '../tracer/trace.js';
 import type { CreateOptions, Tracer } from '../tracer/tracer.js';
 import { splitAttributes, type AttributeValue, type Attributes } from './gen-ai-attributes.js';
+import { spanNodeKind, spanUsage } from './gen-ai-semantics.js';
 import { OTEL_KIND_KEY, OTEL_PARENT_SPAN_ID_KEY, OTEL_SCOPE_KEY, OTEL_SPAN_ID_KEY, OTEL_TRACE_ID_KEY } from './otlp.js';
 import { parseTracestate, TRACESTATE_KEY } from './traceparent.js';
 
@@ -189,7 +190,9 @@ export class LivetraceSpanProcessor {
     const scope = span.instrumentationScope ?? span.instrumentationLibrary;
     if (scope?.name) metadata[OTEL_SCOPE_KEY] = scope.name;
     if (isLocalRoot && parentSpanId !== undefined) metadata[OTEL_PARENT_SPAN_ID_KEY] = parentSpanId;
-    const options = { label: span.name, metadata, autoCompleteParent: false };
+    const kind = spanNodeKind(attrs);
+    const options: NodeOptions = { label: span.name, metadata, autoCompleteParent: false };
+    if (kind !== undefined) options.kind = kind;
     const input = split.hasInput ? split.input : undefined;
 
     const s = state;
@@ -226,11 +229,13 @@ export class LivetraceSpanProcessor {
     const split = splitAttributes(changed, this.#mapIO);
     const events = span.events.map((e) => ({ name: e.name, attributes: e.attributes }));
     const status = { code: span.status.code, message: span.status.message };
+    const usage = spanUsage(span.attributes);
     this.#enqueue(s, () => {
       const node = s.nodes.get(spanId);
       if (!node) return;
       // One node_updated for all of them: each event carries the whole node (input included).
-      if (Object.keys(split.metadata).length > 0) node.setMetadata(split.metadata);
+      if (usage) node.setUsage(usage, split.metadata);
+      else if (Object.keys(split.metadata).length > 0) node.setMetadata(split.metadata);
       let exception: Attributes | undefined;
       for (const e of events) {
         if (e.name === 'exception') exception = e.attributes;

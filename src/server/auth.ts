@@ -6,17 +6,25 @@ import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, errorMessage } from '../core/errors.js';
 import type { TraceInfo } from '../core/types.js';
 
+export type TokenScope = 'read' | 'write';
+
 export interface TokenEntry {
   token: string;
   tenantId: string;
   teamId?: string;
+  /** What the token may do: `['read']` (the default) or `['read', 'write']` (HTTP write API, OTLP). */
+  scopes?: readonly TokenScope[];
 }
 
 /** Who a request acts as. `undefined` principal = open API (no tokens configured). */
 export interface Principal {
   tenantId: string;
   teamId?: string;
+  /** Absent: read only. */
+  write?: boolean;
 }
+
+const SCOPES: ReadonlySet<string> = new Set(['read', 'write']);
 
 interface Digest {
   digest: Buffer;
@@ -33,7 +41,11 @@ export class TokenAuth {
   constructor(entries: readonly TokenEntry[]) {
     this.#entries = validateTokens(entries).map((e) => ({
       digest: digestOf(e.token),
-      principal: e.teamId === undefined ? { tenantId: e.tenantId } : { tenantId: e.tenantId, teamId: e.teamId },
+      principal: {
+        tenantId: e.tenantId,
+        ...(e.teamId !== undefined ? { teamId: e.teamId } : {}),
+        ...(e.scopes?.includes('write') ? { write: true } : {}),
+      },
     }));
   }
 
@@ -84,9 +96,15 @@ export function validateTokens(entries: unknown): TokenEntry[] {
     if (o.teamId !== undefined && (typeof o.teamId !== 'string' || o.teamId.length === 0)) {
       throw new InvalidArgumentError(`tokens[${i}].teamId must be a non-empty string when present`);
     }
+    if (o.scopes !== undefined && (!Array.isArray(o.scopes) || o.scopes.length === 0 || o.scopes.some((x: unknown) => typeof x !== 'string' || !SCOPES.has(x)))) {
+      throw new InvalidArgumentError(`tokens[${i}].scopes must be ["read"] or ["read", "write"]`);
+    }
     if (seen.has(o.token)) throw new InvalidArgumentError(`tokens[${i}]: duplicate token`);
     seen.add(o.token);
-    return o.teamId === undefined ? { token: o.token, tenantId: o.tenantId } : { token: o.token, tenantId: o.tenantId, teamId: o.teamId };
+    const entry: TokenEntry = { token: o.token, tenantId: o.tenantId };
+    if (o.teamId !== undefined) entry.teamId = o.teamId;
+    if (o.scopes !== undefined) entry.scopes = [...new Set(o.scopes)];
+    return entry;
   });
 }
 
@@ -96,6 +114,11 @@ export function canSee(principal: Principal | undefined, info: Pick<TraceInfo, '
   if (info.tenant_id !== principal.tenantId) return false;
   if (principal.teamId !== undefined && info.team_id !== principal.teamId) return false;
   return true;
+}
+
+/** True if `principal` may write (open API: always). */
+export function canWrite(principal: Principal | undefined): boolean {
+  return !principal || principal.write === true;
 }
 
 /** The token of a request: `Authorization: Bearer <t>`, or `?access_token=` (EventSource cannot set headers). */

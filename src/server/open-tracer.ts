@@ -19,7 +19,7 @@ export interface OpenTracerOptions {
 
 export interface OpenedTracer {
   tracer: Tracer;
-  /** Closes the tracer (flush, release, store), then the hub it was given. Idempotent. */
+  /** Closes the tracer: flush, release, then its store and hub. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -40,11 +40,8 @@ export async function openTracer(options: OpenTracerOptions = {}): Promise<Opene
     if (store) opts.store = store;
     if (hub) opts.hub = hub;
     const tracer = new Tracer(opts);
-    // A hub passed to a Tracer is not owned by it: close it after the tracer.
-    const h = hub;
-    let closing: Promise<void> | undefined;
-    const close = (): Promise<void> => (closing ??= tracer.close().finally(() => h?.close()));
-    return { tracer, close };
+    // The tracer closes the store and the hub it was given (neither is marked shared).
+    return { tracer, close: () => tracer.close() };
   } catch (err) {
     await Promise.allSettled([store?.close(), hub?.close()]);
     throw err;

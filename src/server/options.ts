@@ -4,6 +4,7 @@ import type { Tracer } from '../tracer/tracer.js';
 import type { TokenAuth, TokenEntry } from './auth.js';
 import type { SnapshotCacheOptions } from './snapshot-cache.js';
 import type { SseOptions, SseRegistry } from './sse-stream.js';
+import type { TraceWriter, WriteApiOptions } from './write-api.js';
 
 export interface LivetraceApiOptions {
   /** The tracer whose traces are served (loaded here or only in its store). */
@@ -28,10 +29,15 @@ export interface LivetraceApiOptions {
   snapshotCache?: SnapshotCacheOptions | false;
   /** Registry of open SSE streams (exposed for shutdown and tests). Default: a new one. */
   streams?: SseRegistry;
+  /** The live HTTP write API (`POST /traces`, `POST /traces/:id/ops`): its options, a shared TraceWriter, or false to turn it off. Default on. */
+  write?: WriteApiOptions | TraceWriter | false;
+  /** Largest body of a write (ops batch, OTLP export) in bytes (bigger: 413). Default 1048576. */
+  writeBodyLimit?: number;
 }
 
 export interface ResolvedApiOptions {
   bodyLimit: number;
+  writeBodyLimit: number;
   sse: SseOptions;
 }
 
@@ -47,6 +53,7 @@ export function resolveApiOptions(o: LivetraceApiOptions): ResolvedApiOptions {
   if (!o || typeof o !== 'object' || !o.tracer) throw new InvalidArgumentError('livetrace API: option tracer is required (a Tracer instance)');
   return {
     bodyLimit: positive('bodyLimit', o.bodyLimit, 64 * 1024),
+    writeBodyLimit: positive('writeBodyLimit', o.writeBodyLimit, 1024 * 1024),
     sse: {
       heartbeatMs: positive('heartbeatMs', o.heartbeatMs, 15_000),
       stallTimeoutMs: positive('stallTimeoutMs', o.stallTimeoutMs, 30_000),

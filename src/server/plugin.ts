@@ -16,6 +16,8 @@ import { intParam, listQueryOf, boolParam, type Query } from './query.js';
 import { FinishedViews, sendView, type ViewName } from './finished-views.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { SseRegistry, streamTrace } from './sse-stream.js';
+import { TraceWriter } from './write-api.js';
+import { WRITE_ROUTES, registerWriteRoutes } from './write-routes.js';
 
 export const DEFAULT_BASE_PATH = '/v1/trace';
 
@@ -49,6 +51,7 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
   const streams = options.streams ?? new SseRegistry();
   const principals = new WeakMap<FastifyRequest, Principal>();
   const snapshots = options.snapshotCache === false ? undefined : new SnapshotCache(options.snapshotCache);
+  const writer = options.write === false ? undefined : options.write instanceof TraceWriter ? options.write : new TraceWriter(tracer, options.write);
   const views = new FinishedViews();
   let closing = false;
 
@@ -90,9 +93,15 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0]!;
     // Methods the router does not know (PROPFIND, TRACE...) on a known path: 405 too.
-    if (req.method !== 'GET' && req.method !== 'HEAD' && isReadRoute(path.slice(app.prefix.length) || '/')) {
-      void reply.header('allow', 'GET, HEAD');
-      return void reply.code(405).send(errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use GET`));
+    const rel = path.slice(app.prefix.length) || '/';
+    if (writer && req.method !== 'POST' && /^\/traces\/[^/]+\/ops\/?$/.test(rel)) {
+      void reply.header('allow', 'POST');
+      return void reply.code(405).send(errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use POST`));
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD' && isReadRoute(rel)) {
+      const post = writer !== undefined && /^\/traces\/?$/.test(rel);
+      void reply.header('allow', post ? 'GET, HEAD, POST' : 'GET, HEAD');
+      return void reply.code(405).send(errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use GET${post ? ' or POST' : ''}`));
     }
     void reply.code(404).send(errorBody('LT_ERR_NOT_FOUND', `no route ${req.method} ${path}`));
   });
@@ -104,6 +113,8 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     streams.endAll();
   });
   app.addHook('onClose', async () => snapshots?.clear());
+  // Held write traces are flushed and released before the tracer closes.
+  if (writer && !(options.write instanceof TraceWriter)) app.addHook('onClose', async () => writer.close());
   if (options.closeTracer) app.addHook('onClose', async () => tracer.close());
 
   const principalOf = (req: FastifyRequest): Principal | undefined => principals.get(req);
@@ -142,8 +153,11 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
   app.get('/', async () => ({
     name: 'livetrace',
     routes: READ_ROUTES.filter((r) => r !== '/'),
+    ...(writer ? { write_routes: ['/traces', ...WRITE_ROUTES] } : {}),
     auth: auth ? 'bearer' : 'none',
   }));
+
+  if (writer) registerWriteRoutes(app, { writer, bodyLimit: resolved.writeBodyLimit, principalOf, visibleInfo: (req) => visibleInfo(req as Req) });
 
   app.get('/traces', async (req: Req) => {
     const query = listQueryOf(req.query);
@@ -213,13 +227,25 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
   const corsOn = options.cors !== undefined && options.cors.length > 0;
   const otherMethods = app.supportedMethods.filter((m) => m !== 'GET' && m !== 'HEAD' && !(corsOn && m === 'OPTIONS'));
   for (const url of READ_ROUTES) {
+    const post = writer !== undefined && url === '/traces';
     app.route({
-      method: otherMethods,
+      method: post ? otherMethods.filter((m) => m !== 'POST') : otherMethods,
       url,
       bodyLimit: resolved.bodyLimit,
       handler: async (req, reply) => {
-        void reply.header('allow', 'GET, HEAD');
-        return reply.code(405).send(errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use GET`));
+        void reply.header('allow', post ? 'GET, HEAD, POST' : 'GET, HEAD');
+        return reply.code(405).send(errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use GET${post ? ' or POST' : ''}`));
+      },
+    });
+  }
+  for (const url of writer ? WRITE_ROUTES : []) {
+    app.route({
+      method: ['GET', 'HEAD', ...otherMethods.filter((m) => m !== 'POST')],
+      url,
+      bodyLimit: resolved.bodyLimit,
+      handler: async (req, reply) => {
+        void reply.header('allow', 'POST');
+        return reply.code(405).send(errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use POST`));
       },
     });
   }

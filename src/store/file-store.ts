@@ -295,8 +295,17 @@ export class FileStore implements TraceStore {
     this.#drop(traceId);
   }
 
+  /**
+   * Gives the lease back and closes the trace's log (after appends in flight): nothing of
+   * a released trace stays open in this process.
+   */
   async releaseLease(traceId: string, owner: string): Promise<void> {
     assertValidId(traceId);
+    await this.#serial(traceId, async () => {
+      const t = this.#open.get(traceId);
+      if (t) this.#writePendingInfo(t);
+      await this.#evict(traceId);
+    });
     await releaseLease(join(this.dir, 'locks', `${traceId}.lock`), owner);
     if (this.#leases.get(traceId) === owner) this.#leases.delete(traceId);
   }

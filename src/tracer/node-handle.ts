@@ -87,10 +87,11 @@ export class NodeHandle {
   /**
    * Records the usage of the model call this node stands for (tokens, model, time to first
    * token); the cost is estimated from the tracer's `prices`. A later call replaces it.
-   * Emits one `node_updated`. A node of kind `step` becomes `llm`.
+   * Emits one `node_updated` (with `metadata` entries merged in the same event, if given).
+   * A node of kind `step` becomes `llm`.
    */
-  setUsage(usage: UsageInput): this {
-    this.#trace && this.#trace[kUsage](this.id, usage);
+  setUsage(usage: UsageInput, metadata?: Record<string, unknown>): this {
+    this.#trace && this.#trace[kUsage](this.id, usage, metadata);
     return this;
   }
 

@@ -28,8 +28,14 @@ export interface FlushOptions {
 export interface TracerOptions {
   /** Where events are persisted. Default: FileStore under $LIVETRACE_DIR or ./.livetrace. */
   store?: TraceStore;
-  /** Carries live events to subscribers. Default: an in-process LocalHub owned by this tracer. */
+  /** Carries live events to subscribers. Default: an in-process LocalHub. */
   hub?: EventHub;
+  /**
+   * What `close()` leaves open. By default `tracer.close()` closes the store and the hub it
+   * was given (so a process can exit on its own); mark one `true` here when something else
+   * still uses it (several tracers on one hub, a store you close yourself).
+   */
+  shared?: SharedOptions;
   /** Throw TraceClosedError on calls to released/sealed traces instead of ignoring them. */
   strict?: boolean;
   limits?: Partial<Limits>;
@@ -45,6 +51,14 @@ export interface TracerOptions {
    * merged over the dated default table (DEFAULT_PRICES); they turn usage into a cost.
    */
   prices?: PriceTable;
+}
+
+/** Resources given to a Tracer that its close() must not close. */
+export interface SharedOptions {
+  /** The store outlives this tracer: close() flushes into it but does not close it. */
+  store?: boolean;
+  /** The hub outlives this tracer: close() does not close it. */
+  hub?: boolean;
 }
 
 export const DEFAULT_LIMITS: Limits = { maxValueSize: 64 * 1024, maxDepth: 32, subscriberBuffer: 1024, maxPendingEvents: 1_000_000 };
@@ -71,5 +85,20 @@ export function resolveFlush(flush: Partial<FlushOptions> = {}): FlushOptions {
   positiveInt('flush.intervalMs', out.intervalMs, 0);
   positiveInt('flush.maxBatch', out.maxBatch);
   positiveInt('flush.maxRetryMs', out.maxRetryMs);
+  return out;
+}
+
+export function resolveShared(shared: unknown): Required<SharedOptions> {
+  if (shared === undefined) return { store: false, hub: false };
+  if (shared === null || typeof shared !== 'object' || Array.isArray(shared)) {
+    throw new InvalidArgumentError(`option shared must be an object like { hub: true }, got ${shared === null ? 'null' : Array.isArray(shared) ? 'an array' : typeof shared}`);
+  }
+  const out = { store: false, hub: false };
+  for (const key of ['store', 'hub'] as const) {
+    const v = (shared as Record<string, unknown>)[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'boolean') throw new InvalidArgumentError(`option shared.${key} must be a boolean, got ${String(v)} (${typeof v})`);
+    out[key] = v;
+  }
   return out;
 }

@@ -528,13 +528,18 @@ export class Trace {
    * @internal records the usage of a model call on a node (replacing any earlier usage);
    * a node of kind `step` becomes an `llm` node.
    */
-  [kUsage](nodeId: string, input: UsageInput): void {
+  [kUsage](nodeId: string, input: UsageInput, metadata?: Record<string, unknown>): void {
     if (!this.#writable('setUsage')) return;
     const node = this.#state.nodes.get(nodeId);
     if (!node) return;
     const usage = normalizeUsage(input, this.#host.prices);
     const next: NodeData = { ...node, usage, updated_at: Date.now() };
     if (node.kind === 'step') next.kind = 'llm';
+    if (metadata !== undefined) {
+      if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw new InvalidArgumentError(`setUsage(usage, metadata): metadata must be a plain object, got ${Array.isArray(metadata) ? 'an array' : typeof metadata}`);
+      next.metadata = { ...node.metadata };
+      for (const [k, raw] of Object.entries(metadata)) setOwn(next.metadata, k, capture(raw, this.#host.capture));
+    }
     this.#emit('node_updated', { node: next }, nodeId);
   }
 

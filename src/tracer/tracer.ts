@@ -3,6 +3,7 @@
 import { hostname } from 'node:os';
 import type { CaptureLimits } from '../core/capture.js';
 import {
+  FlushError,
   InvalidArgumentError,
   LivetraceError,
   StoreError,
@@ -27,7 +28,7 @@ import { createDefaultStore } from '../store/default-store.js';
 import type { TraceStore } from '../store/store.js';
 import { contextStorage } from './context.js';
 import { NodeHandle } from './node-handle.js';
-import { resolveFlush, resolveLimits, type Limits, type TracerOptions } from './options.js';
+import { resolveFlush, resolveLimits, resolveShared, type Limits, type TracerOptions } from './options.js';
 import { kInit, kLogOf, kSubscribe } from './symbols.js';
 import { Trace, type TraceHost } from './trace.js';
 import { WriteBehind, type TraceLog } from './write-behind.js';
@@ -71,7 +72,9 @@ export class Tracer {
   /** The price table in use: the defaults with `options.prices` over them. */
   readonly prices: PriceTable;
   readonly stats: TracerStats = { lateCalls: 0, droppedEvents: 0, storeErrors: 0 };
-  readonly #ownsHub: boolean;
+  /** What close() closes: the store and the hub unless the caller marked them shared. */
+  readonly #closesStore: boolean;
+  readonly #closesHub: boolean;
   readonly #onClose: 'cancel' | 'keep';
   readonly #writer: WriteBehind;
   readonly #traces = new Map<string, Trace>();
@@ -99,8 +102,10 @@ export class Tracer {
     this.#exitHook = options.exitHook ?? true;
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${newId()}`;
     this.prices = resolvePrices(options.prices);
+    const shared = resolveShared(options.shared);
     this.store = options.store ?? createDefaultStore();
-    this.#ownsHub = options.hub === undefined;
+    this.#closesStore = options.store === undefined || !shared.store;
+    this.#closesHub = options.hub === undefined || !shared.hub;
     const hub = options.hub ?? new LocalHub();
     if (hub instanceof LocalHub && hub.onListenerError === undefined) {
       hub.onListenerError = (err) => this.#warn({ code: 'LT_WARN_SUBSCRIBER', message: `a subscriber threw: ${errorMessage(err)}` });
@@ -309,8 +314,10 @@ export class Tracer {
   }
 
   /**
-   * Flushes and releases every trace, then closes the store and the hub. Traces still
-   * running are marked cancelled ("shutdown") unless onClose is "keep". Idempotent.
+   * Flushes and releases every trace, then closes the store and the hub (those given in
+   * options too, unless marked in `shared`), so that the process can exit on its own.
+   * Traces still running are marked cancelled ("shutdown") unless onClose is "keep".
+   * Idempotent.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -334,28 +341,37 @@ export class Tracer {
     await Promise.allSettled([...this.#loading.values()]);
     this.#writer.close();
     this.#removeExitHook();
-    const closing: Promise<unknown>[] = [this.store.close()];
-    if (this.#ownsHub) closing.push(this.hub.close());
+    const closing: Promise<unknown>[] = [];
+    if (this.#closesStore) closing.push(this.store.close());
+    if (this.#closesHub) closing.push(this.hub.close());
     const closed = await Promise.allSettled(closing);
     const failure = [...results, ...closed].find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) throw failure.reason;
   }
 
   async #open(id: string, options: CreateOptions, create: boolean): Promise<Trace> {
-    const events = await this.store.read(id);
-    if (events.length === 0 && !create) {
-      if (!(await this.store.info(id))) throw new TraceNotFoundError(id);
-    }
+    // The lease first, the log after: once we hold the lease no other writer can append, so
+    // what we read is the whole log (a writer that released just before left it complete).
     await this.store.acquire?.(id, this.owner);
-    this.#assertOpen();
-    const trace = new Trace(this.#host, id, {
-      events: events.length > 0 ? events : undefined,
-      autoArchive: options.autoArchive,
-      signal: options.signal,
-    });
+    let trace: Trace;
+    try {
+      const events = await this.store.read(id);
+      if (events.length === 0 && !create) {
+        if (!(await this.store.info(id))) throw new TraceNotFoundError(id);
+      }
+      this.#assertOpen();
+      trace = new Trace(this.#host, id, {
+        events: events.length > 0 ? events : undefined,
+        autoArchive: options.autoArchive,
+        signal: options.signal,
+      });
+    } catch (err) {
+      await this.#giveBackLease(id);
+      throw err;
+    }
     this.#traces.set(id, trace);
     this.#installExitHook();
-    if (events.length === 0) {
+    if (trace.lastSeq === 0) {
       const data: InitEventData = { trace_id: id };
       if (options.agentName !== undefined) data['agent_name'] = String(options.agentName);
       if (options.createdBy !== undefined) data['created_by'] = String(options.createdBy);
@@ -365,8 +381,26 @@ export class Tracer {
       if (options.userId !== undefined) data['user_id'] = String(options.userId);
       if (options.metadata !== undefined) data['metadata'] = JSON.parse(JSON.stringify(options.metadata ?? {}));
       trace[kInit](data);
+      // Visible everywhere once create() resolves: the `init` is stored before we return,
+      // so another process sharing the store can info()/read()/subscribe at once.
+      try {
+        await trace.flush();
+      } catch (err) {
+        // Not stored, so it does not exist: drop it here too (release gives the lease back).
+        await trace.release().catch(() => undefined);
+        this.#writer.forget(trace[kLogOf]);
+        throw err instanceof FlushError && err.cause !== undefined ? err.cause : err;
+      }
     }
     return trace;
+  }
+
+  async #giveBackLease(id: string): Promise<void> {
+    try {
+      await this.store.releaseLease?.(id, this.owner);
+    } catch {
+      /* the lease expires by itself; the caller gets the original error */
+    }
   }
 
   #subscribe(id: string, options: SubscribeOptions, trace: Trace | undefined): Subscription {

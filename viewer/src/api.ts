@@ -81,8 +81,18 @@ export interface ListParams {
   to?: number;
   limit?: number;
   cursor?: string;
+  /** Server-side full text (whole words, every term must occur). */
+  q?: string;
+  sessionId?: string;
+  userId?: string;
+  /** Traces having a node of this kind / with usage of this model. */
+  kind?: string;
+  model?: string;
+  /** `created_at`, `duration`, `tokens` or `cost`; `-` prefix for descending. */
+  sort?: string;
 }
 
 export function listTraces(p: ListParams, signal?: AbortSignal): Promise<ListResult> {
-  return authed(clientListTraces({ ...endpoint(), status: p.status || undefined, createdBy: p.createdBy, teamId: p.teamId, from: p.from, to: p.to, limit: p.limit, cursor: p.cursor, signal }));
+  const params = { q: p.q, session_id: p.sessionId, user_id: p.userId, kind: p.kind, model: p.model, sort: p.sort };
+  return authed(clientListTraces({ ...endpoint(), status: p.status || undefined, createdBy: p.createdBy, teamId: p.teamId, from: p.from, to: p.to, limit: p.limit, cursor: p.cursor, params, signal }));
 }

@@ -5,6 +5,8 @@ import { getToken, isAuthNeeded, onAuthChange, setToken } from './api.js';
 import { useRoute, useTheme } from './hooks.js';
 import { TraceList } from './trace-list.js';
 import { TracePage } from './trace-page.js';
+import { SessionPage } from './session-page.js';
+import { ComparePage } from './compare-page.js';
 
 function TokenDialog({ onClose, required }: { onClose: () => void; required: boolean }) {
   const [value, setValue] = useState(getToken() ?? '');
@@ -60,8 +62,9 @@ export function App() {
   const [authNeeded, setAuthNeeded] = useState(isAuthNeeded());
   useEffect(() => onAuthChange(() => setAuthNeeded(isAuthNeeded())), []);
   useEffect(() => {
-    document.title = route.page === 'trace' ? `${route.traceId} · livetrace` : 'livetrace';
-  }, [route.page, route.traceId]);
+    document.title =
+      route.page === 'trace' ? `${route.traceId} · livetrace` : route.page === 'session' ? `session ${route.sessionId} · livetrace` : route.page === 'compare' ? 'compare · livetrace' : 'livetrace';
+  }, [route.page, route.traceId, route.sessionId]);
 
   return (
     <div class="app">
@@ -81,6 +84,14 @@ export function App() {
           <span class="crumb">
             <a href="#/">Traces</a> <span class="muted">/</span> <span class="mono">{route.traceId}</span>
           </span>
+        ) : route.page === 'session' ? (
+          <span class="crumb">
+            <a href="#/">Traces</a> <span class="muted">/</span> session <span class="mono">{route.sessionId}</span>
+          </span>
+        ) : route.page === 'compare' ? (
+          <span class="crumb">
+            <a href="#/">Traces</a> <span class="muted">/</span> compare
+          </span>
         ) : null}
         <span class="spacer" />
         <button class={`btn small ${getToken() ? 'on' : ''}`} onClick={() => setTokenOpen(true)} title="Access token (kept in this tab's session storage)">
@@ -90,7 +101,15 @@ export function App() {
           {theme === 'dark' ? '☀' : '☾'}
         </button>
       </nav>
-      {route.page === 'trace' && route.traceId ? <TracePage key={route.traceId} id={route.traceId} params={route.params} /> : <TraceList />}
+      {route.page === 'trace' && route.traceId ? (
+        <TracePage key={route.traceId} id={route.traceId} params={route.params} />
+      ) : route.page === 'session' && route.sessionId ? (
+        <SessionPage key={route.sessionId} id={route.sessionId} />
+      ) : route.page === 'compare' ? (
+        <ComparePage a={route.params.get('a') ?? undefined} b={route.params.get('b') ?? undefined} />
+      ) : (
+        <TraceList />
+      )}
       {tokenOpen || authNeeded ? <TokenDialog required={authNeeded} onClose={() => setTokenOpen(false)} /> : null}
     </div>
   );

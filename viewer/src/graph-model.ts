@@ -27,6 +27,10 @@ export interface ViewOptions {
   text: string;
   /** Hide finished nodes that took less than this many ms (0 = off). */
   minDuration: number;
+  /** Node kinds to show; empty or absent = all. */
+  kinds?: ReadonlySet<string>;
+  /** Models to show (nodes whose usage has one of them); empty or absent = all. */
+  models?: ReadonlySet<string>;
 }
 
 export interface GraphNode {
@@ -98,7 +102,9 @@ export function matchesText(n: NodeData, needle: string): boolean {
 const EMPTY: readonly string[] = [];
 
 export function buildGraph(nodes: ReadonlyMap<string, NodeData>, opts: ViewOptions, root?: string): GraphModel {
-  const search = opts.text.trim() !== '' || opts.statuses.size > 0;
+  const kinds = opts.kinds?.size ? opts.kinds : undefined;
+  const models = opts.models?.size ? opts.models : undefined;
+  const search = opts.text.trim() !== '' || opts.statuses.size > 0 || kinds !== undefined || models !== undefined;
   const needle = opts.text.trim();
   // Per node, in creation order (parents always precede children).
   const index = new Map<string, number>();
@@ -135,7 +141,12 @@ export function buildGraph(nodes: ReadonlyMap<string, NodeData>, opts: ViewOptio
     const isRoot = n.id === root || parents.length === 0;
     let show: boolean;
     if (isRoot) show = true;
-    else if (search) show = matchesText(n, needle) && (opts.statuses.size === 0 || opts.statuses.has(n.status));
+    else if (search)
+      show =
+        matchesText(n, needle) &&
+        (opts.statuses.size === 0 || opts.statuses.has(n.status)) &&
+        (!kinds || kinds.has(n.kind ?? 'step')) &&
+        (!models || (n.usage?.model !== undefined && models.has(n.usage.model)));
     else show = !hiddenByCollapse;
     if (show && !isRoot && opts.minDuration > 0 && n.end_time !== undefined) {
       const d = n.end_time - (n.start_time ?? n.created_at);

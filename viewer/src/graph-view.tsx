@@ -6,6 +6,8 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { LAYOUT, type GraphModel, type GraphNode } from './graph-model.js';
 import { STATUS_ICON, formatDuration, nodeDuration } from './format.js';
 import { useSize } from './hooks.js';
+import type { UsageRollup } from '../../src/core/types.js';
+import { KIND_LABEL, KindIcon, UsageChips, formatCost, formatTokens, kindOf, usageOf } from './ai.js';
 
 const MARGIN = 400;
 const { nodeW: W, nodeH: H } = LAYOUT;
@@ -20,6 +22,8 @@ export interface GraphViewProps {
   onSelect: (id: string) => void;
   onToggle: (id: string) => void;
   onUserScroll?: () => void;
+  /** The rollup of a node's subtree (shown on cards that have children but no usage of their own). */
+  subtreeUsage?: (id: string) => UsageRollup | undefined;
 }
 
 function curve(x1: number, y1: number, x2: number, y2: number): string {
@@ -31,10 +35,15 @@ function edgePath(p: GraphNode, c: GraphNode): string {
   return curve(p.x + W / 2, p.y + H, c.x + W / 2, c.y);
 }
 
-function Card({ g, selected, now, onSelect, onToggle }: { g: GraphNode; selected: boolean; now: number; onSelect: (id: string) => void; onToggle: (id: string) => void }) {
+function Card({ g, selected, now, sub: subtree, onSelect, onToggle }: { g: GraphNode; selected: boolean; now: number; sub?: UsageRollup; onSelect: (id: string) => void; onToggle: (id: string) => void }) {
   const n = g.node;
   const dur = nodeDuration(n, now);
-  const sub = n.status === 'failed' && n.error ? `${n.error.name}: ${n.error.message}` : n.description ?? '';
+  const kind = kindOf(n);
+  const usage = usageOf(n);
+  const failed = n.status === 'failed' && n.error;
+  const sub = failed ? `${n.error!.name}: ${n.error!.message}` : n.description ?? '';
+  const chips = !failed && (usage || (subtree && subtree.total_tokens > 0));
+  const usageTitle = usage ? `\n${usage.model} · ${formatTokens(usage.input_tokens)} in / ${formatTokens(usage.output_tokens)} out${usage.cost ? ` · ${formatCost(usage.cost)}` : ''}` : '';
   const style: CSSProperties = { transform: `translate(${g.x}px, ${g.y}px)`, width: `${W}px`, height: `${H}px` };
   return (
     <div
@@ -42,23 +51,25 @@ function Card({ g, selected, now, onSelect, onToggle }: { g: GraphNode; selected
       style={style}
       data-node-id={n.id}
       data-status={n.status}
+      data-kind={kind}
       role="treeitem"
       aria-selected={selected}
       aria-label={`${n.label ?? n.id}, ${n.status}`}
       onClick={() => onSelect(n.id)}
-      title={`${n.label ?? n.id}\n${n.status} · ${formatDuration(dur)}${sub ? `\n${sub}` : ''}`}
+      title={`${n.label ?? n.id}\n${kind === 'step' ? '' : `${KIND_LABEL[kind]} · `}${n.status} · ${formatDuration(dur)}${usageTitle}${sub ? `\n${sub}` : ''}`}
     >
       <div class="card-top">
         <span class="st-icon" aria-hidden="true">
           {STATUS_ICON[n.status]}
         </span>
-        {n.icon ? <span class="node-icon">{n.icon}</span> : null}
+        <KindIcon kind={kind} />
+        {n.icon && n.icon !== kind ? <span class="node-icon">{n.icon}</span> : null}
         <span class="card-label">{n.label ?? n.id}</span>
         <span class="card-dur">{formatDuration(dur)}</span>
       </div>
       <div class="card-sub">
         {g.isJoin ? <span class="join-badge" title={`Joins ${n.parent_ids.length} branches`}>⋈ {n.parent_ids.length}</span> : null}
-        <span class={`card-desc ${n.status === 'failed' ? 'err' : ''}`}>{sub || n.id}</span>
+        {chips ? <UsageChips usage={usage} subtree={usage ? undefined : subtree} /> : <span class={`card-desc ${n.status === 'failed' ? 'err' : ''}`}>{sub || n.id}</span>}
         {g.hasChildren ? (
           <button
             class={`fold ${g.collapsed ? 'folded' : ''}`}
@@ -77,7 +88,7 @@ function Card({ g, selected, now, onSelect, onToggle }: { g: GraphNode; selected
   );
 }
 
-export function GraphView({ model, selected, now, scale, reveal, onSelect, onToggle, onUserScroll }: GraphViewProps) {
+export function GraphView({ model, selected, now, scale, reveal, onSelect, onToggle, onUserScroll, subtreeUsage }: GraphViewProps) {
   const ref = useRef<HTMLDivElement | null>(null);
   const size = useSize(ref);
   const [scroll, setScroll] = useState({ left: 0, top: 0 });
@@ -117,7 +128,7 @@ export function GraphView({ model, selected, now, scale, reveal, onSelect, onTog
   });
   const drawn = new Set<string>();
   for (const g of model.nodes) {
-    if (inBox(g.x, g.y, g.x + W, g.y + H)) cards.push(<Card key={g.node.id} g={g} selected={g.node.id === selected} now={now} onSelect={onSelect} onToggle={onToggle} />);
+    if (inBox(g.x, g.y, g.x + W, g.y + H)) cards.push(<Card key={g.node.id} g={g} selected={g.node.id === selected} now={now} sub={g.hasChildren && !g.node.usage ? subtreeUsage?.(g.node.id) : undefined} onSelect={onSelect} onToggle={onToggle} />);
     const gi = model.groupIndex.get(g.node.id);
     for (const pid of g.parents) {
       if (gi !== undefined && model.groups[gi]!.parent === pid) continue; // the frame's edge stands for it

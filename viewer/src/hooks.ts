@@ -15,9 +15,18 @@ export function useNow(active: boolean, ms = 1000): number {
 }
 
 export interface Route {
-  page: 'list' | 'trace';
+  page: 'list' | 'trace' | 'session' | 'compare';
   traceId?: string;
+  sessionId?: string;
   params: URLSearchParams;
+}
+
+function decode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 export function parseHash(hash: string): Route {
@@ -35,6 +44,9 @@ export function parseHash(hash: string): Route {
     }
     return { page: 'trace', traceId: id, params };
   }
+  const s = /^\/sessions\/([^/]+)\/?$/.exec(path);
+  if (s) return { page: 'session', sessionId: decode(s[1]!), params };
+  if (/^\/compare\/?$/.test(path)) return { page: 'compare', params };
   return { page: 'list', params };
 }
 
@@ -43,6 +55,17 @@ export function traceHref(id: string, params?: Record<string, string | undefined
   for (const [k, v] of Object.entries(params ?? {})) if (v) q.set(k, v);
   const qs = q.toString();
   return `#/traces/${encodeURIComponent(id)}${qs ? `?${qs}` : ''}`;
+}
+
+export function sessionHref(id: string): string {
+  return `#/sessions/${encodeURIComponent(id)}`;
+}
+
+export function compareHref(a: string | undefined, b: string | undefined): string {
+  const q = new URLSearchParams();
+  if (a) q.set('a', a);
+  if (b) q.set('b', b);
+  return `#/compare?${q}`;
 }
 
 export function useRoute(): Route {

@@ -5,6 +5,9 @@ import type { LogEntry, NodeData } from '../../src/core/types.js';
 import { STATUS_ICON, formatDuration, formatTime, nodeDuration } from './format.js';
 import { JsonView, jsonContains } from './json-view.js';
 import { LogsView } from './logs-view.js';
+import { KIND_LABEL, KindIcon, formatCost, formatTokens, kindOf, usageOf } from './ai.js';
+import { ConversationView } from './conversation-view.js';
+import { hasConversation } from './conversation.js';
 
 function Section({ title, value, search, open: initial = true, tone }: { title: string; value: unknown; search: string; open?: boolean; tone?: string }) {
   const [open, setOpen] = useState(initial);
@@ -16,6 +19,18 @@ function Section({ title, value, search, open: initial = true, tone }: { title: 
         <span class="j-caret">{open ? '▾' : '▸'}</span> {title}
       </button>
       {open ? <JsonView value={value} search={search} /> : null}
+    </section>
+  );
+}
+
+function ConversationSection({ node, nodes, logs, version, onSelect }: { node: NodeData; nodes: ReadonlyMap<string, NodeData>; logs: readonly LogEntry[]; version: number; onSelect: (id: string) => void }) {
+  const [open, setOpen] = useState(true);
+  return (
+    <section class="section" data-section="conversation">
+      <button class="section-head" aria-expanded={open} onClick={() => setOpen(!open)}>
+        <span class="j-caret">{open ? '▾' : '▸'}</span> Conversation
+      </button>
+      {open ? <ConversationView node={node} nodes={nodes} logs={logs} version={version} onSelect={onSelect} /> : null}
     </section>
   );
 }
@@ -43,6 +58,9 @@ export function NodeDetails({ node, nodes, logs, now, version, onSelect, onClose
   const [search, setSearch] = useState('');
   const dur = nodeDuration(node, now);
   const meta = node.metadata && Object.keys(node.metadata).length ? node.metadata : undefined;
+  const kind = kindOf(node);
+  const usage = usageOf(node);
+  const conversation = hasConversation(node);
   return (
     <div class="details" data-node-id={node.id}>
       <header class="details-head">
@@ -51,7 +69,8 @@ export function NodeDetails({ node, nodes, logs, now, version, onSelect, onClose
             <span class="st-icon">{STATUS_ICON[node.status]}</span> {node.status}
           </span>
           <h2 class="details-label">
-            {node.icon ? <span class="node-icon">{node.icon}</span> : null}
+            <KindIcon kind={kind} size={15} />
+            {node.icon && node.icon !== kind ? <span class="node-icon">{node.icon}</span> : null}
             {node.label ?? node.id}
           </h2>
           <button class="icon-btn" onClick={onClose} title="Close (Esc)" aria-label="Close details">
@@ -62,6 +81,38 @@ export function NodeDetails({ node, nodes, logs, now, version, onSelect, onClose
         <dl class="facts">
           <dt>Id</dt>
           <dd class="mono">{node.id}</dd>
+          <dt>Kind</dt>
+          <dd data-testid="node-kind">{KIND_LABEL[kind] ?? kind}</dd>
+          {usage ? (
+            <>
+              <dt>Model</dt>
+              <dd data-testid="node-model">
+                {usage.model}
+                {usage.provider ? <span class="muted"> · {usage.provider}</span> : null}
+              </dd>
+              <dt>Tokens</dt>
+              <dd data-testid="node-tokens" title={`${usage.total_tokens} tokens`}>
+                {formatTokens(usage.input_tokens)} in · {formatTokens(usage.output_tokens)} out
+                {usage.cached_tokens ? <span class="muted"> · {formatTokens(usage.cached_tokens)} cached</span> : null}
+                {usage.reasoning_tokens ? <span class="muted"> · {formatTokens(usage.reasoning_tokens)} reasoning</span> : null}
+              </dd>
+              {usage.ttft_ms !== undefined ? (
+                <>
+                  <dt>First token</dt>
+                  <dd>{formatDuration(usage.ttft_ms)}</dd>
+                </>
+              ) : null}
+              {usage.cost ? (
+                <>
+                  <dt>Cost</dt>
+                  <dd data-testid="node-cost">
+                    {formatCost(usage.cost)}
+                    {usage.cost.estimated ? <span class="muted"> (estimated)</span> : null}
+                  </dd>
+                </>
+              ) : null}
+            </>
+          ) : null}
           <dt>Duration</dt>
           <dd>
             {formatDuration(dur)}
@@ -98,8 +149,9 @@ export function NodeDetails({ node, nodes, logs, now, version, onSelect, onClose
       </header>
       <div class="details-body">
         {node.error !== undefined ? <Section title="Error" value={node.error} search={search} tone="tone-error" /> : null}
-        {'output' in node && node.output !== undefined ? <Section title="Output" value={node.output} search={search} /> : null}
-        {'input' in node && node.input !== undefined ? <Section title="Input" value={node.input} search={search} /> : null}
+        {conversation && !search ? <ConversationSection node={node} nodes={nodes} logs={logs} version={version} onSelect={onSelect} /> : null}
+        {'output' in node && node.output !== undefined ? <Section key={`o${conversation}`} title="Output" value={node.output} search={search} open={!conversation} /> : null}
+        {'input' in node && node.input !== undefined ? <Section key={`i${conversation}`} title="Input" value={node.input} search={search} open={!conversation} /> : null}
         {meta ? <Section title="Metadata" value={meta} search={search} open={!search ? Object.keys(meta).length <= 8 : true} /> : null}
         {node.output === undefined && node.input === undefined && node.error === undefined && !meta ? <div class="empty small">No input, output or metadata recorded.</div> : null}
         <section class="section section-logs" data-section="logs">

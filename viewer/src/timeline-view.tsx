@@ -5,6 +5,7 @@ import type { GraphNode } from './graph-model.js';
 import { STATUS_ICON, formatDuration, nodeDuration } from './format.js';
 import { useSize } from './hooks.js';
 import { VirtualList } from './virtual-list.js';
+import { KindIcon, formatTokens, kindOf, usageOf } from './ai.js';
 
 const ROW = 28;
 const LABEL_W = 300;
@@ -60,7 +61,7 @@ export function TimelineView({ rows, selected, now, t0, t1, onSelect, onToggle }
           const left = px(start);
           const w = Math.max(2, px(end) - left);
           return (
-            <div class={`tl-row st-${n.status} ${n.id === selected ? 'selected' : ''}`} data-node-id={n.id} data-status={n.status} onClick={() => onSelect(n.id)}>
+            <div class={`tl-row st-${n.status} ${n.id === selected ? 'selected' : ''}`} data-node-id={n.id} data-status={n.status} data-kind={kindOf(n)} onClick={() => onSelect(n.id)}>
               <div class="tl-label" style={{ width: `${LABEL_W}px`, paddingLeft: `${8 + Math.min(g.rank, 16) * 12}px` }}>
                 {g.hasChildren ? (
                   <button
@@ -78,7 +79,9 @@ export function TimelineView({ rows, selected, now, t0, t1, onSelect, onToggle }
                   <span class="fold-space" />
                 )}
                 <span class="st-icon">{STATUS_ICON[n.status]}</span>
+                <KindIcon kind={kindOf(n)} />
                 <span class="tl-name">{n.label ?? n.id}</span>
+                {usageOf(n) ? <span class="uchip tok">{formatTokens(usageOf(n)!.total_tokens)}</span> : null}
                 {g.collapsed && g.hiddenBelow ? <span class="muted small"> +{g.hiddenBelow}</span> : null}
               </div>
               <div class="tl-track" style={{ width: `${barW}px` }}>

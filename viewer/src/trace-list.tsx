@@ -1,12 +1,28 @@
-// The trace list: newest first, polled every 2 s so new traces and status changes appear
-// without a reload; server-side filters (status, created by, time range) and cursor paging,
-// plus a text filter over the loaded page (labels, ids, agents).
+// The trace list: newest first (or sorted by duration, tokens, cost), polled every 2 s so new
+// traces and status changes appear without a reload; server-side text search (`q`) and
+// filters (status, kind, model, created by, time range), cursor paging, token and cost
+// totals per trace, and picking two traces to compare.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { TraceInfo, TraceStatus } from '../../src/core/types.js';
 import { ApiError, listTraces, type ListParams } from './api.js';
 import { STATUS_ICON, TRACE_STATUSES, formatAgo, formatDateTime, formatDuration, isTerminal } from './format.js';
 import { Highlight } from './json-view.js';
-import { traceHref, useNow, useShortcuts } from './hooks.js';
+import { compareHref, sessionHref, traceHref, useNow, useShortcuts } from './hooks.js';
+import { KINDS, formatCost, formatTokens } from './ai.js';
+
+type SortKey = 'created_at' | 'duration' | 'tokens' | 'cost';
+
+function SortHeader({ k, label, sort, setSort, num }: { k: SortKey; label: string; sort: string; setSort: (s: string) => void; num?: boolean }) {
+  const active = sort.replace(/^-/, '') === k;
+  const desc = sort.startsWith('-');
+  return (
+    <th class={num ? 'num' : ''} aria-sort={active ? (desc ? 'descending' : 'ascending') : 'none'}>
+      <button class={`sort-btn ${active ? 'on' : ''}`} data-sort={k} onClick={() => setSort(active && desc ? k : `-${k}`)} title={`Sort by ${label.toLowerCase()}`}>
+        {label} <span class="sort-arrow">{active ? (desc ? '↓' : '↑') : '↕'}</span>
+      </button>
+    </th>
+  );
+}
 
 const POLL_MS = 2000;
 const PAGE_SIZE = 50;
@@ -23,6 +39,11 @@ export function TraceList() {
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
   const [text, setText] = useState('');
+  const [q, setQ] = useState('');
+  const [kind, setKind] = useState('');
+  const [model, setModel] = useState('');
+  const [sort, setSort] = useState('-created_at');
+  const [picked, setPicked] = useState<string[]>([]);
   // Cursor of each page visited; the last one is the current page.
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [traces, setTraces] = useState<TraceInfo[] | undefined>();
@@ -33,10 +54,27 @@ export function TraceList() {
   const now = useNow(true, 1000);
   const search = useRef<HTMLInputElement | null>(null);
 
-  const params: ListParams = { status, createdBy: createdBy.trim(), from: toMs(from), to: toMs(to), limit: PAGE_SIZE, cursor: cursors[cursors.length - 1] };
+  // The search box queries the server (debounced).
+  useEffect(() => {
+    const t = setTimeout(() => setQ(text.trim()), 250);
+    return () => clearTimeout(t);
+  }, [text]);
+
+  const params: ListParams = {
+    status,
+    createdBy: createdBy.trim(),
+    from: toMs(from),
+    to: toMs(to),
+    limit: PAGE_SIZE,
+    cursor: cursors[cursors.length - 1],
+    q: q || undefined,
+    kind: kind || undefined,
+    model: model.trim() || undefined,
+    sort: sort === '-created_at' ? undefined : sort,
+  };
   const key = JSON.stringify(params);
 
-  useEffect(() => setCursors([undefined]), [status, createdBy, from, to]);
+  useEffect(() => setCursors([undefined]), [status, createdBy, from, to, q, kind, model, sort]);
 
   useEffect(() => {
     const abort = new AbortController();
@@ -57,14 +95,16 @@ export function TraceList() {
     };
   }, [key, poll]);
 
-  const q = text.trim().toLowerCase();
-  const shown = useMemo(
-    () =>
-      (traces ?? []).filter(
-        (t) => !q || t.id.toLowerCase().includes(q) || (t.label?.toLowerCase().includes(q) ?? false) || (t.agent_name?.toLowerCase().includes(q) ?? false) || (t.created_by?.toLowerCase().includes(q) ?? false),
-      ),
-    [traces, q],
-  );
+  const shown = useMemo(() => traces ?? [], [traces]);
+  const hl = q.toLowerCase();
+  const pick = (id: string, on: boolean) => setPicked((p) => (on ? [...p.filter((x) => x !== id), id].slice(-2) : p.filter((x) => x !== id)));
+  const compareLink = () => {
+    // Older first: "a" is the baseline, "b" the run compared against it.
+    const [x, y] = picked.map((id) => shown.find((t) => t.id === id));
+    const a = x && y && x.created_at > y.created_at ? picked[1] : picked[0];
+    const b = a === picked[0] ? picked[1] : picked[0];
+    return compareHref(a, b);
+  };
 
   useShortcuts((e) => {
     if (e.key === '/') {
@@ -79,7 +119,7 @@ export function TraceList() {
     } else if (e.key === 'Enter' && shown[active]) location.hash = traceHref(shown[active]!.id);
   });
 
-  const filtersOn = status || createdBy || from || to || text;
+  const filtersOn = status || createdBy || from || to || text || kind || model;
   return (
     <main class="page list-page">
       <div class="list-head">
@@ -89,7 +129,7 @@ export function TraceList() {
         </span>
       </div>
       <div class="filters">
-        <input ref={search} class="input grow" type="search" placeholder="Search labels, ids, agents…  ( / )" value={text} onInput={(e) => setText(e.currentTarget.value)} aria-label="Search traces" />
+        <input ref={search} class="input grow" type="search" placeholder="Search labels, inputs, outputs, logs, errors…  ( / )" value={text} onInput={(e) => setText(e.currentTarget.value)} aria-label="Search traces" />
         <select class="input" value={status} onChange={(e) => setStatus(e.currentTarget.value as TraceStatus | '')} aria-label="Status">
           <option value="">All statuses</option>
           {TRACE_STATUSES.map((s) => (
@@ -98,7 +138,16 @@ export function TraceList() {
             </option>
           ))}
         </select>
-        <input class="input" placeholder="Created by" value={createdBy} onChange={(e) => setCreatedBy(e.currentTarget.value)} aria-label="Created by" />
+        <select class="input" value={kind} onChange={(e) => setKind(e.currentTarget.value)} aria-label="Node kind">
+          <option value="">Any kind</option>
+          {KINDS.map((k) => (
+            <option key={k} value={k}>
+              has {k}
+            </option>
+          ))}
+        </select>
+        <input class="input narrow" placeholder="Model" value={model} onChange={(e) => setModel(e.currentTarget.value)} aria-label="Model" />
+        <input class="input narrow" placeholder="Created by" value={createdBy} onChange={(e) => setCreatedBy(e.currentTarget.value)} aria-label="Created by" />
         <label class="field">
           from
           <input class="input" type="datetime-local" value={from} onChange={(e) => setFrom(e.currentTarget.value)} aria-label="Created from" />
@@ -116,12 +165,30 @@ export function TraceList() {
               setFrom('');
               setTo('');
               setText('');
+              setKind('');
+              setModel('');
             }}
           >
             Clear
           </button>
         ) : null}
       </div>
+      {picked.length ? (
+        <div class="compare-bar" data-testid="compare-bar">
+          <span class="small">
+            {picked.length === 1 ? 'Pick one more trace to compare with ' : 'Compare '}
+            <span class="mono">{picked.join(' and ')}</span>
+          </span>
+          {picked.length === 2 ? (
+            <a class="btn small primary" href={compareLink()} data-testid="compare-go">
+              Compare
+            </a>
+          ) : null}
+          <button class="btn small" onClick={() => setPicked([])}>
+            Clear
+          </button>
+        </div>
+      ) : null}
       {error ? <div class="notice error">{error}</div> : null}
       {traces === undefined && !error ? <div class="empty">Loading…</div> : null}
       {traces && shown.length === 0 ? (
@@ -140,12 +207,15 @@ export function TraceList() {
         <table class="traces" aria-label="Traces">
           <thead>
             <tr>
+              <th class="pick" title="Pick two traces to compare">⇄</th>
               <th>Status</th>
               <th>Trace</th>
               <th>Created by</th>
               <th class="num">Nodes</th>
-              <th class="num">Duration</th>
-              <th>Started</th>
+              <SortHeader k="tokens" label="Tokens" sort={sort} setSort={setSort} num />
+              <SortHeader k="cost" label="Cost" sort={sort} setSort={setSort} num />
+              <SortHeader k="duration" label="Duration" sort={sort} setSort={setSort} num />
+              <SortHeader k="created_at" label="Started" sort={sort} setSort={setSort} />
             </tr>
           </thead>
           <tbody>
@@ -154,6 +224,9 @@ export function TraceList() {
               const duration = t.duration ?? (t.ended_at ? t.ended_at - t.created_at : running ? now - t.created_at : undefined);
               return (
                 <tr key={t.id} class={`trace-row ${i === active ? 'active' : ''}`} data-trace-id={t.id} data-status={t.status} onClick={() => (location.hash = traceHref(t.id))}>
+                  <td class="pick" onClick={(e) => e.stopPropagation()}>
+                    <input type="checkbox" aria-label={`Pick ${t.id} to compare`} checked={picked.includes(t.id)} onChange={(e) => pick(t.id, e.currentTarget.checked)} />
+                  </td>
                   <td>
                     <span class={`badge st-${t.status}`}>
                       <span class="st-icon">{STATUS_ICON[t.status]}</span> {t.status}
@@ -161,20 +234,34 @@ export function TraceList() {
                   </td>
                   <td class="trace-cell">
                     <a href={traceHref(t.id)} class="trace-label" onClick={(e) => e.stopPropagation()}>
-                      <Highlight text={t.label ?? t.agent_name ?? '(unnamed)'} q={q} />
+                      <Highlight text={t.label ?? t.agent_name ?? '(unnamed)'} q={hl} />
                     </a>
                     <div class="muted small mono">
-                      <Highlight text={t.id} q={q} />
+                      <Highlight text={t.id} q={hl} />
                       {t.agent_name && t.label ? (
                         <>
                           {' · '}
-                          <Highlight text={t.agent_name} q={q} />
+                          <Highlight text={t.agent_name} q={hl} />
+                        </>
+                      ) : null}
+                      {t.session_id ? (
+                        <>
+                          {' · '}
+                          <a href={sessionHref(t.session_id)} class="session-link" onClick={(e) => e.stopPropagation()} title="All traces of this session">
+                            session {t.session_id}
+                          </a>
                         </>
                       ) : null}
                     </div>
                   </td>
-                  <td>{t.created_by ? <Highlight text={t.created_by} q={q} /> : <span class="muted">–</span>}</td>
+                  <td>{t.created_by ? <Highlight text={t.created_by} q={hl} /> : <span class="muted">–</span>}</td>
                   <td class="num">{t.node_count?.toLocaleString() ?? '–'}</td>
+                  <td class="num" data-col="tokens" title={t.usage ? `${t.usage.input_tokens.toLocaleString()} in · ${t.usage.output_tokens.toLocaleString()} out · ${t.usage.llm_calls} LLM calls` : undefined}>
+                    {t.usage?.total_tokens ? formatTokens(t.usage.total_tokens) : <span class="muted">–</span>}
+                  </td>
+                  <td class="num" data-col="cost">
+                    {t.usage?.cost ? formatCost(t.usage.cost) : <span class="muted">–</span>}
+                  </td>
                   <td class="num">{formatDuration(duration)}</td>
                   <td title={formatDateTime(t.created_at)}>{formatAgo(t.created_at, now)}</td>
                 </tr>

@@ -11,6 +11,10 @@ import { NodeDetails } from './node-details.js';
 import { SpacesView } from './spaces-view.js';
 import { TimelineView } from './timeline-view.js';
 import { useTrace, type Connection } from './use-trace.js';
+import { KIND_LABEL, KINDS, KindIcon, formatCost, formatTokens, kindOf, traceUsage, usageOf } from './ai.js';
+import { subtreeRollup } from '../../src/core/rollup.js';
+import { sessionHref } from './hooks.js';
+import type { NodeKind, UsageRollup } from '../../src/core/types.js';
 
 type View = 'graph' | 'timeline';
 type Tab = 'node' | 'spaces' | 'logs';
@@ -60,6 +64,8 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
   const [text, setText] = useState('');
   const [statuses, setStatuses] = useState<ReadonlySet<NodeStatus>>(new Set());
   const [minDuration, setMinDuration] = useState(0);
+  const [kinds, setKinds] = useState<ReadonlySet<string>>(new Set());
+  const [models, setModels] = useState<ReadonlySet<string>>(new Set());
   const [scale, setScale] = useState(1);
   const [follow, setFollow] = useState(true);
   const [reveal, setReveal] = useState<{ id: string; tick: number } | undefined>(selected ? { id: selected, tick: 0 } : undefined);
@@ -78,7 +84,7 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
     if (v === 'timeline' || v === 'graph') setView(v);
   }, [params.toString()]);
 
-  const opts: ViewOptions = useMemo(() => ({ ...DEFAULT_VIEW, collapsed, text, statuses, minDuration }), [collapsed, text, statuses, minDuration]);
+  const opts: ViewOptions = useMemo(() => ({ ...DEFAULT_VIEW, collapsed, text, statuses, minDuration, kinds, models }), [collapsed, text, statuses, minDuration, kinds, models]);
   const model = useMemo(() => buildGraph(state.nodes, opts, state.root), [version, opts, state]);
   const rows = useMemo(
     () => (view === 'timeline' ? timelineOrder(model) : []),
@@ -86,9 +92,27 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
   );
   const counts = useMemo(() => {
     const c = new Map<NodeStatus, number>();
-    for (const n of state.nodes.values()) c.set(n.status, (c.get(n.status) ?? 0) + 1);
-    return c;
+    const k = new Map<NodeKind, number>();
+    const m = new Map<string, number>();
+    for (const n of state.nodes.values()) {
+      c.set(n.status, (c.get(n.status) ?? 0) + 1);
+      const kind = kindOf(n);
+      k.set(kind, (k.get(kind) ?? 0) + 1);
+      const model = usageOf(n)?.model;
+      if (model !== undefined) m.set(model, (m.get(model) ?? 0) + 1);
+    }
+    return { status: c, kind: k, model: m };
   }, [version, state]);
+  // Subtree totals for the cards drawn (computed on demand, once per version).
+  const subtree = useMemo(() => {
+    if (!counts.model.size) return undefined;
+    const cache = new Map<string, UsageRollup>();
+    return (nid: string) => {
+      let r = cache.get(nid);
+      if (!r) cache.set(nid, (r = subtreeRollup(state.nodes, nid)));
+      return r;
+    };
+  }, [version, state, counts]);
 
   // A deep-linked node inside a collapsed fan-out: open the way to it once it exists.
   useEffect(() => {
@@ -197,6 +221,7 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
   if (!info.ended_at) for (const n of state.nodes.values()) if (n.end_time && n.end_time > end) end = n.end_time;
   const duration = info.duration ?? (info.ended_at ? info.ended_at - start : running && state.nodes.size ? now - start : undefined);
   const title = info.label ?? info.agent_name ?? id;
+  const totals = traceUsage(info);
 
   if (live.connection === 'error') {
     return (
@@ -260,6 +285,56 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
             <dt>Logs</dt>
             <dd>{state.logs.length.toLocaleString()}</dd>
           </div>
+          {info.session_id ? (
+            <div>
+              <dt>Session</dt>
+              <dd>
+                <a href={sessionHref(info.session_id)} data-testid="session-link">
+                  {info.session_id}
+                </a>
+              </dd>
+            </div>
+          ) : null}
+          {info.user_id ? (
+            <div>
+              <dt>User</dt>
+              <dd>{info.user_id}</dd>
+            </div>
+          ) : null}
+          {totals.llm_calls || totals.total_tokens ? (
+            <>
+              <div>
+                <dt>Tokens</dt>
+                <dd data-testid="trace-tokens" title={`${totals.input_tokens.toLocaleString()} input + ${totals.output_tokens.toLocaleString()} output`}>
+                  {formatTokens(totals.total_tokens)} <span class="muted small">({formatTokens(totals.input_tokens)} in · {formatTokens(totals.output_tokens)} out)</span>
+                </dd>
+              </div>
+              <div>
+                <dt>Cost</dt>
+                <dd data-testid="trace-cost" title="estimated from the price table">
+                  {formatCost(totals.cost)}
+                </dd>
+              </div>
+              <div>
+                <dt>LLM calls</dt>
+                <dd data-testid="trace-llm-calls">{totals.llm_calls}</dd>
+              </div>
+            </>
+          ) : null}
+          {totals.tool_calls ? (
+            <div>
+              <dt>Tool calls</dt>
+              <dd data-testid="trace-tool-calls">{totals.tool_calls}</dd>
+            </div>
+          ) : null}
+          {totals.failed_nodes ? (
+            <div>
+              <dt>Failed</dt>
+              <dd data-testid="trace-failed-nodes" class="err">
+                {totals.failed_nodes}
+              </dd>
+            </div>
+          ) : null}
           {info.reason ? (
             <div>
               <dt>Reason</dt>
@@ -279,7 +354,7 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
         </div>
         <input id="node-search" class="input" type="search" placeholder="Filter nodes by label or id  ( / )" value={text} onInput={(e) => setText(e.currentTarget.value)} aria-label="Filter nodes" />
         <div class="chips" aria-label="Filter by status">
-          {NODE_STATUSES.filter((s) => counts.get(s)).map((s) => (
+          {NODE_STATUSES.filter((s) => counts.status.get(s)).map((s) => (
             <button
               key={s}
               class={`chip st-${s} ${statuses.has(s) ? 'on' : ''}`}
@@ -291,10 +366,49 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
                 setStatuses(next);
               }}
             >
-              <span class="st-icon">{STATUS_ICON[s]}</span> {s} <span class="count">{counts.get(s)}</span>
+              <span class="st-icon">{STATUS_ICON[s]}</span> {s} <span class="count">{counts.status.get(s)}</span>
             </button>
           ))}
         </div>
+        {counts.kind.size > 1 || (counts.kind.size === 1 && !counts.kind.has('step')) ? (
+          <div class="chips" aria-label="Filter by kind">
+            {KINDS.filter((k) => counts.kind.get(k)).map((k) => (
+              <button
+                key={k}
+                class={`chip kind-chip ${kinds.has(k) ? 'on' : ''}`}
+                aria-pressed={kinds.has(k)}
+                data-kind={k}
+                title={KIND_LABEL[k]}
+                onClick={() => {
+                  const next = new Set(kinds);
+                  if (next.has(k)) next.delete(k);
+                  else next.add(k);
+                  setKinds(next);
+                }}
+              >
+                <KindIcon kind={k} /> {k} <span class="count">{counts.kind.get(k)}</span>
+              </button>
+            ))}
+          </div>
+        ) : null}
+        {counts.model.size ? (
+          <select
+            class="input small"
+            aria-label="Filter by model"
+            value={models.size ? [...models][0] : ''}
+            onChange={(e) => {
+              const v = e.currentTarget.value;
+              setModels(v ? new Set([v]) : new Set());
+            }}
+          >
+            <option value="">All models</option>
+            {[...counts.model.keys()].sort().map((m) => (
+              <option key={m} value={m}>
+                {m} ({counts.model.get(m)})
+              </option>
+            ))}
+          </select>
+        ) : null}
         <label class="field small" title="Hide finished nodes that took less than this">
           hide &lt;
           <select class="input small" value={String(minDuration)} onChange={(e) => setMinDuration(Number(e.currentTarget.value))} aria-label="Hide nodes faster than">
@@ -349,7 +463,7 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
           {state.nodes.size === 0 ? (
             <div class="empty">{live.connection === 'loading' ? 'Loading…' : 'Waiting for the first node…'}</div>
           ) : view === 'graph' ? (
-            <GraphView model={model} selected={selected} now={now} scale={scale} reveal={reveal} onSelect={(nid) => select(nid, false)} onToggle={toggle} onUserScroll={() => follow && setFollow(false)} />
+            <GraphView model={model} selected={selected} now={now} scale={scale} reveal={reveal} onSelect={(nid) => select(nid, false)} onToggle={toggle} onUserScroll={() => follow && setFollow(false)} subtreeUsage={subtree} />
           ) : (
             <TimelineView rows={rows} selected={selected} now={now} t0={start} t1={Math.max(end, start + 1)} onSelect={(nid) => select(nid, false)} onToggle={toggle} />
           )}

@@ -1,0 +1,63 @@
+// Routes of the live HTTP write API, registered inside the API plugin (so its auth hook,
+// error handler and prefix apply). Order of checks on every write: token (hook) -> write
+// scope -> body size (Fastify, before the body is read) -> body shape -> tenant -> work.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ForbiddenError, InvalidArgumentError } from '../core/errors.js';
+import { assertValidId } from '../core/ids.js';
+import type { TraceInfo } from '../core/types.js';
+import { canWrite, type Principal } from './auth.js';
+import { idempotencyKeyOf, parseCreate, parseOps, type TraceWriter } from './write-api.js';
+
+export interface WriteRoutesContext {
+  writer: TraceWriter;
+  bodyLimit: number;
+  principalOf(req: FastifyRequest): Principal | undefined;
+  /** Info of a trace the caller may see; another tenant's is a 404 like a missing one. */
+  visibleInfo(req: FastifyRequest<{ Params: { id: string } }>): Promise<TraceInfo>;
+}
+
+export const WRITE_ROUTES = ['/traces/:id/ops'];
+
+/** Parses a JSON body read as bytes (the plugin reads every body as a Buffer). */
+export function jsonBody(body: unknown): unknown {
+  if (body === undefined || body === null) return undefined;
+  const buf = Buffer.isBuffer(body) ? body : Buffer.from(String(body));
+  if (buf.length === 0) return undefined;
+  try {
+    return JSON.parse(buf.toString('utf8')) as unknown;
+  } catch (err) {
+    throw new InvalidArgumentError(`the body is not valid JSON: ${(err as Error).message.slice(0, 200)}`);
+  }
+}
+
+function requireWrite(principal: Principal | undefined): void {
+  if (!canWrite(principal)) throw new ForbiddenError('this token has only the read scope; writes need a token with scopes ["read", "write"]');
+}
+
+const raw = (body: unknown): Buffer => (Buffer.isBuffer(body) ? body : Buffer.alloc(0));
+
+export function registerWriteRoutes(app: FastifyInstance, ctx: WriteRoutesContext): void {
+  const { writer } = ctx;
+
+  app.post('/traces', { bodyLimit: ctx.bodyLimit }, async (req, reply) => {
+    const principal = ctx.principalOf(req);
+    requireWrite(principal);
+    const body = jsonBody(req.body);
+    const key = idempotencyKeyOf(req.headers['idempotency-key'], body);
+    const options = parseCreate(body, principal);
+    const answer = await writer.create(options, key, raw(req.body));
+    return reply.code(answer.status).send(answer.body);
+  });
+
+  app.post<{ Params: { id: string } }>('/traces/:id/ops', { bodyLimit: ctx.bodyLimit }, async (req, reply) => {
+    const principal = ctx.principalOf(req);
+    requireWrite(principal);
+    assertValidId(req.params.id);
+    const body = jsonBody(req.body);
+    const key = idempotencyKeyOf(req.headers['idempotency-key'], body);
+    const ops = parseOps(body, writer.options.maxOpsPerBatch);
+    const info = await ctx.visibleInfo(req);
+    const answer = await writer.apply(info.id, ops, key, raw(req.body));
+    return reply.code(answer.status).send(answer.body);
+  });
+}
