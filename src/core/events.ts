@@ -59,7 +59,7 @@ export interface LogAddedEventData {
   timestamp: number;
 }
 
-export type SpaceCreatedEventData = Omit<SpaceData, 'data'>;
+export type SpaceCreatedEventData = Omit<SpaceData, 'data' | 'items'>;
 
 export interface SpaceDeletedEventData {
   space_id: string;
