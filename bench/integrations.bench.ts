@@ -83,7 +83,87 @@ async function openaiAgents(): Promise<void> {
   await tracer.close();
 }
 
+// ---- LangGraph.js: plan -> (search | ask model) -> merge, through the LangChain handler ----
+
+async function langgraph(): Promise<void> {
+  const { Annotation, END, START, StateGraph } = await import('@langchain/langgraph');
+  const { FakeListChatModel } = await import('@langchain/core/utils/testing');
+  const { LivetraceCallbackHandler } = await import('../src/integrations/langchain.js');
+  const State = Annotation.Root({ notes: Annotation<string[]>({ reducer: (a, b) => a.concat(b), default: () => [] }) });
+  const model = new FakeListChatModel({ responses: ['ok'] });
+  const graph = new StateGraph(State)
+    .addNode('plan', () => ({ notes: ['plan'] }))
+    .addNode('search', async () => ({ notes: ['search'] }))
+    .addNode('ask', async () => ({ notes: [String((await model.invoke('q')).content)] }))
+    .addNode('merge', () => ({ notes: ['merge'] }))
+    .addEdge(START, 'plan')
+    .addEdge('plan', 'search')
+    .addEdge('plan', 'ask')
+    .addEdge(['search', 'ask'], 'merge')
+    .addEdge('merge', END)
+    .compile();
+  const runs = async (callbacks: unknown[] | undefined): Promise<void> => {
+    for (let i = 0; i < RUNS; i++) {
+      const out = await graph.invoke({ notes: [] }, callbacks ? { callbacks: callbacks as never } : {});
+      if (out.notes.length !== 4) throw new Error('bench graph did not finish');
+    }
+  };
+  const base = await rate(RUNS, () => runs(undefined));
+  rows.push({ framework: '@langchain/langgraph', config: 'no callbacks', rate: base, base });
+  const tracer = new Tracer({ store: new MemoryStore() });
+  const handler = new LivetraceCallbackHandler({ tracer });
+  const traced = await rate(RUNS, async () => {
+    await runs([handler]);
+    await handler.flush();
+  });
+  rows.push({ framework: '@langchain/langgraph', config: 'LivetraceCallbackHandler (graph shape, memory store)', rate: traced, base });
+  const { traces } = await tracer.list({ limit: 1 });
+  const snap = traces[0] ? await tracer.read(traces[0].id) : undefined;
+  if (!snap || snap.nodes.find((n) => n.label === 'merge')?.parent_ids.length !== 2) throw new Error('livetrace did not record the graph shape');
+  await handler.close();
+  await tracer.close();
+}
+
+// ---- AI SDK 7: generateText with one tool call then an answer (2 model calls, 1 tool) ----
+
+async function aiSdk(): Promise<void> {
+  const { generateText, stepCountIs, tool } = await import('ai7');
+  const { MockLanguageModelV4 } = await import('ai7/test');
+  const { z } = await import('zod');
+  const { livetraceTelemetry } = await import('../src/integrations/ai-sdk.js');
+  const usage = { inputTokens: { total: 10, noCache: 10, cacheRead: undefined, cacheWrite: undefined }, outputTokens: { total: 5, text: 5, reasoning: undefined } };
+  const makeModel = () =>
+    new MockLanguageModelV4({
+      doGenerate: [
+        { content: [{ type: 'tool-call', toolCallId: 't1', toolName: 'lookup', input: JSON.stringify({ q: 'x' }) }], finishReason: { unified: 'tool-calls', raw: 'tool_calls' }, usage, warnings: [] },
+        { content: [{ type: 'text', text: 'done' }], finishReason: { unified: 'stop', raw: 'stop' }, usage, warnings: [] },
+      ],
+    });
+  const tools = { lookup: tool({ inputSchema: z.object({ q: z.string() }), execute: async ({ q }) => ({ q, hits: 3 }) }) };
+  const runs = async (integrations: unknown[] | undefined): Promise<void> => {
+    for (let i = 0; i < RUNS; i++) {
+      const r = await generateText({ model: makeModel(), prompt: 'go', tools, stopWhen: stepCountIs(3), ...(integrations ? { telemetry: { integrations: integrations as never, functionId: 'bench' } } : {}) });
+      if (r.text !== 'done') throw new Error('bench generateText did not finish');
+    }
+  };
+  const base = await rate(RUNS, () => runs(undefined));
+  rows.push({ framework: 'ai (AI SDK 7)', config: 'no telemetry', rate: base, base });
+  const tracer = new Tracer({ store: new MemoryStore() });
+  const telemetry = livetraceTelemetry({ tracer });
+  const traced = await rate(RUNS, async () => {
+    await runs([telemetry]);
+    await telemetry.flush();
+  });
+  rows.push({ framework: 'ai (AI SDK 7)', config: 'livetraceTelemetry (live nodes, memory store)', rate: traced, base });
+  const { traces } = await tracer.list({ limit: 1 });
+  const snap = traces[0] ? await tracer.read(traces[0].id) : undefined;
+  if (!snap || !snap.nodes.some((n) => n.label === 'lookup' && n.status === 'completed')) throw new Error('livetrace did not record the AI SDK run');
+  await tracer.close();
+}
+
 await openaiAgents();
+await langgraph();
+await aiSdk();
 
 console.log(`${RUNS} agent runs per round, median of ${ROUNDS} round(s)${SMOKE ? ' (smoke: figures meaningless)' : ''}\n`);
 console.log('| framework | configuration | runs/s | ratio |');

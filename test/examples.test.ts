@@ -15,3 +15,11 @@ it('examples/openai-agents.mjs: two tools, a handoff, every node completed', () 
   }
   assert.match(out, /trace \S+: completed/);
 });
+
+it('examples/langgraph.mjs: fan-out, fan-in join, conditional edge into a subgraph', () => {
+  const out = runExample('langgraph.mjs');
+  for (const line of ['search [chain] completed <- plan', 'ask model [chain] completed <- plan', 'merge [chain] completed <- search + ask model', 'review [chain] completed <- merge', 'FakeListChatModel [llm] completed <- ask model']) {
+    assert.ok(out.includes(line), `${line} in:\n${out}`);
+  }
+  assert.match(out, /trace \S+: completed/);
+});

@@ -14,6 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../src/server/index.js';
 import type { Trace } from '../src/tracer/trace.js';
+import { generateText, stepCountIs, tool } from 'ai7';
+import { MockLanguageModelV4 } from 'ai7/test';
+import { z } from 'zod';
+import { livetraceTelemetry } from '../src/integrations/ai-sdk.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const required = process.env.LIVETRACE_REQUIRE_SERVICES === '1';
@@ -191,6 +195,77 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
 
     assert.equal(await xss(), undefined);
     assert.deepEqual(dialogs, []);
+    assert.deepEqual(pageErrors, []);
+  });
+
+  it('a conversation recorded by the real AI SDK 7 integration: tool calls with results, failed tool, final text', async () => {
+    const usage = (input: number, output: number) => ({
+      inputTokens: { total: input, noCache: input, cacheRead: undefined, cacheWrite: undefined },
+      outputTokens: { total: output, text: output, reasoning: undefined },
+    });
+    const model = new MockLanguageModelV4({
+      doGenerate: [
+        {
+          content: [
+            { type: 'tool-call', toolCallId: 'w1', toolName: 'weather', input: JSON.stringify({ city: 'Paris' }) },
+            { type: 'tool-call', toolCallId: 'b1', toolName: 'broken', input: JSON.stringify({}) },
+          ],
+          finishReason: { unified: 'tool-calls', raw: 'tool_calls' },
+          usage: usage(10, 7),
+          warnings: [],
+        },
+        {
+          content: [{ type: 'text', text: 'It is **sunny** in Paris. <img src=x onerror="window.__xss = 5">' }],
+          finishReason: { unified: 'stop', raw: 'stop' },
+          usage: usage(30, 9),
+          warnings: [],
+        },
+      ],
+    });
+    const telemetry = livetraceTelemetry({ tracer: server.tracer });
+    await generateText({
+      model,
+      system: 'You are a weather bot.',
+      prompt: 'Weather in Paris?',
+      stopWhen: stepCountIs(3),
+      tools: {
+        weather: tool({ inputSchema: z.object({ city: z.string() }), execute: async ({ city }) => ({ city, sky: 'sunny' }) }),
+        broken: tool({
+          inputSchema: z.object({}),
+          execute: async (): Promise<string> => {
+            throw new Error('tool exploded');
+          },
+        }),
+      },
+      telemetry: { integrations: [telemetry], functionId: 'sdk-weather' },
+    });
+    await telemetry.flush();
+    const { traces } = await server.tracer.list({ limit: 50 });
+    const info = traces.find((t) => t.label === 'sdk-weather' || t.agent_name === 'sdk-weather');
+    assert.ok(info, 'the AI SDK run is listed');
+    const snap = (await server.tracer.read(info.id))!;
+    const llms = snap.nodes.filter((n) => n.kind === 'llm');
+    assert.equal(llms.length, 2);
+
+    // First call: its output asks for two tools; their results come from the tool nodes.
+    await page.goto(`${server.url}#/traces/${info.id}?node=${llms[0]!.id}`);
+    const conv = `.details[data-node-id="${llms[0]!.id}"] [data-testid="conversation"]`;
+    await page.waitForSelector(`${conv} .msg[data-role="user"]:has-text("Weather in Paris?")`, WAIT);
+    await page.waitForSelector(`${conv} .msg[data-role="system"]:has-text("weather bot")`, WAIT);
+    assert.match((await page.textContent(`${conv} .tool-call[data-tool-call-id="w1"] [data-testid="tool-result"]`)) ?? '', /sunny/);
+    const broken = page.locator(`${conv} .tool-call[data-tool-call-id="b1"] [data-testid="tool-result"]`);
+    assert.match((await broken.textContent()) ?? '', /tool exploded/);
+    assert.match((await broken.getAttribute('class')) ?? '', /failed/);
+
+    // Second call: the tool round trip as input messages, then the final text as markdown.
+    await page.click(`.card[data-node-id="${llms[1]!.id}"]`);
+    const conv2 = `.details[data-node-id="${llms[1]!.id}"] [data-testid="conversation"]`;
+    await page.waitForSelector(`${conv2} .msg[data-from="output"] strong:has-text("sunny")`, WAIT);
+    await page.waitForSelector(`${conv2} .msg[data-role="tool"]:has-text("sunny")`, WAIT);
+    assert.equal(await page.locator(`${conv2} img`).count(), 0);
+    assert.equal(await page.textContent('[data-testid="trace-tokens"]').then((t) => t?.split(' ')[0]), '56');
+    assert.equal(await xss(), undefined);
+    await page.screenshot({ path: join(artifacts, 'viewer-ai-sdk-conversation.png') });
     assert.deepEqual(pageErrors, []);
   });
 

@@ -2,7 +2,8 @@
 // normalized wire form (`NodeUsage`, snake_case, with the cost computed at call time).
 import { InvalidArgumentError } from './errors.js';
 import { computeCost, roundCost, type PriceTable } from './prices.js';
-import type { Cost, NodeUsage } from './types.js';
+import { rollupNodes } from './rollup.js';
+import type { Cost, NodeUsage, TraceSnapshot } from './types.js';
 
 export interface UsageInput {
   /** Model name as the provider reports it (looked up in the price table). Default `unknown`. */
@@ -82,4 +83,23 @@ export function withCost(usage: NodeUsage, prices: PriceTable): NodeUsage {
 
 function finite(n: unknown): number {
   return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+/**
+ * Fills in the missing costs of a snapshot's nodes from `prices` (in place) and, when one
+ * changed, its `info.usage` rollup. Idempotent. Returns true if anything changed.
+ */
+export function fillMissingCosts(snapshot: TraceSnapshot, prices: PriceTable): boolean {
+  let changed = false;
+  for (const node of snapshot.nodes) {
+    const u = node.usage;
+    if (u === null || typeof u !== 'object' || u.cost !== undefined) continue;
+    const next = withCost(u, prices);
+    if (next !== u) {
+      node.usage = next;
+      changed = true;
+    }
+  }
+  if (changed) snapshot.info.usage = rollupNodes(snapshot.nodes);
+  return changed;
 }

@@ -33,6 +33,12 @@ export interface LivetraceCallbackHandlerOptions {
   tokenFlushMs?: number;
   /** Wait for the handler inside the run (LangChain's awaitHandlers) so nodes appear as runs start. Default true. */
   awaitHandlers?: boolean;
+  /**
+   * Runs LangChain tags `langsmith:hidden` (LangGraph's `__start__` input step, internal
+   * writers): `"skip"` (default) records no node for them (their children hang under the
+   * nearest recorded run); `"record"` records them like any run.
+   */
+  hiddenRuns?: 'skip' | 'record';
   /** Where problems go (never thrown into LangChain). Default: process.emitWarning, code LT_WARN_LANGCHAIN. */
   onWarning?: (warning: { code: 'LT_WARN_LANGCHAIN'; message: string; cause?: unknown }) => void;
 }
@@ -50,10 +56,30 @@ interface Root {
   anchor: NodeHandle | undefined;
 }
 
+/** The LangGraph coordinates LangGraph puts in a run's metadata (inherited by the runs inside a node). */
+interface GraphStep {
+  readonly node: string;
+  readonly step: number;
+  readonly ns: string;
+  readonly triggers: readonly string[];
+}
+
+/** What a graph run (the parent of LangGraph node runs) remembers to draw its shape. */
+interface GraphShape {
+  /** Node runs by superstep. */
+  readonly steps: Map<number, Run[]>;
+  /** The latest run of each graph node, by node name. */
+  readonly last: Map<string, Run>;
+}
+
 interface Run {
   readonly root: Root;
   readonly isRoot: boolean;
   node: NodeHandle | undefined;
+  /** A hidden run: `node` is its parent's node, and ending it ends nothing. */
+  hidden: boolean;
+  lg: GraphStep | undefined;
+  graph: GraphShape | undefined;
   /** Settles once the node exists (or could not be made). */
   started: Promise<void>;
   tokens: string[];
@@ -228,7 +254,7 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
     for (const run of this.#runs.values()) {
       this.#flushTokens(run);
       roots.add(run.root);
-      if (!run.root.owned) run.node?.setStatus('cancelled');
+      if (!run.root.owned && !run.hidden) run.node?.setStatus('cancelled');
     }
     this.#runs.clear();
     for (const root of roots) {
@@ -251,21 +277,39 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
       const parent = parentRunId !== undefined ? this.#runs.get(parentRunId) : undefined;
       const root = parent ? parent.root : this.#openRoot(label);
       let resolveStarted!: () => void;
+      const lg = graphStepOf(metadata);
       const run: Run = {
-        root, isRoot: !parent, node: undefined, started: new Promise((r) => (resolveStarted = r)), tokens: [], tokenCount: 0, tokenTimer: undefined,
+        root, isRoot: !parent, node: undefined, hidden: false, lg, graph: undefined, started: new Promise((r) => (resolveStarted = r)), tokens: [], tokenCount: 0, tokenTimer: undefined,
         startedAt: Date.now(), firstTokenAt: undefined, model: modelName(extra, metadata), provider: str(metadata?.['ls_provider']),
       };
       this.#runs.set(runId, run);
+      // LangGraph: a node run (its parent is the graph run, whose LangGraph coordinates differ)
+      // hangs under the node runs of the previous superstep, or joins the sources of a
+      // `join:a+b:node` trigger, instead of nesting under the graph run.
+      const hide = parent !== undefined && (this.#opts.hiddenRuns ?? 'skip') === 'skip' && tags?.includes('langsmith:hidden') === true;
+      const graphParents = !hide && parent && lg && !sameStep(parent.lg, lg) ? this.#graphParents(parent, run, lg) : undefined;
       try {
         const trace = root.trace ?? (await root.ready);
         if (!trace) return;
         if (parent) await parent.started;
+        if (hide) {
+          run.hidden = true;
+          run.node = parent.node;
+          return;
+        }
+        const sources: NodeHandle[] = [];
+        for (const p of graphParents ?? []) {
+          await p.started;
+          if (p.node && !sources.includes(p.node)) sources.push(p.node);
+        }
         const meta: Record<string, unknown> = { 'langchain.run_type': kind, 'langchain.run_id': runId, ...extra };
         if (tags && tags.length > 0) meta['langchain.tags'] = tags;
         if (metadata && Object.keys(metadata).length > 0) meta['langchain.metadata'] = plain(metadata);
         const options = { label, kind: KINDS[kind], icon: ICONS[kind], metadata: meta, autoCompleteParent: false };
         let node: NodeHandle;
-        if (parent?.node) node = parent.node.add(input, options);
+        if (sources.length > 1) node = sources[0]!.join(sources.slice(1), input, options);
+        else if (sources.length === 1) node = sources[0]!.add(input, options);
+        else if (parent?.node) node = parent.node.add(input, options);
         else if (root.anchor) node = root.anchor.add(input, options);
         else node = trace.add(input, options);
         if (!node.isNoop) run.node = node;
@@ -284,11 +328,35 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
     try {
       await run.started;
       this.#flushTokens(run);
-      if (run.node) finish(run.node);
+      if (run.node && !run.hidden) finish(run.node);
       if (run.isRoot) this.#finishRoot(run.root, error);
     } catch (err) {
       this.#warn(`could not record the end of run ${runId}: ${errorMessage(err)}`, err);
     }
+  }
+
+  /** Records a LangGraph node run in its graph run's shape; returns the runs it hangs under. */
+  #graphParents(graphRun: Run, run: Run, lg: GraphStep): Run[] {
+    const shape = (graphRun.graph ??= { steps: new Map(), last: new Map() });
+    let parents: Run[] = [];
+    for (const t of lg.triggers) {
+      const m = /^join:(.+):[^:]+$/.exec(t);
+      if (!m) continue;
+      for (const name of m[1]!.split('+')) {
+        const src = shape.last.get(name);
+        if (src && !parents.includes(src)) parents.push(src);
+      }
+    }
+    if (parents.length === 0) {
+      let prev = -Infinity;
+      for (const s of shape.steps.keys()) if (s < lg.step && s > prev) prev = s;
+      parents = prev === -Infinity ? [] : [...shape.steps.get(prev)!];
+    }
+    const same = shape.steps.get(lg.step);
+    if (same) same.push(run);
+    else shape.steps.set(lg.step, [run]);
+    shape.last.set(lg.node, run);
+    return parents;
   }
 
   async #onNode(runId: string, fn: (node: NodeHandle) => void): Promise<void> {
@@ -394,6 +462,19 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
 }
 
 // ---- value shaping ------------------------------------------------------------------
+
+function graphStepOf(metadata: Record<string, unknown> | undefined): GraphStep | undefined {
+  const node = metadata?.['langgraph_node'];
+  const step = metadata?.['langgraph_step'];
+  if (typeof node !== 'string' || typeof step !== 'number') return undefined;
+  const triggers = metadata?.['langgraph_triggers'];
+  const ns = metadata?.['langgraph_checkpoint_ns'];
+  return { node, step, ns: typeof ns === 'string' ? ns : '', triggers: Array.isArray(triggers) ? triggers.filter((t): t is string => typeof t === 'string') : [] };
+}
+
+function sameStep(a: GraphStep | undefined, b: GraphStep): boolean {
+  return a !== undefined && a.node === b.node && a.step === b.step && a.ns === b.ns;
+}
 
 function positive(name: string, value: number | undefined, def: number): number {
   if (value === undefined) return def;

@@ -1,5 +1,6 @@
 // Options of the API plugin, their defaults and validation.
 import { InvalidArgumentError } from '../core/errors.js';
+import type { PriceTable } from '../core/prices.js';
 import type { Tracer } from '../tracer/tracer.js';
 import type { TokenAuth, TokenEntry } from './auth.js';
 import type { SnapshotCacheOptions } from './snapshot-cache.js';
@@ -27,6 +28,11 @@ export interface LivetraceApiOptions {
   closeTracer?: boolean;
   /** Snapshots of finished store-only traces kept between requests; false: rebuild on every request. Default { maxTraces: 32, maxEvents: 200000 }. */
   snapshotCache?: SnapshotCacheOptions | false;
+  /**
+   * A price table (as `resolvePrices` returns it): nodes whose usage has no cost get one
+   * from it in the snapshots the API serves (traces written without a price for their model).
+   */
+  prices?: PriceTable;
   /** Registry of open SSE streams (exposed for shutdown and tests). Default: a new one. */
   streams?: SseRegistry;
   /** The live HTTP write API (`POST /traces`, `POST /traces/:id/ops`): its options, a shared TraceWriter, or false to turn it off. Default on. */

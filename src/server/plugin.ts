@@ -6,6 +6,7 @@ import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidArgumentError, TraceNotFoundError, UnknownNodeError, UnknownSpaceError } from '../core/errors.js';
 import { assertValidId } from '../core/ids.js';
+import { fillMissingCosts } from '../core/usage.js';
 import type { TraceInfo, TraceSnapshot } from '../core/types.js';
 import type { Tracer } from '../tracer/tracer.js';
 import { TokenAuth, canSee, tokenOf, type Principal } from './auth.js';
@@ -140,6 +141,8 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     await visibleInfo(req);
     const snap = snapshots ? await snapshots.read(tracer, id) : await tracer.read(id);
     if (!snap || !canSee(principalOf(req), snap.info)) throw new TraceNotFoundError(id);
+    // In place and idempotent: a cached snapshot is filled once, before its views are built.
+    if (options.prices) fillMissingCosts(snap, options.prices);
     return snap;
   };
 

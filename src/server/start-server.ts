@@ -1,6 +1,8 @@
 // Runs the stand-alone server: opens the store/hub, refuses an open API on a non-loopback
 // host, listens, and optionally keeps demo runs going. Used by `livetrace serve`.
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { resolvePrices, type PriceTable } from '../core/prices.js';
 import { InvalidArgumentError, LivetraceError, StoreError, errorMessage } from '../core/errors.js';
 import { startDemoLoop, type DemoLoop } from '../demo/demo-loop.js';
 import type { Tracer } from '../tracer/tracer.js';
@@ -8,7 +10,13 @@ import { TokenAuth, isLoopbackHost, type TokenEntry } from './auth.js';
 import { createServer, type CreateServerOptions, type LivetraceServer } from './create-server.js';
 import { openTracer } from './open-tracer.js';
 
-export interface StartServerOptions extends Omit<CreateServerOptions, 'tracer' | 'tokens' | 'beforeClose'> {
+export interface StartServerOptions extends Omit<CreateServerOptions, 'tracer' | 'tokens' | 'beforeClose' | 'prices'> {
+  /**
+   * Path of a JSON price table (`{ [model]: { input_per_million, output_per_million,
+   * currency } }`), or the table: merged over the defaults, it prices the usage of traces
+   * written through this server and fills in missing costs in the snapshots it serves.
+   */
+  prices?: string | PriceTable;
   /** Default 7411; 0 picks a free port. */
   port?: number;
   /** Default 127.0.0.1. Without tokens only a loopback host is allowed. */
@@ -49,7 +57,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   if (auth && auth.size === 0 && !isLoopbackHost(host)) {
     throw new InvalidArgumentError('the tokens file is empty: no request could be authorized');
   }
-  const opened = options.tracer ? undefined : await openTracer({ dir: options.dir, store: options.store, hub: options.hub });
+  const prices = options.prices === undefined ? undefined : await loadPrices(options.prices);
+  const opened = options.tracer ? undefined : await openTracer({ dir: options.dir, store: options.store, hub: options.hub, ...(prices ? { tracer: { prices } } : {}) });
   const tracer = options.tracer ?? opened!.tracer;
   let demo: DemoLoop | undefined;
   let app: LivetraceServer;
@@ -57,10 +66,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // A store that cannot serve (a --dir that is a file, a database that refuses us) fails
     // here, at start, rather than with a 500 on every request.
     await probeStore(tracer);
-    const { port: _p, host: _h, dir: _d, store: _s, hub: _hub, tokens: _t, demo: _demo, tracer: _tr, ...rest } = options;
+    const { port: _p, host: _h, dir: _d, store: _s, hub: _hub, tokens: _t, demo: _demo, tracer: _tr, prices: _pr, ...rest } = options;
     app = await createServer({
       ...rest,
       tracer,
+      ...(prices ? { prices } : {}),
       ...(auth ? { tokens: auth } : {}),
       closeTracer: false,
       beforeClose: async () => {
@@ -102,4 +112,22 @@ async function probeStore(tracer: Tracer): Promise<void> {
     const detail = err instanceof LivetraceError && err.cause !== undefined ? errorMessage(err.cause) : errorMessage(err);
     throw new StoreError(`cannot open store ${tracer.store.name}: ${detail}`, { cause: err });
   }
+}
+
+/** Reads and validates a price table; a bad file fails the start with what to fix. */
+async function loadPrices(source: string | PriceTable): Promise<PriceTable> {
+  if (typeof source !== 'string') return resolvePrices(source, 'prices');
+  let text: string;
+  try {
+    text = await readFile(source, 'utf8');
+  } catch (err) {
+    throw new InvalidArgumentError(`cannot read the prices file ${source}: ${errorMessage(err)}`);
+  }
+  let table: unknown;
+  try {
+    table = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidArgumentError(`the prices file ${source} is not JSON: ${errorMessage(err)}`);
+  }
+  return resolvePrices(table, `prices file ${source}`);
 }

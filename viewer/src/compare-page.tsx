@@ -13,6 +13,9 @@ import { STATUS_ICON, formatDateTime, formatDuration, isTerminal } from './forma
 import { compareHref, traceHref, useNow } from './hooks.js';
 import { useTrace } from './use-trace.js';
 
+/** Rows drawn at first (a table, not virtualized); "show all" lifts it. */
+const ROW_LIMIT = 1500;
+
 /** Past this many characters a diff is shown line by line only (word diffs are quadratic). */
 const WORD_DIFF_MAX = 4000;
 
@@ -198,6 +201,7 @@ function CompareView({ idA, idB }: { idA: string; idB: string }) {
   const now = useNow(running, 1000);
   const [onlyChanges, setOnlyChanges] = useState(false);
   const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
+  const [limit, setLimit] = useState(ROW_LIMIT);
   const result = useMemo(() => compareTraces(A.state, B.state), [A.version, B.version, A.state, B.state]);
   const ua: UsageRollup = traceUsage(A.state.info);
   const ub: UsageRollup = traceUsage(B.state.info);
@@ -206,7 +210,8 @@ function CompareView({ idA, idB }: { idA: string; idB: string }) {
   const currency = ua.cost?.currency ?? ub.cost?.currency;
   const sameCurrency = !ua.cost || !ub.cost || ua.cost.currency === ub.cost.currency;
   const money = (v: number) => formatCost({ amount: v, currency: currency ?? 'USD' });
-  const rows = onlyChanges ? result.rows.filter((r) => r.change !== 'same') : result.rows;
+  const allRows = onlyChanges ? result.rows.filter((r) => r.change !== 'same') : result.rows;
+  const rows = allRows.length > limit ? allRows.slice(0, limit) : allRows;
   const s = result.summary;
 
   if (A.connection === 'error' || B.connection === 'error') {
@@ -339,6 +344,16 @@ function CompareView({ idA, idB }: { idA: string; idB: string }) {
           })}
         </tbody>
       </table>
+      {allRows.length > rows.length ? (
+        <div class="pager">
+          <span class="muted small">
+            Showing {rows.length.toLocaleString()} of {allRows.length.toLocaleString()} rows
+          </span>
+          <button class="btn small" onClick={() => setLimit(Infinity)}>
+            Show all
+          </button>
+        </div>
+      ) : null}
     </div>
   );
 }

@@ -13,6 +13,7 @@ interface ServeFlags {
   tokens?: string;
   cors?: string;
   allowedHosts?: string;
+  prices?: string;
   demo?: boolean;
 }
 
@@ -28,6 +29,7 @@ export function registerServe(program: Command, ctx: CliContext, done: Run): voi
     .option('--tokens <file>', 'JSON array of { "token", "tenantId", "teamId"? }: bearer auth with tenant scoping')
     .option('--cors <origins>', 'comma-separated origins allowed by CORS ("*" for any); default: CORS off')
     .option('--allowed-hosts <names>', 'comma-separated host names answered besides localhost, 127.0.0.1 and [::1] (DNS-rebinding guard; e.g. behind a proxy)')
+    .option('--prices <file>', 'JSON price table { "<model>": { "input_per_million", "output_per_million", "currency" } } over the defaults: fills in missing costs')
     .option('--demo', 'keep a demo agent run going (one every 20 s)')
     .action((flags: ServeFlags) => done(serve(ctx, flags)));
 }
@@ -44,6 +46,7 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<number> {
     ...(flags.tokens !== undefined ? { tokens: flags.tokens } : {}),
     ...(flags.cors !== undefined ? { cors: flags.cors.split(',').map((s) => s.trim()).filter((s) => s !== '') } : {}),
     ...(flags.allowedHosts !== undefined ? { allowedHosts: flags.allowedHosts.split(',').map((s) => s.trim()).filter((s) => s !== '') } : {}),
+    ...(flags.prices !== undefined ? { prices: flags.prices } : {}),
     ...(flags.demo ? { demo: true } : {}),
     logger: { level: 'warn' },
   });
