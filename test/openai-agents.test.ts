@@ -209,6 +209,12 @@ test('agent with two tools and a handoff: live nodes, parents, inputs, outputs, 
   assert.equal(gens.reduce((s, g) => s + outTok(g), 0), result.state.usage.outputTokens);
   assert.equal(usageOf(gens[0]!)?.['model'], 'scripted-1');
   for (const n of nodes.filter((x) => kindOf(x) !== 'llm')) assert.equal(usageOf(n), undefined, `no usage on ${n.label}`);
+  // Rollups (reducer): three model calls, two tool calls, nothing failed.
+  const rollup = (snap.info as { usage?: { llm_calls?: number; tool_calls?: number; failed_nodes?: number; input_tokens?: number } }).usage;
+  assert.equal(rollup?.llm_calls, 3);
+  assert.equal(rollup?.tool_calls, 2);
+  assert.equal(rollup?.failed_nodes, 0);
+  assert.equal(rollup?.input_tokens, result.state.usage.inputTokens);
   assert.deepEqual(warnings, []);
 });
 
