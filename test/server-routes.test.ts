@@ -92,8 +92,13 @@ describe('server routes', () => {
       assert.equal(spaces.body.spaces.length, 1);
       assert.deepEqual(spaces.body.spaces[0].keys, ['k']);
       assert.equal('data' in spaces.body.spaces[0], false, 'the list leaves the data out');
+      assert.equal('items' in spaces.body.spaces[0], false, 'and the item details');
       const space = await get(`${s.api}/traces/${id}/spaces/context`);
-      assert.equal((space.body as SpaceData).data['k']!.content, 2);
+      // key -> value, as the reference's API; the details of each key beside it, under `items`.
+      assert.deepEqual((space.body as SpaceData).data, { k: 2 });
+      assert.deepEqual(Object.keys((space.body as SpaceData).items), ['k']);
+      assert.equal(typeof (space.body as SpaceData).items['k']!.timestamp, 'number');
+      assert.deepEqual(space.body, (await get(`${s.api}/traces/${id}`)).body.spaces[0], 'the snapshot holds the same space');
 
       const events = await get(`${s.api}/traces/${id}/events`);
       assert.deepEqual(events.body.events.map((e: TraceEvent) => e.seq), Array.from({ length: snap.last_seq }, (_, i) => i + 1));

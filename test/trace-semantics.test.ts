@@ -133,14 +133,31 @@ describe('trace semantics', () => {
     const kids = root.parallel([{ label: 'k1' }, { label: 'k2' }]);
     assert.equal(t.events().at(-1)!.data.nodes.length, 2);
     assert.deepEqual(t.currentNodes.map((n) => n.id), [root.id]);
-    const j = kids[0]!.join([kids[1]!], { merged: true }, { label: 'merge' });
+    const j = kids[0]!.join([kids[0]!, kids[1]!], { merged: true }, { label: 'merge' });
     assert.deepEqual(j.data?.parent_ids, [kids[0]!.id, kids[1]!.id]);
     assert.equal(kids[0]!.data?.status, 'completed');
     assert.deepEqual(t.currentNodes.map((n) => n.id), [root.id], 'kids were not current');
     const [p, q] = t.parallel([{ label: 'p' }, { label: 'q' }]);
-    const pq = p!.join([q!]);
+    const pq = p!.join([p!, q!]);
     assert.deepEqual(t.currentNodes.map((n) => n.id), [pq.id]);
     assert.throws(() => p!.join(['nope']), InvalidArgumentError);
+    assert.throws(() => p!.join([]), InvalidArgumentError);
+    await tracer.close();
+  });
+
+  it('node.join(nodes): the parents are exactly `nodes`; the node it is called on is not added (reference semantics)', async () => {
+    const { tracer } = setup();
+    const t = await tracer.create();
+    t.add('root');
+    const [a, b, c] = t.parallel([{ label: 'a' }, { label: 'b' }, { label: 'c' }]);
+    const bc = a!.join([b!, c!], undefined, { label: 'b+c' });
+    assert.deepEqual(bc.data?.parent_ids, [b!.id, c!.id]);
+    assert.equal(a!.data?.status, 'running', 'a is not a parent, so it is not completed');
+    assert.deepEqual(a!.data?.children, [], 'a has no child');
+    assert.deepEqual(b!.data?.children, [bc.id]);
+    assert.deepEqual(t.currentNodes.map((n) => n.id), [a!.id, bc.id], 'b and c were current: the join takes their place');
+    const snap = await tracer.read(t.id);
+    assert.deepEqual(snap!.nodes.find((n) => n.id === bc.id)!.parent_ids, [b!.id, c!.id], 'the same in the reduced state');
     await tracer.close();
   });
 
@@ -214,6 +231,17 @@ describe('trace semantics', () => {
     s.set('user', { name: 'bob' });
     assert.equal(t.events().at(-1)!.type, 'memory_update');
     assert.deepEqual(s.get('user'), { name: 'bob' });
+    // The space's data is key -> value (as the reference's API), live and rebuilt from the
+    // store alike; each key's title and time sit beside it in `items`.
+    const live = t.snapshot().spaces.find((x) => x.id === s.id)!;
+    assert.deepEqual(live.data, { user: { name: 'bob' } });
+    assert.deepEqual(Object.keys(live.items), ['user']);
+    assert.equal(live.items['user']!.title, undefined, 'the last write had no title');
+    assert.equal(typeof live.items['user']!.timestamp, 'number');
+    await t.flush();
+    const other = new Tracer({ store: tracer.store, exitHook: false, shared: { store: true } });
+    assert.deepEqual((await other.read(t.id))!.spaces.find((x) => x.id === s.id), live, 'rebuilt from the store: the same space');
+    await other.close();
     assert.equal(s.has('user'), true);
     t.setSpaceValue(s.id, '__proto__', 'safe');
     assert.equal(t.getSpaceValue(s.id, '__proto__'), 'safe');

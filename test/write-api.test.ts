@@ -37,7 +37,7 @@ function shape(snap: TraceSnapshot): unknown {
     status: snap.info.status,
     nodes: snap.nodes.map(node),
     logs: snap.logs.map((l) => ({ node: l.node_id === undefined ? undefined : index.get(l.node_id), level: l.level, message: l.message, data: l.data })),
-    spaces: snap.spaces.map((s) => ({ id: s.id, label: s.label, data: Object.fromEntries(Object.entries(s.data).map(([k, v]) => [k, v.content])) })),
+    spaces: snap.spaces.map((s) => ({ id: s.id, label: s.label, data: { ...s.data } })),
     current: snap.current.map((c) => index.get(c)),
     events: snap.events_count,
   };

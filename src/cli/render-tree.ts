@@ -27,7 +27,7 @@ export function renderTrace(snap: TraceSnapshot, c: Colors, options: TreeOptions
     for (const s of snap.spaces) {
       const keys = Object.keys(s.data);
       lines.push(`  ${s.icon ? s.icon + ' ' : ''}${s.label ?? s.id} ${c.dim(`(${s.id})`)}  ${keys.length} key${keys.length === 1 ? '' : 's'}`);
-      for (const k of keys) lines.push(`    ${c.cyan(k)} = ${oneLine(s.data[k]!.content, 70)}`);
+      for (const k of keys) lines.push(`    ${c.cyan(k)} = ${oneLine(s.data[k], 70)}`);
     }
   }
   return lines.join('\n') + '\n';

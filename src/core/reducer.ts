@@ -5,7 +5,7 @@
 // ignored) and touches nothing but the state it is given. It updates that state in place
 // so that applying an event costs O(1), not a copy of the whole trace; it never aliases
 // objects of the event into the state, so recorded events stay immutable.
-import type { LogEntry, NodeData, SpaceData, SpaceItem, TraceEvent, TraceInfo, TraceSnapshot } from './types.js';
+import type { LogEntry, NodeData, SpaceData, SpaceItem, SpaceItemInfo, TraceEvent, TraceInfo, TraceSnapshot } from './types.js';
 import { setOwn } from './capture.js';
 import { RollupAccumulator, toKind } from './rollup.js';
 
@@ -162,7 +162,7 @@ export function applyEvent(state: TraceState, ev: TraceEvent): TraceState {
       break;
     }
     case 'space_created': {
-      const space: SpaceData = { ...d, data: Object.create(null) as Record<string, SpaceItem> };
+      const space: SpaceData = { ...d, data: Object.create(null) as Record<string, unknown>, items: Object.create(null) as Record<string, SpaceItemInfo> };
       state.spaces.set(space.id, space);
       break;
     }
@@ -172,14 +172,25 @@ export function applyEvent(state: TraceState, ev: TraceEvent): TraceState {
     case 'memory_add':
     case 'memory_update': {
       const space = state.spaces.get(d.type);
-      if (space && d.item) setOwn(space.data as Record<string, unknown>, d.item.id, { ...d.item });
+      if (space && d.item) {
+        const item = d.item as SpaceItem;
+        setOwn(space.data, item.id, item.content);
+        const info: SpaceItemInfo = { timestamp: item.timestamp ?? ev.timestamp };
+        if (item.title !== undefined) info.title = item.title;
+        setOwn(space.items as Record<string, unknown>, item.id, info);
+      }
       break;
     }
     case 'memory_delete': {
       const space = state.spaces.get(d.space_id);
       if (!space) break;
-      if (d.cleared) space.data = Object.create(null) as Record<string, SpaceItem>;
-      else if (typeof d.key === 'string') delete space.data[d.key];
+      if (d.cleared) {
+        space.data = Object.create(null) as Record<string, unknown>;
+        space.items = Object.create(null) as Record<string, SpaceItemInfo>;
+      } else if (typeof d.key === 'string') {
+        delete space.data[d.key];
+        delete space.items[d.key];
+      }
       break;
     }
     case 'complete':
@@ -207,7 +218,7 @@ export function toSnapshot(state: TraceState): TraceSnapshot {
     info: { ...state.info },
     nodes: [...state.nodes.values()].map(cloneNode),
     logs: state.logs.slice(),
-    spaces: [...state.spaces.values()].map((s) => ({ ...s, data: { ...s.data } })),
+    spaces: [...state.spaces.values()].map((s) => ({ ...s, data: { ...s.data }, items: { ...s.items } })),
     current: state.current.slice(),
     events_count: state.events_count,
     last_seq: state.last_seq,

@@ -115,6 +115,13 @@ export interface SpaceItem {
   timestamp: number;
 }
 
+/** Details of one key of a space, beside its value. */
+export interface SpaceItemInfo {
+  title?: string;
+  /** When the value was last written (epoch ms). */
+  timestamp: number;
+}
+
 export interface SpaceData {
   id: string;
   label?: string;
@@ -123,8 +130,10 @@ export interface SpaceData {
   ttl?: number;
   metadata?: Record<string, unknown>;
   created_at: number;
-  /** key -> item; present in snapshots and the `/spaces/:id` route. */
-  data: Record<string, SpaceItem>;
+  /** key -> value (as the reference's API); present in snapshots and the `/spaces/:id` route. */
+  data: Record<string, unknown>;
+  /** key -> when and under which title the value was last written (same keys as `data`). */
+  items: Record<string, SpaceItemInfo>;
 }
 
 export interface TraceInfo {

@@ -209,7 +209,7 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     return { logs: snap.logs.filter((l) => l.node_id === nodeId) };
   });
   app.get('/traces/:id/spaces', async (req: Req, reply) =>
-    view(req, reply, 'spaces', (snap) => ({ spaces: snap.spaces.map(({ data, ...space }) => ({ ...space, keys: Object.keys(data) })) })),
+    view(req, reply, 'spaces', (snap) => ({ spaces: snap.spaces.map(({ data, items: _items, ...space }) => ({ ...space, keys: Object.keys(data) })) })),
   );
   app.get('/traces/:id/spaces/:spaceId', async (req: Req) => {
     const snap = await visibleSnapshot(req);

@@ -60,13 +60,13 @@ export class NodeHandle {
   }
 
   /**
-   * One node whose parents are this node and `nodes` (a join). Open parents are completed
-   * unless `autoCompleteParent: false`; joined nodes that were current are replaced by
-   * the join in the trace cursor.
+   * One node whose parents are exactly `nodes` (a join; this node is a parent only if it is
+   * listed). Open parents are completed unless `autoCompleteParent: false`; joined nodes
+   * that were current are replaced by the join in the trace cursor.
    */
   join(nodes: readonly (NodeHandle | NodeData | string)[], input?: unknown, options: NodeOptions = {}): NodeHandle {
     if (!this.#trace) return this;
-    return this.#trace[kJoin](this.id, nodes, input, options);
+    return this.#trace[kJoin](nodes, input, options);
   }
 
   setOutput(output: unknown): this {

@@ -244,7 +244,7 @@ export class Trace {
     } else {
       id = newId();
     }
-    const space: Omit<SpaceData, 'data'> = { id, created_at: Date.now() };
+    const space: Omit<SpaceData, 'data' | 'items'> = { id, created_at: Date.now() };
     if (options.label !== undefined) space.label = String(options.label);
     if (options.icon !== undefined) space.icon = String(options.icon);
     if (options.description !== undefined) space.description = String(options.description);
@@ -283,7 +283,7 @@ export class Trace {
   getSpaceValue(spaceId: string, key: string): unknown {
     const space = this.#space(spaceId);
     checkKey(key);
-    return Object.prototype.hasOwnProperty.call(space.data, key) ? space.data[key]!.content : undefined;
+    return Object.prototype.hasOwnProperty.call(space.data, key) ? space.data[key] : undefined;
   }
   hasSpaceValue(spaceId: string, key: string): boolean {
     const space = this.#space(spaceId);
@@ -450,10 +450,12 @@ export class Trace {
   }
 
   /** @internal */
-  [kJoin](selfId: string, others: readonly (NodeHandle | NodeData | string)[], input: unknown, options: NodeOptions): NodeHandle {
+  [kJoin](others: readonly (NodeHandle | NodeData | string)[], input: unknown, options: NodeOptions): NodeHandle {
     if (!this.#writable('join')) return new NodeHandle(this, '');
-    if (!Array.isArray(others)) throw new InvalidArgumentError('join() needs an array of nodes');
-    const parents = [selfId];
+    if (!Array.isArray(others) || others.length === 0) throw new InvalidArgumentError('join() needs a non-empty array of nodes (its parents)');
+    // The parents are exactly `others` (as in the reference module): the node join() is
+    // called on is a parent only if it is listed.
+    const parents: string[] = [];
     for (const n of others) {
       const id = typeof n === 'string' ? n : n?.id;
       if (typeof id !== 'string' || !this.#state.nodes.has(id)) throw new InvalidArgumentError(`join(): trace ${this.id} has no node ${String(id)}`);

@@ -1,18 +1,26 @@
 // Memory spaces: each space's keys and values as they change; the most recently written
 // key of each space (the latest memory event) is highlighted and flashes on change.
 import { useState } from 'preact/hooks';
-import type { SpaceData, SpaceItem } from '../../src/core/types.js';
+import type { SpaceData } from '../../src/core/types.js';
 import { formatTime, preview } from './format.js';
 import { JsonView } from './json-view.js';
 import type { SpaceChange } from './use-trace.js';
 
 const MAX_KEYS = 500;
 
+interface Row {
+  id: string;
+  content: unknown;
+  title: string | undefined;
+  timestamp: number | undefined;
+}
+
 function SpaceCard({ space, change }: { space: SpaceData; change: SpaceChange | undefined }) {
   const [open, setOpen] = useState<string | undefined>();
   const [showAll, setShowAll] = useState(false);
-  const items = Object.values(space.data) as SpaceItem[];
-  const last = change && !change.removed && change.key !== undefined ? space.data[change.key] : undefined;
+  // `data` is key -> value; `items` holds each key's title and time beside it.
+  const items: Row[] = Object.keys(space.data).map((id) => ({ id, content: space.data[id], title: space.items?.[id]?.title, timestamp: space.items?.[id]?.timestamp }));
+  const lastKey = change && !change.removed ? change.key : undefined;
   const lastSeq = change?.seq ?? 0;
   const shown = showAll ? items : items.slice(0, MAX_KEYS);
   return (
@@ -38,7 +46,7 @@ function SpaceCard({ space, change }: { space: SpaceData; change: SpaceChange | 
         <table class="kv">
           <tbody>
             {shown.map((it) => {
-              const changed = it === last;
+              const changed = lastKey !== undefined && it.id === lastKey;
               return [
                 <tr
                   key={`${it.id}:${changed ? lastSeq : 0}`}
