@@ -305,7 +305,7 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
     assert.deepEqual(pageErrors, []);
   });
 
-  it('list: sort by tokens, server-side search', { skip: 'needs the list query (sort, q, session_id) of h12a step 4' }, async () => {
+  it('list: sort by tokens (header click, both directions)', async () => {
     const { t1, t2, t3 } = turns!;
     await page.goto(server.url);
     await page.waitForSelector(`tr[data-trace-id="${t3.id}"]`, WAIT);
@@ -315,6 +315,8 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
     await page.waitForFunction((id) => document.querySelector('tbody tr.trace-row')?.getAttribute('data-trace-id') === id, t2.id, WAIT);
     const order = await page.$$eval('tbody tr.trace-row', (rows) => rows.map((r) => r.getAttribute('data-trace-id')));
     assert.ok(order.indexOf(t2.id) < order.indexOf(t1.id) && order.indexOf(t1.id) < order.indexOf(t3.id), order.join(' '));
+    // The server is asked to sort (sort=-tokens); the page is kept in that order.
+    assert.ok(requests.some((u) => /\/traces\?.*sort=-tokens/.test(u)), 'the list query carries sort');
     await page.screenshot({ path: join(artifacts, 'viewer-ai-list-sorted.png') });
     // Ascending on a second click.
     await page.click('th .sort-btn[data-sort="tokens"]');
@@ -327,6 +329,13 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
       WAIT,
     );
     await page.click('th .sort-btn[data-sort="created_at"]');
+    assert.deepEqual(pageErrors, []);
+  });
+
+  it('list: the search box is the server-side query q', { skip: 'needs the list query q of h12a (not landed)' }, async () => {
+    const { t2 } = turns!;
+    await page.goto(server.url);
+    await page.waitForSelector(`tr[data-trace-id="${t2.id}"]`, WAIT);
 
     // The search box asks the server (`q`): a word only in one trace's input.
     await page.fill('input[aria-label="Search traces"]', 'zanzibar');

@@ -12,6 +12,32 @@ import { KINDS, formatCost, formatTokens } from './ai.js';
 
 type SortKey = 'created_at' | 'duration' | 'tokens' | 'cost';
 
+function sortValue(t: TraceInfo, key: SortKey): number | undefined {
+  switch (key) {
+    case 'created_at':
+      return t.created_at;
+    case 'duration':
+      return t.duration ?? (t.ended_at ? t.ended_at - t.created_at : undefined);
+    case 'tokens':
+      return t.usage?.total_tokens;
+    case 'cost':
+      return t.usage?.cost?.amount;
+  }
+}
+
+/** Stable sort of one page; traces without the value go last either way. */
+function sortPage(traces: readonly TraceInfo[], sort: string): TraceInfo[] {
+  const desc = sort.startsWith('-');
+  const key = sort.replace(/^-/, '') as SortKey;
+  return traces
+    .map((t, i) => ({ t, i, v: sortValue(t, key) }))
+    .sort((a, b) => {
+      if (a.v === undefined || b.v === undefined) return a.v === b.v ? a.i - b.i : a.v === undefined ? 1 : -1;
+      return (desc ? b.v - a.v : a.v - b.v) || a.i - b.i;
+    })
+    .map((x) => x.t);
+}
+
 function SortHeader({ k, label, sort, setSort, num }: { k: SortKey; label: string; sort: string; setSort: (s: string) => void; num?: boolean }) {
   const active = sort.replace(/^-/, '') === k;
   const desc = sort.startsWith('-');
@@ -95,7 +121,9 @@ export function TraceList() {
     };
   }, [key, poll]);
 
-  const shown = useMemo(() => traces ?? [], [traces]);
+  // The server sorts (`sort`); the page is sorted here too, stably, so the order holds
+  // on a server without that parameter (then within the page only).
+  const shown = useMemo(() => sortPage(traces ?? [], sort), [traces, sort]);
   const hl = q.toLowerCase();
   const pick = (id: string, on: boolean) => setPicked((p) => (on ? [...p.filter((x) => x !== id), id].slice(-2) : p.filter((x) => x !== id)));
   const compareLink = () => {
