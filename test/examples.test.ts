@@ -23,3 +23,11 @@ it('examples/langgraph.mjs: fan-out, fan-in join, conditional edge into a subgra
   }
   assert.match(out, /trace \S+: completed/);
 });
+
+it('examples/ai-sdk.mjs: operation, steps, model calls with usage, two tools', () => {
+  const out = runExample('ai-sdk.mjs');
+  for (const line of ['weather-agent [agent] completed', 'mock-model-id [llm] completed 120/30 tokens', 'weather [tool] completed', 'add [tool] completed', 'mock-model-id [llm] completed 180/20 tokens']) {
+    assert.ok(out.includes(line), `${line} in:\n${out}`);
+  }
+  assert.match(out, /trace \S+: completed, 350 tokens/);
+});
