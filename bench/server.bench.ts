@@ -6,7 +6,7 @@
 //  2. REST: GET /traces/:id/nodes requests/s on a 1,000-node trace (loaded in the server,
 //     and only in the store), against GET /traces/:id/info as the cheap baseline.
 // Each server runs in its own child process so that its memory is measured alone.
-// Sizes: LIVETRACE_BENCH_CLIENTS, LIVETRACE_BENCH_EVENTS. LIVETRACE_BENCH_PART=sse|rest runs one part only
+// Sizes: LIVETRACE_BENCH_CLIENTS, LIVETRACE_BENCH_EVENTS. LIVETRACE_BENCH_PART=sse|sse-paced|sse-saturated|rest runs one part only
 // (the machine is shared: run only what you measure); LIVETRACE_BENCH_CHILD_ARGS adds node flags to
 // the server processes (e.g. "--cpu-prof --cpu-prof-dir=prof").
 import { fork } from 'node:child_process';
@@ -38,6 +38,20 @@ type FromChild =
 
 const now = (): number => performance.timeOrigin + performance.now();
 
+/**
+ * The writer's pacing: flat out (rate 0) yields every BURST events; at `rate` events/s it
+ * waits until each event is due (a timer per 5 ms slot), so both servers see the same load.
+ */
+function pacer(rate: number): (i: number) => Promise<void> | undefined {
+  if (rate <= 0) return (i) => (i % BURST === BURST - 1 ? new Promise((r) => setImmediate(r)) : undefined);
+  const start = now();
+  return (i) => {
+    const due = start + ((i + 1) * 1000) / rate;
+    const wait = due - now();
+    return wait > 1 ? new Promise((r) => setTimeout(r, wait)) : undefined;
+  };
+}
+
 // ---------------------------------------------------------------------------------------
 // Child processes: the servers.
 
@@ -59,7 +73,7 @@ function memSampler(): { stop: () => { rssMax: number; heapMax: number } } {
   };
 }
 
-async function livetraceChild(EVENTS: number): Promise<void> {
+async function livetraceChild(EVENTS: number, RATE: number): Promise<void> {
   const tracer = new Tracer({ store: new MemoryStore(), exitHook: false });
   const app = await createServer({ tracer, viewer: false });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -76,6 +90,7 @@ async function livetraceChild(EVENTS: number): Promise<void> {
       const rssIdle = process.memoryUsage().rss;
       const mem = memSampler();
       const publishTimes: number[] = [];
+      const pace = pacer(RATE);
       const first = trace.lastSeq + 1;
       // EVENTS - 2 log lines, then markComplete (node_complete + complete): EVENTS events.
       let recorded = first - 1;
@@ -84,7 +99,8 @@ async function livetraceChild(EVENTS: number): Promise<void> {
         else node.info('token', { i, text: 'lorem ipsum dolor sit amet' });
         const t = now();
         while (recorded < trace.lastSeq) publishTimes[++recorded - first] = t;
-        if (i % BURST === BURST - 1) await new Promise((r) => setImmediate(r));
+        const wait = pace(i);
+        if (wait) await wait;
       }
       if (trace.lastSeq - first + 1 !== EVENTS) throw new Error(`published ${trace.lastSeq - first + 1} events, expected ${EVENTS}`);
       // Keep sampling until the parent says every client is done.
@@ -101,7 +117,7 @@ async function livetraceChild(EVENTS: number): Promise<void> {
   });
 }
 
-async function naiveChild(EVENTS: number): Promise<void> {
+async function naiveChild(EVENTS: number, RATE: number): Promise<void> {
   const clients = new Set<ServerResponse>();
   let seq = 0;
   const traceId = 'naive';
@@ -122,6 +138,7 @@ async function naiveChild(EVENTS: number): Promise<void> {
       const rssIdle = process.memoryUsage().rss;
       const mem = memSampler();
       const publishTimes: number[] = [];
+      const pace = pacer(RATE);
       for (let i = 0; i < EVENTS; i++) {
         seq++;
         const last = i === EVENTS - 1;
@@ -132,7 +149,8 @@ async function naiveChild(EVENTS: number): Promise<void> {
           c.write(frame);
           if (last) c.end();
         }
-        if (i % BURST === BURST - 1) await new Promise((r) => setImmediate(r));
+        const wait = pace(i);
+        if (wait) await wait;
       }
       onFinish = () => {
         const { rssMax, heapMax } = mem.stop();
@@ -179,8 +197,8 @@ interface ChildHandle {
   exited: Promise<void>;
 }
 
-function startChild(mode: string, events = EVENTS): ChildHandle {
-  const child = fork(fileURLToPath(import.meta.url), ['--child', mode, String(events)], { execArgv: ['--expose-gc', ...(process.env['LIVETRACE_BENCH_CHILD_ARGS']?.split(' ').filter(Boolean) ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function startChild(mode: string, events = EVENTS, rate = 0): ChildHandle {
+  const child = fork(fileURLToPath(import.meta.url), ['--child', mode, String(events), String(rate)], { execArgv: ['--expose-gc', ...(process.env['LIVETRACE_BENCH_CHILD_ARGS']?.split(' ').filter(Boolean) ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiting: { kind: string; resolve: (m: FromChild) => void }[] = [];
   child.on('message', (m: FromChild) => {
     const i = waiting.findIndex((w) => w.kind === m.kind);
@@ -199,8 +217,8 @@ interface ClientResult {
   done: boolean;
 }
 
-async function fanOut(mode: 'livetrace' | 'naive', EVENTS: number): Promise<Record<string, string | number>> {
-  const child = startChild(mode, EVENTS);
+async function fanOut(mode: 'livetrace' | 'naive', EVENTS: number, rate = 0): Promise<Record<string, string | number>> {
+  const child = startChild(mode, EVENTS, rate);
   const ready = await child.next('ready');
   const path = mode === 'livetrace' ? `/v1/trace/traces/${ready.traceId}/events?stream=true&since=2` : '/';
   const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
@@ -352,22 +370,47 @@ function fmt(n: number, digits = 0): string {
 const PART = process.env['LIVETRACE_BENCH_PART'];
 
 async function main(): Promise<void> {
-  if (PART !== 'rest') await sseRows();
-  if (PART !== 'sse') await restRows();
+  if (PART === undefined || PART.startsWith('sse')) await sseRows();
+  if (PART === undefined || PART === 'rest') await restRows();
 }
 
+const RATE = Number(process.env['LIVETRACE_BENCH_RATE'] ?? 200);
+const PACED_EVENTS = sized(1000, 20);
+
+function fanOutRow(r: Record<string, string | number>, label: string): string {
+  return `| ${label} | ${fmt(r.events as number)} | ${fmt(r.eventsPerSec as number)} | ${r.lost} | ${r.outOfOrder} | ${r.doneClients}/${CLIENTS} | ${fmt(r.p50 as number, 1)} | ${fmt(r.p99 as number, 1)} | ${fmt(r.seconds as number, 2)} | ${fmt(r.rssMaxMb as number)} | ${fmt(r.rssGrowthMb as number)} | ${fmt(r.heapMaxMb as number)} |`;
+}
+const FANOUT_HEADER = '| server | events per client | delivered events/s | loss | out of order | clients with [DONE] | p50 latency ms | p99 latency ms | wall s | server RSS max MB | RSS growth MB | heap max MB |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |';
+const lossless = (r: Record<string, string | number>): boolean => r.lost === 0 && r.outOfOrder === 0 && r.doneClients === CLIENTS;
+
 async function sseRows(): Promise<void> {
-  console.log(`SSE fan-out: ${CLIENTS} concurrent clients on 127.0.0.1, each receiving a whole live trace (writer bursts of ${BURST} events per tick)\n`);
-  const full = await fanOut('livetrace', EVENTS);
-  const short = await fanOut('livetrace', SHORT_EVENTS);
-  const naive = await fanOut('naive', SHORT_EVENTS);
-  console.log('| server | events per client | delivered events/s | loss | out of order | clients with [DONE] | p50 latency ms | p99 latency ms | wall s | server RSS max MB | RSS growth MB | heap max MB |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-  for (const r of [full, short, naive]) {
-    console.log(`| ${r.mode === 'livetrace' ? 'livetrace SSE route' : 'naive broadcaster'} | ${fmt(r.events as number)} | ${fmt(r.eventsPerSec as number)} | ${r.lost} | ${r.outOfOrder} | ${r.doneClients}/${CLIENTS} | ${fmt(r.p50 as number, 1)} | ${fmt(r.p99 as number, 1)} | ${fmt(r.seconds as number, 2)} | ${fmt(r.rssMaxMb as number)} | ${fmt(r.rssGrowthMb as number)} | ${fmt(r.heapMaxMb as number)} |`);
+  const ok: boolean[] = [];
+  if (PART !== 'sse-saturated') {
+    // Stated load: the writer emits RATE events/s; the clients run in this process, the server in a child.
+    const lt = await fanOut('livetrace', PACED_EVENTS, RATE);
+    const naive = await fanOut('naive', PACED_EVENTS, RATE);
+    console.log(`SSE latency at a stated load: ${CLIENTS} clients (this process) on one live trace written at ${RATE} events/s by the server process (${fmt(CLIENTS * RATE)} deliveries/s)\n`);
+    console.log(FANOUT_HEADER);
+    console.log(fanOutRow(lt, `livetrace SSE route, ${RATE} events/s`));
+    console.log(fanOutRow(naive, `naive broadcaster, ${RATE} events/s`));
+    const ratio = (lt.p99 as number) / (naive.p99 as number);
+    console.log(`| ratio livetrace / naive | | | | | | ${fmt((lt.p50 as number) / (naive.p50 as number), 2)}x | **${fmt(ratio, 2)}x** | | | | |`);
+    console.log(`\ngoal: p99 <= 0.5x naive at ${RATE} events/s, zero loss: ${ratio <= 0.5 && lossless(lt) ? 'met' : 'NOT met'} (livetrace p99 ${fmt(lt.p99 as number, 1)} ms)\n`);
+    ok.push(lossless(lt));
   }
-  console.log(`| ratio livetrace / naive (same ${fmt(SHORT_EVENTS)}-event stream) | | ${fmt((short.eventsPerSec as number) / (naive.eventsPerSec as number), 2)}x | | | | ${fmt((short.p50 as number) / (naive.p50 as number), 2)}x | ${fmt((short.p99 as number) / (naive.p99 as number), 2)}x | ${fmt((short.seconds as number) / (naive.seconds as number), 2)}x | ${fmt((short.rssMaxMb as number) / (naive.rssMaxMb as number), 2)}x | | |`);
-  if ([full, short].some((r) => (r.lost as number) !== 0 || (r.outOfOrder as number) !== 0 || r.doneClients !== CLIENTS)) {
+  if (PART !== 'sse-paced') {
+    console.log(`SSE fan-out at saturation: ${CLIENTS} concurrent clients on 127.0.0.1, each receiving a whole live trace (writer flat out, bursts of ${BURST} events per tick)\n`);
+    const full = await fanOut('livetrace', EVENTS);
+    const short = await fanOut('livetrace', SHORT_EVENTS);
+    const naive = await fanOut('naive', SHORT_EVENTS);
+    console.log(FANOUT_HEADER);
+    for (const r of [full, short, naive]) console.log(fanOutRow(r, r.mode === 'livetrace' ? 'livetrace SSE route' : 'naive broadcaster'));
+    const ratio = (short.eventsPerSec as number) / (naive.eventsPerSec as number);
+    console.log(`| ratio livetrace / naive (same ${fmt(SHORT_EVENTS)}-event stream) | | **${fmt(ratio, 2)}x** | | | | ${fmt((short.p50 as number) / (naive.p50 as number), 2)}x | ${fmt((short.p99 as number) / (naive.p99 as number), 2)}x | ${fmt((short.seconds as number) / (naive.seconds as number), 2)}x | ${fmt((short.rssMaxMb as number) / (naive.rssMaxMb as number), 2)}x | | |`);
+    console.log(`\ngoal: delivered events/s >= 2x naive at saturation, zero loss: ${ratio >= 2 && lossless(short) && lossless(full) ? 'met' : 'NOT met'}\n`);
+    ok.push(lossless(full), lossless(short));
+  }
+  if (ok.some((x) => !x)) {
     console.error('livetrace lost or reordered events');
     process.exitCode = 1;
   }
@@ -395,7 +438,8 @@ async function restRows(): Promise<void> {
 
 const childMode = process.argv[2] === '--child' ? process.argv[3] : undefined;
 const childEvents = Number(process.argv[4] ?? EVENTS);
-if (childMode === 'livetrace') await livetraceChild(childEvents);
-else if (childMode === 'naive') await naiveChild(childEvents);
+const childRate = Number(process.argv[5] ?? 0);
+if (childMode === 'livetrace') await livetraceChild(childEvents, childRate);
+else if (childMode === 'naive') await naiveChild(childEvents, childRate);
 else if (childMode === 'rest') await restChild();
 else await main();

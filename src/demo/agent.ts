@@ -1,7 +1,12 @@
 // A realistic demo agent run, paced so that a person can watch it live (about 6 s at
 // timeScale 1): a plan, a parallel fan-out of tool calls with logs, one tool that times
 // out and is retried, memory spaces (context, intent, knowledge) whose values change as
-// the run goes, an LLM step that streams its output, and a final answer.
+// the run goes, an LLM step that streams its output, and a final answer. Nodes carry kinds
+// (agent, llm, tool, retriever, embedding, guardrail), the model calls carry usage (tokens,
+// time to first token, cost from the default price table) and the synthesis call records its
+// conversation (system/user/assistant/tool messages) and streams its text as delta logs.
+// Runs of one DemoSession share a session id and continue one conversation.
+import { newId } from '../core/ids.js';
 import type { NodeHandle } from '../tracer/node-handle.js';
 import type { SpaceHandle } from '../tracer/space-handle.js';
 import type { Tracer } from '../tracer/tracer.js';
@@ -19,7 +24,24 @@ export interface DemoOptions {
   createdBy?: string;
   /** Called with the trace id as soon as the trace exists (before the run finishes). */
   onStart?: (traceId: string) => void;
+  /** The conversation this run continues (its session id, user and earlier turns). */
+  session?: DemoSession;
 }
+
+/** A conversation of several demo runs (turns): one session id, the messages so far. */
+export interface DemoSession {
+  readonly id: string;
+  readonly userId: string;
+  /** Turns run so far. */
+  turns: number;
+  history: { role: 'user' | 'assistant'; content: string }[];
+}
+
+export function newDemoSession(userId = 'alex'): DemoSession {
+  return { id: `demo-session-${newId()}`, userId, turns: 0, history: [] };
+}
+
+const FOLLOW_UPS = ['And what about Thursday morning?', 'Thanks. Remind me what I should pack.'];
 
 const QUESTIONS = [
   'Should I bike to the office in Lyon tomorrow morning?',
@@ -41,13 +63,16 @@ export async function runDemoAgent(tracer: Tracer, options: DemoOptions = {}): P
   const scale = options.timeScale ?? 1;
   const signal = options.signal;
   const sleep = (ms: number): Promise<void> => pause(ms * scale, signal);
-  const question = options.question ?? QUESTIONS[Math.floor(Math.random() * QUESTIONS.length)]!;
+  const session = options.session;
+  const turn = session ? session.turns : 0;
+  const question = options.question ?? (turn > 0 ? FOLLOW_UPS[(turn - 1) % FOLLOW_UPS.length]! : QUESTIONS[Math.floor(Math.random() * QUESTIONS.length)]!);
   const trace = await tracer.create({
     agentName: 'research-assistant',
     createdBy: options.createdBy ?? 'demo',
     ...(options.tenantId !== undefined ? { tenantId: options.tenantId } : {}),
     ...(options.teamId !== undefined ? { teamId: options.teamId } : {}),
-    metadata: { demo: true, model: 'demo-llm-1', question },
+    ...(session ? { sessionId: session.id, userId: session.userId } : {}),
+    metadata: { demo: true, model: 'gpt-4o', question, ...(session ? { turn: turn + 1 } : {}) },
   });
   try {
     options.onStart?.(trace.id);
@@ -55,27 +80,33 @@ export async function runDemoAgent(tracer: Tracer, options: DemoOptions = {}): P
     const intent = trace.createSpace({ id: 'intent', label: 'Intent', icon: '🎯', description: "The agent's reading of the goal" });
     const knowledge = trace.createSpace({ id: 'knowledge', label: 'Knowledge', icon: '📚', description: 'Facts gathered by tools', ttl: 3600 });
 
-    const request = trace.add({ question }, { label: 'User request', icon: '💬' });
+    const request = trace.add({ question }, { label: 'User request', icon: '💬', kind: 'agent' });
     request.info('request received', { channel: 'chat', locale: 'en-GB' });
     context.set('question', question, { title: 'Question' });
     context.set('user', { name: 'Alex', city: 'Lyon', commute: 'bike' }, { title: 'User profile' });
-    await sleep(300);
+    const guard = request.add({ text: question }, { label: 'input guardrail', icon: '🛡️', kind: 'guardrail' });
+    await sleep(150);
+    guard.complete({ allowed: true, pii: false });
+    await sleep(150);
 
-    const plan = trace.add({ question }, { label: 'Plan', icon: '🧭', description: 'Decide which tools to call' });
-    plan.info('planning with demo-llm-1', { temperature: 0.2 });
+    const system = 'You are a concise assistant. Use the tools, then answer in two or three sentences.';
+    const plan = trace.add({ messages: [{ role: 'system', content: 'Pick the tools needed to answer.' }, ...(session?.history ?? []), { role: 'user', content: question }] }, { label: 'Plan', icon: '🧭', kind: 'llm', description: 'Decide which tools to call' });
+    plan.info('planning with gpt-4o-mini', { temperature: 0.2 });
     intent.set('goal', 'decide whether to commute by bike', { title: 'Goal' });
     intent.set('confidence', 0.35, { title: 'Confidence' });
     await sleep(500);
     const steps = ['web_search', 'weather_api', 'calendar', 'vector_lookup'];
+    const toolCalls = steps.map((name, i) => ({ id: `call_${i + 1}`, name, arguments: name === 'weather_api' ? { city: 'Lyon', when: 'tomorrow 08:00' } : { query: question } }));
     plan.debug('tool selection', { steps });
-    plan.complete({ steps });
+    plan.setUsage({ model: 'gpt-4o-mini', provider: 'openai', inputTokens: 420 + 60 * turn, outputTokens: 64, timeToFirstTokenMs: Math.round(180 * scale) });
+    plan.complete({ role: 'assistant', content: '', tool_calls: toolCalls });
     intent.set('confidence', 0.5);
 
     const tools = trace.parallel([
-      { label: 'web_search', icon: '🔎', input: { query: 'Lyon cycling conditions' } },
-      { label: 'weather_api', icon: '🌦️', input: { city: 'Lyon', when: 'tomorrow 08:00' } },
-      { label: 'calendar', icon: '📅', input: { day: 'tomorrow' } },
-      { label: 'vector_lookup', icon: '🧠', input: { collection: 'user-notes', k: 3 } },
+      { label: 'web_search', icon: '🔎', kind: 'tool', input: { query: 'Lyon cycling conditions' } },
+      { label: 'weather_api', icon: '🌦️', kind: 'tool', input: { city: 'Lyon', when: 'tomorrow 08:00' } },
+      { label: 'calendar', icon: '📅', kind: 'tool', input: { day: 'tomorrow' } },
+      { label: 'vector_lookup', icon: '🧠', kind: 'retriever', input: { collection: 'user-notes', k: 3 } },
     ]);
     await Promise.all([
       webSearch(tools[0]!, knowledge, sleep),
@@ -85,21 +116,40 @@ export async function runDemoAgent(tracer: Tracer, options: DemoOptions = {}): P
     ]);
     intent.set('confidence', 0.8);
 
-    // add() after parallel() joins every branch.
-    const llm = trace.add({ prompt: 'Answer using the knowledge space', knowledge_keys: knowledge.keys() }, { label: 'LLM: synthesize answer', icon: '🤖' });
-    llm.setMetadata('model', 'demo-llm-1');
-    llm.info('streaming completion');
+    // add() after parallel() joins every branch. The model call records its conversation and
+    // streams its text as delta logs; usage (and so cost) arrives when it ends.
+    const messages = [
+      { role: 'system', content: system },
+      ...(session?.history ?? []),
+      { role: 'user', content: question },
+      { role: 'assistant', content: '', tool_calls: toolCalls },
+      ...toolCalls.map((tc) => ({ role: 'tool', tool_call_id: tc.id, content: JSON.stringify(knowledge.get(tc.name === 'weather_api' ? 'forecast' : tc.name === 'calendar' ? 'first_meeting' : tc.name === 'web_search' ? 'routes' : 'preferences') ?? null) })),
+    ];
+    const llm = trace.add({ messages }, { label: 'LLM: synthesize answer', icon: '🤖', kind: 'llm' });
+    llm.setMetadata('model', 'gpt-4o');
+    const callStarted = Date.now();
+    await sleep(250);
+    const ttft = Date.now() - callStarted;
     let text = '';
+    let chunk = '';
     for (let i = 0; i < ANSWER_WORDS.length; i++) {
-      text += (i === 0 ? '' : ' ') + ANSWER_WORDS[i];
-      llm.setOutput({ text, done: false });
-      if (i % 10 === 9) llm.debug('tokens streamed', { tokens: i + 1 });
+      const word = (i === 0 ? '' : ' ') + ANSWER_WORDS[i];
+      text += word;
+      chunk += word;
+      if (i % 3 === 2 || i === ANSWER_WORDS.length - 1) {
+        llm.info(chunk, { delta: true });
+        chunk = '';
+      }
       await sleep(45);
     }
-    llm.setMetadata('usage', { prompt_tokens: 812, completion_tokens: ANSWER_WORDS.length });
-    llm.complete({ text, done: true });
+    llm.setUsage({ model: 'gpt-4o', provider: 'openai', inputTokens: 812 + 140 * turn, outputTokens: ANSWER_WORDS.length * 2, cachedTokens: turn > 0 ? 512 : 0, timeToFirstTokenMs: ttft });
+    llm.complete({ role: 'assistant', content: text });
     context.set('draft', text, { title: 'Draft answer' });
     intent.set('confidence', 0.93);
+    if (session) {
+      session.history.push({ role: 'user', content: question }, { role: 'assistant', content: text });
+      session.turns++;
+    }
 
     const answer = trace.add({ text }, { label: 'Final answer', icon: '✅' });
     await sleep(200);
@@ -156,8 +206,11 @@ async function calendar(node: NodeHandle, knowledge: SpaceHandle, sleep: Sleep):
 }
 
 async function vectorLookup(node: NodeHandle, knowledge: SpaceHandle, context: SpaceHandle, sleep: Sleep): Promise<void> {
-  node.info('embedding query', { dims: 768 });
+  const embed = node.add({ input: 'user commute preferences' }, { label: 'embed query', icon: '🔢', kind: 'embedding' });
+  embed.info('embedding query', { dims: 1536 });
   await sleep(250);
+  embed.setUsage({ model: 'text-embedding-3-small', provider: 'openai', inputTokens: 6, outputTokens: 0 });
+  embed.complete({ dims: 1536 });
   node.debug('top-3 similarity', { scores: [0.91, 0.84, 0.77] });
   await sleep(250);
   knowledge.set('preferences', { avoids: 'rain', prefers: 'river path' }, { title: 'User preferences' });

@@ -2,7 +2,7 @@
 // when the previous has finished if it took longer). stop() cancels the running one and
 // resolves when it is stored.
 import type { Tracer } from '../tracer/tracer.js';
-import { runDemoAgent, type DemoOptions } from './agent.js';
+import { newDemoSession, runDemoAgent, type DemoOptions, type DemoSession } from './agent.js';
 
 export interface DemoLoopOptions extends Omit<DemoOptions, 'signal'> {
   /** Interval between run starts, in ms. Default 20000. */
@@ -11,6 +11,8 @@ export interface DemoLoopOptions extends Omit<DemoOptions, 'signal'> {
   onRun?: (traceId: string) => void;
   /** Called when a run fails to start (e.g. the store is down); the loop keeps going. */
   onError?: (err: unknown) => void;
+  /** Runs per session: consecutive runs continue one conversation (one session id). Default 3. */
+  turnsPerSession?: number;
 }
 
 export interface DemoLoop {
@@ -27,11 +29,14 @@ export function startDemoLoop(tracer: Tracer, options: DemoLoopOptions = {}): De
       wake = resolve;
       timer = setTimeout(resolve, ms);
     });
+  const turns = options.turnsPerSession ?? 3;
+  let session: DemoSession = newDemoSession();
   const loop = (async () => {
     while (!abort.signal.aborted) {
       const started = Date.now();
+      if (session.turns >= turns) session = newDemoSession();
       try {
-        const id = await runDemoAgent(tracer, { ...options, signal: abort.signal });
+        const id = await runDemoAgent(tracer, { ...options, session, signal: abort.signal });
         options.onRun?.(id);
       } catch (err) {
         if (abort.signal.aborted) break;

@@ -6,6 +6,18 @@
 import type { TraceEvent } from '../core/types.js';
 import type { EventHub } from './hub.js';
 
+/**
+ * The log of a trace loaded in this process, read in place: a subscriber of a local trace
+ * is a cursor into it, not a copy (no per-subscriber queue, no per-event hand-off: publishing
+ * to N local subscribers costs one wake-up of those that wait).
+ */
+export interface LocalFeed {
+  /** Every event of the trace, `events[i].seq === i + 1`, append-only. */
+  readonly events: readonly TraceEvent[];
+  /** Calls `wake` once, after the next event is appended (or when the trace is released). */
+  park(wake: () => void): void;
+}
+
 /** Reads events with seq > since, at most `limit`. */
 export type EventSource = (traceId: string, since: number, limit: number) => readonly TraceEvent[] | Promise<readonly TraceEvent[]>;
 
@@ -34,6 +46,8 @@ export interface SubscriptionConfig {
   pollMs?: number;
   /** Runs before the first read; may reject (e.g. trace not found). */
   prepare?: () => Promise<void>;
+  /** The trace's log when it is loaded here: read in place until close(). */
+  local?: LocalFeed;
   onClose?: (sub: Subscription) => void;
   /**
    * The seq of the trace's `complete` event if it has completed, else undefined. Asked
@@ -66,7 +80,10 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #unsubscribe: (() => void) | undefined;
   #signal: AbortSignal | undefined;
+  /** Set while the trace is loaded here (until close()): events are read from its log in place. */
+  #local: LocalFeed | undefined;
   readonly #onAbort = (): void => this.#finish();
+  readonly #wakeUp = (): void => this.#wake();
 
   constructor(traceId: string, hub: EventHub | undefined, source: EventSource, options: SubscribeOptions, config: SubscriptionConfig) {
     this.traceId = traceId;
@@ -75,7 +92,9 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
     this.#cursor = Math.max(0, Math.floor(options.since ?? 0));
     this.#minTime = options.sinceTime;
     this.#prepared = config.prepare === undefined;
-    if (hub) this.#unsubscribe = hub.subscribe(traceId, (events) => this.#onLive(events));
+    this.#local = config.local;
+    if (this.#local) this.#behind = false;
+    else if (hub) this.#unsubscribe = hub.subscribe(traceId, (events) => this.#onLive(events));
     if (options.signal) {
       this.#signal = options.signal;
       if (options.signal.aborted) this.#finish();
@@ -92,8 +111,12 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
     return this.#reachedEnd;
   }
 
-  /** Events waiting in the buffer (bounded by bufferSize). */
+  /**
+   * Events ready to hand out without waiting (bounded by bufferSize). A local subscriber
+   * holds no copy: it counts the events it can read in place from the trace's log.
+   */
   get buffered(): number {
+    if (this.#local) return Math.min(this.#config.bufferSize, Math.max(0, this.#local.events.length - this.#cursor));
     return this.#queue.length - this.#head;
   }
 
@@ -106,7 +129,18 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
    * subscription with that error: it is detached from the hub before the error reaches
    * the caller, and later calls return done.
    */
-  async next(): Promise<IteratorResult<TraceEvent>> {
+  next(): Promise<IteratorResult<TraceEvent>> {
+    // Hot path: a local subscriber that is behind the writer takes the next event without
+    // the machinery of an async function.
+    const local = this.#local;
+    if (local !== undefined && !this.#done && this.#cursor < local.events.length) {
+      const r = this.#takeLocal(local);
+      if (r !== undefined) return Promise.resolve(r);
+    }
+    return this.#guardedNext();
+  }
+
+  async #guardedNext(): Promise<IteratorResult<TraceEvent>> {
     try {
       return await this.#next();
     } catch (err) {
@@ -118,6 +152,16 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
   async #next(): Promise<IteratorResult<TraceEvent>> {
     for (;;) {
       if (this.#done) return DONE;
+      const local = this.#local;
+      if (local) {
+        const r = this.#takeLocal(local);
+        if (r) return r;
+        await new Promise<void>((resolve) => {
+          this.#waiter = resolve;
+          local.park(this.#wakeUp);
+        });
+        continue;
+      }
       if (this.#head < this.#queue.length) {
         const ev = this.#queue[this.#head]!;
         this.#queue[this.#head++] = undefined;
@@ -167,6 +211,32 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
     }
   }
 
+  /** Next event from the local log; undefined if the consumer must wait for the next one. */
+  #takeLocal(feed: LocalFeed): IteratorResult<TraceEvent> | undefined {
+    const events = feed.events;
+    while (this.#cursor < events.length) {
+      const ev = events[this.#cursor]!;
+      this.#cursor = ev.seq;
+      if (this.#minTime !== undefined) {
+        if (ev.timestamp < this.#minTime) continue;
+        this.#minTime = undefined;
+      }
+      if (ev.type === 'complete') {
+        this.#reachedEnd = true;
+        this.#finish();
+      }
+      return { value: ev, done: false };
+    }
+    const last = events[events.length - 1];
+    if (last !== undefined && last.type === 'complete') {
+      // Resumed at or after the end.
+      this.#reachedEnd = true;
+      this.#finish();
+      return DONE;
+    }
+    return undefined;
+  }
+
   async return(): Promise<IteratorResult<TraceEvent>> {
     this.#finish();
     return DONE;
@@ -179,6 +249,11 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
   close(finalSeq?: number): void {
     if (this.#done) return;
     this.#detach();
+    if (this.#local) {
+      // The trace leaves this process: the rest comes from the store, like for a late subscriber.
+      this.#local = undefined;
+      this.#behind = true;
+    }
     this.#finalSeq = finalSeq ?? this.#cursor;
     if (this.#head >= this.#queue.length && this.#cursor >= this.#finalSeq) this.#finish();
     else this.#wake();
@@ -268,6 +343,7 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
+    this.#local = undefined;
     this.#detach();
     this.#queue = [];
     this.#head = 0;

@@ -9,5 +9,5 @@ export { SnapshotCache, type SnapshotCacheOptions } from './snapshot-cache.js';
 export { exportTrace, toExport, EXPORT_FORMAT, EXPORT_VERSION, type TraceExport, type ExportFormat } from './export-trace.js';
 export { openTracer, type OpenTracerOptions, type OpenedTracer } from './open-tracer.js';
 export { findViewerDir } from './viewer.js';
-export { runDemoAgent, type DemoOptions } from '../demo/agent.js';
+export { runDemoAgent, newDemoSession, type DemoOptions, type DemoSession } from '../demo/agent.js';
 export { startDemoLoop, type DemoLoop, type DemoLoopOptions } from '../demo/demo-loop.js';

@@ -13,3 +13,4 @@ export const kInit = Symbol('livetrace.init');
 export const kAdd = Symbol('livetrace.add');
 export const kPatch = Symbol('livetrace.patch');
 export const kUsage = Symbol('livetrace.usage');
+export const kFeed = Symbol('livetrace.feed');

@@ -28,11 +28,11 @@ import type {
   TraceStatus,
 } from '../core/types.js';
 import type { EventHub } from '../hub/hub.js';
-import type { SubscribeOptions, Subscription } from '../hub/subscription.js';
+import type { LocalFeed, SubscribeOptions, Subscription } from '../hub/subscription.js';
 import { NodeHandle } from './node-handle.js';
 import type { Limits } from './options.js';
 import { SpaceHandle } from './space-handle.js';
-import { kAdd, kClose, kEnd, kInit, kJoin, kLog, kLogOf, kPatch, kSetStatus, kSpawn, kSubscribe, kUpdate, kUsage } from './symbols.js';
+import { kAdd, kClose, kEnd, kFeed, kInit, kJoin, kLog, kLogOf, kPatch, kSetStatus, kSpawn, kSubscribe, kUpdate, kUsage } from './symbols.js';
 import { TraceLog, type WriteBehind } from './write-behind.js';
 
 export interface NodeOptions {
@@ -96,6 +96,9 @@ export class Trace {
   #phase: Phase;
   #releasing: Promise<void> | undefined;
   readonly #subs = new Set<Subscription>();
+  /** Wake-ups of local subscribers waiting for the next event (one-shot). */
+  #parked: (() => void)[] = [];
+  #feed: LocalFeed | undefined;
   readonly #autoArchive: boolean;
   #signal: AbortSignal | undefined;
   readonly #onAbort = (): void => {
@@ -365,6 +368,13 @@ export class Trace {
     const last = this.#state.last_seq;
     for (const sub of this.#subs) sub.close(last);
     this.#subs.clear();
+    this.#parked = [];
+  }
+
+  /** @internal the log read in place by local subscribers (see LocalFeed). */
+  get [kFeed](): LocalFeed {
+    this.#feed ??= { events: this.#log.events, park: (wake) => void this.#parked.push(wake) };
+    return this.#feed;
   }
 
   /** @internal the tracer emits `init` once, right after creating a new trace. */
@@ -610,6 +620,11 @@ export class Trace {
     if (spaceId !== undefined) ev.space_id = spaceId;
     log.events.push(ev);
     applyEvent(this.#state, ev);
+    if (this.#parked.length !== 0) {
+      const parked = this.#parked;
+      this.#parked = [];
+      for (let i = 0; i < parked.length; i++) parked[i]!();
+    }
     const hub = this.#host.hub;
     if (hub.remote || hub.hasSubscribers(this.id)) hub.publish(this.id, [ev]);
     this.#host.writer.touch(log);

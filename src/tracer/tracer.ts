@@ -28,7 +28,7 @@ import type { TraceStore } from '../store/store.js';
 import { contextStorage } from './context.js';
 import { NodeHandle } from './node-handle.js';
 import { resolveFlush, resolveLimits, resolveShared, type Limits, type TracerOptions } from './options.js';
-import { kInit, kLogOf, kSubscribe } from './symbols.js';
+import { kFeed, kInit, kLogOf, kSubscribe } from './symbols.js';
 import { Trace, type TraceHost } from './trace.js';
 import { WriteBehind, type TraceLog } from './write-behind.js';
 
@@ -403,8 +403,10 @@ export class Tracer {
   }
 
   #subscribe(id: string, options: SubscribeOptions, trace: Trace | undefined): Subscription {
-    const sub = new Subscription(id, this.hub, (tid, since, limit) => this.#source(tid, since, limit), options, {
+    const local = trace && !trace.isReleased ? trace[kFeed] : undefined;
+    const sub = new Subscription(id, local ? undefined : this.hub, (tid, since, limit) => this.#source(tid, since, limit), options, {
       bufferSize: this.limits.subscriberBuffer,
+      local,
       retryMs: trace ? undefined : 100,
       // No live feed reaches us for a trace written elsewhere unless the hub is remote; a
       // remote hub can still lose a trace's last messages (Redis restarted after the writer

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runDemoAgent } from '../../demo/agent.js';
+import { newDemoSession, runDemoAgent } from '../../demo/agent.js';
 import { addStoreOptions, withTracer, type CliContext, type Run, type StoreFlags } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { formatDuration } from '../output.js';
@@ -14,7 +14,7 @@ interface DemoFlags extends StoreFlags {
 export function registerDemo(program: Command, ctx: CliContext, done: Run): void {
   const cmd = program
     .command('demo')
-    .description('record a realistic demo agent run (plan, parallel tools, a retried failure, a streaming LLM step, memory spaces); prints each trace id as it starts')
+    .description('record a realistic demo agent run (node kinds, plan, parallel tools, a retried failure, a streaming LLM call with its conversation, tokens and cost, memory spaces; with --every, runs continue a session of three turns); prints each trace id as it starts')
     .option('--every <seconds>', 'keep starting runs, one every <seconds> (the next starts when the previous has finished)', parsePositiveNumber)
     .option('--time-scale <factor>', 'multiply every pause (0.1 = ten times faster)', parsePositiveNumber, 1)
     .option('--tenant <id>', 'tenant id recorded in the trace info');
@@ -25,12 +25,16 @@ async function demo(ctx: CliContext, flags: DemoFlags): Promise<number> {
   const { io, signal } = ctx;
   const c = io.colors;
   return withTracer(ctx, flags, async ({ tracer }) => {
+    // With --every, runs continue one conversation (a session of three turns, then a new one).
+    let session = newDemoSession();
     for (;;) {
       const started = Date.now();
+      if (session.turns >= 3) session = newDemoSession();
       let id = '';
       const final = await runDemoAgent(tracer, {
         timeScale: flags.timeScale,
         signal,
+        session,
         ...(flags.tenant !== undefined ? { tenantId: flags.tenant } : {}),
         onStart: (traceId) => {
           id = traceId;
