@@ -332,6 +332,21 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
     assert.deepEqual(pageErrors, []);
   });
 
+  it('list: the search box sends q (and filters the loaded page on a server without q)', async () => {
+    const { t3 } = turns!;
+    await page.goto(server.url);
+    await page.waitForSelector(`tr[data-trace-id="${t3.id}"]`, WAIT);
+    await page.fill('input[aria-label="Search traces"]', 'three');
+    await page.waitForFunction((id) => {
+      const rows = Array.from(document.querySelectorAll('tbody tr.trace-row')).map((r) => r.getAttribute('data-trace-id'));
+      return rows.length === 1 && rows[0] === id;
+    }, t3.id, WAIT);
+    assert.ok(requests.some((u) => /\/traces\?.*q=three/.test(u)), 'the list query carries q');
+    await page.fill('input[aria-label="Search traces"]', '');
+    await page.waitForFunction(() => document.querySelectorAll('tbody tr.trace-row').length > 1, undefined, WAIT);
+    assert.deepEqual(pageErrors, []);
+  });
+
   it('list: the search box is the server-side query q', { skip: 'needs the list query q of h12a (not landed)' }, async () => {
     const { t2 } = turns!;
     await page.goto(server.url);

@@ -96,3 +96,19 @@ export function listTraces(p: ListParams, signal?: AbortSignal): Promise<ListRes
   const params = { q: p.q, session_id: p.sessionId, user_id: p.userId, kind: p.kind, model: p.model, sort: p.sort };
   return authed(clientListTraces({ ...endpoint(), status: p.status || undefined, createdBy: p.createdBy, teamId: p.teamId, from: p.from, to: p.to, limit: p.limit, cursor: p.cursor, params, signal }));
 }
+
+let searchSupport: boolean | undefined;
+
+/**
+ * Does the server answer the text query `q`? Probed once with a word no trace contains:
+ * a server that ignores `q` answers traces anyway. Not cached while the store is empty.
+ */
+export async function serverSearches(signal?: AbortSignal): Promise<boolean> {
+  if (searchSupport !== undefined) return searchSupport;
+  const word = `zq${Math.random().toString(36).slice(2, 14)}`;
+  const all = await listTraces({ limit: 1 }, signal);
+  if (all.traces.length === 0) return true;
+  const r = await listTraces({ q: word, limit: 1 }, signal);
+  searchSupport = r.traces.length === 0;
+  return searchSupport;
+}

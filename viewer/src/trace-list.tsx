@@ -4,7 +4,7 @@
 // totals per trace, and picking two traces to compare.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { TraceInfo, TraceStatus } from '../../src/core/types.js';
-import { ApiError, listTraces, type ListParams } from './api.js';
+import { ApiError, listTraces, serverSearches, type ListParams } from './api.js';
 import { STATUS_ICON, TRACE_STATUSES, formatAgo, formatDateTime, formatDuration, isTerminal } from './format.js';
 import { Highlight } from './json-view.js';
 import { compareHref, sessionHref, traceHref, useNow, useShortcuts } from './hooks.js';
@@ -102,6 +102,15 @@ export function TraceList() {
 
   useEffect(() => setCursors([undefined]), [status, createdBy, from, to, q, kind, model, sort]);
 
+  // A server without the text query: the search box filters the loaded page instead.
+  const [localSearch, setLocalSearch] = useState(false);
+  useEffect(() => {
+    if (!q) return;
+    const abort = new AbortController();
+    serverSearches(abort.signal).then((yes) => setLocalSearch(!yes), () => undefined);
+    return () => abort.abort();
+  }, [q]);
+
   useEffect(() => {
     const abort = new AbortController();
     listTraces(params, abort.signal)
@@ -123,8 +132,11 @@ export function TraceList() {
 
   // The server sorts (`sort`); the page is sorted here too, stably, so the order holds
   // on a server without that parameter (then within the page only).
-  const shown = useMemo(() => sortPage(traces ?? [], sort), [traces, sort]);
   const hl = q.toLowerCase();
+  const shown = useMemo(() => {
+    const page = localSearch && hl ? (traces ?? []).filter((t) => [t.id, t.label, t.agent_name, t.created_by, t.session_id].some((v) => v?.toLowerCase().includes(hl))) : traces ?? [];
+    return sortPage(page, sort);
+  }, [traces, sort, localSearch, hl]);
   const pick = (id: string, on: boolean) => setPicked((p) => (on ? [...p.filter((x) => x !== id), id].slice(-2) : p.filter((x) => x !== id)));
   const compareLink = () => {
     // Older first: "a" is the baseline, "b" the run compared against it.
