@@ -139,7 +139,8 @@ describe('kinds and usage on nodes', () => {
     const [a, b] = t.parallel([{ input: 'a', kind: 'agent' }, { input: 'b', kind: 'agent' }]);
     a!.add('x', { usage: { model: 'test-model', inputTokens: 10, outputTokens: 0 } });
     b!.add('y', { usage: { model: 'test-model', inputTokens: 1, outputTokens: 0 } });
-    const j = a!.join([b!], 'j');
+    const j = t.add('j', { autoCompleteParent: false }); // after parallel(): a join of both branches
+    assert.deepEqual(j.data!.parent_ids, [a!.id, b!.id]);
     j.add('z', { usage: { model: 'test-model', inputTokens: 100, outputTokens: 0 } });
     const nodes = t.nodes();
     assert.equal(subtreeRollup(nodes, root.id).input_tokens, 111);
