@@ -307,7 +307,7 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
         if (metadata && Object.keys(metadata).length > 0) meta['langchain.metadata'] = plain(metadata);
         const options = { label, kind: KINDS[kind], icon: ICONS[kind], metadata: meta, autoCompleteParent: false };
         let node: NodeHandle;
-        if (sources.length > 1) node = sources[0]!.join(sources.slice(1), input, options);
+        if (sources.length > 1) node = sources[0]!.join(sources, input, options); // join(nodes): parents are exactly `nodes`
         else if (sources.length === 1) node = sources[0]!.add(input, options);
         else if (parent?.node) node = parent.node.add(input, options);
         else if (root.anchor) node = root.anchor.add(input, options);

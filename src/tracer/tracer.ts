@@ -19,6 +19,7 @@ import {
 import { assertValidId, newId, newTraceId } from '../core/ids.js';
 import { resolvePrices, type PriceTable } from '../core/prices.js';
 import { reduceEvents, toSnapshot } from '../core/reducer.js';
+import type { InitEventData } from '../core/events.js';
 import type { ListQuery, ListResult, NodeContext, TraceEvent, TraceInfo, TraceSnapshot } from '../core/types.js';
 import type { EventHub } from '../hub/hub.js';
 import { LocalHub } from '../hub/local-hub.js';
@@ -371,7 +372,7 @@ export class Tracer {
     this.#traces.set(id, trace);
     this.#installExitHook();
     if (trace.lastSeq === 0) {
-      const data: Record<string, unknown> = { trace_id: id };
+      const data: InitEventData = { trace_id: id };
       if (options.agentName !== undefined) data['agent_name'] = String(options.agentName);
       if (options.createdBy !== undefined) data['created_by'] = String(options.createdBy);
       if (options.teamId !== undefined) data['team_id'] = String(options.teamId);
