@@ -196,7 +196,7 @@ test('streamText: the nodes are live while the stream is still running', async (
   const seen: string[] = [];
   const sub = tracer.subscribe(traceId, { since: 0 });
   const collecting = (async () => {
-    for await (const ev of sub) if (ev.type === 'node_start') seen.push(ev.data.node.label);
+    for await (const ev of sub) if (ev.type === 'node_start') seen.push(ev.data.node!.label!);
   })();
 
   feed.enqueue({ type: 'text-delta', id: 't1', delta: 'upon a time.' });

@@ -96,8 +96,8 @@ test('with a shared Redis hub, this process follows the other process\'s work li
     const following = (async () => {
       for await (const ev of tracer.subscribe(ctx.trace_id, { since: 0 })) {
         if (ev.type === 'node_start') {
-          seen.push(ev.data.node.label);
-          labels.set(ev.data.node.id, ev.data.node.label);
+          seen.push(ev.data.node!.label!);
+          labels.set(ev.data.node!.id, ev.data.node!.label!);
         }
         if (ev.type === 'node_complete' && labels.get(ev.node_id!) === 'worker step') break;
       }

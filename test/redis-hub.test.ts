@@ -282,7 +282,7 @@ describe('RedisHub', { skip }, () => {
     const port = await proxy.up();
     await proxy.down();
     const hub = track(new RedisHub({ url: `redis://127.0.0.1:${port}`, prefix, maxPendingEvents: 100, onError: () => undefined }));
-    const evs = Array.from({ length: 250 }, (_, i): TraceEvent => ({ seq: i + 1, type: 'log_added', trace_id: 'b', timestamp: 0, data: {} }));
+    const evs = Array.from({ length: 250 }, (_, i): TraceEvent => ({ seq: i + 1, type: 'log_added', trace_id: 'b', timestamp: 0, data: { level: 'info', message: '', timestamp: 0 } }));
     for (const ev of evs) hub.publish('b', [ev]);
     assert.ok(hub.pending <= 100);
     assert.equal(hub.droppedEvents, 150);

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { InvalidArgumentError, InvalidIdError, InvalidKeyError, NoRootError, TraceClosedError, TraceExistsError, TraceNotFoundError, UnknownSpaceError } from '../src/core/errors.js';
 import { reduceEvents, toSnapshot } from '../src/core/reducer.js';
 import type { TraceEvent } from '../src/core/types.js';
+import { eventOf } from './fixtures/events.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { Tracer } from '../src/tracer/tracer.js';
 
@@ -74,7 +75,7 @@ describe('trace semantics', () => {
     assert.deepEqual(Object.keys(done.data).sort(), ['duration', 'end_time', 'node_id', 'output', 'status']);
     assert.equal(done.data.status, 'success');
     assert.deepEqual(done.data.output, { done: true });
-    assert.equal(done.data.duration, done.data.end_time - node.start_time);
+    assert.equal(done.data.duration, done.data.end_time - node!.start_time!);
     const m = t.add(undefined, { label: 'm' });
     m.fail(new TypeError('bad thing'));
     const failed = t.events().at(-1)!;
@@ -93,7 +94,7 @@ describe('trace semantics', () => {
     const branches = t.parallel([{ label: 'w1', input: 1 }, { label: 'w2', input: 2 }, { label: 'w3', input: 3 }]);
     const fan = t.events().at(-1)!;
     assert.equal(fan.type, 'node_start');
-    assert.equal(fan.data.nodes.length, 3);
+    assert.equal(fan.data.nodes!.length, 3);
     assert.equal(fan.node_id, undefined);
     assert.equal(root.data?.status, 'completed', 'parallel auto-completes the current node');
     for (const b of branches) assert.deepEqual(b.data?.parent_ids, [root.id]);
@@ -131,7 +132,7 @@ describe('trace semantics', () => {
     assert.deepEqual(child.data?.parent_ids, [root.id]);
     assert.deepEqual(t.currentNodes.map((n) => n.id), [root.id]);
     const kids = root.parallel([{ label: 'k1' }, { label: 'k2' }]);
-    assert.equal(t.events().at(-1)!.data.nodes.length, 2);
+    assert.equal(eventOf(t.events().at(-1), 'node_start').data.nodes!.length, 2);
     assert.deepEqual(t.currentNodes.map((n) => n.id), [root.id]);
     const j = kids[0]!.join([kids[0]!, kids[1]!], { merged: true }, { label: 'merge' });
     assert.deepEqual(j.data?.parent_ids, [kids[0]!.id, kids[1]!.id]);
@@ -186,7 +187,7 @@ describe('trace semantics', () => {
     assert.deepEqual(ev.data.node.output, { partial: 'Hel' });
     assert.equal(ev.data.node.id, n.id);
     n.setMetadata('model', 'gpt');
-    ev = t.events().at(-1)!;
+    ev = eventOf(t.events().at(-1), 'node_updated');
     assert.deepEqual(ev.data.node.metadata, { model: 'gpt' });
     assert.deepEqual(ev.data.node.output, { partial: 'Hel' });
     n.setStatus('skipped');
@@ -293,9 +294,9 @@ describe('trace semantics', () => {
     b!.fail('b failed');
     t.markComplete();
     const evs = t.events();
-    assert.equal(evs.at(-1)!.type, 'complete');
-    assert.equal(evs.at(-1)!.data.status, 'completed');
-    assert.equal(typeof evs.at(-1)!.data.total_duration, 'number');
+    const last = eventOf(evs.at(-1), 'complete');
+    assert.equal(last.data.status, 'completed');
+    assert.equal(typeof last.data.total_duration, 'number');
     assert.equal(a!.data?.status, 'completed');
     assert.equal(b!.data?.status, 'failed');
     assert.equal(t.status, 'completed');
@@ -321,7 +322,7 @@ describe('trace semantics', () => {
     assert.equal(n1.data?.status, 'failed');
     assert.equal(n1.data?.error?.message, 'kaput');
     assert.equal(t1.status, 'failed');
-    assert.equal(t1.events().at(-1)!.data.status, 'failed');
+    assert.equal(eventOf(t1.events().at(-1), 'complete').data.status, 'failed');
     const t2 = await tracer.create();
     const n2 = t2.add('x');
     t2.markCancelled('user stop');
@@ -330,7 +331,7 @@ describe('trace semantics', () => {
     assert.equal(failed.data.error.message, 'user stop');
     assert.equal(n2.data?.status, 'cancelled');
     assert.equal(t2.status, 'cancelled');
-    assert.equal(t2.events().at(-1)!.data.reason, 'user stop');
+    assert.equal(eventOf(t2.events().at(-1), 'complete').data.reason, 'user stop');
     await tracer.close();
   });
 
@@ -341,7 +342,7 @@ describe('trace semantics', () => {
     t.add('x');
     ac.abort(new Error('timeout'));
     assert.equal(t.status, 'cancelled');
-    assert.equal(t.events().at(-1)!.data.reason, 'timeout');
+    assert.equal(eventOf(t.events().at(-1), 'complete').data.reason, 'timeout');
     await tracer.close();
   });
 
@@ -373,7 +374,7 @@ describe('trace semantics', () => {
     assert.deepEqual(n.data?.input, { list: [1, 2], nested: { v: 'a' } });
     assert.deepEqual(n.data?.metadata, { m: { k: 1 } });
     assert.deepEqual(s.get('k'), { x: 1 });
-    assert.deepEqual(t.events()[1]!.data.node.input, { list: [1, 2], nested: { v: 'a' } });
+    assert.deepEqual(eventOf(t.events()[1], 'node_start').data.node!.input, { list: [1, 2], nested: { v: 'a' } });
     await tracer.close();
   });
 
@@ -432,7 +433,7 @@ describe('trace semantics', () => {
     t.add('x');
     await a.tracer.close();
     assert.equal((await a.store.info('sem_close'))?.status, 'cancelled');
-    assert.equal((await a.store.read('sem_close')).at(-1)?.data.reason, 'shutdown');
+    assert.equal(eventOf((await a.store.read('sem_close')).at(-1), 'complete').data.reason, 'shutdown');
     await assert.rejects(a.tracer.create(), /closed/);
     const b = setup({ onClose: 'keep' });
     const u = await b.tracer.create({ id: 'sem_keep' });

@@ -150,11 +150,12 @@ describe('kinds and usage on nodes', () => {
   });
 
   it('events of old writers (no kind) reduce to steps; forged usage is ignored, not thrown', () => {
-    const evs: TraceEvent[] = [
+    // Forged on purpose (missing and wrong-typed fields): hence the cast.
+    const evs = [
       { seq: 1, type: 'init', trace_id: 't', timestamp: 1, data: {} },
       { seq: 2, type: 'node_start', trace_id: 't', timestamp: 2, data: { node: { id: 'n', parent_ids: [], children: [], metadata: {}, status: 'running', created_at: 2, updated_at: 2 } } },
       { seq: 3, type: 'node_start', trace_id: 't', timestamp: 3, data: { node: { id: 'm', kind: 'bogus', parent_ids: ['n'], children: [], metadata: {}, status: 'running', created_at: 3, updated_at: 3, usage: { model: 5, input_tokens: 'x', output_tokens: -3, cost: { amount: 'x' } } } } },
-    ];
+    ] as unknown as TraceEvent[];
     const snap = toSnapshot(reduceEvents('t', evs));
     assert.deepEqual(snap.nodes.map((n) => n.kind), ['step', 'step']);
     assert.deepEqual(snap.info.usage, { input_tokens: 0, output_tokens: 0, total_tokens: 0, llm_calls: 0, tool_calls: 0, failed_nodes: 0 });

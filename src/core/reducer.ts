@@ -7,6 +7,7 @@
 // objects of the event into the state, so recorded events stay immutable.
 import type { LogEntry, NodeData, SpaceData, SpaceItem, SpaceItemInfo, TraceEvent, TraceInfo, TraceSnapshot } from './types.js';
 import { setOwn } from './capture.js';
+import { withData, type EventNode } from './events.js';
 import { RollupAccumulator, toKind } from './rollup.js';
 
 export interface TraceState {
@@ -46,7 +47,7 @@ export function initialState(traceId: string, createdAt = 0): TraceState {
 // Only `children` is ever changed in place (when a child starts), so only it is copied;
 // parent_ids and metadata are replaced, never mutated, and may be shared with the event.
 // Nodes of old writers have no kind: they are steps.
-function copyNode(n: NodeData): NodeData {
+function copyNode(n: EventNode): NodeData {
   return { ...n, kind: toKind(n.kind), parent_ids: n.parent_ids ?? [], children: n.children ? n.children.slice() : [], metadata: n.metadata ?? {} };
 }
 
@@ -66,7 +67,7 @@ function cloneNode(n: NodeData): NodeData {
   return { ...n, parent_ids: n.parent_ids.slice(), children: n.children.slice(), metadata: { ...n.metadata } };
 }
 
-function addNode(state: TraceState, src: NodeData): void {
+function addNode(state: TraceState, src: EventNode | undefined): void {
   if (!src || typeof src.id !== 'string') return;
   // A node starts once; a repeated start (a replayed or forged event) changes nothing.
   // This also keeps the children lists duplicate-free without an O(n) search per child.
@@ -88,9 +89,11 @@ function addNode(state: TraceState, src: NodeData): void {
 }
 
 export function applyEvent(state: TraceState, ev: TraceEvent): TraceState {
-  const d = ev.data ?? {};
+  // Destructured together so that `d` narrows with `type`. An event without data (a
+  // hand-edited log) reads as one whose fields are all absent: the reducer stays total.
+  const { type, data: d } = withData(ev);
   const info = state.info;
-  switch (ev.type) {
+  switch (type) {
     case 'init':
       info.created_at = ev.timestamp;
       if (d.agent_name !== undefined) info.agent_name = d.agent_name;
@@ -110,7 +113,7 @@ export function applyEvent(state: TraceState, ev: TraceEvent): TraceState {
       break;
     }
     case 'node_updated': {
-      const n = d.node as NodeData | undefined;
+      const n = d.node;
       const old = n ? state.nodes.get(n.id) : undefined;
       if (n && old) {
         const next = copyNode(n);

@@ -168,15 +168,8 @@ export interface TraceInfo {
   models?: string[];
 }
 
-export interface TraceEvent<D = any> {
-  seq: number;
-  type: EventType;
-  trace_id: string;
-  node_id?: string;
-  space_id?: string;
-  timestamp: number;
-  data: D;
-}
+// The event union (`type` -> type of `data`) lives in events.ts.
+export type { EventData, EventDataMap, TraceEvent } from './events.js';
 
 export interface TraceSnapshot {
   info: TraceInfo;

@@ -28,8 +28,11 @@ export interface RedisHubOptions {
   blockMs?: number;
   /** Called once per failing streak with the connection error (the hub retries by itself). */
   onError?: (err: Error) => void;
-  /** Extra ioredis options (tls, username...). */
-  redis?: RedisOptions;
+  /**
+   * Extra ioredis options (`RedisOptions`: tls, username...). Typed as `object` so that
+   * livetrace's types compile in projects without ioredis installed.
+   */
+  redis?: object;
 }
 
 /** Stream id meaning "everything" (a stream that did not exist when we subscribed). */
@@ -48,7 +51,7 @@ export class RedisHub implements EventHub {
   readonly #maxPending: number;
   readonly #blockMs: number;
   readonly #onError: ((err: Error) => void) | undefined;
-  readonly #redisOpts: RedisOptions;
+  readonly #redisOpts: object;
   /** Tags our own entries so the reader skips what was already delivered in-process. */
   readonly #origin = randomBytes(6).toString('hex');
   readonly #listeners = new Map<string, Set<HubListener>>();
@@ -196,7 +199,7 @@ export class RedisHub implements EventHub {
         protocol: 2,
         connectionName: this.connectionName,
         retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
-        ...this.#redisOpts,
+        ...(this.#redisOpts as RedisOptions),
       };
       // Publishing fails fast while disconnected: the outbox (bounded) holds the events.
       const pub = new mod.Redis(this.url, { ...base, enableOfflineQueue: false, maxRetriesPerRequest: 1 });

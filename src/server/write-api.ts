@@ -15,7 +15,8 @@ import {
   ForbiddenError,
 } from '../core/errors.js';
 import { assertValidId } from '../core/ids.js';
-import type { LogLevel } from '../core/types.js';
+import type { LogLevel, NodeKind } from '../core/types.js';
+import type { UsageInput } from '../core/usage.js';
 import type { NodeHandle } from '../tracer/node-handle.js';
 import type { NodeOptions, ParallelItem, Trace } from '../tracer/trace.js';
 import type { CreateOptions, Tracer } from '../tracer/tracer.js';
@@ -80,7 +81,7 @@ export interface OpsResponse {
 
 // ---- parsing ----------------------------------------------------------------------------
 
-type NodeFields = { label?: string; icon?: string; description?: string; metadata?: Record<string, unknown> };
+type NodeFields = { label?: string; kind?: string; usage?: UsageInput; icon?: string; description?: string; metadata?: Record<string, unknown> };
 
 export type Op =
   | ({ op: 'add'; ref?: string; parent?: string; input?: unknown; auto_complete_parent?: boolean } & NodeFields)
@@ -91,6 +92,7 @@ export type Op =
   | { op: 'set_metadata'; node?: string; entries: Record<string, unknown> }
   | { op: 'complete'; node?: string; output?: unknown; hasOutput: boolean }
   | { op: 'fail'; node?: string; error: unknown }
+  | { op: 'set_usage'; node: string; usage: UsageInput }
   | { op: 'space_create'; space: string; label?: string; icon?: string; description?: string; ttl?: number; metadata?: Record<string, unknown> }
   | { op: 'space_set'; space: string; key: string; value: unknown; title?: string }
   | { op: 'space_delete_key'; space: string; key: string }
@@ -101,7 +103,7 @@ export type Op =
   | { op: 'mark_cancelled'; reason?: string };
 
 export const OP_NAMES = [
-  'add', 'parallel', 'join', 'log', 'set_output', 'set_metadata', 'complete', 'fail',
+  'add', 'parallel', 'join', 'log', 'set_output', 'set_metadata', 'set_usage', 'complete', 'fail',
   'space_create', 'space_set', 'space_delete_key', 'space_clear', 'space_delete',
   'mark_complete', 'mark_failed', 'mark_cancelled',
 ] as const;
@@ -144,6 +146,10 @@ function nodeFields(o: Obj, i: number): NodeFields {
   const f: NodeFields = {};
   const label = str(o, 'label', i, false);
   if (label !== undefined) f.label = label;
+  const kind = str(o, 'kind', i, false, 32);
+  if (kind !== undefined) f.kind = kind;
+  const usage = obj(o, 'usage', i);
+  if (usage !== undefined) f.usage = usageOf(usage);
   const icon = str(o, 'icon', i, false);
   if (icon !== undefined) f.icon = icon;
   const description = str(o, 'description', i, false, 16_384);
@@ -151,6 +157,21 @@ function nodeFields(o: Obj, i: number): NodeFields {
   const metadata = obj(o, 'metadata', i);
   if (metadata !== undefined) f.metadata = metadata;
   return f;
+}
+
+/** Wire (snake_case) usage -> the Trace API's UsageInput; the Trace API validates the figures. */
+function usageOf(u: Record<string, unknown>): UsageInput {
+  const out: Record<string, unknown> = {};
+  const map: Record<string, string> = {
+    model: 'model', provider: 'provider', input_tokens: 'inputTokens', output_tokens: 'outputTokens',
+    cached_tokens: 'cachedTokens', reasoning_tokens: 'reasoningTokens', ttft_ms: 'timeToFirstTokenMs', cost: 'cost',
+  };
+  for (const [k, v] of Object.entries(u)) {
+    const key = map[k];
+    if (key === undefined) throw new InvalidArgumentError(`usage: unknown field ${JSON.stringify(k).slice(0, 40)} (model, provider, input_tokens, output_tokens, cached_tokens, reasoning_tokens, ttft_ms, cost)`);
+    out[key] = v;
+  }
+  return out as UsageInput;
 }
 
 /** Validates a whole batch before anything is applied. */
@@ -247,6 +268,11 @@ export function parseOps(body: unknown, maxOps: number): Op[] {
         const node = ref(o, 'node', i);
         if (node !== undefined) op.node = node;
         return op;
+      }
+      case 'set_usage': {
+        const usage = obj(o, 'usage', i);
+        if (usage === undefined) bad(i, '"usage" is required');
+        return { op: 'set_usage', node: ref(o, 'node', i, true)!, usage: usageOf(usage) };
       }
       case 'complete': {
         const op: Op = { op: 'complete', output: o['output'], hasOutput: has(o, 'output') };
@@ -575,6 +601,8 @@ export class TraceWriter {
     const options = (op: NodeFields & { ref?: string; auto_complete_parent?: boolean }): NodeOptions => {
       const o: NodeOptions = {};
       if (op.label !== undefined) o.label = op.label;
+      if (op.kind !== undefined) o.kind = op.kind as NodeKind;
+      if (op.usage !== undefined) o.usage = op.usage;
       if (op.icon !== undefined) o.icon = op.icon;
       if (op.description !== undefined) o.description = op.description;
       if (op.metadata !== undefined || op.ref !== undefined) o.metadata = { ...op.metadata, ...(op.ref !== undefined ? { [REF_KEY]: op.ref } : {}) };
@@ -640,6 +668,9 @@ export class TraceWriter {
               else h.complete();
             } else if (op.hasOutput) trace.complete(op.output);
             else trace.complete();
+            break;
+          case 'set_usage':
+            node(op.node).setUsage(op.usage);
             break;
           case 'fail':
             if (op.node !== undefined) node(op.node).fail(op.error);

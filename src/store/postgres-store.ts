@@ -21,8 +21,12 @@ export interface PostgresStoreOptions {
   leaseTtlMs?: number;
   /** How long to wait for a connection before a call fails (and is retried by the tracer), in ms. Default 5000. */
   connectionTimeoutMs?: number;
-  /** Extra pg.Pool settings (ssl, application_name...). */
-  pool?: Omit<PoolConfig, 'connectionString'>;
+  /**
+   * Extra pg.Pool settings (ssl, application_name...): pg's `PoolConfig` without
+   * connectionString, typed as `object` so that livetrace's
+   * types compile in projects without pg installed.
+   */
+  pool?: object;
 }
 
 const SCHEMA_VERSION = 1;
@@ -302,7 +306,7 @@ export class PostgresStore implements TraceStore {
       // Idle connections do not keep the host process alive.
       allowExitOnIdle: true,
       application_name: 'livetrace',
-      ...this.#opts.pool,
+      ...(this.#opts.pool as Omit<PoolConfig, 'connectionString'> | undefined),
       connectionString: this.#url,
     });
     // An idle connection killed by the server (restart, pg_terminate_backend) must not

@@ -16,6 +16,15 @@ import { NODE_KIND_SET } from '../core/rollup.js';
 import { guardRead, readItems, readOptions } from '../core/read-options.js';
 import { normalizeUsage, type UsageInput } from '../core/usage.js';
 import type {
+  CompleteEventData,
+  EventData,
+  InitEventData,
+  LogAddedEventData,
+  NodeCompleteEventData,
+  NodeStartEventData,
+} from '../core/events.js';
+import type {
+  ErrorData,
   EventType,
   LogEntry,
   LogLevel,
@@ -23,6 +32,7 @@ import type {
   NodeKind,
   NodeStatus,
   SpaceData,
+  SpaceItem,
   TraceEvent,
   TraceInfo,
   TraceSnapshot,
@@ -281,11 +291,14 @@ export class Trace {
     const options = readOptions('setSpaceValue()', itemOptions);
     const space = this.#space(spaceId);
     key = this.#key(key);
-    const item: Record<string, unknown> = { id: key, type: spaceId };
-    if (options.title !== undefined) item['title'] = captureText(options.title, this.#host.limits.maxLabelLength);
-    item['content'] = capture(value, this.#host.capture) ?? null;
-    item['timestamp'] = Date.now();
-    const type: EventType = Object.prototype.hasOwnProperty.call(space.data, key) ? 'memory_update' : 'memory_add';
+    const item: SpaceItem = {
+      id: key,
+      type: spaceId,
+      ...(options.title !== undefined && { title: captureText(options.title, this.#host.limits.maxLabelLength) }),
+      content: capture(value, this.#host.capture) ?? null,
+      timestamp: Date.now(),
+    };
+    const type: 'memory_add' | 'memory_update' = Object.prototype.hasOwnProperty.call(space.data, key) ? 'memory_update' : 'memory_add';
     this.#emit(type, { type: spaceId, item }, undefined, spaceId);
     return this;
   }
@@ -384,7 +397,7 @@ export class Trace {
   }
 
   /** @internal the tracer emits `init` once, right after creating a new trace. */
-  [kInit](data: Record<string, unknown>): void {
+  [kInit](data: InitEventData): void {
     this.#emit('init', data);
   }
 
@@ -417,19 +430,19 @@ export class Trace {
     const data = args.length === 0 ? undefined : capture(args.length === 1 ? args[0] : args, this.#host.capture);
     if (typeof nodeIds === 'string') {
       const now = Date.now();
-      const d: Record<string, unknown> = { node_id: nodeIds, level, message: msg, timestamp: now };
+      const d: LogAddedEventData = { node_id: nodeIds, level, message: msg, timestamp: now };
       if (data !== undefined) d['data'] = data;
       this.#emit('log_added', d, nodeIds, undefined, now);
       return;
     }
     if (nodeIds.length === 0) {
-      const d: Record<string, unknown> = { level, message: msg, timestamp: Date.now() };
+      const d: LogAddedEventData = { level, message: msg, timestamp: Date.now() };
       if (data !== undefined) d['data'] = data;
       this.#emit('log_added', d);
       return;
     }
     for (const nodeId of nodeIds) {
-      const d: Record<string, unknown> = { node_id: nodeId, level, message: msg, timestamp: Date.now() };
+      const d: LogAddedEventData = { node_id: nodeId, level, message: msg, timestamp: Date.now() };
       if (data !== undefined) d['data'] = data;
       this.#emit('log_added', d, nodeId);
     }
@@ -459,7 +472,7 @@ export class Trace {
     const now = Date.now();
     const nodes: NodeData[] = [];
     for (const item of items) nodes.push(this.#newNode(parents, item?.input, item ?? {}, now));
-    const data: Record<string, unknown> = fanOut ? { nodes } : { node: nodes[0] };
+    const data: NodeStartEventData = fanOut ? { nodes } : { node: nodes[0] };
     if (cursor) data['cursor'] = nodes.map((n) => n.id);
     this.#emit('node_start', data, fanOut ? undefined : nodes[0]!.id);
     return nodes.map((n) => new NodeHandle(this, n.id));
@@ -479,7 +492,7 @@ export class Trace {
     }
     if (options.autoCompleteParent ?? true) for (const pid of parents) this[kEnd](pid, 'completed', undefined, false);
     const node = this.#newNode(parents, input, options, Date.now());
-    const data: Record<string, unknown> = { node };
+    const data: NodeStartEventData = { node };
     const current = this.#state.current;
     if (current.some((id) => parents.includes(id))) {
       const next: string[] = [];
@@ -571,7 +584,7 @@ export class Trace {
     const end = Date.now();
     const duration = end - (node.start_time ?? node.created_at);
     if (status === 'completed') {
-      const d: Record<string, unknown> = { node_id: nodeId, status: 'success', end_time: end, duration };
+      const d: NodeCompleteEventData = { node_id: nodeId, status: 'success', end_time: end, duration };
       if (hasValue) d['output'] = capture(value, this.#host.capture);
       this.#emit('node_complete', d, nodeId, undefined, end);
     } else {
@@ -587,13 +600,13 @@ export class Trace {
     return { ...this.#state.info, archived: false };
   }
 
-  #finish(status: 'completed' | 'failed' | 'cancelled', error?: unknown, reason?: string): this {
+  #finish(status: 'completed' | 'failed' | 'cancelled', error?: ErrorData, reason?: string): this {
     if (this.#phase === 'sealed') return this;
     if (!this.#writable(status === 'completed' ? 'markComplete' : status === 'failed' ? 'markFailed' : 'markCancelled')) return this;
     for (const node of this.#state.nodes.values()) {
       if (OPEN_STATUSES.has(node.status)) this[kEnd](node.id, status, error, status !== 'completed');
     }
-    const data: Record<string, unknown> = { trace_id: this.id, status, total_duration: Date.now() - this.#state.info.created_at };
+    const data: CompleteEventData = { trace_id: this.id, status, total_duration: Date.now() - this.#state.info.created_at };
     if (reason !== undefined) data['reason'] = reason;
     else if (status === 'failed' && error !== undefined) data['error'] = error;
     this.#emit('complete', data);
@@ -617,13 +630,14 @@ export class Trace {
   }
 
   /** The one place events are made. Hot path. */
-  #emit(type: EventType, data: unknown, nodeId?: string, spaceId?: string, timestamp = Date.now()): void {
+  #emit<T extends EventType>(type: T, data: EventData<T>, nodeId?: string, spaceId?: string, timestamp = Date.now()): void {
     const log = this.#log;
     if (log.failure !== undefined && log.pending >= this.#host.limits.maxPendingEvents) {
       this.#host.dropped(this);
       return;
     }
-    const ev: TraceEvent = { seq: this.#state.last_seq + 1, type, trace_id: this.id, timestamp, data };
+    // The signature ties `data` to `type`; TypeScript cannot see that through the generic.
+    const ev = { seq: this.#state.last_seq + 1, type, trace_id: this.id, timestamp, data } as TraceEvent;
     if (nodeId !== undefined) ev.node_id = nodeId;
     if (spaceId !== undefined) ev.space_id = spaceId;
     log.events.push(ev);
