@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import type { TraceEvent } from '../src/core/types.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import type { ReadOptions } from '../src/store/store.js';
+import { HeavyWork } from '../src/server/heavy-work.js';
 import { Tracer } from '../src/tracer/tracer.js';
 import { sampleTrace, startTestServer, type TestServer } from './server-helpers.js';
 
@@ -267,5 +268,88 @@ describe('livetrace serve with a store that cannot open fails at start', () => {
     assert.equal(r.stdout, '');
     assert.notEqual(r.code, 0, r.stderr);
     assert.match(r.stderr, /livetrace: LT_ERR_/);
+  });
+});
+
+/** A real MemoryStore whose log reads can be held at a gate, and that records read limits. */
+class GatedStore extends MemoryStore {
+  gate: Promise<void> | undefined;
+  blocked = 0;
+  limits: (number | undefined)[] = [];
+  override async read(traceId: string, options?: ReadOptions): Promise<TraceEvent[]> {
+    this.limits.push(options?.limit);
+    if (this.gate) {
+      this.blocked++;
+      await this.gate;
+      this.blocked--;
+    }
+    return super.read(traceId, options);
+  }
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 5));
+}
+
+describe('heavy work: streamed exports, bounded concurrency, light requests stay served', () => {
+  const store = new GatedStore();
+  const heavy = new HeavyWork({ concurrency: 1, queue: 1 });
+  let s: TestServer;
+  let id: string;
+  const N = 25_000;
+  before(async () => {
+    s = await startTestServer({ tracer: new Tracer({ store, exitHook: false }), snapshotCache: false, heavyWork: heavy });
+    const t = await s.tracer.create();
+    const node = t.add('x', { label: 'big' });
+    for (let i = 0; i < N; i++) node.info(`line ${i}`);
+    t.markComplete();
+    id = t.id;
+    await t.release();
+  });
+  after(async () => {
+    await s.close();
+    await s.tracer.close();
+  });
+
+  it('GET /export streams the whole log in pages: the same document, never one read of every event for the events part', async () => {
+    store.limits = [];
+    const res = await fetch(`${s.api}/traces/${id}/export`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /application\/json/);
+    const doc = (await res.json()) as { format: string; version: number; trace: { last_seq: number; nodes: unknown[] }; events: TraceEvent[] };
+    assert.equal(doc.format, 'livetrace.trace');
+    assert.equal(doc.version, 1);
+    assert.equal(doc.events.length, doc.trace.last_seq);
+    doc.events.forEach((e, i) => assert.equal(e.seq, i + 1));
+    const paged = store.limits.filter((l) => l !== undefined);
+    assert.ok(paged.length >= 3, `events read in pages: ${JSON.stringify(store.limits)}`);
+    assert.ok(paged.every((l) => l! <= 10_000));
+    await until(() => heavy.active === 0);
+  });
+
+  it('beyond concurrency + queue a heavy request gets 503 LT_ERR_BUSY with Retry-After, while /info and listings answer', async () => {
+    let open!: () => void;
+    store.gate = new Promise<void>((r) => (open = r));
+    const a = fetch(`${s.api}/traces/${id}/export`);
+    await until(() => store.blocked === 1);
+    const b = fetch(`${s.api}/traces/${id}/nodes`);
+    await until(() => heavy.waiting === 1);
+    const c = await raw(`${s.api}/traces/${id}/logs`);
+    assertErrorShape(c, 503, 'LT_ERR_BUSY');
+    assert.equal(c.headers['retry-after'], '1');
+    // Light requests do not wait for heavy work.
+    const info = await raw(`${s.api}/traces/${id}/info`);
+    assert.equal(info.status, 200);
+    const list = await raw(`${s.api}/traces`);
+    assert.equal(list.status, 200);
+    open();
+    store.gate = undefined;
+    const [ra, rb] = await Promise.all([a, b]);
+    assert.equal(ra.status, 200);
+    assert.equal(((await ra.json()) as { events: unknown[] }).events.length, N + 4);
+    assert.equal(rb.status, 200);
+    assert.equal(((await rb.json()) as { nodes: unknown[] }).nodes.length, 1);
+    await until(() => heavy.active === 0 && heavy.waiting === 0);
+    assert.equal(heavy.refused, 1);
   });
 });

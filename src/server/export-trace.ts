@@ -35,3 +35,39 @@ export async function exportTrace(tracer: Tracer, id: string, format: ExportForm
   if (format === 'otlp') return toOtlp(snap);
   return toExport(snap, await tracer.events(id));
 }
+
+/** Events per page of a streamed export: 10,000, or 1/20 of the log for bigger traces (so a
+ * store whose paged read rescans its log, like the file store, reads it at most ~20 times). */
+export function exportPageSize(lastSeq: number | undefined): number {
+  return Math.max(10_000, Math.ceil((lastSeq ?? 0) / 20));
+}
+
+/**
+ * The export document as text chunks: the same JSON as `exportTrace`, but never held whole —
+ * the snapshot is one chunk and the event log is read and serialized one page at a time, so
+ * memory stays at the snapshot plus one page however long the log is.
+ */
+export async function* exportChunks(tracer: Tracer, snapshot: TraceSnapshot, format: ExportFormat): AsyncGenerator<string> {
+  if (format === 'otlp') {
+    yield JSON.stringify(toOtlp(snapshot));
+    return;
+  }
+  const id = snapshot.info.id;
+  yield `{"format":${JSON.stringify(EXPORT_FORMAT)},"version":${EXPORT_VERSION},"exported_at":${Date.now()},"trace":${JSON.stringify(snapshot)},"events":[`;
+  const pageSize = exportPageSize(snapshot.last_seq);
+  let since = 0;
+  let first = true;
+  for (;;) {
+    const page = await tracer.events(id, { since, limit: pageSize });
+    if (page.length === 0) break;
+    let text = '';
+    for (const ev of page) {
+      text += (first ? '' : ',') + JSON.stringify(ev);
+      first = false;
+    }
+    yield text;
+    since = page[page.length - 1]!.seq;
+    if (page.length < pageSize) break;
+  }
+  yield ']}';
+}

@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import type { PriceTable } from '../core/prices.js';
 import type { Tracer } from '../tracer/tracer.js';
 import type { TokenAuth, TokenEntry } from './auth.js';
+import type { HeavyWork, HeavyWorkOptions } from './heavy-work.js';
 import type { SnapshotCacheOptions } from './snapshot-cache.js';
 import type { SseOptions, SseRegistry } from './sse-stream.js';
 import type { TraceWriter, WriteApiOptions } from './write-api.js';
@@ -33,6 +34,11 @@ export interface LivetraceApiOptions {
    * from it in the snapshots the API serves (traces written without a price for their model).
    */
   prices?: PriceTable;
+  /**
+   * Bound of heavy work (snapshot rebuilds, exports): `{ concurrency: 4, queue: 16 }` by
+   * default; beyond, 503 LT_ERR_BUSY with Retry-After. A HeavyWork instance may be shared.
+   */
+  heavyWork?: HeavyWorkOptions | HeavyWork;
   /** Registry of open SSE streams (exposed for shutdown and tests). Default: a new one. */
   streams?: SseRegistry;
   /** The live HTTP write API (`POST /traces`, `POST /traces/:id/ops`): its options, a shared TraceWriter, or false to turn it off. Default on. */

@@ -2,15 +2,17 @@
 // (`app.register(livetracePlugin, { prefix: '/v1/trace', tracer })`). It is encapsulated:
 // its auth hook, error and not-found handlers apply to its routes only.
 import type { OutgoingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
 import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { InvalidArgumentError, TraceNotFoundError, UnknownNodeError, UnknownSpaceError } from '../core/errors.js';
+import { BusyError, InvalidArgumentError, TraceNotFoundError, UnknownNodeError, UnknownSpaceError } from '../core/errors.js';
 import { assertValidId } from '../core/ids.js';
 import { fillMissingCosts } from '../core/usage.js';
 import type { TraceInfo, TraceSnapshot } from '../core/types.js';
 import type { Tracer } from '../tracer/tracer.js';
 import { TokenAuth, canSee, tokenOf, type Principal } from './auth.js';
-import { exportFormatOf, exportTrace } from './export-trace.js';
+import { exportChunks, exportFormatOf } from './export-trace.js';
+import { HeavyWork } from './heavy-work.js';
 import { errorBody, toHttpError } from './http-error.js';
 import { resolveApiOptions, type LivetraceApiOptions } from './options.js';
 import { intParam, listQueryOf, boolParam, type Query } from './query.js';
@@ -50,6 +52,7 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
   const tracer = options.tracer;
   const auth = options.tokens === undefined ? undefined : options.tokens instanceof TokenAuth ? options.tokens : new TokenAuth(options.tokens);
   const streams = options.streams ?? new SseRegistry();
+  const heavy = options.heavyWork instanceof HeavyWork ? options.heavyWork : new HeavyWork(options.heavyWork);
   const principals = new WeakMap<FastifyRequest, Principal>();
   const snapshots = options.snapshotCache === false ? undefined : new SnapshotCache(options.snapshotCache);
   const writer = options.write === false ? undefined : options.write instanceof TraceWriter ? options.write : new TraceWriter(tracer, options.write);
@@ -88,6 +91,7 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
 
   app.setErrorHandler((err, req, reply) => {
     const e = toHttpError(err);
+    if (err instanceof BusyError) void reply.header('retry-after', String(err.retryAfter));
     if (e.status >= 500) req.log.error({ err }, 'livetrace API error');
     void reply.code(e.status).send(e.body);
   });
@@ -139,7 +143,8 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     if (req.params.nodeId !== undefined) assertValidId(req.params.nodeId, 'node');
     if (req.params.spaceId !== undefined) assertValidId(req.params.spaceId, 'space');
     await visibleInfo(req);
-    const snap = snapshots ? await snapshots.read(tracer, id) : await tracer.read(id);
+    // Rebuilding a snapshot from the log is heavy work: bounded (503 + Retry-After beyond).
+    const snap = await heavy.run('snapshot reads', async () => (snapshots ? snapshots.read(tracer, id) : tracer.read(id)));
     if (!snap || !canSee(principalOf(req), snap.info)) throw new TraceNotFoundError(id);
     // In place and idempotent: a cached snapshot is filled once, before its views are built.
     if (options.prices) fillMissingCosts(snap, options.prices);
@@ -220,9 +225,14 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
   app.get('/traces/:id/export', async (req: Req, reply) => {
     const format = exportFormatOf(Array.isArray(req.query['format']) ? req.query['format'][0] : req.query['format']);
     const snap = await visibleSnapshot(req);
-    const doc = await exportTrace(tracer, snap.info.id, format, snap);
+    // Streamed (the snapshot, then the log a page at a time; never the whole document in
+    // memory), in a heavy-work slot held until the response ends.
+    const release = await heavy.acquire('exports');
+    const body = Readable.from(exportChunks(tracer, snap, format), { objectMode: false });
+    body.once('close', release);
     void reply.header('content-disposition', `attachment; filename="${snap.info.id}${format === 'otlp' ? '.otlp' : ''}.json"`);
-    return doc;
+    void reply.header('content-type', 'application/json; charset=utf-8');
+    return reply.send(body);
   });
 
   // Every other method on a known path is a 405 that says what is allowed (OPTIONS too,
