@@ -105,7 +105,7 @@ describe('livetrace CLI end to end', () => {
     assert.equal(table.code, 0);
     const [header, row] = table.stdout.split('\n');
     assert.match(header!, /^ID\s+STATUS\s+AGENT\s+ROOT\s+NODES\s+DURATION\s+CREATED$/);
-    assert.match(row!, new RegExp(`^${id}\\s+✔ completed\\s+research-assistant\\s+.*User request\\s+10\\s`));
+    assert.match(row!, new RegExp(`^${id}\\s+✔ completed\\s+research-assistant\\s+.*User request\\s+12\\s`));
     assert.doesNotMatch(table.stdout, /\x1b\[/, 'no colors when not a TTY');
     const json = JSON.parse((await run(['ls', '--json'], env)).stdout) as { traces: { id: string; status: string }[] };
     assert.deepEqual(json.traces.map((t) => [t.id, t.status]), [[id, 'completed']]);
@@ -130,7 +130,7 @@ describe('livetrace CLI end to end', () => {
     assert.match(out, /^spaces$/m);
     assert.match(out, /confidence = 0\.93/);
     const json = JSON.parse((await run(['show', id, '--json'], env)).stdout) as { nodes: unknown[] };
-    assert.equal(json.nodes.length, 10);
+    assert.equal(json.nodes.length, 12);
   });
 
   it('export, rm, import, archive with exit codes scripts can trust', async () => {
@@ -142,7 +142,7 @@ describe('livetrace CLI end to end', () => {
     gapless(doc.events);
     const otlp = await run(['export', id, '--format', 'otlp'], env);
     assert.equal(otlp.code, 0);
-    assert.equal((JSON.parse(otlp.stdout) as { resourceSpans: { scopeSpans: { spans: unknown[] }[] }[] }).resourceSpans[0]!.scopeSpans[0]!.spans.length, 10);
+    assert.equal((JSON.parse(otlp.stdout) as { resourceSpans: { scopeSpans: { spans: unknown[] }[] }[] }).resourceSpans[0]!.scopeSpans[0]!.spans.length, 12);
     assert.equal((await run(['export', id, '--format', 'xml'], env)).code, 2);
 
     assert.equal((await run(['rm', id], env)).code, 0);
