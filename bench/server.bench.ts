@@ -82,6 +82,7 @@ async function livetraceChild(EVENTS: number, RATE: number): Promise<void> {
   await trace.flush();
   const send = (m: FromChild): void => void process.send!(m);
   let onFinish: (() => void) | undefined;
+  let finishAsked = false;
   send({ kind: 'ready', port: (app.server.address() as AddressInfo).port, traceId: trace.id });
   process.on('message', async (m: ToChild) => {
     if (m.cmd === 'streams') send({ kind: 'streams', n: app.livetrace.streams.size });
@@ -103,12 +104,17 @@ async function livetraceChild(EVENTS: number, RATE: number): Promise<void> {
         if (wait) await wait;
       }
       if (trace.lastSeq - first + 1 !== EVENTS) throw new Error(`published ${trace.lastSeq - first + 1} events, expected ${EVENTS}`);
-      // Keep sampling until the parent says every client is done.
+      // Keep sampling until the parent says every client is done (which, paced, can come
+      // during the last wait above: then answer at once).
       onFinish = () => {
         const { rssMax, heapMax } = mem.stop();
         send({ kind: 'published', publishTimes, rssMax, heapMax, rssIdle });
       };
-    } else if (m.cmd === 'finish') onFinish?.();
+      if (finishAsked) onFinish();
+    } else if (m.cmd === 'finish') {
+      finishAsked = true;
+      onFinish?.();
+    }
     else if (m.cmd === 'stop') {
       await app.close();
       await tracer.close();
@@ -130,6 +136,7 @@ async function naiveChild(EVENTS: number, RATE: number): Promise<void> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const send = (m: FromChild): void => void process.send!(m);
   let onFinish: (() => void) | undefined;
+  let finishAsked = false;
   send({ kind: 'ready', port: (server.address() as AddressInfo).port, traceId });
   process.on('message', async (m: ToChild) => {
     if (m.cmd === 'streams') send({ kind: 'streams', n: clients.size });
@@ -156,7 +163,11 @@ async function naiveChild(EVENTS: number, RATE: number): Promise<void> {
         const { rssMax, heapMax } = mem.stop();
         send({ kind: 'published', publishTimes, rssMax, heapMax, rssIdle });
       };
-    } else if (m.cmd === 'finish') onFinish?.();
+      if (finishAsked) onFinish();
+    } else if (m.cmd === 'finish') {
+      finishAsked = true;
+      onFinish?.();
+    }
     else if (m.cmd === 'stop') {
       server.close();
       process.disconnect();
