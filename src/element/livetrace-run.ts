@@ -4,7 +4,8 @@
 // only: an attribute would sit in the page's markup for anyone to read.
 import { openTrace, type LiveTrace, type LiveStatus } from '../client/live-trace.js';
 import type { TraceState } from '../core/reducer.js';
-import type { NodeData } from '../core/types.js';
+import type { LogEntry, NodeData } from '../core/types.js';
+import { LogIndex } from '../client/log-index.js';
 import { STYLES } from './styles.js';
 import { previewText, timelineOf, type Row } from './timeline.js';
 
@@ -139,7 +140,7 @@ export class LivetraceRun extends Base {
         notice: HTMLElement;
       }
     | undefined;
-  #logIndex = { upTo: 0, byNode: new Map<string, { level: string; message: string }[]>() };
+  #logIndex = new LogIndex();
 
   /** The bearer token for a server started with `--tokens`. Set it as a property, never an attribute. */
   get token(): string | undefined {
@@ -181,17 +182,8 @@ export class LivetraceRun extends Base {
   }
 
   /** Logs of one node, indexed once as they arrive. */
-  logsOf(nodeId: string): readonly { level: string; message: string }[] {
-    const logs = this.#live?.state.logs ?? [];
-    const idx = this.#logIndex;
-    for (; idx.upTo < logs.length; idx.upTo++) {
-      const l = logs[idx.upTo]!;
-      if (l.node_id === undefined) continue;
-      let arr = idx.byNode.get(l.node_id);
-      if (!arr) idx.byNode.set(l.node_id, (arr = []));
-      arr.push(l);
-    }
-    return idx.byNode.get(nodeId) ?? [];
+  logsOf(nodeId: string): readonly LogEntry[] {
+    return this.#logIndex.of(this.#live?.state.logs ?? [], nodeId);
   }
 
   #build(): void {
@@ -239,7 +231,7 @@ export class LivetraceRun extends Base {
     this.#views.clear();
     this.#groups.clear();
     this.#dom?.list.replaceChildren();
-    this.#logIndex = { upTo: 0, byNode: new Map() };
+    this.#logIndex = new LogIndex();
     const apiPath = this.getAttribute('api-path') ?? undefined;
     const live = openTrace({ server, traceId, apiPath, token: () => this.#token });
     this.#live = live;

@@ -1,6 +1,7 @@
 // Live state of one trace, followed by livetrace/client and folded with the shared reducer.
 // The reducer updates its state object in place, so the component re-renders on a version counter (at most once per animation frame).
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { LogIndex } from '../../src/client/log-index.js';
 import { openTrace } from '../../src/client/live-trace.js';
 import { initialState, type TraceState } from '../../src/core/reducer.js';
 import type { LogEntry } from '../../src/core/types.js';
@@ -26,7 +27,6 @@ export interface LiveTrace {
   logsOf(nodeId: string): readonly LogEntry[];
 }
 
-const NO_LOGS: readonly LogEntry[] = [];
 
 export function useTrace(id: string): LiveTrace {
   const [version, setVersion] = useState(0);
@@ -34,12 +34,12 @@ export function useTrace(id: string): LiveTrace {
   const [error, setError] = useState<string | undefined>();
   const stateRef = useRef<TraceState>(initialState(id));
   const lastChangeRef = useRef(new Map<string, SpaceChange>());
-  const indexRef = useRef<{ upTo: number; byNode: Map<string, LogEntry[]> }>({ upTo: 0, byNode: new Map() });
+  const indexRef = useRef(new LogIndex());
 
   useEffect(() => {
     const lastChange = new Map<string, SpaceChange>();
     lastChangeRef.current = lastChange;
-    indexRef.current = { upTo: 0, byNode: new Map() };
+    indexRef.current = new LogIndex();
     setError(undefined);
     // One implementation of the browser side of the protocol: livetrace/client (history, SSE,
     // resume by last seq, gaps, duplicates, [DONE]). This hook only adds rendering.
@@ -83,15 +83,8 @@ export function useTrace(id: string): LiveTrace {
   const logsOf = useMemo(() => {
     const idx = indexRef.current;
     const logs = stateRef.current.logs;
-    for (; idx.upTo < logs.length; idx.upTo++) {
-      const l = logs[idx.upTo]!;
-      if (l.node_id === undefined) continue;
-      let arr = idx.byNode.get(l.node_id);
-      if (!arr) idx.byNode.set(l.node_id, (arr = []));
-      arr.push(l);
-    }
-    // A new function per version so memoized children see the change.
-    return (nodeId: string) => idx.byNode.get(nodeId)?.slice() ?? NO_LOGS;
+    // A new function per version (and a copy) so memoized children see the change.
+    return (nodeId: string): readonly LogEntry[] => idx.of(logs, nodeId).slice();
   }, [version]);
 
   return { state: stateRef.current, version, connection, error, logsOf, lastChange: lastChangeRef.current };
