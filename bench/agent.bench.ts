@@ -51,7 +51,11 @@ async function workers(one: (i: number) => Promise<void>): Promise<void> {
 
 async function otelBatch(): Promise<void> {
   const ack = new AckExporter();
-  const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(ack, { maxQueueSize: 2 ** 20, maxExportBatchSize: 2000, scheduledDelayMillis: 50 })] });
+  const provider = new BasicTracerProvider({
+    spanProcessors: [
+      new BatchSpanProcessor(ack, { maxQueueSize: 2 ** 20, maxExportBatchSize: 2000, scheduledDelayMillis: 50 }),
+    ],
+  });
   const ot = provider.getTracer('bench');
   await workers(async () => {
     const root = ot.startSpan('agent');
@@ -64,7 +68,8 @@ async function otelBatch(): Promise<void> {
     root.end();
   });
   await provider.forceFlush();
-  if (ack.count !== TRACES * (STEPS + 1)) throw new Error(`OpenTelemetry exported ${ack.count} of ${TRACES * (STEPS + 1)} spans`);
+  if (ack.count !== TRACES * (STEPS + 1))
+    throw new Error(`OpenTelemetry exported ${ack.count} of ${TRACES * (STEPS + 1)} spans`);
   await provider.shutdown();
 }
 
@@ -92,22 +97,64 @@ async function rawLimit(): Promise<void> {
     const folder = join(dir, traceId);
     mkdirSync(folder);
     const now = Date.now();
-    const lines: string[] = [JSON.stringify({ seq: 1, type: 'init', trace_id: traceId, timestamp: now, data: { trace_id: traceId } })];
+    const lines: string[] = [
+      JSON.stringify({ seq: 1, type: 'init', trace_id: traceId, timestamp: now, data: { trace_id: traceId } }),
+    ];
     let seq = 1;
     for (let s = 0; s < STEPS; s++) {
       const id = newId();
-      lines.push(JSON.stringify({ seq: ++seq, type: 'node_add', trace_id: traceId, node_id: id, timestamp: now, data: { id, label: 'step', status: 'running', start_time: now, parent_ids: [] } }));
-      lines.push(JSON.stringify({ seq: ++seq, type: 'log', trace_id: traceId, node_id: id, timestamp: now, data: { level: 'info', message: 'log line' } }));
-      lines.push(JSON.stringify({ seq: ++seq, type: 'node_complete', trace_id: traceId, node_id: id, timestamp: now, data: { node_id: id, status: 'success', end_time: now, duration: 0 } }));
+      lines.push(
+        JSON.stringify({
+          seq: ++seq,
+          type: 'node_add',
+          trace_id: traceId,
+          node_id: id,
+          timestamp: now,
+          data: { id, label: 'step', status: 'running', start_time: now, parent_ids: [] },
+        }),
+      );
+      lines.push(
+        JSON.stringify({
+          seq: ++seq,
+          type: 'log',
+          trace_id: traceId,
+          node_id: id,
+          timestamp: now,
+          data: { level: 'info', message: 'log line' },
+        }),
+      );
+      lines.push(
+        JSON.stringify({
+          seq: ++seq,
+          type: 'node_complete',
+          trace_id: traceId,
+          node_id: id,
+          timestamp: now,
+          data: { node_id: id, status: 'success', end_time: now, duration: 0 },
+        }),
+      );
     }
-    lines.push(JSON.stringify({ seq: ++seq, type: 'trace_complete', trace_id: traceId, timestamp: now, data: { status: 'completed' } }));
+    lines.push(
+      JSON.stringify({
+        seq: ++seq,
+        type: 'trace_complete',
+        trace_id: traceId,
+        timestamp: now,
+        data: { status: 'completed' },
+      }),
+    );
     const fh = await open(join(folder, 'events.jsonl'), 'w');
     await fh.write(lines.join('\n') + '\n');
     await fh.close();
   });
 }
 
-const runs: Record<string, () => Promise<void>> = { otel: otelBatch, memory: () => livetrace('memory'), file: () => livetrace('file'), raw: rawLimit };
+const runs: Record<string, () => Promise<void>> = {
+  otel: otelBatch,
+  memory: () => livetrace('memory'),
+  file: () => livetrace('file'),
+  raw: rawLimit,
+};
 const all: Record<string, number[]> = {};
 for (const [name, run] of Object.entries(runs)) {
   await run(); // warm-up
@@ -125,11 +172,19 @@ for (let r = 0; r < ROUNDS; r++) {
 rmSync(base, { recursive: true, force: true });
 const m = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, median(v)])) as Record<keyof typeof runs, number>;
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-console.log(`machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, node ${process.version}, load average ${loadavg()[0]!.toFixed(1)}; ${TRACES} traces x ${STEPS} steps, ${IN_FLIGHT} in flight, median of ${ROUNDS} interleaved rounds after a warm-up\n`);
+console.log(
+  `machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, node ${process.version}, load average ${loadavg()[0]!.toFixed(1)}; ${TRACES} traces x ${STEPS} steps, ${IN_FLIGHT} in flight, median of ${ROUNDS} interleaved rounds after a warm-up\n`,
+);
 console.log('| configuration | steps/s | ratio | goal |');
 console.log('| --- | ---: | ---: | ---: |');
 console.log(`| OpenTelemetry BatchSpanProcessor + ack-only exporter (no span dropped) | ${fmt(m.otel!)} | 1.00x | |`);
-console.log(`| livetrace, memory store | ${fmt(m.memory!)} | **${(m.memory! / m.otel!).toFixed(2)}x** of OTel | >= 1.0x |`);
+console.log(
+  `| livetrace, memory store | ${fmt(m.memory!)} | **${(m.memory! / m.otel!).toFixed(2)}x** of OTel | >= 1.0x |`,
+);
 console.log(`| raw limit: folder + file, JSON.stringify, one write per batch, close | ${fmt(m.raw!)} | 1.00x | |`);
-console.log(`| livetrace, FileStore (durability batch) | ${fmt(m.file!)} | **${(m.file! / m.raw!).toFixed(2)}x** of raw | >= 0.6x |`);
-console.log(`\ngoal: memory store >= 1.0x OTel batch: ${m.memory! >= m.otel! ? 'met' : 'NOT met'}; FileStore >= 0.6x the raw limit: ${m.file! >= 0.6 * m.raw! ? 'met' : 'NOT met'}`);
+console.log(
+  `| livetrace, FileStore (durability batch) | ${fmt(m.file!)} | **${(m.file! / m.raw!).toFixed(2)}x** of raw | >= 0.6x |`,
+);
+console.log(
+  `\ngoal: memory store >= 1.0x OTel batch: ${m.memory! >= m.otel! ? 'met' : 'NOT met'}; FileStore >= 0.6x the raw limit: ${m.file! >= 0.6 * m.raw! ? 'met' : 'NOT met'}`,
+);

@@ -15,11 +15,13 @@ async function livetrace(subscribers: number): Promise<void> {
   const t = await tracer.create();
   const readers: Promise<number>[] = [];
   for (let i = 0; i < subscribers; i++) {
-    readers.push((async () => {
-      let n = 0;
-      for await (const _ of t.subscribe()) n++;
-      return n;
-    })());
+    readers.push(
+      (async () => {
+        let n = 0;
+        for await (const _ of t.subscribe()) n++;
+        return n;
+      })(),
+    );
   }
   recordSteps(t, N);
   t.markComplete();
@@ -56,12 +58,20 @@ const bytes = await heapPerNode();
 const faster = Math.max(otelSimple, otelBatch);
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-console.log(`machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, node ${process.version}; ${N.toLocaleString('en-US')} steps per round, median of ${ROUNDS}\n`);
+console.log(
+  `machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, node ${process.version}; ${N.toLocaleString('en-US')} steps per round, median of ${ROUNDS}\n`,
+);
 console.log('| configuration | steps/s | ratio vs faster OTel |');
 console.log('| --- | ---: | ---: |');
-console.log(`| OpenTelemetry SimpleSpanProcessor + InMemorySpanExporter | ${fmt(otelSimple)} | ${(otelSimple / faster).toFixed(2)}x |`);
-console.log(`| OpenTelemetry BatchSpanProcessor + ack-only exporter | ${fmt(otelBatch)} | ${(otelBatch / faster).toFixed(2)}x |`);
+console.log(
+  `| OpenTelemetry SimpleSpanProcessor + InMemorySpanExporter | ${fmt(otelSimple)} | ${(otelSimple / faster).toFixed(2)}x |`,
+);
+console.log(
+  `| OpenTelemetry BatchSpanProcessor + ack-only exporter | ${fmt(otelBatch)} | ${(otelBatch / faster).toFixed(2)}x |`,
+);
 console.log(`| livetrace, memory store, no subscriber | ${fmt(lt)} | **${(lt / faster).toFixed(2)}x** |`);
 console.log(`| livetrace, memory store, 10 live subscribers | ${fmt(lt10)} | ${(lt10 / faster).toFixed(2)}x |`);
 console.log(`\nheap per live node (node + 3 events + log, trace kept in memory): ${fmt(bytes)} bytes`);
-console.log(`goal: livetrace without subscribers >= 1.0x the faster OpenTelemetry configuration: ${lt >= faster ? 'met' : 'NOT met'}`);
+console.log(
+  `goal: livetrace without subscribers >= 1.0x the faster OpenTelemetry configuration: ${lt >= faster ? 'met' : 'NOT met'}`,
+);

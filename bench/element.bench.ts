@@ -16,8 +16,12 @@ const viewer = Buffer.concat(viewerJs.map((f) => readFileSync(join(root, 'viewer
 
 console.log('| file | raw | gzip -9 | vs goal |');
 console.log('| --- | ---: | ---: | ---: |');
-console.log(`| dist/element.js (element + client + reducer + SSE parser) | ${kb(element.length)} | ${kb(gz(element))} | **${(gz(element) / GOAL).toFixed(2)}x** |`);
-console.log(`| viewer-dist JS (the developer viewer, for scale) | ${kb(viewer.length)} | ${kb(gz(viewer))} | ${(gz(viewer) / GOAL).toFixed(2)}x |`);
+console.log(
+  `| dist/element.js (element + client + reducer + SSE parser) | ${kb(element.length)} | ${kb(gz(element))} | **${(gz(element) / GOAL).toFixed(2)}x** |`,
+);
+console.log(
+  `| viewer-dist JS (the developer viewer, for scale) | ${kb(viewer.length)} | ${kb(gz(viewer))} | ${(gz(viewer) / GOAL).toFixed(2)}x |`,
+);
 console.log(`\ngoal: dist/element.js gzipped <= ${kb(GOAL)} (ratio <= 1.00x)`);
 if (/^\s*import[\s{*]/m.test(element.toString())) {
   console.error('dist/element.js has an import statement: it must be self-contained');

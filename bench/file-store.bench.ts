@@ -65,7 +65,10 @@ async function timeMs(run: () => Promise<unknown>, rounds: number): Promise<numb
 async function livetrace(kind: 'file' | 'memory'): Promise<void> {
   const dir = freshDir();
   toDelete.push(dir);
-  const tracer = new Tracer({ store: kind === 'file' ? new FileStore({ dir, durability: 'batch' }) : new MemoryStore(), exitHook: false });
+  const tracer = new Tracer({
+    store: kind === 'file' ? new FileStore({ dir, durability: 'batch' }) : new MemoryStore(),
+    exitHook: false,
+  });
   const t = await tracer.create();
   recordSteps(t, N);
   t.markComplete();
@@ -100,9 +103,43 @@ async function rawLimit(): Promise<void> {
   for (let i = 0; i < N; i++) {
     const now = Date.now();
     const id = newId();
-    push({ seq: ++seq, type: 'node_start', trace_id: traceId, node_id: id, timestamp: now, data: { node: { id, parent_ids: prev, children: [], label: 'step', metadata: {}, status: 'running', created_at: now, start_time: now, updated_at: now }, cursor: [id] } });
-    push({ seq: ++seq, type: 'log_added', trace_id: traceId, node_id: id, timestamp: now, data: { node_id: id, level: 'info', message: 'log line', timestamp: now } });
-    push({ seq: ++seq, type: 'node_complete', trace_id: traceId, node_id: id, timestamp: now, data: { node_id: id, status: 'success', end_time: now, duration: 0 } });
+    push({
+      seq: ++seq,
+      type: 'node_start',
+      trace_id: traceId,
+      node_id: id,
+      timestamp: now,
+      data: {
+        node: {
+          id,
+          parent_ids: prev,
+          children: [],
+          label: 'step',
+          metadata: {},
+          status: 'running',
+          created_at: now,
+          start_time: now,
+          updated_at: now,
+        },
+        cursor: [id],
+      },
+    });
+    push({
+      seq: ++seq,
+      type: 'log_added',
+      trace_id: traceId,
+      node_id: id,
+      timestamp: now,
+      data: { node_id: id, level: 'info', message: 'log line', timestamp: now },
+    });
+    push({
+      seq: ++seq,
+      type: 'node_complete',
+      trace_id: traceId,
+      node_id: id,
+      timestamp: now,
+      data: { node_id: id, status: 'success', end_time: now, duration: 0 },
+    });
     prev = [id];
   }
   flush();
@@ -120,7 +157,11 @@ async function listing(): Promise<{ cold: number; warm: number; filtered: number
       Array.from({ length: 50 }, (_, k) => {
         const n = i + k;
         const id = n % 2 ? `user-${n}` : `20260101${String(n).padStart(12, '0')}`;
-        return writer.append(id, makeEvents(id, 1, 3), makeInfo(id, { created_at: t0 + n, status: n % 3 ? 'completed' : 'running', tenant_id: `t${n % 20}` }));
+        return writer.append(
+          id,
+          makeEvents(id, 1, 3),
+          makeInfo(id, { created_at: t0 + n, status: n % 3 ? 'completed' : 'running', tenant_id: `t${n % 20}` }),
+        );
       }),
     );
   }
@@ -175,23 +216,32 @@ try {
     lt: () => livetrace('file'),
     ltMemory: () => livetrace('memory'),
   });
-  const { otelSimple, otelBatch, raw, lt, ltMemory } = r as Record<'otelSimple' | 'otelBatch' | 'raw' | 'lt' | 'ltMemory', number>;
+  const { otelSimple, otelBatch, raw, lt, ltMemory } = r as Record<
+    'otelSimple' | 'otelBatch' | 'raw' | 'lt' | 'ltMemory',
+    number
+  >;
   const list = await listing();
   const load = await loading();
   const faster = Math.max(otelSimple, otelBatch);
 
   const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
   const ms = (n: number): string => `${n.toFixed(1)} ms`;
-  console.log(`machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, node ${process.version}, load average ${loadavg()[0]!.toFixed(1)}; ${N.toLocaleString('en-US')} steps (3 events each) per round, median of ${ROUNDS} interleaved rounds\n`);
+  console.log(
+    `machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, node ${process.version}, load average ${loadavg()[0]!.toFixed(1)}; ${N.toLocaleString('en-US')} steps (3 events each) per round, median of ${ROUNDS} interleaved rounds\n`,
+  );
   console.log('| configuration | steps/s | events/s | vs raw limit | vs faster OTel |');
   console.log('| --- | ---: | ---: | ---: | ---: |');
   const row = (name: string, r: number, events = true): void =>
-    console.log(`| ${name} | ${fmt(r)} | ${events ? fmt(r * 3) : '-'} | ${(r / raw).toFixed(2)}x | ${(r / faster).toFixed(2)}x |`);
+    console.log(
+      `| ${name} | ${fmt(r)} | ${events ? fmt(r * 3) : '-'} | ${(r / raw).toFixed(2)}x | ${(r / faster).toFixed(2)}x |`,
+    );
   row('raw limit: JSON.stringify + one fs.writeSync per 2000 events', raw);
   row('OpenTelemetry SimpleSpanProcessor + InMemorySpanExporter', otelSimple, false);
   row('OpenTelemetry BatchSpanProcessor + InMemorySpanExporter', otelBatch, false);
   row('livetrace + MemoryStore (the core alone, for reference)', ltMemory);
-  console.log(`| **livetrace + FileStore (batch)** | **${fmt(lt)}** | **${fmt(lt * 3)}** | **${(lt / raw).toFixed(2)}x** | **${(lt / faster).toFixed(2)}x** |`);
+  console.log(
+    `| **livetrace + FileStore (batch)** | **${fmt(lt)}** | **${fmt(lt * 3)}** | **${(lt / raw).toFixed(2)}x** | **${(lt / faster).toFixed(2)}x** |`,
+  );
   console.log('');
   console.log('| file store operation | time |');
   console.log('| --- | ---: |');
@@ -202,7 +252,9 @@ try {
   console.log(`| load the same trace archived (gunzip + read + reducer) | ${ms(load.archived)} |`);
   console.log(`| (setup: 10,000 traces appended, 50 at a time) | ${ms(list.build)} |`);
   console.log('');
-  console.log(`goal: livetrace + FileStore >= 0.5x the raw limit: ${lt >= 0.5 * raw ? 'met' : 'NOT met'}; >= 0.5x the faster OpenTelemetry configuration: ${lt >= 0.5 * faster ? 'met' : 'NOT met'}`);
+  console.log(
+    `goal: livetrace + FileStore >= 0.5x the raw limit: ${lt >= 0.5 * raw ? 'met' : 'NOT met'}; >= 0.5x the faster OpenTelemetry configuration: ${lt >= 0.5 * faster ? 'met' : 'NOT met'}`,
+  );
 } finally {
   rmSync(base, { recursive: true, force: true });
 }

@@ -26,8 +26,17 @@ async function openaiAgents(): Promise<void> {
   const { z } = await import('zod');
   const { LivetraceAgentsProcessor } = await import('../src/integrations/openai-agents.js');
   const { Agent, run, tool, Usage, withGenerationSpan, setTraceProcessors, setTracingDisabled } = agents;
-  const message = (text: string) => [{ type: 'message' as const, role: 'assistant' as const, status: 'completed' as const, content: [{ type: 'output_text' as const, text }] }];
-  const call = (name: string, args: unknown, id: string) => [{ type: 'function_call' as const, callId: id, name, arguments: JSON.stringify(args), status: 'completed' as const }];
+  const message = (text: string) => [
+    {
+      type: 'message' as const,
+      role: 'assistant' as const,
+      status: 'completed' as const,
+      content: [{ type: 'output_text' as const, text }],
+    },
+  ];
+  const call = (name: string, args: unknown, id: string) => [
+    { type: 'function_call' as const, callId: id, name, arguments: JSON.stringify(args), status: 'completed' as const },
+  ];
   const makeAgent = () => {
     let n = 0;
     const model = {
@@ -35,7 +44,12 @@ async function openaiAgents(): Promise<void> {
         const step = n++ % 3;
         return withGenerationSpan(async (span) => {
           span.spanData.model = 'bench-model';
-          const output = step === 0 ? call('lookup', { q: 'x' }, `c${n}`) : step === 1 ? call('add', { a: 1, b: 2 }, `c${n}`) : message('done');
+          const output =
+            step === 0
+              ? call('lookup', { q: 'x' }, `c${n}`)
+              : step === 1
+                ? call('add', { a: 1, b: 2 }, `c${n}`)
+                : message('done');
           span.spanData.output = output as Record<string, unknown>[];
           span.spanData.usage = { input_tokens: 10, output_tokens: 5 };
           return { output, usage: new Usage({ requests: 1, inputTokens: 10, outputTokens: 5, totalTokens: 15 }) };
@@ -50,8 +64,18 @@ async function openaiAgents(): Promise<void> {
       instructions: 'x',
       model,
       tools: [
-        tool({ name: 'lookup', description: 'lookup', parameters: z.object({ q: z.string() }), execute: async ({ q }) => ({ q, hits: 3 }) }),
-        tool({ name: 'add', description: 'add', parameters: z.object({ a: z.number(), b: z.number() }), execute: async ({ a, b }) => a + b }),
+        tool({
+          name: 'lookup',
+          description: 'lookup',
+          parameters: z.object({ q: z.string() }),
+          execute: async ({ q }) => ({ q, hits: 3 }),
+        }),
+        tool({
+          name: 'add',
+          description: 'add',
+          parameters: z.object({ a: z.number(), b: z.number() }),
+          execute: async ({ a, b }) => a + b,
+        }),
       ],
     });
   };
@@ -65,7 +89,16 @@ async function openaiAgents(): Promise<void> {
   const base = await rate(RUNS, runs);
   rows.push({ framework: '@openai/agents', config: 'tracing disabled', rate: base, base });
   setTracingDisabled(false);
-  setTraceProcessors([{ async onTraceStart() {}, async onTraceEnd() {}, async onSpanStart() {}, async onSpanEnd() {}, async shutdown() {}, async forceFlush() {} }]);
+  setTraceProcessors([
+    {
+      async onTraceStart() {},
+      async onTraceEnd() {},
+      async onSpanStart() {},
+      async onSpanEnd() {},
+      async shutdown() {},
+      async forceFlush() {},
+    },
+  ]);
   rows.push({ framework: '@openai/agents', config: 'tracing on, no-op processor', rate: await rate(RUNS, runs), base });
   const tracer = new Tracer({ store: new MemoryStore() });
   const processor = new LivetraceAgentsProcessor({ tracer });
@@ -74,10 +107,16 @@ async function openaiAgents(): Promise<void> {
     await runs();
     await processor.forceFlush();
   });
-  rows.push({ framework: '@openai/agents', config: 'LivetraceAgentsProcessor (live nodes, memory store)', rate: traced, base });
+  rows.push({
+    framework: '@openai/agents',
+    config: 'LivetraceAgentsProcessor (live nodes, memory store)',
+    rate: traced,
+    base,
+  });
   const { traces } = await tracer.list({ limit: 1 });
   const snap = traces[0] ? await tracer.read(traces[0].id) : undefined;
-  if (!snap || snap.nodes.filter((n) => n.icon === 'tool').length !== 2 || snap.info.status !== 'completed') throw new Error('livetrace did not record the agent run');
+  if (!snap || snap.nodes.filter((n) => n.icon === 'tool').length !== 2 || snap.info.status !== 'completed')
+    throw new Error('livetrace did not record the agent run');
   await processor.shutdown();
   setTraceProcessors([]);
   await tracer.close();
@@ -116,10 +155,16 @@ async function langgraph(): Promise<void> {
     await runs([handler]);
     await handler.flush();
   });
-  rows.push({ framework: '@langchain/langgraph', config: 'LivetraceCallbackHandler (graph shape, memory store)', rate: traced, base });
+  rows.push({
+    framework: '@langchain/langgraph',
+    config: 'LivetraceCallbackHandler (graph shape, memory store)',
+    rate: traced,
+    base,
+  });
   const { traces } = await tracer.list({ limit: 1 });
   const snap = traces[0] ? await tracer.read(traces[0].id) : undefined;
-  if (!snap || snap.nodes.find((n) => n.label === 'merge')?.parent_ids.length !== 2) throw new Error('livetrace did not record the graph shape');
+  if (!snap || snap.nodes.find((n) => n.label === 'merge')?.parent_ids.length !== 2)
+    throw new Error('livetrace did not record the graph shape');
   await handler.close();
   await tracer.close();
 }
@@ -131,18 +176,39 @@ async function aiSdk(): Promise<void> {
   const { MockLanguageModelV4 } = await import('ai7/test');
   const { z } = await import('zod');
   const { livetraceTelemetry } = await import('../src/integrations/ai-sdk.js');
-  const usage = { inputTokens: { total: 10, noCache: 10, cacheRead: undefined, cacheWrite: undefined }, outputTokens: { total: 5, text: 5, reasoning: undefined } };
+  const usage = {
+    inputTokens: { total: 10, noCache: 10, cacheRead: undefined, cacheWrite: undefined },
+    outputTokens: { total: 5, text: 5, reasoning: undefined },
+  };
   const makeModel = () =>
     new MockLanguageModelV4({
       doGenerate: [
-        { content: [{ type: 'tool-call', toolCallId: 't1', toolName: 'lookup', input: JSON.stringify({ q: 'x' }) }], finishReason: { unified: 'tool-calls', raw: 'tool_calls' }, usage, warnings: [] },
-        { content: [{ type: 'text', text: 'done' }], finishReason: { unified: 'stop', raw: 'stop' }, usage, warnings: [] },
+        {
+          content: [{ type: 'tool-call', toolCallId: 't1', toolName: 'lookup', input: JSON.stringify({ q: 'x' }) }],
+          finishReason: { unified: 'tool-calls', raw: 'tool_calls' },
+          usage,
+          warnings: [],
+        },
+        {
+          content: [{ type: 'text', text: 'done' }],
+          finishReason: { unified: 'stop', raw: 'stop' },
+          usage,
+          warnings: [],
+        },
       ],
     });
-  const tools = { lookup: tool({ inputSchema: z.object({ q: z.string() }), execute: async ({ q }) => ({ q, hits: 3 }) }) };
+  const tools = {
+    lookup: tool({ inputSchema: z.object({ q: z.string() }), execute: async ({ q }) => ({ q, hits: 3 }) }),
+  };
   const runs = async (integrations: unknown[] | undefined): Promise<void> => {
     for (let i = 0; i < RUNS; i++) {
-      const r = await generateText({ model: makeModel(), prompt: 'go', tools, stopWhen: stepCountIs(3), ...(integrations ? { telemetry: { integrations: integrations as never, functionId: 'bench' } } : {}) });
+      const r = await generateText({
+        model: makeModel(),
+        prompt: 'go',
+        tools,
+        stopWhen: stepCountIs(3),
+        ...(integrations ? { telemetry: { integrations: integrations as never, functionId: 'bench' } } : {}),
+      });
       if (r.text !== 'done') throw new Error('bench generateText did not finish');
     }
   };
@@ -154,10 +220,16 @@ async function aiSdk(): Promise<void> {
     await runs([telemetry]);
     await telemetry.flush();
   });
-  rows.push({ framework: 'ai (AI SDK 7)', config: 'livetraceTelemetry (live nodes, memory store)', rate: traced, base });
+  rows.push({
+    framework: 'ai (AI SDK 7)',
+    config: 'livetraceTelemetry (live nodes, memory store)',
+    rate: traced,
+    base,
+  });
   const { traces } = await tracer.list({ limit: 1 });
   const snap = traces[0] ? await tracer.read(traces[0].id) : undefined;
-  if (!snap || !snap.nodes.some((n) => n.label === 'lookup' && n.status === 'completed')) throw new Error('livetrace did not record the AI SDK run');
+  if (!snap || !snap.nodes.some((n) => n.label === 'lookup' && n.status === 'completed'))
+    throw new Error('livetrace did not record the AI SDK run');
   await tracer.close();
 }
 
@@ -165,7 +237,12 @@ await openaiAgents();
 await langgraph();
 await aiSdk();
 
-console.log(`${RUNS} agent runs per round, median of ${ROUNDS} round(s)${SMOKE ? ' (smoke: figures meaningless)' : ''}\n`);
+console.log(
+  `${RUNS} agent runs per round, median of ${ROUNDS} round(s)${SMOKE ? ' (smoke: figures meaningless)' : ''}\n`,
+);
 console.log('| framework | configuration | runs/s | ratio |');
 console.log('| --- | --- | ---: | ---: |');
-for (const r of rows) console.log(`| ${r.framework} | ${r.config} | ${Math.round(r.rate).toLocaleString('en-US')} | ${(r.rate / r.base).toFixed(2)}x |`);
+for (const r of rows)
+  console.log(
+    `| ${r.framework} | ${r.config} | ${Math.round(r.rate).toLocaleString('en-US')} | ${(r.rate / r.base).toFixed(2)}x |`,
+  );

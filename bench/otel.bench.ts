@@ -9,7 +9,12 @@
 import { cpus } from 'node:os';
 import { context, trace as otelTrace } from '@opentelemetry/api';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { Tracer } from '../src/tracer/tracer.js';
 import { LivetraceSpanProcessor } from '../src/otel/span-processor.js';
@@ -53,7 +58,8 @@ async function pipeline(kind: 'otel' | 'livetrace'): Promise<void> {
   if (kind === 'otel' && memory.getFinishedSpans().length !== N) throw new Error('OTel lost spans');
   if (tracer) {
     const { traces } = await tracer.list({ limit: TRACES + 1 });
-    if (traces.length !== TRACES || traces.some((t) => t.status !== 'completed' || t.node_count !== SPANS_PER_TRACE)) throw new Error('livetrace lost spans');
+    if (traces.length !== TRACES || traces.some((t) => t.status !== 'completed' || t.node_count !== SPANS_PER_TRACE))
+      throw new Error('livetrace lost spans');
   }
   await provider.shutdown();
   await tracer?.close();
@@ -62,13 +68,16 @@ async function pipeline(kind: 'otel' | 'livetrace'): Promise<void> {
 // Export: the same 20,000 spans, once as livetrace snapshots, once as SDK ReadableSpans.
 const exporter = new InMemorySpanExporter();
 const exportTracer = new Tracer({ store: new MemoryStore(), exitHook: false });
-const exportProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter), new LivetraceSpanProcessor({ tracer: exportTracer })] });
+const exportProvider = new BasicTracerProvider({
+  spanProcessors: [new SimpleSpanProcessor(exporter), new LivetraceSpanProcessor({ tracer: exportTracer })],
+});
 emit(exportProvider);
 await exportProvider.forceFlush();
 const { traces } = await exportTracer.list({ limit: TRACES + 1 });
 const snapshots = await Promise.all(traces.map((t) => exportTracer.read(t.id)));
 const readable = exporter.getFinishedSpans();
-if (readable.length !== N || snapshots.reduce((n, s) => n + s!.nodes.length, 0) !== N) throw new Error('export fixtures incomplete');
+if (readable.length !== N || snapshots.reduce((n, s) => n + s!.nodes.length, 0) !== N)
+  throw new Error('export fixtures incomplete');
 let bytesOurs = 0;
 let bytesOtel = 0;
 const exportOurs = await rate(N, async () => {
@@ -85,11 +94,21 @@ await exportProvider.shutdown();
 await exportTracer.close();
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-console.log(`machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, node ${process.version}; ${N.toLocaleString('en-US')} spans per round (${TRACES} traces x ${SPANS_PER_TRACE}), median of ${ROUNDS}\n`);
+console.log(
+  `machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, node ${process.version}; ${N.toLocaleString('en-US')} spans per round (${TRACES} traces x ${SPANS_PER_TRACE}), median of ${ROUNDS}\n`,
+);
 console.log('| configuration | spans/s | ratio |');
 console.log('| --- | ---: | ---: |');
 console.log(`| OTel SDK + SimpleSpanProcessor + InMemorySpanExporter | ${fmt(otelRate)} | 1.00x |`);
-console.log(`| OTel SDK + LivetraceSpanProcessor (live nodes, memory store, traces completed and released) | ${fmt(ltRate)} | **${(ltRate / otelRate).toFixed(2)}x** |`);
-console.log(`| OTLP/JSON: otlp-transformer JsonTraceSerializer (ReadableSpans -> bytes) | ${fmt(exportOtel)} | 1.00x |`);
-console.log(`| OTLP/JSON: livetrace toOtlp + JSON.stringify (snapshots -> string) | ${fmt(exportOurs)} | **${(exportOurs / exportOtel).toFixed(2)}x** |`);
-console.log(`\nOTLP/JSON size for ${fmt(N)} spans: livetrace ${fmt(bytesOurs)} chars (${TRACES} requests), otlp-transformer ${fmt(bytesOtel)} bytes (1 request); livetrace adds livetrace.* attributes and input/output`);
+console.log(
+  `| OTel SDK + LivetraceSpanProcessor (live nodes, memory store, traces completed and released) | ${fmt(ltRate)} | **${(ltRate / otelRate).toFixed(2)}x** |`,
+);
+console.log(
+  `| OTLP/JSON: otlp-transformer JsonTraceSerializer (ReadableSpans -> bytes) | ${fmt(exportOtel)} | 1.00x |`,
+);
+console.log(
+  `| OTLP/JSON: livetrace toOtlp + JSON.stringify (snapshots -> string) | ${fmt(exportOurs)} | **${(exportOurs / exportOtel).toFixed(2)}x** |`,
+);
+console.log(
+  `\nOTLP/JSON size for ${fmt(N)} spans: livetrace ${fmt(bytesOurs)} chars (${TRACES} requests), otlp-transformer ${fmt(bytesOtel)} bytes (1 request); livetrace adds livetrace.* attributes and input/output`,
+);

@@ -103,7 +103,9 @@ async function storeRates(): Promise<void> {
     }
   }
   const file = median(all['FileStore (durability batch)']!);
-  console.log(`### Events/s written through a Tracer (${TRACES} concurrent traces, ${STEPS * 3} events, incl. final flush; median of ${ROUNDS})\n`);
+  console.log(
+    `### Events/s written through a Tracer (${TRACES} concurrent traces, ${STEPS * 3} events, incl. final flush; median of ${ROUNDS})\n`,
+  );
   console.log('| store | events/s | vs FileStore |');
   console.log('| --- | ---: | ---: |');
   for (const [name, xs] of Object.entries(all)) {
@@ -141,7 +143,11 @@ async function redisLatency(): Promise<number[]> {
   const hub = new RedisHub({ url: REDIS_URL, prefix });
   const tracer = new Tracer({ store: new SqliteStore({ path: dbPath }), hub, exitHook: false });
   const script = fileURLToPath(new URL('./fixtures/paced-writer.js', import.meta.url));
-  const child = spawn(process.execPath, [script, dbPath, REDIS_URL, prefix, String(LAT_EVENTS), String(LAT_INTERVAL_MS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [script, dbPath, REDIS_URL, prefix, String(LAT_EVENTS), String(LAT_INTERVAL_MS)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   const exited = new Promise((r) => child.on('exit', r));
   const id = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (l) => {
@@ -172,17 +178,24 @@ async function redisLatency(): Promise<number[]> {
 
 async function latencies(): Promise<void> {
   const redisSkip = await reachable('redis');
-  console.log(`### Publish-to-receive latency of live events (one event every ${LAT_INTERVAL_MS} ms, ${LAT_EVENTS} events, first ${LAT_WARMUP} dropped)\n`);
+  console.log(
+    `### Publish-to-receive latency of live events (one event every ${LAT_INTERVAL_MS} ms, ${LAT_EVENTS} events, first ${LAT_WARMUP} dropped)\n`,
+  );
   console.log('| path | p50 ms | p99 ms | max ms |');
   console.log('| --- | ---: | ---: | ---: |');
   const local = await localLatency();
-  console.log(`| LocalHub, same process | ${pct(local, 50).toFixed(3)} | ${pct(local, 99).toFixed(3)} | ${Math.max(...local).toFixed(3)} |`);
+  console.log(
+    `| LocalHub, same process | ${pct(local, 50).toFixed(3)} | ${pct(local, 99).toFixed(3)} | ${Math.max(...local).toFixed(3)} |`,
+  );
   if (redisSkip) {
     console.log(`| RedisHub, other process | skipped: ${redisSkip} | | |`);
   } else {
     const redis = await redisLatency();
-    console.log(`| RedisHub, writer in another process | ${pct(redis, 50).toFixed(3)} | ${pct(redis, 99).toFixed(3)} | ${Math.max(...redis).toFixed(3)} |`);
-    if (redis.length < LAT_EVENTS - LAT_WARMUP) console.log(`\n(received ${redis.length} of ${LAT_EVENTS - LAT_WARMUP} stamped events live)`);
+    console.log(
+      `| RedisHub, writer in another process | ${pct(redis, 50).toFixed(3)} | ${pct(redis, 99).toFixed(3)} | ${Math.max(...redis).toFixed(3)} |`,
+    );
+    if (redis.length < LAT_EVENTS - LAT_WARMUP)
+      console.log(`\n(received ${redis.length} of ${LAT_EVENTS - LAT_WARMUP} stamped events live)`);
   }
   console.log('');
 }

@@ -103,7 +103,8 @@ async function livetraceChild(EVENTS: number, RATE: number): Promise<void> {
         const wait = pace(i);
         if (wait) await wait;
       }
-      if (trace.lastSeq - first + 1 !== EVENTS) throw new Error(`published ${trace.lastSeq - first + 1} events, expected ${EVENTS}`);
+      if (trace.lastSeq - first + 1 !== EVENTS)
+        throw new Error(`published ${trace.lastSeq - first + 1} events, expected ${EVENTS}`);
       // Keep sampling until the parent says every client is done (which, paced, can come
       // during the last wait above: then answer at once).
       onFinish = () => {
@@ -114,8 +115,7 @@ async function livetraceChild(EVENTS: number, RATE: number): Promise<void> {
     } else if (m.cmd === 'finish') {
       finishAsked = true;
       onFinish?.();
-    }
-    else if (m.cmd === 'stop') {
+    } else if (m.cmd === 'stop') {
       await app.close();
       await tracer.close();
       process.disconnect();
@@ -149,8 +149,24 @@ async function naiveChild(EVENTS: number, RATE: number): Promise<void> {
       for (let i = 0; i < EVENTS; i++) {
         seq++;
         const last = i === EVENTS - 1;
-        const ev = { seq, type: last ? 'complete' : 'log_added', trace_id: traceId, node_id: 'n', timestamp: Date.now(), data: last ? { status: 'completed' } : { node_id: 'n', level: 'info', message: 'token', data: { i, text: 'lorem ipsum dolor sit amet' }, timestamp: Date.now() } };
-        const frame = `id: ${seq}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n` + (last ? 'data: [DONE]\n\n' : '');
+        const ev = {
+          seq,
+          type: last ? 'complete' : 'log_added',
+          trace_id: traceId,
+          node_id: 'n',
+          timestamp: Date.now(),
+          data: last
+            ? { status: 'completed' }
+            : {
+                node_id: 'n',
+                level: 'info',
+                message: 'token',
+                data: { i, text: 'lorem ipsum dolor sit amet' },
+                timestamp: Date.now(),
+              },
+        };
+        const frame =
+          `id: ${seq}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n` + (last ? 'data: [DONE]\n\n' : '');
         publishTimes[i] = now();
         for (const c of clients) {
           c.write(frame);
@@ -167,8 +183,7 @@ async function naiveChild(EVENTS: number, RATE: number): Promise<void> {
     } else if (m.cmd === 'finish') {
       finishAsked = true;
       onFinish?.();
-    }
-    else if (m.cmd === 'stop') {
+    } else if (m.cmd === 'stop') {
       server.close();
       process.disconnect();
     }
@@ -191,7 +206,12 @@ async function restChild(): Promise<void> {
   };
   const loaded = await build(false);
   const stored = await build(true);
-  process.send!({ kind: 'rest-ready', port: (app.server.address() as AddressInfo).port, loaded, stored } satisfies FromChild);
+  process.send!({
+    kind: 'rest-ready',
+    port: (app.server.address() as AddressInfo).port,
+    loaded,
+    stored,
+  } satisfies FromChild);
   process.on('message', async () => {
     await app.close();
     await tracer.close();
@@ -209,7 +229,10 @@ interface ChildHandle {
 }
 
 function startChild(mode: string, events = EVENTS, rate = 0): ChildHandle {
-  const child = fork(fileURLToPath(import.meta.url), ['--child', mode, String(events), String(rate)], { execArgv: ['--expose-gc', ...(process.env['LIVETRACE_BENCH_CHILD_ARGS']?.split(' ').filter(Boolean) ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(import.meta.url), ['--child', mode, String(events), String(rate)], {
+    execArgv: ['--expose-gc', ...(process.env['LIVETRACE_BENCH_CHILD_ARGS']?.split(' ').filter(Boolean) ?? [])],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const waiting: { kind: string; resolve: (m: FromChild) => void }[] = [];
   child.on('message', (m: FromChild) => {
     const i = waiting.findIndex((w) => w.kind === m.kind);
@@ -250,34 +273,37 @@ async function fanOut(mode: 'livetrace' | 'naive', EVENTS: number, rate = 0): Pr
     recvTimes.push(times);
     let expected = firstSeq;
     let rest = '';
-    const req = request({ host: '127.0.0.1', port: ready.port, path, agent, headers: { accept: 'text/event-stream' } }, (res) => {
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        const t = now();
-        const text = rest + chunk;
-        let pos = 0;
-        for (;;) {
-          const i = text.indexOf('id: ', pos);
-          if (i < 0) break;
-          const nl = text.indexOf('\n', i);
-          const end = text.indexOf('\n\n', i);
-          if (nl < 0 || end < 0) break;
-          const seq = Number(text.slice(i + 4, nl));
-          if (seq !== expected) result.outOfOrder++;
-          expected = seq + 1;
-          result.received++;
-          if (seq % 10 === 0) times[seq - firstSeq] = t;
-          pos = end + 2;
-        }
-        rest = text.slice(pos);
-        if (rest.includes('data: [DONE]')) result.done = true;
-      });
-      res.on('end', () => {
-        if (rest.includes('data: [DONE]')) result.done = true;
-        lastRecv = Math.max(lastRecv, now());
-        if (++finished === CLIENTS) allDone();
-      });
-    });
+    const req = request(
+      { host: '127.0.0.1', port: ready.port, path, agent, headers: { accept: 'text/event-stream' } },
+      (res) => {
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          const t = now();
+          const text = rest + chunk;
+          let pos = 0;
+          for (;;) {
+            const i = text.indexOf('id: ', pos);
+            if (i < 0) break;
+            const nl = text.indexOf('\n', i);
+            const end = text.indexOf('\n\n', i);
+            if (nl < 0 || end < 0) break;
+            const seq = Number(text.slice(i + 4, nl));
+            if (seq !== expected) result.outOfOrder++;
+            expected = seq + 1;
+            result.received++;
+            if (seq % 10 === 0) times[seq - firstSeq] = t;
+            pos = end + 2;
+          }
+          rest = text.slice(pos);
+          if (rest.includes('data: [DONE]')) result.done = true;
+        });
+        res.on('end', () => {
+          if (rest.includes('data: [DONE]')) result.done = true;
+          lastRecv = Math.max(lastRecv, now());
+          if (++finished === CLIENTS) allDone();
+        });
+      },
+    );
     req.on('error', () => {
       failedConnects++;
       if (++finished === CLIENTS) allDone();
@@ -291,7 +317,8 @@ async function fanOut(mode: 'livetrace' | 'naive', EVENTS: number, rate = 0): Pr
     child.send({ cmd: 'streams' });
     const n = (await child.next('streams')).n;
     if (n >= CLIENTS - failedConnects) break;
-    if (waited > 60_000) throw new Error(`only ${n} of ${CLIENTS} streams open after 60 s (${failedConnects} failed to connect)`);
+    if (waited > 60_000)
+      throw new Error(`only ${n} of ${CLIENTS} streams open after 60 s (${failedConnects} failed to connect)`);
     await new Promise((r) => setTimeout(r, 20));
   }
   const published = child.next('published');
@@ -314,7 +341,8 @@ async function fanOut(mode: 'livetrace' | 'naive', EVENTS: number, rate = 0): Pr
     });
   }
   latencies.sort((a, b) => a - b);
-  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))] ?? NaN;
+  const pct = (p: number): number =>
+    latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))] ?? NaN;
   child.send({ cmd: 'stop' });
   await child.exited;
   agent.destroy();
@@ -375,7 +403,9 @@ async function restRates(port: number, paths: string[]): Promise<number[]> {
 }
 
 function fmt(n: number, digits = 0): string {
-  return Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-';
+  return Number.isFinite(n)
+    ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : '-';
 }
 
 const PART = process.env['LIVETRACE_BENCH_PART'];
@@ -391,8 +421,10 @@ const PACED_EVENTS = sized(1000, 20);
 function fanOutRow(r: Record<string, string | number>, label: string): string {
   return `| ${label} | ${fmt(r.events as number)} | ${fmt(r.eventsPerSec as number)} | ${r.lost} | ${r.outOfOrder} | ${r.doneClients}/${CLIENTS} | ${fmt(r.p50 as number, 1)} | ${fmt(r.p99 as number, 1)} | ${fmt(r.seconds as number, 2)} | ${fmt(r.rssMaxMb as number)} | ${fmt(r.rssGrowthMb as number)} | ${fmt(r.heapMaxMb as number)} |`;
 }
-const FANOUT_HEADER = '| server | events per client | delivered events/s | loss | out of order | clients with [DONE] | p50 latency ms | p99 latency ms | wall s | server RSS max MB | RSS growth MB | heap max MB |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |';
-const lossless = (r: Record<string, string | number>): boolean => r.lost === 0 && r.outOfOrder === 0 && r.doneClients === CLIENTS;
+const FANOUT_HEADER =
+  '| server | events per client | delivered events/s | loss | out of order | clients with [DONE] | p50 latency ms | p99 latency ms | wall s | server RSS max MB | RSS growth MB | heap max MB |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |';
+const lossless = (r: Record<string, string | number>): boolean =>
+  r.lost === 0 && r.outOfOrder === 0 && r.doneClients === CLIENTS;
 
 async function sseRows(): Promise<void> {
   const ok: boolean[] = [];
@@ -400,25 +432,38 @@ async function sseRows(): Promise<void> {
     // Stated load: the writer emits RATE events/s; the clients run in this process, the server in a child.
     const lt = await fanOut('livetrace', PACED_EVENTS, RATE);
     const naive = await fanOut('naive', PACED_EVENTS, RATE);
-    console.log(`SSE latency at a stated load: ${CLIENTS} clients (this process) on one live trace written at ${RATE} events/s by the server process (${fmt(CLIENTS * RATE)} deliveries/s)\n`);
+    console.log(
+      `SSE latency at a stated load: ${CLIENTS} clients (this process) on one live trace written at ${RATE} events/s by the server process (${fmt(CLIENTS * RATE)} deliveries/s)\n`,
+    );
     console.log(FANOUT_HEADER);
     console.log(fanOutRow(lt, `livetrace SSE route, ${RATE} events/s`));
     console.log(fanOutRow(naive, `naive broadcaster, ${RATE} events/s`));
     const ratio = (lt.p99 as number) / (naive.p99 as number);
-    console.log(`| ratio livetrace / naive | | | | | | ${fmt((lt.p50 as number) / (naive.p50 as number), 2)}x | **${fmt(ratio, 2)}x** | | | | |`);
-    console.log(`\ngoal: p99 <= 0.5x naive at ${RATE} events/s, zero loss: ${ratio <= 0.5 && lossless(lt) ? 'met' : 'NOT met'} (livetrace p99 ${fmt(lt.p99 as number, 1)} ms)\n`);
+    console.log(
+      `| ratio livetrace / naive | | | | | | ${fmt((lt.p50 as number) / (naive.p50 as number), 2)}x | **${fmt(ratio, 2)}x** | | | | |`,
+    );
+    console.log(
+      `\ngoal: p99 <= 0.5x naive at ${RATE} events/s, zero loss: ${ratio <= 0.5 && lossless(lt) ? 'met' : 'NOT met'} (livetrace p99 ${fmt(lt.p99 as number, 1)} ms)\n`,
+    );
     ok.push(lossless(lt));
   }
   if (PART !== 'sse-paced') {
-    console.log(`SSE fan-out at saturation: ${CLIENTS} concurrent clients on 127.0.0.1, each receiving a whole live trace (writer flat out, bursts of ${BURST} events per tick)\n`);
+    console.log(
+      `SSE fan-out at saturation: ${CLIENTS} concurrent clients on 127.0.0.1, each receiving a whole live trace (writer flat out, bursts of ${BURST} events per tick)\n`,
+    );
     const full = await fanOut('livetrace', EVENTS);
     const short = await fanOut('livetrace', SHORT_EVENTS);
     const naive = await fanOut('naive', SHORT_EVENTS);
     console.log(FANOUT_HEADER);
-    for (const r of [full, short, naive]) console.log(fanOutRow(r, r.mode === 'livetrace' ? 'livetrace SSE route' : 'naive broadcaster'));
+    for (const r of [full, short, naive])
+      console.log(fanOutRow(r, r.mode === 'livetrace' ? 'livetrace SSE route' : 'naive broadcaster'));
     const ratio = (short.eventsPerSec as number) / (naive.eventsPerSec as number);
-    console.log(`| ratio livetrace / naive (same ${fmt(SHORT_EVENTS)}-event stream) | | **${fmt(ratio, 2)}x** | | | | ${fmt((short.p50 as number) / (naive.p50 as number), 2)}x | ${fmt((short.p99 as number) / (naive.p99 as number), 2)}x | ${fmt((short.seconds as number) / (naive.seconds as number), 2)}x | ${fmt((short.rssMaxMb as number) / (naive.rssMaxMb as number), 2)}x | | |`);
-    console.log(`\ngoal: delivered events/s >= 2x naive at saturation, zero loss: ${ratio >= 2 && lossless(short) && lossless(full) ? 'met' : 'NOT met'}\n`);
+    console.log(
+      `| ratio livetrace / naive (same ${fmt(SHORT_EVENTS)}-event stream) | | **${fmt(ratio, 2)}x** | | | | ${fmt((short.p50 as number) / (naive.p50 as number), 2)}x | ${fmt((short.p99 as number) / (naive.p99 as number), 2)}x | ${fmt((short.seconds as number) / (naive.seconds as number), 2)}x | ${fmt((short.rssMaxMb as number) / (naive.rssMaxMb as number), 2)}x | | |`,
+    );
+    console.log(
+      `\ngoal: delivered events/s >= 2x naive at saturation, zero loss: ${ratio >= 2 && lossless(short) && lossless(full) ? 'met' : 'NOT met'}\n`,
+    );
     ok.push(lossless(full), lossless(short));
   }
   if (ok.some((x) => !x)) {
@@ -428,7 +473,6 @@ async function sseRows(): Promise<void> {
 }
 
 async function restRows(): Promise<void> {
-
   const rest = startChild('rest');
   const ready = await rest.next('rest-ready');
   const [nodesLoaded, nodesStored, info] = (await restRates(ready.port, [
@@ -438,11 +482,15 @@ async function restRows(): Promise<void> {
   ])) as [number, number, number];
   rest.send({ cmd: 'stop' });
   await rest.exited;
-  console.log(`\nREST on 127.0.0.1: ${REST_CONCURRENCY} keep-alive connections, ${REST_SECONDS} s per row in ${REST_SLICES} interleaved slices, ${NODES}-node trace\n`);
+  console.log(
+    `\nREST on 127.0.0.1: ${REST_CONCURRENCY} keep-alive connections, ${REST_SECONDS} s per row in ${REST_SLICES} interleaved slices, ${NODES}-node trace\n`,
+  );
   console.log('| request | requests/s | ratio to GET /info |');
   console.log('| --- | --- | --- |');
   console.log(`| GET /traces/:id/nodes (loaded in the server) | ${fmt(nodesLoaded)} | ${fmt(nodesLoaded / info, 3)} |`);
-  console.log(`| GET /traces/:id/nodes (finished, store only: cached bytes + ETag) | ${fmt(nodesStored)} | ${fmt(nodesStored / info, 3)} |`);
+  console.log(
+    `| GET /traces/:id/nodes (finished, store only: cached bytes + ETag) | ${fmt(nodesStored)} | ${fmt(nodesStored / info, 3)} |`,
+  );
   console.log(`| GET /traces/:id/info (baseline) | ${fmt(info)} | 1.000 |`);
   console.log(`\ngoal: finished /nodes >= 0.25x /info: ${nodesStored / info >= 0.25 ? 'met' : 'NOT met'}`);
 }

@@ -15,7 +15,8 @@ const State = Annotation.Root({ notes: Annotation({ reducer: (a, b) => a.concat(
 const model = new FakeListChatModel({ responses: ['Rayleigh scattering favours short wavelengths.'] });
 const review = new StateGraph(State)
   .addNode('check facts', () => ({ notes: ['facts ok'] }))
-  .addEdge(START, 'check facts').addEdge('check facts', END)
+  .addEdge(START, 'check facts')
+  .addEdge('check facts', END)
   .compile();
 
 const graph = new StateGraph(State)
@@ -39,7 +40,10 @@ await handler.flush();
 const { traces } = await tracer.list();
 const snap = await tracer.read(traces[0].id);
 const label = (id) => snap.nodes.find((n) => n.id === id)?.label;
-for (const n of snap.nodes) console.log(`${n.label} [${n.kind ?? n.icon}] ${n.status}${n.parent_ids.length ? ` <- ${n.parent_ids.map(label).join(' + ')}` : ''}`);
+for (const n of snap.nodes)
+  console.log(
+    `${n.label} [${n.kind ?? n.icon}] ${n.status}${n.parent_ids.length ? ` <- ${n.parent_ids.map(label).join(' + ')}` : ''}`,
+  );
 console.log(`trace ${snap.info.id}: ${snap.info.status}`);
 await handler.close();
 await tracer.close();

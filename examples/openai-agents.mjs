@@ -21,10 +21,24 @@ function scripted(name, turns) {
       const turn = turns[n++];
       return withGenerationSpan(async (span) => {
         span.spanData.model = name;
-        span.spanData.input = typeof request.input === 'string' ? [{ role: 'user', content: request.input }] : request.input;
+        span.spanData.input =
+          typeof request.input === 'string' ? [{ role: 'user', content: request.input }] : request.input;
         const output = turn.text
-          ? [{ type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: turn.text }] }]
-          : turn.calls.map((c, i) => ({ type: 'function_call', callId: `call_${n}_${i}`, name: c.name, arguments: JSON.stringify(c.args), status: 'completed' }));
+          ? [
+              {
+                type: 'message',
+                role: 'assistant',
+                status: 'completed',
+                content: [{ type: 'output_text', text: turn.text }],
+              },
+            ]
+          : turn.calls.map((c, i) => ({
+              type: 'function_call',
+              callId: `call_${n}_${i}`,
+              name: c.name,
+              arguments: JSON.stringify(c.args),
+              status: 'completed',
+            }));
         span.spanData.output = output;
         span.spanData.usage = { input_tokens: 120, output_tokens: 30 };
         return { output, usage: new Usage({ requests: 1, inputTokens: 120, outputTokens: 30, totalTokens: 150 }) };
@@ -36,14 +50,36 @@ function scripted(name, turns) {
   };
 }
 
-const writer = new Agent({ name: 'writer', instructions: 'Write a short answer.', model: scripted('writer-model', [{ text: 'Paris is sunny (21°C); 2 + 3 = 5.' }]) });
+const writer = new Agent({
+  name: 'writer',
+  instructions: 'Write a short answer.',
+  model: scripted('writer-model', [{ text: 'Paris is sunny (21°C); 2 + 3 = 5.' }]),
+});
 const triage = new Agent({
   name: 'triage',
   instructions: 'Use the tools, then hand off to the writer.',
-  model: scripted('triage-model', [{ calls: [{ name: 'weather', args: { city: 'Paris' } }, { name: 'add', args: { a: 2, b: 3 } }] }, { calls: [{ name: 'transfer_to_writer', args: {} }] }]),
+  model: scripted('triage-model', [
+    {
+      calls: [
+        { name: 'weather', args: { city: 'Paris' } },
+        { name: 'add', args: { a: 2, b: 3 } },
+      ],
+    },
+    { calls: [{ name: 'transfer_to_writer', args: {} }] },
+  ]),
   tools: [
-    tool({ name: 'weather', description: 'Weather of a city', parameters: z.object({ city: z.string() }), execute: async ({ city }) => ({ city, sky: 'sunny', celsius: 21 }) }),
-    tool({ name: 'add', description: 'Adds two numbers', parameters: z.object({ a: z.number(), b: z.number() }), execute: async ({ a, b }) => a + b }),
+    tool({
+      name: 'weather',
+      description: 'Weather of a city',
+      parameters: z.object({ city: z.string() }),
+      execute: async ({ city }) => ({ city, sky: 'sunny', celsius: 21 }),
+    }),
+    tool({
+      name: 'add',
+      description: 'Adds two numbers',
+      parameters: z.object({ a: z.number(), b: z.number() }),
+      execute: async ({ a, b }) => a + b,
+    }),
   ],
   handoffs: [writer],
 });

@@ -16,15 +16,18 @@ const workers = trace.parallel([
   { label: 'search papers', input: { q: 'sky colour' } },
   { label: 'search forums', input: { q: 'why blue not violet' } },
 ]);
-await Promise.all(workers.map(async (w, i) => {          // each worker completes on its own
-  await new Promise((r) => setTimeout(r, 10 * (i + 1)));
-  w.info('found 3 documents').complete({ docs: 3 });
-}));
+await Promise.all(
+  workers.map(async (w, i) => {
+    // each worker completes on its own
+    await new Promise((r) => setTimeout(r, 10 * (i + 1)));
+    w.info('found 3 documents').complete({ docs: 3 });
+  }),
+);
 
 const memory = trace.createSpace({ label: 'knowledge' });
 memory.set('finding', 'shorter wavelengths scatter more');
 
-const answer = trace.add(undefined, { label: 'answer' });  // joins the three workers
+const answer = trace.add(undefined, { label: 'answer' }); // joins the three workers
 console.log('answer parents:', answer.data.parent_ids.length);
 answer.complete('Rayleigh scattering');
 trace.markComplete();

@@ -12,7 +12,12 @@ import { join } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
-if (!args.includes('--no-compile')) execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.test.json')], { stdio: 'inherit' });
+if (!args.includes('--no-compile'))
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.test.json')],
+    { stdio: 'inherit' },
+  );
 const dir = join(root, '.build/bench');
 const filters = args.filter((a) => !a.startsWith('--'));
 const files = readdirSync(dir)
@@ -22,7 +27,11 @@ const files = readdirSync(dir)
 let failed = 0;
 for (const f of files) {
   console.log(`\n## ${f.replace(/\.bench\.js$/, '')}\n`);
-  const r = spawnSync(process.execPath, ['--expose-gc', join(dir, f)], { stdio: 'inherit', cwd: root, env: smoke ? { ...process.env, LIVETRACE_BENCH_SMOKE: '1' } : process.env });
+  const r = spawnSync(process.execPath, ['--expose-gc', join(dir, f)], {
+    stdio: 'inherit',
+    cwd: root,
+    env: smoke ? { ...process.env, LIVETRACE_BENCH_SMOKE: '1' } : process.env,
+  });
   if (r.status !== 0) {
     failed++;
     console.error(`*** bench ${f} failed (exit ${r.status ?? r.signal})`);

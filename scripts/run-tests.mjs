@@ -8,7 +8,11 @@ import { join } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 // Type errors fail the run, but the tests still run (tsc emits anyway) so that one broken
 // file does not hide every other result.
-const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.test.json')], { stdio: 'inherit' });
+const tsc = spawnSync(
+  process.execPath,
+  [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.test.json')],
+  { stdio: 'inherit' },
+);
 if (tsc.status !== 0) console.error('\n*** type check failed (tests run anyway; the run will fail) ***\n');
 const dir = join(root, '.build/test');
 const filters = process.argv.slice(2);
@@ -22,5 +26,9 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--expose-gc', '--test', '--test-concurrency=2', '--test-timeout=240000', '--test-reporter=spec', ...files], { stdio: 'inherit', cwd: root });
+const r = spawnSync(
+  process.execPath,
+  ['--expose-gc', '--test', '--test-concurrency=2', '--test-timeout=240000', '--test-reporter=spec', ...files],
+  { stdio: 'inherit', cwd: root },
+);
 process.exit(tsc.status !== 0 ? 1 : (r.status ?? 1));

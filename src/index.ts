@@ -18,7 +18,15 @@ export type { EventHub, HubListener } from './hub/hub.js';
 export type { Subscription, SubscribeOptions } from './hub/subscription.js';
 export { applyEvent, reduceEvents, initialState, toSnapshot, type TraceState } from './core/reducer.js';
 export { capture, captureError } from './core/capture.js';
-export { DEFAULT_PRICES, DEFAULT_PRICES_DATE, resolvePrices, findPrice, computeCost, type ModelPrice, type PriceTable } from './core/prices.js';
+export {
+  DEFAULT_PRICES,
+  DEFAULT_PRICES_DATE,
+  resolvePrices,
+  findPrice,
+  computeCost,
+  type ModelPrice,
+  type PriceTable,
+} from './core/prices.js';
 export { normalizeUsage, withCost, type UsageInput } from './core/usage.js';
 export { subtreeRollup, rollupNodes, emptyRollup } from './core/rollup.js';
 export { newId, newTraceId, isValidId } from './core/ids.js';

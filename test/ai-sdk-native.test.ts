@@ -27,7 +27,9 @@ function setup() {
   return { tracer, telemetry, warnings };
 }
 
-function usageOf(n: NodeData): { input_tokens?: number; inputTokens?: number; output_tokens?: number; outputTokens?: number } | undefined {
+function usageOf(
+  n: NodeData,
+): { input_tokens?: number; inputTokens?: number; output_tokens?: number; outputTokens?: number } | undefined {
   const u = (n as { usage?: unknown }).usage ?? n.metadata?.['usage'];
   return u as ReturnType<typeof usageOf>;
 }
@@ -79,11 +81,17 @@ test('multi-step tool loop with parallel tool calls and a failing tool (generate
     prompt: 'Weather in Paris and 2+3?',
     stopWhen: stepCountIs(3),
     tools: {
-      weather: tool({ inputSchema: z.object({ city: z.string() }), execute: async ({ city }) => ({ city, sky: 'sunny' }) }),
+      weather: tool({
+        inputSchema: z.object({ city: z.string() }),
+        execute: async ({ city }) => ({ city, sky: 'sunny' }),
+      }),
       add: tool({ inputSchema: z.object({ a: z.number(), b: z.number() }), execute: async ({ a, b }) => a + b }),
-      broken: tool({ inputSchema: z.object({}), execute: async (): Promise<string> => {
-        throw new Error('tool exploded');
-      } }),
+      broken: tool({
+        inputSchema: z.object({}),
+        execute: async (): Promise<string> => {
+          throw new Error('tool exploded');
+        },
+      }),
     },
     telemetry: { integrations: [telemetry], functionId: 'weather-agent' },
   });
@@ -94,10 +102,16 @@ test('multi-step tool loop with parallel tool calls and a failing tool (generate
   assert.ok(op, 'operation node');
   assert.equal(op.status, 'completed');
   const steps = nodes.filter((n) => n.parent_ids.includes(op.id));
-  assert.deepEqual(steps.map((s) => s.label), ['step 0', 'step 1']);
+  assert.deepEqual(
+    steps.map((s) => s.label),
+    ['step 0', 'step 1'],
+  );
   const llms = nodes.filter((n) => n.icon === 'llm');
   assert.equal(llms.length, 2);
-  assert.deepEqual(llms.map((l) => l.parent_ids[0]), steps.map((s) => s.id));
+  assert.deepEqual(
+    llms.map((l) => l.parent_ids[0]),
+    steps.map((s) => s.id),
+  );
   const tools = nodes.filter((n) => n.icon === 'tool');
   assert.deepEqual(tools.map((t) => t.label).sort(), ['add', 'broken', 'weather']);
   for (const t of tools) assert.deepEqual(t.parent_ids, [steps[0]!.id], `${t.label} under step 0`);
@@ -109,10 +123,19 @@ test('multi-step tool loop with parallel tool calls and a failing tool (generate
   assert.match(JSON.stringify(broken.error), /tool exploded/);
   assert.ok(typeof tools[0]!.metadata?.['ai.tool_execution_ms'] === 'number');
   // Usage on model-call nodes only, totals as the SDK reported.
-  assert.equal(llms.reduce((s, n) => s + inTok(n), 0), result.totalUsage.inputTokens);
-  assert.equal(llms.reduce((s, n) => s + outTok(n), 0), result.totalUsage.outputTokens);
+  assert.equal(
+    llms.reduce((s, n) => s + inTok(n), 0),
+    result.totalUsage.inputTokens,
+  );
+  assert.equal(
+    llms.reduce((s, n) => s + outTok(n), 0),
+    result.totalUsage.outputTokens,
+  );
   for (const n of [op, ...steps, ...tools]) assert.equal(usageOf(n), undefined, `no usage on ${n.label}`);
-  assert.deepEqual([op.kind, ...steps.map((s) => s.kind), ...llms.map((l) => l.kind), ...tools.map((t) => t.kind)], ['agent', 'step', 'step', 'llm', 'llm', 'tool', 'tool', 'tool']);
+  assert.deepEqual(
+    [op.kind, ...steps.map((s) => s.kind), ...llms.map((l) => l.kind), ...tools.map((t) => t.kind)],
+    ['agent', 'step', 'step', 'llm', 'llm', 'tool', 'tool', 'tool'],
+  );
   assert.equal(trace.info.usage!.llm_calls, 2);
   assert.equal(trace.info.usage!.input_tokens, result.totalUsage.inputTokens);
   assert.equal(trace.info.usage!.failed_nodes, 1);
@@ -177,13 +200,25 @@ test('an aborted stream ends its nodes cancelled, not running', async () => {
     doStream: async () => ({ stream: new ReadableStream({ start: (c) => void (feed = c) }) }),
   });
   const ac = new AbortController();
-  const result = streamText({ model, prompt: 'Go', abortSignal: ac.signal, telemetry: { integrations: [telemetry], functionId: 'aborted' } });
+  const result = streamText({
+    model,
+    prompt: 'Go',
+    abortSignal: ac.signal,
+    telemetry: { integrations: [telemetry], functionId: 'aborted' },
+  });
   const consumed = result.consumeStream();
   await waitFor('model call started', () => feed);
   feed.enqueue({ type: 'stream-start', warnings: [] });
   feed.enqueue({ type: 'text-start', id: 't' });
   feed.enqueue({ type: 'text-delta', id: 't', delta: 'partial' });
-  await waitFor('llm node', () => liveIds(tracer).some((id) => tracer.get(id)?.nodes().some((n) => n.icon === 'llm')));
+  await waitFor('llm node', () =>
+    liveIds(tracer).some((id) =>
+      tracer
+        .get(id)
+        ?.nodes()
+        .some((n) => n.icon === 'llm'),
+    ),
+  );
   ac.abort(new Error('user stopped'));
   await Promise.resolve(consumed).catch(() => undefined);
   await waitFor('operation settled', () => liveIds(tracer).length === 0 || undefined);
@@ -200,7 +235,10 @@ function liveIds(tracer: Tracer): string[] {
   return tracer.loaded();
 }
 function streamed(logs: LogEntry[]): string {
-  return logs.filter((l) => (l.data as { stream?: string } | undefined)?.stream === 'text').map((l) => l.message).join('');
+  return logs
+    .filter((l) => (l.data as { stream?: string } | undefined)?.stream === 'text')
+    .map((l) => l.message)
+    .join('');
 }
 
 test('inside traced(): the operation hangs under the current livetrace node; a tool node is live (running) while it executes', async () => {
@@ -209,8 +247,18 @@ test('inside traced(): the operation hangs under the current livetrace node; a t
   let seen: { status: string; parent: string | undefined } | undefined;
   const model = new MockLanguageModelV4({
     doGenerate: [
-      { content: [{ type: 'tool-call', toolCallId: 'k1', toolName: 'probe', input: JSON.stringify({ x: 1 }) }], finishReason: { unified: 'tool-calls', raw: 'tool_calls' }, usage: usage(3, 2), warnings: [] },
-      { content: [{ type: 'text', text: 'done' }], finishReason: { unified: 'stop', raw: 'stop' }, usage: usage(5, 1), warnings: [] },
+      {
+        content: [{ type: 'tool-call', toolCallId: 'k1', toolName: 'probe', input: JSON.stringify({ x: 1 }) }],
+        finishReason: { unified: 'tool-calls', raw: 'tool_calls' },
+        usage: usage(3, 2),
+        warnings: [],
+      },
+      {
+        content: [{ type: 'text', text: 'done' }],
+        finishReason: { unified: 'stop', raw: 'stop' },
+        usage: usage(5, 1),
+        warnings: [],
+      },
     ],
   });
   await tracer.run(trace, () =>
@@ -220,11 +268,14 @@ test('inside traced(): the operation hangs under the current livetrace node; a t
         prompt: 'probe',
         stopWhen: stepCountIs(3),
         tools: {
-          probe: tool({ inputSchema: z.object({ x: z.number() }), execute: async () => {
-            const node = trace.nodes().find((n) => n.label === 'probe');
-            seen = node && { status: node.status, parent: trace.getNode(node.parent_ids[0]!)?.label };
-            return 'ok';
-          } }),
+          probe: tool({
+            inputSchema: z.object({ x: z.number() }),
+            execute: async () => {
+              const node = trace.nodes().find((n) => n.label === 'probe');
+              seen = node && { status: node.status, parent: trace.getNode(node.parent_ids[0]!)?.label };
+              return 'ok';
+            },
+          }),
         },
         telemetry: { integrations: [telemetry], functionId: 'inner-op' },
       }),

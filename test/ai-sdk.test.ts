@@ -111,8 +111,16 @@ test('generateText with two tools: nodes, parents, inputs and outputs', async ()
     assert.equal(messages[0]!.role, 'user', 'the prompt messages are the input');
   }
   const firstOut = calls[0]!.output as Array<{ toolName: string; input: unknown }>;
-  assert.deepEqual(firstOut.map((t) => t.toolName), ['weather', 'add'], 'the tool calls are the output');
-  assert.equal(calls[1]!.input && (calls[1]!.input as unknown[]).length, 3, 'step 2 sees the prompt, the tool calls and their results');
+  assert.deepEqual(
+    firstOut.map((t) => t.toolName),
+    ['weather', 'add'],
+    'the tool calls are the output',
+  );
+  assert.equal(
+    calls[1]!.input && (calls[1]!.input as unknown[]).length,
+    3,
+    'step 2 sees the prompt, the tool calls and their results',
+  );
   assert.equal(calls[1]!.output, 'It is sunny in Paris and 2 + 3 = 5.');
   assert.equal(calls[1]!.metadata['gen_ai.usage.output_tokens'], 5, 'attributes set at the end become metadata');
 
@@ -142,13 +150,25 @@ test('a failing tool fails its node with the tool error', async () => {
         usage,
         warnings: [],
       },
-      { content: [{ type: 'text', text: 'sorry' }], finishReason: { unified: 'stop', raw: undefined }, usage, warnings: [] },
+      {
+        content: [{ type: 'text', text: 'sorry' }],
+        finishReason: { unified: 'stop', raw: undefined },
+        usage,
+        warnings: [],
+      },
     ],
   });
   await generateText({
     model,
     prompt: 'x',
-    tools: { boom: tool({ inputSchema: z.object({}), execute: async (): Promise<string> => { throw new Error('tool exploded'); } }) },
+    tools: {
+      boom: tool({
+        inputSchema: z.object({}),
+        execute: async (): Promise<string> => {
+          throw new Error('tool exploded');
+        },
+      }),
+    },
     stopWhen: stepCountIs(2),
     experimental_telemetry: { isEnabled: true, tracer: otelTracer },
   });
@@ -165,7 +185,11 @@ test('streamText: the nodes are live while the stream is still running', async (
   const { tracer, processor, provider, warnings, otelTracer } = setup();
   // A stream this test feeds by hand, so it can look at the trace between chunks.
   let feed!: ReadableStreamDefaultController<LanguageModelV3StreamPart>;
-  const stream = new ReadableStream<LanguageModelV3StreamPart>({ start: (c) => { feed = c; } });
+  const stream = new ReadableStream<LanguageModelV3StreamPart>({
+    start: (c) => {
+      feed = c;
+    },
+  });
   const model = new MockLanguageModelV3({ doStream: { stream } });
   const result = streamText({
     model,
@@ -216,18 +240,29 @@ test('streamText: the nodes are live while the stream is still running', async (
   const done = only(snap.nodes, 'ai.streamText.doStream')[0]!;
   assert.equal(done.status, 'completed');
   assert.equal(done.output, 'Once upon a time.');
-  assert.deepEqual(snap.logs.filter((l) => l.node_id === done.id).map((l) => l.message).slice(0, 1), ['ai.stream.firstChunk']);
+  assert.deepEqual(
+    snap.logs
+      .filter((l) => l.node_id === done.id)
+      .map((l) => l.message)
+      .slice(0, 1),
+    ['ai.stream.firstChunk'],
+  );
   assert.deepEqual(warnings, []);
   await provider.shutdown();
   await tracer.close();
 });
 
-test('an AI SDK call inside context.with(contextFor(node)) hangs under that node of the caller\'s trace', async () => {
+test("an AI SDK call inside context.with(contextFor(node)) hangs under that node of the caller's trace", async () => {
   const { tracer, processor, provider, warnings, otelTracer } = setup();
   const trace = await tracer.create({ agentName: 'my agent' });
   const step = trace.add({ goal: 'summarize' }, { label: 'summarize step' });
   const model = new MockLanguageModelV3({
-    doGenerate: { content: [{ type: 'text', text: 'short summary' }], finishReason: { unified: 'stop', raw: undefined }, usage, warnings: [] },
+    doGenerate: {
+      content: [{ type: 'text', text: 'short summary' }],
+      finishReason: { unified: 'stop', raw: undefined },
+      usage,
+      warnings: [],
+    },
   });
   const result = await otelContext.with(contextFor(step), () =>
     generateText({ model, prompt: 'summarize this', experimental_telemetry: { isEnabled: true, tracer: otelTracer } }),

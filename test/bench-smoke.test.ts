@@ -10,14 +10,19 @@ const root = new URL('../../', import.meta.url).pathname;
 
 it('every bench suite runs to the end in smoke mode and prints its table', async () => {
   // run-tests.mjs already compiled .build/, hence --no-compile.
-  const child = spawn(process.execPath, ['--expose-gc', 'scripts/run-bench.mjs', '--smoke', '--no-compile'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--expose-gc', 'scripts/run-bench.mjs', '--smoke', '--no-compile'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   assert.equal(code, 0, `bench --smoke failed:\n${out.slice(-4000)}\n${err.slice(-4000)}`);
-  const suites = readdirSync(new URL('.build/bench', `file://${root}`)).filter((f) => f.endsWith('.bench.js')).map((f) => f.replace(/\.bench\.js$/, ''));
+  const suites = readdirSync(new URL('.build/bench', `file://${root}`))
+    .filter((f) => f.endsWith('.bench.js'))
+    .map((f) => f.replace(/\.bench\.js$/, ''));
   assert.ok(suites.length >= 5, `found suites: ${suites.join(', ')}`);
   for (const s of suites) assert.ok(out.includes(`## ${s}\n`), `suite ${s} ran`);
   // Each suite prints at least one markdown ratio table.

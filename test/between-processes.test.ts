@@ -37,7 +37,11 @@ class Writer {
   async send(cmd: string, answer: RegExp): Promise<RegExpMatchArray> {
     const n = this.proc.lines.length;
     this.proc.child.stdin!.write(`${cmd}\n`);
-    const m = await this.proc.line(new RegExp(`^(?:${answer.source.replace(/^\^|\$$/g, '')}|error .*|tracer-error .*)$`), 30_000, n);
+    const m = await this.proc.line(
+      new RegExp(`^(?:${answer.source.replace(/^\^|\$$/g, '')}|error .*|tracer-error .*)$`),
+      30_000,
+      n,
+    );
     assert.doesNotMatch(m[0], /^(error|tracer-error) /, `writer answered "${cmd}" with ${m[0]}`);
     return m[0].match(answer)!;
   }
@@ -163,23 +167,27 @@ async function openPaths(pid: number): Promise<string[]> {
   return out;
 }
 
-describe('release() on the file store', { skip: process.platform === 'linux' ? false : 'reads /proc', timeout: 60_000 }, () => {
-  it('closes the trace\'s log file: nothing of a released trace stays open in the writer', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'lt-bp-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const w = new Writer({ store: `file:${dir}` });
-    await w.proc.line(/^ready$/);
-    const [, id] = await w.send('create', /^created (\S+)$/);
-    await w.send('steps 2', /^stepped \d+$/);
-    const pid = w.proc.child.pid!;
-    const log = (paths: string[]): string[] => paths.filter((p) => p.includes(id!) && p.endsWith('events.jsonl'));
-    assert.equal(log(await openPaths(pid)).length, 1, 'while loaded, the log is open (the check can see it)');
-    await w.send('release', /^released$/);
-    assert.deepEqual(log(await openPaths(pid)), [], 'after release(), the log is closed');
-    await w.send('close', /^closed$/);
-    assert.equal(await w.proc.exited, 0);
-  });
-});
+describe(
+  'release() on the file store',
+  { skip: process.platform === 'linux' ? false : 'reads /proc', timeout: 60_000 },
+  () => {
+    it("closes the trace's log file: nothing of a released trace stays open in the writer", async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'lt-bp-'));
+      cleanups.push(() => rm(dir, { recursive: true, force: true }));
+      const w = new Writer({ store: `file:${dir}` });
+      await w.proc.line(/^ready$/);
+      const [, id] = await w.send('create', /^created (\S+)$/);
+      await w.send('steps 2', /^stepped \d+$/);
+      const pid = w.proc.child.pid!;
+      const log = (paths: string[]): string[] => paths.filter((p) => p.includes(id!) && p.endsWith('events.jsonl'));
+      assert.equal(log(await openPaths(pid)).length, 1, 'while loaded, the log is open (the check can see it)');
+      await w.send('release', /^released$/);
+      assert.deepEqual(log(await openPaths(pid)), [], 'after release(), the log is closed');
+      await w.send('close', /^closed$/);
+      assert.equal(await w.proc.exited, 0);
+    });
+  },
+);
 
 describe('a writer over PostgreSQL + Redis', { skip: pgSkipped || redisSkipped, timeout: 60_000 }, () => {
   it('exits by itself after tracer.close() (the tracer closes the store and the hub it was given)', async () => {
@@ -276,7 +284,10 @@ describe('tracer.close() and what it was given', () => {
     const { Tracer } = await import('../src/tracer/tracer.js');
     const { InvalidArgumentError } = await import('../src/core/errors.js');
     for (const bad of [true, 'hub', ['hub'], { hub: 'yes' }]) {
-      assert.throws(() => new Tracer({ exitHook: false, shared: bad as never }), (e: Error) => e instanceof InvalidArgumentError && /shared/.test(e.message));
+      assert.throws(
+        () => new Tracer({ exitHook: false, shared: bad as never }),
+        (e: Error) => e instanceof InvalidArgumentError && /shared/.test(e.message),
+      );
     }
   });
 });

@@ -11,7 +11,10 @@ describe('value capture', () => {
       circular,
       big: 12345678901234567890n,
       err,
-      map: new Map<unknown, unknown>([['a', 1], [{ k: 1 }, new Set([1, 2])]]),
+      map: new Map<unknown, unknown>([
+        ['a', 1],
+        [{ k: 1 }, new Set([1, 2])],
+      ]),
       set: new Set(['x']),
       date: new Date(0),
       bad: new Date(NaN),
@@ -33,7 +36,13 @@ describe('value capture', () => {
     assert.equal(out.err.code, 'E_BAD');
     assert.equal(out.err.extra, 1);
     assert.equal(out.err.cause.message, 'root cause');
-    assert.deepEqual(out.map, { $type: 'map', entries: [['a', 1], [{ k: 1 }, { $type: 'set', values: [1, 2] }]] });
+    assert.deepEqual(out.map, {
+      $type: 'map',
+      entries: [
+        ['a', 1],
+        [{ k: 1 }, { $type: 'set', values: [1, 2] }],
+      ],
+    });
     assert.deepEqual(out.set, { $type: 'set', values: ['x'] });
     assert.equal(out.date, '1970-01-01T00:00:00.000Z');
     assert.deepEqual(out.bad, { $type: 'date', value: 'Invalid Date' });
@@ -54,10 +63,16 @@ describe('value capture', () => {
     const s = capture('y'.repeat(1000), limits) as string;
     assert.ok(s.startsWith('y'.repeat(100)));
     assert.ok(s.includes(TRUNCATED));
-    const arr = capture(Array.from({ length: 1000 }, (_, i) => i), limits) as unknown[];
+    const arr = capture(
+      Array.from({ length: 1000 }, (_, i) => i),
+      limits,
+    ) as unknown[];
     assert.ok(arr.length < 1000);
     assert.match(String(arr.at(-1)), /more items/);
-    const obj = capture(Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`key${i}`, i])), limits) as Record<string, unknown>;
+    const obj = capture(Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`key${i}`, i])), limits) as Record<
+      string,
+      unknown
+    >;
     assert.match(String(obj['$truncated']), /more keys/);
     let deep: Record<string, unknown> = {};
     const top = deep;
@@ -67,9 +82,21 @@ describe('value capture', () => {
   });
 
   it('never throws on hostile objects', () => {
-    const hostile = new Proxy({}, { ownKeys() { throw new Error('nope'); } });
+    const hostile = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error('nope');
+        },
+      },
+    );
     assert.deepEqual(capture(hostile), { $type: 'unserializable', error: 'Error: nope' });
-    const getter = Object.defineProperty({}, 'x', { enumerable: true, get() { throw new Error('getter'); } });
+    const getter = Object.defineProperty({}, 'x', {
+      enumerable: true,
+      get() {
+        throw new Error('getter');
+      },
+    });
     // A throwing getter loses only its own value.
     assert.deepEqual(capture(getter), { x: { $type: 'unserializable', error: 'Error: getter' } });
     assert.deepEqual(capture({ ['__proto__']: 1, ok: 2 }), JSON.parse('{"__proto__":1,"ok":2}'));

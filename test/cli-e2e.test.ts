@@ -29,7 +29,10 @@ interface Running {
 }
 
 function start(args: string[], env: NodeJS.ProcessEnv): Running {
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   const watchers = new Set<() => void>();
@@ -38,7 +41,9 @@ function start(args: string[], env: NodeJS.ProcessEnv): Running {
     for (const w of [...watchers]) w();
   });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exit = new Promise<Result>((resolve) => child.on('close', (code) => resolve({ code, stdout: out, stderr: err })));
+  const exit = new Promise<Result>((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout: out, stderr: err })),
+  );
   const waitFor = (re: RegExp, timeoutMs = 30_000): Promise<void> =>
     new Promise((resolve, reject) => {
       const check = (): void => {
@@ -108,7 +113,10 @@ describe('livetrace CLI end to end', () => {
     assert.match(row!, new RegExp(`^${id}\\s+✔ completed\\s+research-assistant\\s+.*User request\\s+12\\s`));
     assert.doesNotMatch(table.stdout, /\x1b\[/, 'no colors when not a TTY');
     const json = JSON.parse((await run(['ls', '--json'], env)).stdout) as { traces: { id: string; status: string }[] };
-    assert.deepEqual(json.traces.map((t) => [t.id, t.status]), [[id, 'completed']]);
+    assert.deepEqual(
+      json.traces.map((t) => [t.id, t.status]),
+      [[id, 'completed']],
+    );
     const failed = JSON.parse((await run(['ls', '--json', '--status', 'failed'], env)).stdout) as { traces: unknown[] };
     assert.deepEqual(failed.traces, []);
     const bad = await run(['ls', '--status', 'nope'], env);
@@ -142,7 +150,11 @@ describe('livetrace CLI end to end', () => {
     gapless(doc.events);
     const otlp = await run(['export', id, '--format', 'otlp'], env);
     assert.equal(otlp.code, 0);
-    assert.equal((JSON.parse(otlp.stdout) as { resourceSpans: { scopeSpans: { spans: unknown[] }[] }[] }).resourceSpans[0]!.scopeSpans[0]!.spans.length, 12);
+    assert.equal(
+      (JSON.parse(otlp.stdout) as { resourceSpans: { scopeSpans: { spans: unknown[] }[] }[] }).resourceSpans[0]!
+        .scopeSpans[0]!.spans.length,
+      12,
+    );
     assert.equal((await run(['export', id, '--format', 'xml'], env)).code, 2);
 
     assert.equal((await run(['rm', id], env)).code, 0);
@@ -161,7 +173,10 @@ describe('livetrace CLI end to end', () => {
     const reexported = JSON.parse((await run(['export', id], env)).stdout) as { events: TraceEvent[] };
     assert.deepEqual(reexported.events, doc.events, 'import restores the exact event log');
 
-    await writeFile(join(dir, 'broken.json'), JSON.stringify({ format: 'livetrace.trace', events: [doc.events[0], doc.events[2]] }));
+    await writeFile(
+      join(dir, 'broken.json'),
+      JSON.stringify({ format: 'livetrace.trace', events: [doc.events[0], doc.events[2]] }),
+    );
     const broken = await run(['import', join(dir, 'broken.json')], env);
     assert.equal(broken.code, 2);
     assert.match(broken.stderr, /event 2 has seq 3, expected 2/);
@@ -243,7 +258,10 @@ describe('livetrace CLI end to end', () => {
     const [d, t] = await Promise.all([demo.exit, tail.exit]);
     assert.equal(d.code, 0, d.stderr);
     assert.equal(t.code, 0, t.stderr);
-    const events = t.stdout.trim().split('\n').map((l) => JSON.parse(l) as TraceEvent);
+    const events = t.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as TraceEvent);
     gapless(events);
     assert.equal(events.at(-1)!.type, 'complete');
     // The tail started while the run was still going: it saw events as they were written.
@@ -264,7 +282,10 @@ describe('livetrace CLI end to end', () => {
     assert.equal(await serve.firstLine, `http://127.0.0.1:${port}/`);
     const api = `http://127.0.0.1:${port}/v1/trace`;
     const list = (await (await fetch(`${api}/traces?status=running`)).json()) as { traces: { id: string }[] };
-    assert.ok(list.traces.some((t) => t.id === tid), 'the server lists the run written by another process');
+    assert.ok(
+      list.traces.some((t) => t.id === tid),
+      'the server lists the run written by another process',
+    );
 
     const tail = start(['tail', tid, '-s', `http://127.0.0.1:${port}`, '--json'], env);
     await tail.waitFor(/"seq":5,/);
@@ -277,7 +298,10 @@ describe('livetrace CLI end to end', () => {
     assert.equal(d.code, 0);
     assert.equal(t.code, 0, t.stderr);
     assert.match(t.stderr, /connection lost; resuming after seq \d+/);
-    const events = t.stdout.trim().split('\n').map((l) => JSON.parse(l) as TraceEvent);
+    const events = t.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as TraceEvent);
     gapless(events);
     assert.equal(events.at(-1)!.type, 'complete');
     serve.child.kill('SIGINT');

@@ -16,7 +16,10 @@ const bin = join(root, 'bin/livetrace.js');
 
 function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, LIVETRACE_STORE: '', LIVETRACE_HUB: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, LIVETRACE_STORE: '', LIVETRACE_HUB: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -38,7 +41,11 @@ const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u20
 
 function assertTerminalSafe(out: string, what: string): void {
   const m = CONTROL.exec(out);
-  assert.equal(m, null, `${what}: raw control character U+${m?.[0].charCodeAt(0).toString(16).padStart(4, '0')} at ${m?.index}: ${JSON.stringify(out.slice(Math.max(0, (m?.index ?? 0) - 40), (m?.index ?? 0) + 40))}`);
+  assert.equal(
+    m,
+    null,
+    `${what}: raw control character U+${m?.[0].charCodeAt(0).toString(16).padStart(4, '0')} at ${m?.index}: ${JSON.stringify(out.slice(Math.max(0, (m?.index ?? 0) - 40), (m?.index ?? 0) + 40))}`,
+  );
   assert.doesNotMatch(out, /^✔ completed {2}FORGED LINE/m, `${what}: a forged line starts a line`);
 }
 
@@ -101,9 +108,18 @@ describe('CLI output escapes control characters from trace content', () => {
       const r = await run(args[0] === 'ls' ? [...args] : [args[0], id, ...args.slice(1)], env);
       assert.equal(r.code, 0, r.stderr);
       assertTerminalSafe(r.stdout, args.join(' '));
-      const docs = args[0] === 'tail' ? r.stdout.trim().split('\n').map((l) => JSON.parse(l)) : [JSON.parse(r.stdout)];
+      const docs =
+        args[0] === 'tail'
+          ? r.stdout
+              .trim()
+              .split('\n')
+              .map((l) => JSON.parse(l))
+          : [JSON.parse(r.stdout)];
       const text = JSON.stringify(docs);
-      assert.ok(text.includes(JSON.stringify(`agent ${HOSTILE}`).slice(1, -1)), 'the hostile string survives intact in the data');
+      assert.ok(
+        text.includes(JSON.stringify(`agent ${HOSTILE}`).slice(1, -1)),
+        'the hostile string survives intact in the data',
+      );
     });
   }
 

@@ -25,7 +25,8 @@ function streamOf(chunks: string[]): ReadableStream<Uint8Array> {
 
 describe('cli building blocks', () => {
   it('reads SSE frames split anywhere, with CRLF, comments and multi-line data', async () => {
-    const text = 'retry: 10\r\n\r\n: heartbeat\n\nid: 1\nevent: init\ndata: {"a":\ndata: 1}\n\nid: 2\r\nevent: complete\r\ndata: x\r\n\r\ndata: [DONE]\n\n';
+    const text =
+      'retry: 10\r\n\r\n: heartbeat\n\nid: 1\nevent: init\ndata: {"a":\ndata: 1}\n\nid: 2\r\nevent: complete\r\ndata: x\r\n\r\ndata: [DONE]\n\n';
     for (const size of [1, 3, 7, text.length]) {
       const chunks: string[] = [];
       for (let i = 0; i < text.length; i += size) chunks.push(text.slice(i, i + size));
@@ -53,7 +54,9 @@ describe('cli building blocks', () => {
     b!.complete();
     t.add(undefined, { label: 'join' });
     t.add(undefined, { label: 'after' });
-    const lines = renderTree(t.nodes(), t.logs(), plain, { now: Date.now() }).map((l) => l.replace(/  #[0-9a-z]{12}$/, '').replace(/\d+ ms/, 'N ms'));
+    const lines = renderTree(t.nodes(), t.logs(), plain, { now: Date.now() }).map((l) =>
+      l.replace(/  #[0-9a-z]{12}$/, '').replace(/\d+ ms/, 'N ms'),
+    );
     assert.deepEqual(
       lines.map((l) => l.replace(/\d+ ms/g, 'N ms')),
       [
@@ -107,7 +110,17 @@ describe('cli building blocks', () => {
   });
 
   it('aligns tables and keeps colors off when not a TTY', () => {
-    assert.equal(table(['A', 'LONG'], [['xx', '1'], ['y', '22']], plain), 'A   LONG\nxx  1\ny   22\n');
+    assert.equal(
+      table(
+        ['A', 'LONG'],
+        [
+          ['xx', '1'],
+          ['y', '22'],
+        ],
+        plain,
+      ),
+      'A   LONG\nxx  1\ny   22\n',
+    );
     const tty = colorsFor({ isTTY: true }, {});
     assert.notEqual(tty.red('x'), 'x');
     assert.equal(colorsFor({ isTTY: true }, { NO_COLOR: '1' }).red('x'), 'x');
@@ -127,11 +140,17 @@ describe('cli building blocks', () => {
     const ev = (seq: number, type = 'log_added', trace_id = 'abc') => ({ seq, type, trace_id, timestamp: 1, data: {} });
     assert.equal(parseTraceFile(JSON.stringify([ev(1, 'init'), ev(2)]), 'f').id, 'abc');
     assert.equal(parseTraceFile([ev(1, 'init'), ev(2)].map((e) => JSON.stringify(e)).join('\n'), 'f').events.length, 2);
-    assert.equal(parseTraceFile(JSON.stringify({ format: 'livetrace.trace', events: [ev(1, 'init')] }), 'f').events.length, 1);
+    assert.equal(
+      parseTraceFile(JSON.stringify({ format: 'livetrace.trace', events: [ev(1, 'init')] }), 'f').events.length,
+      1,
+    );
     assert.throws(() => parseTraceFile('', 'f'), /empty/);
     assert.throws(() => parseTraceFile('{"x":1}', 'f'), /expected a livetrace export/);
     assert.throws(() => parseTraceFile(JSON.stringify([ev(1), ev(3)]), 'f'), /event 2 has seq 3, expected 2/);
-    assert.throws(() => parseTraceFile(JSON.stringify([ev(1), ev(2, 'log_added', 'other')]), 'f'), /belongs to trace other/);
+    assert.throws(
+      () => parseTraceFile(JSON.stringify([ev(1), ev(2, 'log_added', 'other')]), 'f'),
+      /belongs to trace other/,
+    );
     assert.throws(() => parseTraceFile(JSON.stringify([ev(1, 'nope')]), 'f'), /unknown type "nope"/);
     assert.throws(() => parseTraceFile(JSON.stringify([ev(1, 'init', 'bad id')]), 'f'), /invalid trace_id/);
   });

@@ -77,7 +77,13 @@ describe('livetrace/client', () => {
       const trace = await s.tracer.create({ agentName: 'client-test', tenantId: 'alpha' });
       await steps(trace, 0, 5);
       const seen: number[] = [];
-      const live = openTrace({ server: `http://127.0.0.1:${proxy.port}`, traceId: trace.id, token: 'alpha-token-0001', EventSource: Ctor, retryMs: 50 });
+      const live = openTrace({
+        server: `http://127.0.0.1:${proxy.port}`,
+        traceId: trace.id,
+        token: 'alpha-token-0001',
+        EventSource: Ctor,
+        retryMs: 50,
+      });
       live.subscribe((_state, ev) => ev && seen.push(ev.seq));
       assert.equal(live.status, 'connecting');
       await until(live, () => live.status === 'live' && live.state.nodes.size === 5, 'history');
@@ -96,7 +102,11 @@ describe('livetrace/client', () => {
       const state = await live.done;
       assert.equal(live.status, 'ended');
       const { events, snapshot } = await stored(s, trace.id);
-      assert.deepEqual(seen, events.map((e) => e.seq), 'every stored event applied once, in order');
+      assert.deepEqual(
+        seen,
+        events.map((e) => e.seq),
+        'every stored event applied once, in order',
+      );
       assert.deepEqual(toSnapshot(state), snapshot);
       assert.ok(live.stats.reconnects >= 1);
       assert.equal(live.stats.gaps, 0);
@@ -123,7 +133,10 @@ describe('livetrace/client', () => {
             buf += dec.decode(chunk, { stream: true });
             const cut = buf.lastIndexOf('\n\n');
             if (cut < 0) return;
-            const frames = buf.slice(0, cut + 2).split('\n\n').filter(Boolean);
+            const frames = buf
+              .slice(0, cut + 2)
+              .split('\n\n')
+              .filter(Boolean);
             buf = buf.slice(cut + 2);
             for (const f of frames) {
               const id = /^id: (\d+)/m.exec(f)?.[1];
@@ -139,7 +152,13 @@ describe('livetrace/client', () => {
       return new Response(body, { status: res.status, headers: res.headers });
     };
     const seen: number[] = [];
-    const live = openTrace({ server: s.origin, traceId: trace.id, token: 'alpha-token-0001', fetch: lossy, retryMs: 50 });
+    const live = openTrace({
+      server: s.origin,
+      traceId: trace.id,
+      token: 'alpha-token-0001',
+      fetch: lossy,
+      retryMs: 50,
+    });
     live.subscribe((_st, ev) => ev && seen.push(ev.seq));
     await until(live, () => live.status === 'live', 'live');
     await steps(trace, 2, 6);
@@ -149,7 +168,10 @@ describe('livetrace/client', () => {
     assert.ok(dropped);
     assert.equal(live.stats.gaps, 1);
     const { events, snapshot } = await stored(s, trace.id);
-    assert.deepEqual(seen, events.map((e) => e.seq));
+    assert.deepEqual(
+      seen,
+      events.map((e) => e.seq),
+    );
     assert.deepEqual(toSnapshot(live.state), snapshot);
     await s.tracer.release(trace.id);
   });
@@ -181,7 +203,10 @@ describe('livetrace/client', () => {
       }
     }
     const missing = openTrace({ server: s.origin, traceId: 'tr_doesnotexist0000', token: 'alpha-token-0001' });
-    await assert.rejects(missing.done, (err: unknown) => err instanceof ClientError && err.status === 404 && err.code !== undefined);
+    await assert.rejects(
+      missing.done,
+      (err: unknown) => err instanceof ClientError && err.status === 404 && err.code !== undefined,
+    );
     // Nobody awaited this one: its failure must not surface as an unhandled rejection.
     openTrace({ server: s.origin, traceId: 'tr_doesnotexist0001', token: 'nope-nope-nope' });
     await new Promise((r) => setTimeout(r, 200));
@@ -214,7 +239,7 @@ describe('livetrace/client', () => {
     await s.tracer.release(trace.id);
   });
 
-  it('listTraces pages through the tenant\'s traces', async () => {
+  it("listTraces pages through the tenant's traces", async () => {
     for (let i = 0; i < 3; i++) {
       const t = await s.tracer.create({ tenantId: 'beta', agentName: `lister-${i}` });
       t.markComplete();
@@ -230,7 +255,10 @@ describe('livetrace/client', () => {
     } while (cursor);
     const all = await s.tracer.list({ tenantId: 'beta', limit: 1000 });
     assert.deepEqual(new Set(ids), new Set(all.traces.map((t) => t.id)));
-    await assert.rejects(listTraces({ server: s.origin, token: 'wrong-token-00000' }), (e: unknown) => e instanceof ClientError && e.status === 401);
+    await assert.rejects(
+      listTraces({ server: s.origin, token: 'wrong-token-00000' }),
+      (e: unknown) => e instanceof ClientError && e.status === 401,
+    );
     const done = await listTraces({ server: s.origin, token: 'beta-token-000001', status: 'completed', limit: 100 });
     assert.ok(done.traces.length >= 3);
   });

@@ -32,7 +32,9 @@ const run = promisify(execFile);
 const worker = fileURLToPath(new URL('./fixtures/context-propagation-worker.js', import.meta.url));
 
 async function child(mode: string, dir: string, payload: unknown, hubArgs: string[] = []): Promise<any> {
-  const { stdout } = await run(process.execPath, [worker, mode, dir, JSON.stringify(payload), ...hubArgs], { timeout: 30_000 });
+  const { stdout } = await run(process.execPath, [worker, mode, dir, JSON.stringify(payload), ...hubArgs], {
+    timeout: 30_000,
+  });
   return JSON.parse(stdout);
 }
 
@@ -50,7 +52,11 @@ test('node.context() -> another process -> tracer.run: the work hangs under the 
     trace.add({ job: 1 }, { label: 'root' });
     const dispatch = trace.add(undefined, { label: 'dispatch' });
     const ctx = dispatch.context();
-    assert.deepEqual(JSON.parse(JSON.stringify(ctx)), { trace_id: trace.id, node_id: dispatch.id }, 'small and serializable');
+    assert.deepEqual(
+      JSON.parse(JSON.stringify(ctx)),
+      { trace_id: trace.id, node_id: dispatch.id },
+      'small and serializable',
+    );
     // Single writer: hand the trace over before the other process writes it.
     await trace.release();
     const result = await child('run', dir, ctx);
@@ -79,7 +85,7 @@ test('node.context() -> another process -> tracer.run: the work hangs under the 
   }
 });
 
-test('with a shared Redis hub, this process follows the other process\'s work live', async (t) => {
+test("with a shared Redis hub, this process follows the other process's work live", async (t) => {
   const skip = await redisSkip();
   if (skip) return t.skip(skip);
   const dir = await mkdtemp(join(tmpdir(), 'lt-ctx-'));
@@ -141,9 +147,16 @@ test('W3C traceparent/tracestate -> OTel spans in another process land under the
 
 test('traceparent parse/format follow the W3C rules', () => {
   const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-  assert.deepEqual(parseTraceparent(tp), { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1 });
+  assert.deepEqual(parseTraceparent(tp), {
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    spanId: '00f067aa0ba902b7',
+    traceFlags: 1,
+  });
   assert.equal(formatTraceparent(parseTraceparent(tp)!), tp);
-  assert.equal(formatTraceparent({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', sampled: false }), tp.slice(0, -2) + '00');
+  assert.equal(
+    formatTraceparent({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', sampled: false }),
+    tp.slice(0, -2) + '00',
+  );
   for (const bad of [
     '',
     'garbage',
@@ -153,17 +166,30 @@ test('traceparent parse/format follow the W3C rules', () => {
     '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra', // extra on version 00
     '00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01', // uppercase
     42,
-  ]) assert.equal(parseTraceparent(bad), undefined, String(bad));
+  ])
+    assert.equal(parseTraceparent(bad), undefined, String(bad));
   // A future version may carry more fields.
-  assert.equal(parseTraceparent('01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-more')?.spanId, '00f067aa0ba902b7');
-  assert.throws(() => formatTraceparent({ traceId: 'abc', spanId: '00f067aa0ba902b7' }), /traceId must be 32 lowercase hex/);
+  assert.equal(
+    parseTraceparent('01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-more')?.spanId,
+    '00f067aa0ba902b7',
+  );
+  assert.throws(
+    () => formatTraceparent({ traceId: 'abc', spanId: '00f067aa0ba902b7' }),
+    /traceId must be 32 lowercase hex/,
+  );
 
-  assert.deepEqual(parseTracestate('congo=t61rcWkgMzE,livetrace=20261125000000000001.abc123def456'), { trace_id: '20261125000000000001', node_id: 'abc123def456' });
+  assert.deepEqual(parseTracestate('congo=t61rcWkgMzE,livetrace=20261125000000000001.abc123def456'), {
+    trace_id: '20261125000000000001',
+    node_id: 'abc123def456',
+  });
   assert.deepEqual(parseTracestate('livetrace=T1'), { trace_id: 'T1' });
   assert.equal(parseTracestate('livetrace=bad id!'), undefined);
   assert.equal(parseTracestate('congo=x'), undefined);
   assert.equal(formatTracestate({ trace_id: 'T1', node_id: 'n1' }, 'livetrace=old,congo=x'), 'livetrace=T1.n1,congo=x');
-  assert.deepEqual(contextFromHeaders({ traceparent: tp, tracestate: 'livetrace=T1.n1' }), { trace_id: 'T1', node_id: 'n1' });
+  assert.deepEqual(contextFromHeaders({ traceparent: tp, tracestate: 'livetrace=T1.n1' }), {
+    trace_id: 'T1',
+    node_id: 'n1',
+  });
   assert.deepEqual(contextFromHeaders({ traceparent: tp }), { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736' });
   assert.equal(contextFromHeaders({}), undefined);
   assert.throws(() => traceContextHeaders({ trace_id: 'bad id' }), /invalid livetrace trace id/);

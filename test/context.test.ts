@@ -35,7 +35,11 @@ describe('context propagation', () => {
       assert.equal(leafParents.get(name), outer.id);
     }
     assert.equal(root.data?.status, 'running', 'traced children do not end their parent');
-    assert.deepEqual(t.currentNodes.map((n) => n.id), [root.id], 'traced does not move the cursor');
+    assert.deepEqual(
+      t.currentNodes.map((n) => n.id),
+      [root.id],
+      'traced does not move the cursor',
+    );
     await tracer.close();
   });
 
@@ -45,15 +49,33 @@ describe('context propagation', () => {
     const root = t.add('root');
     const boom = new RangeError('boom');
     await assert.rejects(
-      tracer.run(root, () => traced('async fail', async () => { throw boom; })),
+      tracer.run(root, () =>
+        traced('async fail', async () => {
+          throw boom;
+        }),
+      ),
       (err) => err === boom,
     );
-    assert.throws(() => tracer.run(root, () => traced({ name: 'sync fail', input: { x: 1 } }, () => { throw boom; })), (err) => err === boom);
+    assert.throws(
+      () =>
+        tracer.run(root, () =>
+          traced({ name: 'sync fail', input: { x: 1 } }, () => {
+            throw boom;
+          }),
+        ),
+      (err) => err === boom,
+    );
     const failed = t.nodes().filter((n) => n.status === 'failed');
-    assert.deepEqual(failed.map((n) => n.label), ['async fail', 'sync fail']);
+    assert.deepEqual(
+      failed.map((n) => n.label),
+      ['async fail', 'sync fail'],
+    );
     assert.equal(failed[0]!.error?.name, 'RangeError');
     assert.deepEqual(failed[1]!.input, { x: 1 });
-    assert.equal(tracer.run(root, () => traced('sync ok', () => 42)), 42);
+    assert.equal(
+      tracer.run(root, () => traced('sync ok', () => 42)),
+      42,
+    );
     await tracer.close();
   });
 

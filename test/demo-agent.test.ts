@@ -31,11 +31,21 @@ test('two turns of one session: kinds, conversation, streamed deltas, usage and 
     const roles = (llm.input as { messages: { role: string }[] }).messages.map((m) => m.role);
     assert.equal(roles[0], 'system');
     assert.ok(roles.includes('tool'));
-    const deltas = snap.logs.filter((l) => l.node_id === llm.id && (l.data as { delta?: boolean } | undefined)?.delta === true);
+    const deltas = snap.logs.filter(
+      (l) => l.node_id === llm.id && (l.data as { delta?: boolean } | undefined)?.delta === true,
+    );
     assert.ok(deltas.length > 3);
-    assert.equal(deltas.map((l) => l.message).join(''), (llm.output as { content: string }).content, 'the deltas add up to the answer');
+    assert.equal(
+      deltas.map((l) => l.message).join(''),
+      (llm.output as { content: string }).content,
+      'the deltas add up to the answer',
+    );
   }
-  const secondRoles = (b.nodes.find((n) => n.label === 'LLM: synthesize answer')!.input as { messages: { role: string; content: string }[] }).messages;
+  const secondRoles = (
+    b.nodes.find((n) => n.label === 'LLM: synthesize answer')!.input as {
+      messages: { role: string; content: string }[];
+    }
+  ).messages;
   assert.equal(secondRoles.filter((m) => m.role === 'user').length, 2, 'the second turn carries the first one');
   const listed = await tracer.list({});
   assert.equal(listed.traces.filter((t) => t.session_id === session.id).length, 2);

@@ -17,15 +17,20 @@ import { Proc } from './fixtures/processes.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const required = process.env.LIVETRACE_REQUIRE_SERVICES === '1';
-const skip = !existsSync(CHROMIUM) && !required ? `element e2e skipped: ${CHROMIUM} is missing (apt-get install chromium)` : false;
+const skip =
+  !existsSync(CHROMIUM) && !required ? `element e2e skipped: ${CHROMIUM} is missing (apt-get install chromium)` : false;
 const pkgRoot = fileURLToPath(new URL('../..', import.meta.url));
 const artifacts = join(pkgRoot, 'test-artifacts');
 const TOKEN = 'embed-token-0001';
 const WAIT = { timeout: 20_000 };
 
 /** `livetrace serve` as a user runs it; resolves with its URL (the first line it prints). */
-async function serve(args: string[]): Promise<{ proc: ReturnType<typeof spawn>; url: string; exited: Promise<unknown> }> {
-  const proc = spawn(process.execPath, [join(pkgRoot, 'bin/livetrace.js'), 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function serve(
+  args: string[],
+): Promise<{ proc: ReturnType<typeof spawn>; url: string; exited: Promise<unknown> }> {
+  const proc = spawn(process.execPath, [join(pkgRoot, 'bin/livetrace.js'), 'serve', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise((r) => proc.on('exit', r));
@@ -56,7 +61,16 @@ describe('livetrace/element (headless Chromium)', { skip }, () => {
 
   before(async () => {
     if (!existsSync(join(pkgRoot, 'dist/element.js'))) {
-      execFileSync(process.execPath, [join(pkgRoot, 'node_modules/vite/bin/vite.js'), 'build', '--config', join(pkgRoot, 'scripts/element.vite.config.ts')], { cwd: pkgRoot, stdio: 'inherit' });
+      execFileSync(
+        process.execPath,
+        [
+          join(pkgRoot, 'node_modules/vite/bin/vite.js'),
+          'build',
+          '--config',
+          join(pkgRoot, 'scripts/element.vite.config.ts'),
+        ],
+        { cwd: pkgRoot, stdio: 'inherit' },
+      );
     }
     mkdirSync(artifacts, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), 'livetrace-element-'));
@@ -93,7 +107,16 @@ describe('livetrace/element (headless Chromium)', { skip }, () => {
 
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1100, height: 700 },
       colorScheme: 'light',
     });
@@ -116,9 +139,14 @@ describe('livetrace/element (headless Chromium)', { skip }, () => {
     rmSync(profile, { recursive: true, force: true });
   });
 
-  const status = (id: string) => page.evaluate((i) => (document.getElementById(i) as unknown as { status: string }).status, id);
+  const status = (id: string) =>
+    page.evaluate((i) => (document.getElementById(i) as unknown as { status: string }).status, id);
   const waitStatus = (id: string, s: string) =>
-    page.waitForFunction(([i, want]) => (document.getElementById(i!) as unknown as { status: string }).status === want, [id, s], WAIT);
+    page.waitForFunction(
+      ([i, want]) => (document.getElementById(i!) as unknown as { status: string }).status === want,
+      [id, s],
+      WAIT,
+    );
 
   it('follows two runs live, through a server restart, to their final answers, with hostile content inert', async () => {
     await page.goto(`${siteOrigin}/`);
@@ -137,7 +165,10 @@ describe('livetrace/element (headless Chromium)', { skip }, () => {
     assert.equal(await a.locator('[part="parallel"] [part="branch"]').count(), 2);
     assert.match((await a.locator('[part="parallel"] .caption').textContent()) ?? '', /2 steps, 2 running/);
     assert.equal(await a.locator('[part="step"][data-status="running"]').count(), 2);
-    assert.equal(await a.locator('[part="step"][data-status="completed"] [part="preview"]').first().textContent(), 'A day trip, by bike');
+    assert.equal(
+      await a.locator('[part="step"][data-status="completed"] [part="preview"]').first().textContent(),
+      'A day trip, by bike',
+    );
     const hostileLabel = b.locator('[part="step"]', { hasText: '<img src=x onerror="window.__xss=2">' });
     await hostileLabel.waitFor(WAIT);
     await hostileLabel.locator('button').click(); // details: input, output, log
@@ -159,19 +190,34 @@ describe('livetrace/element (headless Chromium)', { skip }, () => {
     await waitStatus('b', 'ended');
 
     assert.equal(await a.locator('[part="answer"]').isVisible(), true);
-    assert.match((await a.locator('[part="answer"]').textContent()) ?? '', /Ride to the Musée des Confluences; it will be sunny\./);
+    assert.match(
+      (await a.locator('[part="answer"]').textContent()) ?? '',
+      /Ride to the Musée des Confluences; it will be sunny\./,
+    );
     assert.equal(await a.locator('[part="status"]').textContent(), 'done');
     assert.equal(await a.locator('[part="step"][data-status="completed"]').count(), 4);
-    assert.match((await b.locator('[part="answer"]').textContent()) ?? '', /<b onmouseover="window.__xss=5">bold<\/b> answer/);
+    assert.match(
+      (await b.locator('[part="answer"]').textContent()) ?? '',
+      /<b onmouseover="window.__xss=5">bold<\/b> answer/,
+    );
     // Nothing from the trace became markup: no element but the element's own kinds.
     const tags = await page.evaluate(() => {
       const seen = new Set<string>();
-      for (const el of Array.from(document.querySelectorAll('livetrace-run'))) for (const n of Array.from(el.shadowRoot!.querySelectorAll('*'))) seen.add(n.tagName.toLowerCase());
+      for (const el of Array.from(document.querySelectorAll('livetrace-run')))
+        for (const n of Array.from(el.shadowRoot!.querySelectorAll('*'))) seen.add(n.tagName.toLowerCase());
       return [...seen].sort();
     });
-    for (const t of ['img', 'script', 'svg', 'iframe', 'b']) assert.ok(!tags.includes(t), `a <${t}> from trace content reached the DOM`);
+    for (const t of ['img', 'script', 'svg', 'iframe', 'b'])
+      assert.ok(!tags.includes(t), `a <${t}> from trace content reached the DOM`);
     assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
-    const stats = await page.evaluate(() => (document.getElementById('a') as unknown as { trace: { stats: { reconnects: number; gaps: number }; state: { last_seq: number } } }).trace);
+    const stats = await page.evaluate(
+      () =>
+        (
+          document.getElementById('a') as unknown as {
+            trace: { stats: { reconnects: number; gaps: number }; state: { last_seq: number } };
+          }
+        ).trace,
+    );
     assert.ok(stats.stats.reconnects >= 1);
     assert.deepEqual(pageErrors, []);
 
@@ -181,7 +227,8 @@ describe('livetrace/element (headless Chromium)', { skip }, () => {
     await page.keyboard.press('Enter');
     assert.equal(await firstStep.getAttribute('aria-expanded'), 'true');
     await page.screenshot({ path: join(artifacts, 'element-ended.png') });
-    if (process.env.LIVETRACE_UPDATE_DOCS_IMAGES === '1') copyFileSync(join(artifacts, 'element-ended.png'), join(pkgRoot, 'docs/images/element.png'));
+    if (process.env.LIVETRACE_UPDATE_DOCS_IMAGES === '1')
+      copyFileSync(join(artifacts, 'element-ended.png'), join(pkgRoot, 'docs/images/element.png'));
     assert.equal(await status('a'), 'ended');
   });
 });

@@ -9,7 +9,8 @@ import { MemoryStore } from '../src/store/memory-store.js';
 import { Tracer } from '../src/tracer/tracer.js';
 import type { Trace } from '../src/tracer/trace.js';
 
-const shape = (rows: Row[]) => rows.map((r) => (r.type === 'step' ? r.node.label : r.branches.map((b) => b.map((n) => n.label))));
+const shape = (rows: Row[]) =>
+  rows.map((r) => (r.type === 'step' ? r.node.label : r.branches.map((b) => b.map((n) => n.label))));
 
 async function stateOf(build: (t: Trace) => void | Promise<void>) {
   const tracer = new Tracer({ store: new MemoryStore(), exitHook: false });
@@ -22,7 +23,7 @@ async function stateOf(build: (t: Trace) => void | Promise<void>) {
 }
 
 describe('element timeline model', () => {
-  it('groups a parallel fan-out with each branch\'s sub-steps, then the join', async () => {
+  it("groups a parallel fan-out with each branch's sub-steps, then the join", async () => {
     const state = await stateOf((t) => {
       t.add({}, { label: 'plan' }).complete();
       const [a, b, c] = t.parallel([{ label: 'a' }, { label: 'b' }, { label: 'c' }]);
@@ -80,7 +81,10 @@ describe('element timeline model', () => {
 describe('element packaging', () => {
   it('declares the element module as having side effects, so bundlers keep `import "livetrace/element"`', async () => {
     const { readFileSync } = await import('node:fs');
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { sideEffects: unknown; exports: Record<string, { import: string }> };
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      sideEffects: unknown;
+      exports: Record<string, { import: string }>;
+    };
     assert.ok(Array.isArray(pkg.sideEffects));
     assert.ok((pkg.sideEffects as string[]).includes(pkg.exports['./element']!.import));
   });

@@ -99,7 +99,9 @@ function readTypes(): Table {
   const checker = program.getTypeChecker();
   const source = program.getSourceFile(file);
   assert.ok(source, 'src/core/events.ts not found');
-  const map = source.statements.find((s): s is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(s) && s.name.text === 'EventDataMap');
+  const map = source.statements.find(
+    (s): s is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(s) && s.name.text === 'EventDataMap',
+  );
   assert.ok(map, 'interface EventDataMap not found in src/core/events.ts');
   const table: Table = new Map();
   for (const member of map.members) {
@@ -113,7 +115,14 @@ function readTypes(): Table {
           checker
             .getPropertiesOfType(shape)
             // `field?: never` only says that a field of the other shape is absent here.
-            .filter((p) => !(p.valueDeclaration && ts.isPropertySignature(p.valueDeclaration) && p.valueDeclaration.type?.kind === ts.SyntaxKind.NeverKeyword))
+            .filter(
+              (p) =>
+                !(
+                  p.valueDeclaration &&
+                  ts.isPropertySignature(p.valueDeclaration) &&
+                  p.valueDeclaration.type?.kind === ts.SyntaxKind.NeverKeyword
+                ),
+            )
             .map((p) => p.name + (p.flags & ts.SymbolFlags.Optional ? '?' : ''))
             .sort(),
         )

@@ -57,12 +57,20 @@ const breakages: Breakage[] = [
 ];
 
 for (const b of breakages) {
-  for (const [id, infoIntervalMs] of [[undefined, 200], ['user-given-id', 200], [undefined, 0]] as const) {
+  for (const [id, infoIntervalMs] of [
+    [undefined, 200],
+    ['user-given-id', 200],
+    [undefined, 0],
+  ] as const) {
     test(`${b.name}, ${id ? 'user id' : 'default id'}, info every ${infoIntervalMs} ms: error once, FlushError with pending events, retry stores all`, async () => {
       const base = await mkdtemp(join(tmpdir(), 'lt-fail-'));
       dirs.push(base);
       const root = join(base, 'store');
-      const tracer = new Tracer({ store: new FileStore({ dir: root, infoIntervalMs }), exitHook: false, flush: { intervalMs: 5, maxRetryMs: 40 } });
+      const tracer = new Tracer({
+        store: new FileStore({ dir: root, infoIntervalMs }),
+        exitHook: false,
+        flush: { intervalMs: 5, maxRetryMs: 40 },
+      });
       const errors: Error[] = [];
       let firstError!: () => void;
       const gotError = new Promise<void>((r) => (firstError = r));
@@ -88,7 +96,10 @@ for (const b of breakages) {
         assert.ok(err instanceof FlushError, String(err));
         assert.equal(err.traceId, t.id);
         assert.equal(err.pending.length, t.lastSeq - storedSeq);
-        assert.deepEqual(err.pending.map((e) => e.seq), Array.from({ length: t.lastSeq - storedSeq }, (_, i) => storedSeq + i + 1));
+        assert.deepEqual(
+          err.pending.map((e) => e.seq),
+          Array.from({ length: t.lastSeq - storedSeq }, (_, i) => storedSeq + i + 1),
+        );
         assert.equal(err.code, 'LT_ERR_FLUSH');
       }
       await gotError;
@@ -117,7 +128,11 @@ test('release() on a broken folder rejects with the pending events, and nothing 
   const base = await mkdtemp(join(tmpdir(), 'lt-fail-'));
   dirs.push(base);
   const root = join(base, 'store');
-  const tracer = new Tracer({ store: new FileStore({ dir: root }), exitHook: false, flush: { intervalMs: 5, maxRetryMs: 40 } });
+  const tracer = new Tracer({
+    store: new FileStore({ dir: root }),
+    exitHook: false,
+    flush: { intervalMs: 5, maxRetryMs: 40 },
+  });
   const errors: Error[] = [];
   tracer.on('error', (e) => errors.push(e));
   const t = await tracer.create({});

@@ -24,7 +24,10 @@ it('a writer that loads a trace again sees what another writer appended meanwhil
     t3.markComplete();
     await t3.release();
     const events = await b.store.read('handover');
-    assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => i + 1));
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      events.map((_, i) => i + 1),
+    );
     assert.equal(events.at(-1)?.type, 'complete');
     await a.close();
     await b.close();

@@ -79,7 +79,10 @@ test('archive gzips the log; read, info, list and subscribe keep working', async
 
   const folder = join(dir, traceDate(id), id);
   assert.deepEqual((await readdir(folder)).sort(), ['events.jsonl.gz', 'info.json']);
-  const lines = gunzipSync(await readFile(join(folder, 'events.jsonl.gz'))).toString('utf8').trim().split('\n');
+  const lines = gunzipSync(await readFile(join(folder, 'events.jsonl.gz')))
+    .toString('utf8')
+    .trim()
+    .split('\n');
   assert.equal(lines.length, eventsBefore.length, 'the archive is the same JSON lines');
 
   const info = await tracer.info(id);
@@ -89,10 +92,20 @@ test('archive gzips the log; read, info, list and subscribe keep working', async
   assert.deepEqual(snap?.nodes, snapBefore.nodes);
   assert.equal(snap?.info.archived, true);
   assert.deepEqual(await tracer.store.read(id, { since: 100, limit: 10 }), eventsBefore.slice(100, 110));
-  assert.deepEqual(await collect(tracer.subscribe(id, { since: 0 })), eventsBefore, 'subscribe replays the archive and ends');
+  assert.deepEqual(
+    await collect(tracer.subscribe(id, { since: 0 })),
+    eventsBefore,
+    'subscribe replays the archive and ends',
+  );
   assert.deepEqual(await collect(tracer.subscribe(id, { since: eventsBefore.length - 3 })), eventsBefore.slice(-3));
   const listed = await tracer.list({ tenantId: 'arch' });
-  assert.deepEqual(listed.traces.map((x) => [x.id, x.archived]).sort(), [[id, true], [running.id, false]].sort());
+  assert.deepEqual(
+    listed.traces.map((x) => [x.id, x.archived]).sort(),
+    [
+      [id, true],
+      [running.id, false],
+    ].sort(),
+  );
   // Loading an archived trace gives it back completed, from the archive.
   const other = new Tracer({ store: new FileStore({ dir }), ...quiet });
   const loaded = await other.load(id);
@@ -139,12 +152,18 @@ test('remove deletes the folder, the listing entry and the lease', async () => {
   assert.equal(existsSync(join(dir, 'locks', 'gone.lock')), false);
   assert.equal(await tracer.exists('gone'), false);
   assert.deepEqual(await tracer.store.read('gone'), []);
-  assert.deepEqual((await tracer.list({ tenantId: 'rm' })).traces.map((x) => x.id), ['keep']);
+  assert.deepEqual(
+    (await tracer.list({ tenantId: 'rm' })).traces.map((x) => x.id),
+    ['keep'],
+  );
   assert.equal(await tracer.remove('gone'), false);
   await tracer.close();
   // A fresh store (cold index) agrees.
   const store = new FileStore({ dir });
-  assert.deepEqual((await store.list({ tenantId: 'rm' })).traces.map((x) => x.id), ['keep']);
+  assert.deepEqual(
+    (await store.list({ tenantId: 'rm' })).traces.map((x) => x.id),
+    ['keep'],
+  );
   await store.close();
 });
 
@@ -186,7 +205,10 @@ test('the default store is a FileStore under $LIVETRACE_DIR, and beforeExit flus
     t.markComplete();
     // no flush, no close: the beforeExit hook stores the batch
   `;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, LIVETRACE_DIR: dir }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, LIVETRACE_DIR: dir },
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   const store = await createStoreFromUrl(`file:${dir}`);
   assert.ok(store instanceof FileStore);
@@ -197,7 +219,7 @@ test('the default store is a FileStore under $LIVETRACE_DIR, and beforeExit flus
   await store.close();
 });
 
-test('a second writer is refused while the first holds the lease; a dead writer\'s lease is stale', async () => {
+test("a second writer is refused while the first holds the lease; a dead writer's lease is stale", async () => {
   const dir = await tmp();
   const a = new Tracer({ store: new FileStore({ dir }), ...quiet });
   const t = await a.create({ id: 'leased' });
@@ -211,7 +233,10 @@ test('a second writer is refused while the first holds the lease; a dead writer\
   const { writeFile } = await import('node:fs/promises');
   const { hostname } = await import('node:os');
   const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-  await writeFile(join(dir, 'locks', 'leased.lock'), JSON.stringify({ pid: Number(dead.stdout), host: hostname(), owner: 'crashed' }));
+  await writeFile(
+    join(dir, 'locks', 'leased.lock'),
+    JSON.stringify({ pid: Number(dead.stdout), host: hostname(), owner: 'crashed' }),
+  );
   const t2 = await b.load('leased');
   assert.equal(t2.id, 'leased');
   await b.close();

@@ -39,7 +39,10 @@ before(async () => {
 after(() => rm(dir, { recursive: true, force: true }));
 
 function expected(q: ListQuery): string[] {
-  return [...infos.values()].filter((i) => matchesQuery(i, q)).sort(compareNewestFirst).map((i) => i.id);
+  return [...infos.values()]
+    .filter((i) => matchesQuery(i, q))
+    .sort(compareNewestFirst)
+    .map((i) => i.id);
 }
 
 async function all(store: FileStore, q: ListQuery, limit = 50): Promise<string[]> {
@@ -99,7 +102,8 @@ test('status changes, removals and a deleted index file are reflected; event log
   await store.close();
 
   // Listing reads info files only: without any event log the answers are unchanged.
-  for (const info of infos.values()) await unlink(join(dir, traceDate(info.id, info.created_at), info.id, 'events.jsonl'));
+  for (const info of infos.values())
+    await unlink(join(dir, traceDate(info.id, info.created_at), info.id, 'events.jsonl'));
   assert.deepEqual(await all(other, {}), expected({}));
   await other.close();
 
@@ -128,7 +132,10 @@ test('an index with mostly superseded records is compacted on load, with the sam
     const path = join(d, 'index.jsonl');
     const before = (await stat(path)).size;
     const fresh = new FileStore({ dir: d });
-    assert.deepEqual((await fresh.list()).traces.map((t) => [t.id, t.status]), expectedList);
+    assert.deepEqual(
+      (await fresh.list()).traces.map((t) => [t.id, t.status]),
+      expectedList,
+    );
     const after = (await stat(path)).size;
     assert.ok(after < before / 10, `compacted: ${before} -> ${after} bytes`);
     await fresh.append('c1', [], makeInfo('c1', { status: 'failed' }));

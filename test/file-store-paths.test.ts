@@ -16,8 +16,30 @@ const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
 
 const HOSTILE: unknown[] = [
-  '..', '.', '../escape', '..\\escape', 'a/b', '/etc/passwd', 'C:\\Windows', 'a\u0000b', '', 'x'.repeat(129),
-  '%2e%2e', 'a b', 'é', 'trace\n', ' lead', '~', '$HOME', 'a:b', 'a*', null, undefined, 42, {}, ['a'],
+  '..',
+  '.',
+  '../escape',
+  '..\\escape',
+  'a/b',
+  '/etc/passwd',
+  'C:\\Windows',
+  'a\u0000b',
+  '',
+  'x'.repeat(129),
+  '%2e%2e',
+  'a b',
+  'é',
+  'trace\n',
+  ' lead',
+  '~',
+  '$HOME',
+  'a:b',
+  'a*',
+  null,
+  undefined,
+  42,
+  {},
+  ['a'],
 ];
 
 test('hostile ids are rejected by every store method before any I/O', async () => {
@@ -43,7 +65,8 @@ test('hostile ids are rejected by every store method before any I/O', async () =
   assert.equal(existsSync(dir), false, 'nothing was created');
   assert.deepEqual(await readdir(base), []);
   const tracer = new Tracer({ store, exitHook: false });
-  for (const id of HOSTILE.filter((x) => x !== undefined)) await assert.rejects(tracer.create({ id: id as string }), InvalidIdError);
+  for (const id of HOSTILE.filter((x) => x !== undefined))
+    await assert.rejects(tracer.create({ id: id as string }), InvalidIdError);
   await tracer.close();
   assert.equal(existsSync(dir), false);
 });
@@ -105,6 +128,9 @@ test('files are created 0o600 and folders 0o700 by default (configurable)', asyn
 
 test('bad options are clear errors', () => {
   assert.throws(() => new FileStore({} as never), /options.dir must be a non-empty string/);
-  assert.throws(() => new FileStore({ dir: 'x', durability: 'sometimes' as never }), /durability must be "batch", "fsync" or "none"/);
+  assert.throws(
+    () => new FileStore({ dir: 'x', durability: 'sometimes' as never }),
+    /durability must be "batch", "fsync" or "none"/,
+  );
   assert.throws(() => new FileStore({ dir: 'x', maxOpenFiles: 0 }), /maxOpenFiles must be an integer >= 1/);
 });

@@ -46,7 +46,10 @@ for (const [name, garbage] of [
     // Reading ignores the tail without touching the file.
     const events = await store.read(id);
     assert.equal(events.length, lastSeq);
-    assert.deepEqual(events.map((e) => e.seq), Array.from({ length: lastSeq }, (_, i) => i + 1));
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      Array.from({ length: lastSeq }, (_, i) => i + 1),
+    );
 
     const tracer = new Tracer({ store, exitHook: false });
     const t = await tracer.load(id);

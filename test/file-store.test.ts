@@ -11,5 +11,8 @@ runStoreConformance('FileStore (batch)', async () => {
 
 runStoreConformance('FileStore (fsync, 2 open files)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'lt-fs-'));
-  return { store: new FileStore({ dir, durability: 'fsync', maxOpenFiles: 2 }), cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    store: new FileStore({ dir, durability: 'fsync', maxOpenFiles: 2 }),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
 });

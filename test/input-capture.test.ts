@@ -41,7 +41,19 @@ function hostile(): object {
   const boom = (): never => {
     throw new TypeError('trap says no');
   };
-  return new Proxy({}, { get: boom, has: boom, ownKeys: boom, getOwnPropertyDescriptor: boom, getPrototypeOf: boom, set: boom, defineProperty: boom, deleteProperty: boom });
+  return new Proxy(
+    {},
+    {
+      get: boom,
+      has: boom,
+      ownKeys: boom,
+      getOwnPropertyDescriptor: boom,
+      getPrototypeOf: boom,
+      set: boom,
+      defineProperty: boom,
+      deleteProperty: boom,
+    },
+  );
 }
 
 describe('one capture path for values', () => {
@@ -49,7 +61,12 @@ describe('one capture path for values', () => {
     const { tracer, reopen } = await fileTracer();
     const t = await tracer.create();
     const node = t.add(undefined, { label: 'n' });
-    const errorLike = { name: 'ToolError', nested: { a: 1 }, message: 'x'.repeat(200_000), detail: 'y'.repeat(200_000) };
+    const errorLike = {
+      name: 'ToolError',
+      nested: { a: 1 },
+      message: 'x'.repeat(200_000),
+      detail: 'y'.repeat(200_000),
+    };
     node.fail(errorLike);
     errorLike.name = 'MUTATED';
     errorLike.nested.a = 999;
@@ -62,7 +79,11 @@ describe('one capture path for values', () => {
     const stored = (await reader.read(t.id))!.nodes.find((x) => x.id === node.id)!.error!;
     await reader.close();
     assert.equal(stored.name, 'ToolError');
-    assert.deepEqual(stored['nested'], { a: 1 }, 'the caller mutated its object after fail(): the record must not change');
+    assert.deepEqual(
+      stored['nested'],
+      { a: 1 },
+      'the caller mutated its object after fail(): the record must not change',
+    );
     assert.ok(stored.message.length < 17_000, `message bounded, got ${stored.message.length}`);
     assert.ok(stored.message.includes(TRUNCATED));
     assert.ok(String(stored['detail']).length < 66_000, 'extra fields obey maxValueSize');
@@ -73,7 +94,12 @@ describe('one capture path for values', () => {
     const { tracer, reopen } = await fileTracer();
     const meta: Record<string, unknown> = { big: 12345678901234567890n, map: new Map([['k', 1]]), when: new Date(0) };
     meta['self'] = meta;
-    Object.defineProperty(meta, 'bad', { enumerable: true, get: () => { throw new Error('getter'); } });
+    Object.defineProperty(meta, 'bad', {
+      enumerable: true,
+      get: () => {
+        throw new Error('getter');
+      },
+    });
     const t = await tracer.create({ metadata: meta });
     meta['big'] = 'MUTATED';
     await t.release();
@@ -84,17 +110,31 @@ describe('one capture path for values', () => {
     assert.deepEqual(info.metadata!['big'], { $type: 'bigint', value: '12345678901234567890' });
     assert.deepEqual(info.metadata!['self'], { $type: 'circular' });
     assert.deepEqual(info.metadata!['map'], { $type: 'map', entries: [['k', 1]] });
-    assert.deepEqual(info.metadata!['bad'], { $type: 'unserializable', error: 'Error: getter' }, 'one throwing getter loses only its own value');
+    assert.deepEqual(
+      info.metadata!['bad'],
+      { $type: 'unserializable', error: 'Error: getter' },
+      'one throwing getter loses only its own value',
+    );
   });
 });
 
 describe('a failed create() leaves no ghost', () => {
   it('hostile options fail before anything is registered; a retry with the same id works and close() writes only it', async () => {
     const { tracer, reopen } = await fileTracer();
-    const bad = { id: 'ghost-1', get agentName(): string { throw new Error('no name for you'); } };
-    await assert.rejects(tracer.create(bad), (e: unknown) => e instanceof LivetraceError && e.code === 'LT_ERR_INVALID_ARGUMENT');
+    const bad = {
+      id: 'ghost-1',
+      get agentName(): string {
+        throw new Error('no name for you');
+      },
+    };
+    await assert.rejects(
+      tracer.create(bad),
+      (e: unknown) => e instanceof LivetraceError && e.code === 'LT_ERR_INVALID_ARGUMENT',
+    );
     assert.equal(tracer.isLoaded('ghost-1'), false);
-    await assert.rejects(tracer.create({ id: 'ghost-2', signal: 'not a signal' as unknown as AbortSignal }), { code: 'LT_ERR_INVALID_ARGUMENT' });
+    await assert.rejects(tracer.create({ id: 'ghost-2', signal: 'not a signal' as unknown as AbortSignal }), {
+      code: 'LT_ERR_INVALID_ARGUMENT',
+    });
     await assert.rejects(tracer.create(hostile() as never), { code: 'LT_ERR_INVALID_ARGUMENT' });
     // The retry is not "already exists".
     const t = await tracer.create({ id: 'ghost-1', agentName: 'ok' });
@@ -104,7 +144,11 @@ describe('a failed create() leaves no ghost', () => {
     const reader = reopen();
     const { traces } = await reader.list();
     await reader.close();
-    assert.deepEqual(traces.map((i) => i.id), ['ghost-1'], 'close() wrote no other trace');
+    assert.deepEqual(
+      traces.map((i) => i.id),
+      ['ghost-1'],
+      'close() wrote no other trace',
+    );
     assert.ok(traces[0]!.created_at > 1_000_000_000_000, 'not a trace dated 1970');
     assert.equal(traces[0]!.agent_name, 'ok');
   });
@@ -160,8 +204,15 @@ describe('every caller-given string is bounded', () => {
     const node = snap.nodes.find((x) => x.id === root.id)! as NodeData;
     assert.ok(node.label!.length <= 1024 + 40 && node.label!.includes(TRUNCATED));
     assert.ok(node.description!.length <= 16_384 + 40);
-    assert.ok(Object.keys(node.metadata).every((k) => k.length <= 256), 'metadata keys bounded');
-    assert.equal(Object.keys(node.metadata).length, 11, 'ten long keys with one prefix stay ten keys (+ the one from add)');
+    assert.ok(
+      Object.keys(node.metadata).every((k) => k.length <= 256),
+      'metadata keys bounded',
+    );
+    assert.equal(
+      Object.keys(node.metadata).length,
+      11,
+      'ten long keys with one prefix stay ten keys (+ the one from add)',
+    );
     assert.ok(snap.logs.every((l) => l.message.length <= 16_384 + 40));
     const failed = snap.nodes.find((x) => x.id === child.id)!;
     assert.ok(failed.error!.name.length <= 1024 + 40 && failed.error!.message.length <= 16_384 + 40);
@@ -185,8 +236,13 @@ describe('every caller-given string is bounded', () => {
     assert.equal(sp.get(`${prefix}B`), 'b');
     assert.equal(sp.has(`${prefix}C`), false);
     assert.equal(sp.delete(`${prefix}A`), true);
-    assert.deepEqual(sp.keys().map((k) => k.length <= 256), [true]);
-    const node = t.add(undefined, { metadata: { [`${prefix}A`]: 1, [`${prefix}B`]: 2, nested: { [`${prefix}A`]: 1, [`${prefix}B`]: 2 } } });
+    assert.deepEqual(
+      sp.keys().map((k) => k.length <= 256),
+      [true],
+    );
+    const node = t.add(undefined, {
+      metadata: { [`${prefix}A`]: 1, [`${prefix}B`]: 2, nested: { [`${prefix}A`]: 1, [`${prefix}B`]: 2 } },
+    });
     const meta = node.data!.metadata;
     assert.equal(Object.keys(meta).length, 3);
     assert.equal(Object.keys(meta['nested'] as object).length, 2);
@@ -194,8 +250,14 @@ describe('every caller-given string is bounded', () => {
   });
 
   it('the limits are options (validated) and documented', async () => {
-    assert.throws(() => new Tracer({ store: new MemoryStore(), limits: { maxLabelLength: 0 } }), { code: 'LT_ERR_INVALID_ARGUMENT' });
-    const tracer = new Tracer({ store: new MemoryStore(), exitHook: false, limits: { maxLabelLength: 20, maxMessageLength: 30, maxKeyLength: 40 } });
+    assert.throws(() => new Tracer({ store: new MemoryStore(), limits: { maxLabelLength: 0 } }), {
+      code: 'LT_ERR_INVALID_ARGUMENT',
+    });
+    const tracer = new Tracer({
+      store: new MemoryStore(),
+      exitHook: false,
+      limits: { maxLabelLength: 20, maxMessageLength: 30, maxKeyLength: 40 },
+    });
     const t = await tracer.create();
     const node = t.add(undefined, { label: 'L'.repeat(100) });
     node.info('M'.repeat(100));
@@ -204,7 +266,8 @@ describe('every caller-given string is bounded', () => {
     await tracer.close();
     const { readFile } = await import('node:fs/promises');
     const api = await readFile(new URL('../../docs/api.md', import.meta.url), 'utf8');
-    for (const name of ['maxLabelLength', 'maxMessageLength', 'maxKeyLength']) assert.match(api, new RegExp(`limits\\.${name}`));
+    for (const name of ['maxLabelLength', 'maxMessageLength', 'maxKeyLength'])
+      assert.match(api, new RegExp(`limits\\.${name}`));
   });
 });
 
@@ -218,12 +281,15 @@ describe('hostile option objects give typed usage errors', () => {
     assert.throws(() => new Tracer({ store: new MemoryStore(), flush: H() }), isUsage);
     const tracer = new Tracer({ store: new MemoryStore(), exitHook: false });
     await assert.rejects(tracer.create(H()), isUsage);
-    await assert.rejects(tracer.create({ metadata: H() }).then(async (t) => {
-      // metadata is a value: captured (as unserializable), not an error.
-      assert.equal(typeof t.getInfo().metadata, 'object');
-      await t.release();
-      throw new (await import('../src/core/errors.js')).InvalidArgumentError('ok');
-    }), isUsage);
+    await assert.rejects(
+      tracer.create({ metadata: H() }).then(async (t) => {
+        // metadata is a value: captured (as unserializable), not an error.
+        assert.equal(typeof t.getInfo().metadata, 'object');
+        await t.release();
+        throw new (await import('../src/core/errors.js')).InvalidArgumentError('ok');
+      }),
+      isUsage,
+    );
     const t = await tracer.create();
     assert.throws(() => t.add('x', H()), isUsage);
     const root = t.add('x');

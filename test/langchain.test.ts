@@ -74,12 +74,18 @@ test('a prompt -> chat model -> parser -> tool sequence becomes a live tree', as
   assert.deepEqual(root.output, { output: '5' }, 'LangChain reports non-object chain outputs as { output }');
   assert.equal(root.metadata['langchain.run_type'], 'chain');
 
-  const steps = ['ChatPromptTemplate', 'FakeListChatModel', 'JsonOutputParser', 'add'].map((l) => byLabel(snap.nodes, l));
+  const steps = ['ChatPromptTemplate', 'FakeListChatModel', 'JsonOutputParser', 'add'].map((l) =>
+    byLabel(snap.nodes, l),
+  );
   for (const s of steps) {
     assert.deepEqual(s.parent_ids, [root.id], `${s.label} hangs under the sequence`);
     assert.equal(s.status, 'completed');
   }
-  assert.deepEqual(root.children, steps.map((s) => s.id), 'in execution order');
+  assert.deepEqual(
+    root.children,
+    steps.map((s) => s.id),
+    'in execution order',
+  );
   const [, chat, parser, addNode] = steps;
   assert.equal(chat!.metadata['langchain.run_type'], 'chat_model');
   assert.deepEqual(chat!.input, {
@@ -89,7 +95,11 @@ test('a prompt -> chat model -> parser -> tool sequence becomes a live tree', as
     ],
   });
   assert.deepEqual(chat!.output, { role: 'assistant', content: '{"a": 2, "b": 3}' });
-  assert.deepEqual([root, ...steps].map((n) => n.kind), ['chain', 'chain', 'llm', 'chain', 'tool'], 'run types become node kinds');
+  assert.deepEqual(
+    [root, ...steps].map((n) => n.kind),
+    ['chain', 'chain', 'llm', 'chain', 'tool'],
+    'run types become node kinds',
+  );
   assert.equal(snap.info.usage!.llm_calls, 1);
   assert.equal(snap.info.usage!.tool_calls, 1);
   assert.deepEqual(parser!.output, { a: 2, b: 3 });
@@ -103,11 +113,19 @@ test('a prompt -> chat model -> parser -> tool sequence becomes a live tree', as
 
 test('streamed tokens become batched logs; "each" makes one log per token', async () => {
   const text = 'The quick brown fox jumps.'; // FakeListChatModel streams it one character at a time
-  for (const [mode, size, expected] of [['batch', 5, Math.ceil(text.length / 5)], ['each', 1, text.length]] as const) {
+  for (const [mode, size, expected] of [
+    ['batch', 5, Math.ceil(text.length / 5)],
+    ['each', 1, text.length],
+  ] as const) {
     const { tracer, handler } = setup({ tokens: mode, tokenBatchSize: size, tokenFlushMs: 60_000 });
-    const chain = RunnableSequence.from([ChatPromptTemplate.fromTemplate('{q}'), new FakeListChatModel({ responses: [text] }), new StringOutputParser()]);
+    const chain = RunnableSequence.from([
+      ChatPromptTemplate.fromTemplate('{q}'),
+      new FakeListChatModel({ responses: [text] }),
+      new StringOutputParser(),
+    ]);
     let streamed = '';
-    for await (const chunk of await chain.stream({ q: 'go' }, { callbacks: [handler], runName: 'story' })) streamed += chunk;
+    for await (const chunk of await chain.stream({ q: 'go' }, { callbacks: [handler], runName: 'story' }))
+      streamed += chunk;
     assert.equal(streamed, text);
     await handler.flush();
     const snap = await onlyTrace(tracer);
@@ -115,7 +133,11 @@ test('streamed tokens become batched logs; "each" makes one log per token', asyn
     const logs = snap.logs.filter((l) => l.node_id === chat.id);
     assert.equal(logs.length, expected, `${mode}: ${logs.length} token logs`);
     assert.equal(logs.map((l) => l.message).join(''), text);
-    assert.deepEqual(logs.at(-1)!.data, { delta: true, tokens: mode === 'each' ? 1 : text.length % 5 || 5, total: text.length });
+    assert.deepEqual(logs.at(-1)!.data, {
+      delta: true,
+      tokens: mode === 'each' ? 1 : text.length % 5 || 5,
+      total: text.length,
+    });
     await handler.close();
     await tracer.close();
   }
@@ -123,7 +145,9 @@ test('streamed tokens become batched logs; "each" makes one log per token', asyn
 
 test('retriever runs record the query and the documents', async () => {
   const { tracer, handler } = setup();
-  const retriever = new FakeRetriever({ output: [new Document({ pageContent: 'Paris is in France.', metadata: { src: 'wiki' } })] });
+  const retriever = new FakeRetriever({
+    output: [new Document({ pageContent: 'Paris is in France.', metadata: { src: 'wiki' } })],
+  });
   const chain = RunnableSequence.from([
     RunnableLambda.from((x: { q: string }) => x.q).withConfig({ runName: 'pick question' }),
     retriever,
@@ -143,7 +167,12 @@ test('retriever runs record the query and the documents', async () => {
 
 test('a failing tool fails its node, the chain and the trace', async () => {
   const { tracer, handler } = setup();
-  const broken = tool(async (): Promise<string> => { throw new Error('database is down'); }, { name: 'lookup', description: 'fails', schema: z.object({}) });
+  const broken = tool(
+    async (): Promise<string> => {
+      throw new Error('database is down');
+    },
+    { name: 'lookup', description: 'fails', schema: z.object({}) },
+  );
   const chain = RunnableSequence.from([RunnableLambda.from(() => ({})).withConfig({ runName: 'prepare' }), broken]);
   await assert.rejects(chain.invoke({}, { callbacks: [handler], runName: 'agent' }), /database is down/);
   await handler.flush();
@@ -163,7 +192,10 @@ test('runs hang under a given parent node; the handler does not complete that tr
   const trace = await tracer.create({ agentName: 'host' });
   const step = trace.add({ task: 'answer' }, { label: 'my step' });
   const handler = new LivetraceCallbackHandler({ parent: step });
-  const chain = RunnableSequence.from([ChatPromptTemplate.fromTemplate('{q}'), new FakeListChatModel({ responses: ['ok'] })]);
+  const chain = RunnableSequence.from([
+    ChatPromptTemplate.fromTemplate('{q}'),
+    new FakeListChatModel({ responses: ['ok'] }),
+  ]);
   await chain.invoke({ q: 'hi' }, { callbacks: [handler], runName: 'inner chain' });
   await handler.flush();
   const inner = byLabel(trace.nodes(), 'inner chain');
@@ -187,7 +219,11 @@ test('close() cancels runs that never ended and clears token timers', async () =
   const snap = (await tracer.read(id!))!;
   assert.equal(snap.info.status, 'cancelled');
   assert.equal(byLabel(snap.nodes, 'LLM').status, 'cancelled');
-  assert.deepEqual(snap.logs.map((l) => l.message), ['partial'], 'buffered tokens are written before closing');
+  assert.deepEqual(
+    snap.logs.map((l) => l.message),
+    ['partial'],
+    'buffered tokens are written before closing',
+  );
   assert.equal(tracer.loaded().length, 0);
   await tracer.close();
 });
@@ -196,7 +232,10 @@ test('constructor validates its options', () => {
   assert.throws(() => new LivetraceCallbackHandler({}), /give a tracer, a trace, or a parent node handle/);
   const tracer = new Tracer({ store: new MemoryStore() });
   assert.throws(() => new LivetraceCallbackHandler({ tracer, tokens: 'some' as never }), /tokens must be/);
-  assert.throws(() => new LivetraceCallbackHandler({ tracer, tokenBatchSize: 0 }), /tokenBatchSize must be an integer >= 1, got 0/);
+  assert.throws(
+    () => new LivetraceCallbackHandler({ tracer, tokenBatchSize: 0 }),
+    /tokenBatchSize must be an integer >= 1, got 0/,
+  );
   return tracer.close();
 });
 
@@ -210,7 +249,13 @@ class ReportingChatModel extends BaseChatModel {
     const message = new AIMessage({
       content: `seen ${messages.length} messages`,
       tool_calls: [{ id: 'call_1', name: 'add', args: { a: 1, b: 2 } }],
-      usage_metadata: { input_tokens: 1200, output_tokens: 300, total_tokens: 1500, input_token_details: { cache_read: 200 }, output_token_details: { reasoning: 50 } },
+      usage_metadata: {
+        input_tokens: 1200,
+        output_tokens: 300,
+        total_tokens: 1500,
+        input_token_details: { cache_read: 200 },
+        output_token_details: { reasoning: 50 },
+      },
       response_metadata: { model_name: 'gpt-4o-mini-2024-07-18' },
     });
     return { generations: [{ text: String(message.content), message }] };
@@ -219,7 +264,13 @@ class ReportingChatModel extends BaseChatModel {
 
 test('chat model usage becomes node usage with a cost; the trace rolls it up', async () => {
   const { tracer, handler, warnings } = setup();
-  const chain = RunnableSequence.from([ChatPromptTemplate.fromMessages([['system', 'be brief'], ['human', '{q}']]), new ReportingChatModel({})]);
+  const chain = RunnableSequence.from([
+    ChatPromptTemplate.fromMessages([
+      ['system', 'be brief'],
+      ['human', '{q}'],
+    ]),
+    new ReportingChatModel({}),
+  ]);
   await chain.invoke({ q: 'hi' }, { callbacks: [handler], runName: 'ask' });
   await handler.flush();
   const snap = await onlyTrace(tracer);
@@ -227,10 +278,17 @@ test('chat model usage becomes node usage with a cost; the trace rolls it up', a
   assert.equal(chat.kind, 'llm');
   const u = chat.usage!;
   assert.equal(u.model, 'gpt-4o-mini-2024-07-18');
-  assert.deepEqual([u.input_tokens, u.output_tokens, u.total_tokens, u.cached_tokens, u.reasoning_tokens], [1200, 300, 1500, 200, 50]);
+  assert.deepEqual(
+    [u.input_tokens, u.output_tokens, u.total_tokens, u.cached_tokens, u.reasoning_tokens],
+    [1200, 300, 1500, 200, 50],
+  );
   // gpt-4o-mini defaults: 0.15 in, 0.075 cached, 0.6 out per million.
   assert.deepEqual(u.cost, { amount: (1000 * 0.15 + 200 * 0.075 + 300 * 0.6) / 1e6, currency: 'USD', estimated: true });
-  assert.deepEqual(chat.output, { role: 'assistant', content: 'seen 2 messages', tool_calls: [{ id: 'call_1', name: 'add', arguments: { a: 1, b: 2 } }] });
+  assert.deepEqual(chat.output, {
+    role: 'assistant',
+    content: 'seen 2 messages',
+    tool_calls: [{ id: 'call_1', name: 'add', arguments: { a: 1, b: 2 } }],
+  });
   assert.equal(snap.info.usage!.total_tokens, 1500);
   assert.deepEqual(snap.info.models, ['gpt-4o-mini-2024-07-18']);
   assert.equal(byLabel(snap.nodes, 'ask').usage, undefined, 'the chain does not repeat the usage');

@@ -28,7 +28,8 @@ const byLabel = (nodes: readonly NodeData[], label: string): NodeData => {
   assert.equal(found.length, 1, `one node ${label} in ${nodes.map((n) => n.label).join(', ')}`);
   return found[0]!;
 };
-const labelsOf = (nodes: readonly NodeData[], ids: readonly string[]): string[] => ids.map((id) => nodes.find((n) => n.id === id)?.label ?? '?').sort();
+const labelsOf = (nodes: readonly NodeData[], ids: readonly string[]): string[] =>
+  ids.map((id) => nodes.find((n) => n.id === id)?.label ?? '?').sort();
 
 async function waitFor<T>(what: string, fn: () => T | undefined | false): Promise<T> {
   const deadline = Date.now() + 20_000;
@@ -67,7 +68,10 @@ test('fan-out/fan-in graph: branches side by side, the fan-in node a join of the
     .addEdge('plan', 'search')
     .addEdge('plan', 'summarize')
     .addEdge(['search', 'summarize'], 'merge')
-    .addConditionalEdges('merge', (s: typeof State.State) => (s.log.includes('merge') ? 'deep' : 'skipped'), ['deep', 'skipped'])
+    .addConditionalEdges('merge', (s: typeof State.State) => (s.log.includes('merge') ? 'deep' : 'skipped'), [
+      'deep',
+      'skipped',
+    ])
     .addEdge('deep', END)
     .addEdge('skipped', END)
     .compile();
@@ -88,7 +92,11 @@ test('fan-out/fan-in graph: branches side by side, the fan-in node a join of the
   assert.equal(live.s.status, 'running');
   assert.deepEqual(live.s.parent_ids, [planLive.id]);
   assert.deepEqual(live.z.parent_ids, [planLive.id]);
-  assert.equal(live.nodes.some((n) => n.label === 'merge'), false, 'the fan-in has not started');
+  assert.equal(
+    live.nodes.some((n) => n.label === 'merge'),
+    false,
+    'the fan-in has not started',
+  );
   release();
   const out = await done;
   assert.ok(out.log.includes('inner'));
@@ -115,11 +123,19 @@ test('fan-out/fan-in graph: branches side by side, the fan-in node a join of the
   assert.match(JSON.stringify(llm.output), /summary from the model/);
   // Conditional edge: the routing function is recorded under merge with its decision, and
   // the chosen node follows merge; the other branch never ran.
-  const route = nodes.find((n) => n.parent_ids[0] === merge.id && (n.output as { output?: unknown } | undefined)?.output === 'deep');
-  assert.ok(route, `routing decision under merge: ${JSON.stringify(nodes.filter((n) => n.parent_ids[0] === merge.id).map((n) => [n.label, n.output]))}`);
+  const route = nodes.find(
+    (n) => n.parent_ids[0] === merge.id && (n.output as { output?: unknown } | undefined)?.output === 'deep',
+  );
+  assert.ok(
+    route,
+    `routing decision under merge: ${JSON.stringify(nodes.filter((n) => n.parent_ids[0] === merge.id).map((n) => [n.label, n.output]))}`,
+  );
   const deep = byLabel(nodes, 'deep');
   assert.deepEqual(deep.parent_ids, [merge.id]);
-  assert.equal(nodes.some((n) => n.label === 'skipped'), false);
+  assert.equal(
+    nodes.some((n) => n.label === 'skipped'),
+    false,
+  );
   // Subgraph: its nodes are inside the subgraph node's subtree.
   const inner = byLabel(nodes, 'inner');
   const ancestors = (n: NodeData): string[] => {
@@ -129,7 +145,10 @@ test('fan-out/fan-in graph: branches side by side, the fan-in node a join of the
   };
   assert.ok(ancestors(inner).includes(deep.id), 'subgraph node inside the deep node');
   // LangGraph's hidden __start__ steps are not recorded.
-  assert.equal(nodes.some((n) => n.label === '__start__'), false);
+  assert.equal(
+    nodes.some((n) => n.label === '__start__'),
+    false,
+  );
   for (const n of nodes) assert.equal(n.status, 'completed', `${n.label} completed`);
   assert.deepEqual(warnings, []);
 });
@@ -157,7 +176,10 @@ test('a node that throws: its node fails, later nodes never start, the graph and
   assert.equal(boom.status, 'failed');
   assert.match(String(boom.error?.message), /node exploded/);
   assert.deepEqual(boom.parent_ids, [byLabel(snap.nodes, 'first').id]);
-  assert.equal(snap.nodes.some((n) => n.label === 'after'), false);
+  assert.equal(
+    snap.nodes.some((n) => n.label === 'after'),
+    false,
+  );
   assert.equal(byLabel(snap.nodes, 'fragile').status, 'failed');
   assert.equal(snap.info.status, 'failed');
   for (const n of snap.nodes) assert.notEqual(n.status, 'running', `${n.label} left running`);
@@ -177,6 +199,10 @@ test('a loop (agent <-> tools until done): each step hangs under the previous on
   await handler.flush();
   const { traces } = await tracer.list();
   const nodes = (await tracer.read(traces[0]!.id))!.nodes.filter((n) => n.label === 'agent' || n.label === 'tools');
-  assert.deepEqual(nodes.map((n) => n.label), ['agent', 'tools', 'agent', 'tools', 'agent']);
-  for (let i = 1; i < nodes.length; i++) assert.deepEqual(nodes[i]!.parent_ids, [nodes[i - 1]!.id], `${nodes[i]!.label} #${i} follows the previous step`);
+  assert.deepEqual(
+    nodes.map((n) => n.label),
+    ['agent', 'tools', 'agent', 'tools', 'agent'],
+  );
+  for (let i = 1; i < nodes.length; i++)
+    assert.deepEqual(nodes[i]!.parent_ids, [nodes[i - 1]!.id], `${nodes[i]!.label} #${i} follows the previous step`);
 });

@@ -23,7 +23,11 @@ function setup() {
 
 async function assertConsistent(store: MemoryStore, trace: Trace) {
   const stored = await store.read(trace.id);
-  assert.deepEqual(stored.map((e) => e.seq), stored.map((_, i) => i + 1), 'gapless');
+  assert.deepEqual(
+    stored.map((e) => e.seq),
+    stored.map((_, i) => i + 1),
+    'gapless',
+  );
   assert.equal(stored.length, trace.events().length, 'everything recorded is stored');
   assert.deepEqual(toSnapshot(reduceEvents(trace.id, stored)).nodes, trace.snapshot().nodes);
 }
@@ -166,7 +170,11 @@ describe('lifecycle races', () => {
       await tick();
       await t.release();
       const results = await Promise.all(branches);
-      assert.deepEqual(results, Array.from({ length: 10 }, (_, b) => b), 'branches finish normally');
+      assert.deepEqual(
+        results,
+        Array.from({ length: 10 }, (_, b) => b),
+        'branches finish normally',
+      );
       await assertConsistent(store, t);
       if (t.lateCalls > 0) assert.deepEqual(warnings, ['LT_WARN_LATE_CALL']);
       await tracer.close();

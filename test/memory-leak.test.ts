@@ -24,7 +24,10 @@ async function settle(): Promise<number> {
 }
 
 function resources(): string[] {
-  return process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap').sort();
+  return process
+    .getActiveResourcesInfo()
+    .filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap')
+    .sort();
 }
 
 async function measure(name: string, iteration: (tracer: Tracer, i: number) => Promise<void>): Promise<number> {
@@ -94,10 +97,11 @@ describe('memory: retained heap per iteration', { skip: gc ? false : 'needs --ex
     const per = await measure('nested', async (tracer) => {
       const t = await tracer.create();
       const root = t.add('root');
-      const nest = (depth: number): Promise<number> => traced(`level ${depth}`, async (n) => {
-        n.info('in', { depth });
-        return depth >= 5 ? depth : nest(depth + 1);
-      });
+      const nest = (depth: number): Promise<number> =>
+        traced(`level ${depth}`, async (n) => {
+          n.info('in', { depth });
+          return depth >= 5 ? depth : nest(depth + 1);
+        });
       assert.equal(await tracer.run(root, () => nest(1)), 5);
       t.markComplete();
       await t.release();
@@ -111,17 +115,18 @@ describe('memory: retained heap per iteration', { skip: gc ? false : 'needs --ex
       const t = await tracer.create();
       const root = t.add('root');
       const space = t.createSpace({ id: 'results' });
-      const worker = (w: number) => traced(`worker ${w}`, async () =>
-        traced('fetch', async (n) => {
-          n.info('fetching');
-          await tick();
-          return traced('parse', async () => {
-            space.set(`w${w}`, w);
-            await t.flush();
-            return w;
-          });
-        }),
-      );
+      const worker = (w: number) =>
+        traced(`worker ${w}`, async () =>
+          traced('fetch', async (n) => {
+            n.info('fetching');
+            await tick();
+            return traced('parse', async () => {
+              space.set(`w${w}`, w);
+              await t.flush();
+              return w;
+            });
+          }),
+        );
       await tracer.run(root, () => Promise.all(Array.from({ length: 10 }, (_, w) => worker(w))));
       t.markComplete();
       await t.release();
@@ -139,7 +144,9 @@ describe('memory: retained heap per iteration', { skip: gc ? false : 'needs --ex
       const sub = t.subscribe();
       t.markComplete();
       await t.release();
-      for await (const _ of sub) { /* drain */ }
+      for await (const _ of sub) {
+        /* drain */
+      }
       ref = new WeakRef(t);
     })();
     await settle();

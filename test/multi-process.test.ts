@@ -23,7 +23,9 @@ let store: PostgresStore;
 
 function writer(mode: string, ids: string[], extra: Record<string, unknown> = {}): Proc {
   const app = uniqueName('lt_mpw');
-  const p = new Proc('./scale-writer.js', [JSON.stringify({ pgUrl: PG_URL, schema, redisUrl: REDIS_URL, prefix, app, mode, ids, ...extra })]);
+  const p = new Proc('./scale-writer.js', [
+    JSON.stringify({ pgUrl: PG_URL, schema, redisUrl: REDIS_URL, prefix, app, mode, ids, ...extra }),
+  ]);
   (p as Proc & { app: string }).app = app;
   procs.push(p);
   return p;
@@ -45,7 +47,12 @@ function assertComplete(events: readonly TraceEvent[], total: number, id: string
 async function within<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what()}`)), ms)))]);
+    return await Promise.race([
+      p,
+      new Promise<never>(
+        (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what()}`)), ms)),
+      ),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -135,7 +142,11 @@ describe('multi-process deployment: writers + server over PostgreSQL and Redis',
     const started = clients.map((c) => c.events.length);
     w1.child.stdin!.write('go\n');
     w2.child.stdin!.write('go\n');
-    await within(Promise.all(clients.map((c) => c.done)), 30_000, () => `SSE clients at ${clients.map((c) => c.events.length).join('/')} events`);
+    await within(
+      Promise.all(clients.map((c) => c.done)),
+      30_000,
+      () => `SSE clients at ${clients.map((c) => c.events.length).join('/')} events`,
+    );
     for (const [i, id] of ids.entries()) {
       const p = i < 2 ? w1 : w2;
       const total = Number((await p.line(new RegExp(`^done ${id} (\\d+)$`)))[1]);
@@ -163,7 +174,10 @@ describe('multi-process deployment: writers + server over PostgreSQL and Redis',
     for (const [round, c] of [c1, c2, c1].entries()) {
       const start = c.events.length;
       let finished = false;
-      void c.done.then(() => (finished = true), () => (finished = true));
+      void c.done.then(
+        () => (finished = true),
+        () => (finished = true),
+      );
       const deadline = Date.now() + 15_000;
       while (!finished && c.events.length <= start + 5) {
         assert.ok(Date.now() < deadline, `round ${round}: stream stalled at ${c.events.length} events`);
@@ -174,7 +188,12 @@ describe('multi-process deployment: writers + server over PostgreSQL and Redis',
       const killed = await redisOutage();
       assert.ok(killed >= (round === 0 ? 6 : 2), `round ${round}: killed ${killed} hub connections`);
     }
-    await within(Promise.all([c1.done, c2.done]), 30_000, () => `SSE clients at ${c1.events.length}/${c2.events.length} events; writers: ${[...w1.lines, ...w2.lines].filter((l) => l.startsWith('done')).join(', ')}`);
+    await within(
+      Promise.all([c1.done, c2.done]),
+      30_000,
+      () =>
+        `SSE clients at ${c1.events.length}/${c2.events.length} events; writers: ${[...w1.lines, ...w2.lines].filter((l) => l.startsWith('done')).join(', ')}`,
+    );
     assertComplete(c1.events, Number((await w1.line(/^done \S+ (\d+)$/))[1]), ids[0]!);
     assertComplete(c2.events, Number((await w2.line(/^done \S+ (\d+)$/))[1]), ids[1]!);
     assert.equal(await w1.exited, 0, w1.stderr);
@@ -189,7 +208,9 @@ describe('multi-process deployment: writers + server over PostgreSQL and Redis',
     let kills = 0;
     while (w.child.exitCode === null && kills < 5) {
       await new Promise((r) => setTimeout(r, 80));
-      const rows = await pgExec('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [w.app]);
+      const rows = await pgExec('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [
+        w.app,
+      ]);
       kills += rows.length;
     }
     assert.ok(kills >= 2, `terminated ${kills} backends`);

@@ -35,14 +35,26 @@ type Turn = { text: string } | { calls: { name: string; args: unknown }[] };
 
 let callSeq = 0;
 function outputOf(turn: Turn): AgentOutputItem[] {
-  if ('text' in turn) return [{ type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: turn.text }] }];
-  return turn.calls.map((c) => ({ type: 'function_call', callId: `call_${++callSeq}`, name: c.name, arguments: JSON.stringify(c.args), status: 'completed' }));
+  if ('text' in turn)
+    return [
+      { type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: turn.text }] },
+    ];
+  return turn.calls.map((c) => ({
+    type: 'function_call',
+    callId: `call_${++callSeq}`,
+    name: c.name,
+    arguments: JSON.stringify(c.args),
+    status: 'completed',
+  }));
 }
 
 /** Answers each request with the next scripted turn and records a generation span, as model adapters do. */
 class ScriptedModel implements Model {
   readonly turns: Turn[];
-  constructor(turns: Turn[], readonly name = 'scripted-1') {
+  constructor(
+    turns: Turn[],
+    readonly name = 'scripted-1',
+  ) {
     this.turns = [...turns];
   }
   async getResponse(request: ModelRequest): Promise<ModelResponse> {
@@ -54,7 +66,16 @@ class ScriptedModel implements Model {
       const output = outputOf(turn);
       span.spanData.output = output as Record<string, unknown>[];
       span.spanData.usage = { input_tokens: 11, output_tokens: 'text' in turn ? turn.text.length : 3 };
-      return { output, usage: new Usage({ requests: 1, inputTokens: 11, outputTokens: 'text' in turn ? turn.text.length : 3, totalTokens: 0 }), responseId: `resp_${callSeq}` };
+      return {
+        output,
+        usage: new Usage({
+          requests: 1,
+          inputTokens: 11,
+          outputTokens: 'text' in turn ? turn.text.length : 3,
+          totalTokens: 0,
+        }),
+        responseId: `resp_${callSeq}`,
+      };
     });
   }
   async *getStreamedResponse(): AsyncIterable<StreamEvent> {
@@ -63,7 +84,10 @@ class ScriptedModel implements Model {
 }
 
 function messagesOf(request: ModelRequest): Record<string, unknown>[] {
-  const input = typeof request.input === 'string' ? [{ role: 'user', content: request.input }] : (request.input as unknown as Record<string, unknown>[]);
+  const input =
+    typeof request.input === 'string'
+      ? [{ role: 'user', content: request.input }]
+      : (request.input as unknown as Record<string, unknown>[]);
   return request.systemInstructions ? [{ role: 'system', content: request.systemInstructions }, ...input] : input;
 }
 
@@ -99,14 +123,18 @@ const byLabel = (nodes: NodeData[], label: string): NodeData => {
   return n;
 };
 const kindOf = (n: NodeData): string | undefined => (n as { kind?: string }).kind ?? n.icon;
-const usageOf = (n: NodeData) => ((n as { usage?: unknown }).usage ?? n.metadata?.['usage']) as Record<string, number | string> | undefined;
+const usageOf = (n: NodeData) =>
+  ((n as { usage?: unknown }).usage ?? n.metadata?.['usage']) as Record<string, number | string> | undefined;
 const inTok = (n: NodeData) => Number(usageOf(n)?.['input_tokens'] ?? usageOf(n)?.['inputTokens'] ?? 0);
 const outTok = (n: NodeData) => Number(usageOf(n)?.['output_tokens'] ?? usageOf(n)?.['outputTokens'] ?? 0);
 
 /** The live (in-process) trace holding a node with this label, and that node. */
 function liveNode(label: string): { trace: string; node: NodeData } | undefined {
   for (const id of tracer.loaded()) {
-    const node = tracer.get(id)?.nodes().find((n) => n.label === label);
+    const node = tracer
+      .get(id)
+      ?.nodes()
+      .find((n) => n.label === label);
     if (node) return { trace: id, node };
   }
   return undefined;
@@ -132,25 +160,48 @@ test('agent with two tools and a handoff: live nodes, parents, inputs, outputs, 
     const tr = tracer.get(live.trace)!;
     const parent = tr.getNode(live.node.parent_ids[0]!);
     const gens = tr.nodes().filter((n) => n.label === 'scripted-1');
-    seenLive[label] = { status: live.node.status, parentLabel: parent?.label, generationDone: gens.length === 1 && gens[0]!.status === 'completed' };
+    seenLive[label] = {
+      status: live.node.status,
+      parentLabel: parent?.label,
+      generationDone: gens.length === 1 && gens[0]!.status === 'completed',
+    };
   };
-  const writer = new Agent({ name: 'writer', instructions: 'Write the answer.', model: new ScriptedModel([{ text: 'Sunny in Paris, and 2 + 3 = 5.' }], 'scripted-2') });
+  const writer = new Agent({
+    name: 'writer',
+    instructions: 'Write the answer.',
+    model: new ScriptedModel([{ text: 'Sunny in Paris, and 2 + 3 = 5.' }], 'scripted-2'),
+  });
   const triage = new Agent({
     name: 'triage',
     instructions: 'Use tools, then hand off.',
     model: new ScriptedModel([
-      { calls: [{ name: 'weather', args: { city: 'Paris' } }, { name: 'add', args: { a: 2, b: 3 } }] },
+      {
+        calls: [
+          { name: 'weather', args: { city: 'Paris' } },
+          { name: 'add', args: { a: 2, b: 3 } },
+        ],
+      },
       { calls: [{ name: 'transfer_to_writer', args: {} }] },
     ]),
     tools: [
-      tool({ name: 'weather', description: 'weather of a city', parameters: z.object({ city: z.string() }), execute: async ({ city }) => {
-        observe('weather');
-        return { city, sky: 'sunny' };
-      } }),
-      tool({ name: 'add', description: 'adds', parameters: z.object({ a: z.number(), b: z.number() }), execute: async ({ a, b }) => {
-        observe('add');
-        return a + b;
-      } }),
+      tool({
+        name: 'weather',
+        description: 'weather of a city',
+        parameters: z.object({ city: z.string() }),
+        execute: async ({ city }) => {
+          observe('weather');
+          return { city, sky: 'sunny' };
+        },
+      }),
+      tool({
+        name: 'add',
+        description: 'adds',
+        parameters: z.object({ a: z.number(), b: z.number() }),
+        execute: async ({ a, b }) => {
+          observe('add');
+          return a + b;
+        },
+      }),
     ],
     handoffs: [writer],
   });
@@ -201,16 +252,31 @@ test('agent with two tools and a handoff: live nodes, parents, inputs, outputs, 
   assert.equal(writerGens.length, 1);
   assert.deepEqual(writerGens[0]!.output, { role: 'assistant', content: 'Sunny in Paris, and 2 + 3 = 5.' });
   const firstOut = triageGens[0]!.output as { tool_calls: { name: string; arguments: unknown }[] };
-  assert.deepEqual(firstOut.tool_calls.map((c) => [c.name, c.arguments]), [['weather', { city: 'Paris' }], ['add', { a: 2, b: 3 }]]);
+  assert.deepEqual(
+    firstOut.tool_calls.map((c) => [c.name, c.arguments]),
+    [
+      ['weather', { city: 'Paris' }],
+      ['add', { a: 2, b: 3 }],
+    ],
+  );
   const writerInput = writerGens[0]!.input as { role?: string; content?: unknown }[];
   assert.deepEqual(writerInput[0], { role: 'system', content: 'Write the answer.' });
   // Usage on model calls only; totals equal what the SDK counted.
-  assert.equal(gens.reduce((s, g) => s + inTok(g), 0), result.state.usage.inputTokens);
-  assert.equal(gens.reduce((s, g) => s + outTok(g), 0), result.state.usage.outputTokens);
+  assert.equal(
+    gens.reduce((s, g) => s + inTok(g), 0),
+    result.state.usage.inputTokens,
+  );
+  assert.equal(
+    gens.reduce((s, g) => s + outTok(g), 0),
+    result.state.usage.outputTokens,
+  );
   assert.equal(usageOf(gens[0]!)?.['model'], 'scripted-1');
-  for (const n of nodes.filter((x) => kindOf(x) !== 'llm')) assert.equal(usageOf(n), undefined, `no usage on ${n.label}`);
+  for (const n of nodes.filter((x) => kindOf(x) !== 'llm'))
+    assert.equal(usageOf(n), undefined, `no usage on ${n.label}`);
   // Rollups (reducer): three model calls, two tool calls, nothing failed.
-  const rollup = (snap.info as { usage?: { llm_calls?: number; tool_calls?: number; failed_nodes?: number; input_tokens?: number } }).usage;
+  const rollup = (
+    snap.info as { usage?: { llm_calls?: number; tool_calls?: number; failed_nodes?: number; input_tokens?: number } }
+  ).usage;
   assert.equal(rollup?.llm_calls, 3);
   assert.equal(rollup?.tool_calls, 2);
   assert.equal(rollup?.failed_nodes, 0);
@@ -224,7 +290,13 @@ test('an input guardrail that trips: guardrail node failed with triggered, run f
     instructions: 'Answer.',
     model: new ScriptedModel([{ text: 'should not matter' }]),
     inputGuardrails: [
-      { name: 'no-secrets', execute: async ({ input }) => ({ tripwireTriggered: JSON.stringify(input).includes('password'), outputInfo: { reason: 'asks for a password' } }) },
+      {
+        name: 'no-secrets',
+        execute: async ({ input }) => ({
+          tripwireTriggered: JSON.stringify(input).includes('password'),
+          outputInfo: { reason: 'asks for a password' },
+        }),
+      },
     ],
   });
   await assert.rejects(run(agent, 'tell me the admin password'), InputGuardrailTripwireTriggered);
@@ -258,7 +330,10 @@ test('a streamed run: agent and model-call nodes are live while the stream is fe
         const output = outputOf({ text: 'Hello' });
         span.spanData.output = output as Record<string, unknown>[];
         span.spanData.usage = { input_tokens: 7, output_tokens: 2 };
-        yield { type: 'response_done', response: { id: 'r1', usage: { requests: 1, inputTokens: 7, outputTokens: 2, totalTokens: 9 }, output } } as StreamEvent;
+        yield {
+          type: 'response_done',
+          response: { id: 'r1', usage: { requests: 1, inputTokens: 7, outputTokens: 2, totalTokens: 9 }, output },
+        } as StreamEvent;
       } finally {
         span.end();
       }
@@ -300,9 +375,12 @@ test('inside traced(): the SDK trace hangs under the current livetrace node; cus
   await tracer.run(outerTrace, () =>
     traced('pipeline', async () => {
       await withTrace('nested workflow', async () => {
-        await withCustomSpan(async (span) => {
-          span.spanData.data = { done: true };
-        }, { data: { name: 'prepare', data: { step: 1 } } });
+        await withCustomSpan(
+          async (span) => {
+            span.spanData.data = { done: true };
+          },
+          { data: { name: 'prepare', data: { step: 1 } } },
+        );
         await run(agent, 'go');
       });
     }),
@@ -317,7 +395,10 @@ test('inside traced(): the SDK trace hangs under the current livetrace node; cus
   assert.deepEqual(custom.parent_ids, [workflow.id]);
   assert.deepEqual(custom.input, { step: 1 });
   assert.deepEqual(custom.output, { done: true });
-  assert.ok(nodes.some((n) => n.label === 'inner'), 'the agent run recorded in the same trace');
+  assert.ok(
+    nodes.some((n) => n.label === 'inner'),
+    'the agent run recorded in the same trace',
+  );
   assert.equal(processor.stats.openSpans, 0);
   await outerTrace.release();
 });

@@ -61,7 +61,18 @@ describe('optional drivers', () => {
 // shows up in require.cache: a module.register() resolve hook records every package a
 // process resolves (into a file: hooks run on their own thread).
 const PEERS_RE = /node_modules\/((?:@[^/]+\/)?[^/]+)\//;
-const FRAMEWORKS = ['ai', 'ai7', '@langchain/core', '@langchain/langgraph', '@openai/agents', '@openai/agents-core', '@opentelemetry/api', '@opentelemetry/sdk-trace-base', 'zod', 'openai'];
+const FRAMEWORKS = [
+  'ai',
+  'ai7',
+  '@langchain/core',
+  '@langchain/langgraph',
+  '@openai/agents',
+  '@openai/agents-core',
+  '@opentelemetry/api',
+  '@opentelemetry/sdk-trace-base',
+  'zod',
+  'openai',
+];
 
 function packagesResolvedBy(importer: string): string[] {
   const dir = mkdtempSync(join(tmpdir(), 'lt-peers-'));
@@ -75,7 +86,11 @@ function packagesResolvedBy(importer: string): string[] {
         return r;
       }`;
     const register = `import { register } from 'node:module'; register(${JSON.stringify('data:text/javascript,' + encodeURIComponent(hooks))});`;
-    const r = spawnSync(process.execPath, ['--import', 'data:text/javascript,' + encodeURIComponent(register), '--input-type=module', '-e', importer], { encoding: 'utf8', cwd: process.cwd() });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'data:text/javascript,' + encodeURIComponent(register), '--input-type=module', '-e', importer],
+      { encoding: 'utf8', cwd: process.cwd() },
+    );
     assert.equal(r.status, 0, r.stderr);
     const urls = readFileSync(out, 'utf8').split('\n').filter(Boolean);
     return [...new Set(urls.map((u) => PEERS_RE.exec(u)?.[1]).filter((p): p is string => p !== undefined))].sort();
@@ -84,7 +99,8 @@ function packagesResolvedBy(importer: string): string[] {
   }
 }
 
-const built = (rel: string): string => pathToFileURL(join(fileURLToPath(new URL('.', import.meta.url)), '../src', rel)).href;
+const built = (rel: string): string =>
+  pathToFileURL(join(fileURLToPath(new URL('.', import.meta.url)), '../src', rel)).href;
 
 describe('optional framework peers', () => {
   it('importing livetrace, livetrace/ai-sdk and livetrace/openai-agents loads no framework package', () => {
@@ -93,12 +109,18 @@ describe('optional framework peers', () => {
       await import(${JSON.stringify(built('integrations/ai-sdk.js'))});
       await import(${JSON.stringify(built('integrations/openai-agents.js'))});
     `);
-    assert.deepEqual(loaded.filter((p) => FRAMEWORKS.includes(p)), []);
+    assert.deepEqual(
+      loaded.filter((p) => FRAMEWORKS.includes(p)),
+      [],
+    );
   });
 
   it('livetrace/langchain loads @langchain/core and nothing else optional (the check above can fail)', () => {
     const loaded = packagesResolvedBy(`await import(${JSON.stringify(built('integrations/langchain.js'))});`);
     assert.ok(loaded.includes('@langchain/core'), `resolved: ${loaded.join(', ')}`);
-    assert.deepEqual(loaded.filter((p) => FRAMEWORKS.includes(p) && p !== '@langchain/core'), []);
+    assert.deepEqual(
+      loaded.filter((p) => FRAMEWORKS.includes(p) && p !== '@langchain/core'),
+      [],
+    );
   });
 });

@@ -7,13 +7,35 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { context as otelContext, trace as otelTrace, SpanStatusCode, type HrTime, type AttributeValue, type Span } from '@opentelemetry/api';
+import {
+  context as otelContext,
+  trace as otelTrace,
+  SpanStatusCode,
+  type HrTime,
+  type AttributeValue,
+  type Span,
+} from '@opentelemetry/api';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+} from '@opentelemetry/sdk-trace-base';
 import { Tracer } from '../src/tracer/tracer.js';
 import { MemoryStore } from '../src/store/memory-store.js';
-import { toOtlp, msToUnixNano, otlpSpanId, otlpTraceId, LivetraceSpanProcessor, type OtlpAnyValue, type OtlpExportTraceServiceRequest, type OtlpKeyValue, type OtlpSpan } from '../src/otel/index.js';
+import {
+  toOtlp,
+  msToUnixNano,
+  otlpSpanId,
+  otlpTraceId,
+  LivetraceSpanProcessor,
+  type OtlpAnyValue,
+  type OtlpExportTraceServiceRequest,
+  type OtlpKeyValue,
+  type OtlpSpan,
+} from '../src/otel/index.js';
 import type { TraceSnapshot } from '../src/core/types.js';
 
 // ---- OTLP/JSON -> SDK ReadableSpan (generic, shares nothing with toOtlp) ---------------
@@ -47,17 +69,34 @@ function toReadableSpans(req: OtlpExportTraceServiceRequest): ReadableSpan[] {
           name: s.name,
           kind: s.kind - 1,
           spanContext: () => ctx,
-          parentSpanContext: s.parentSpanId ? { traceId: s.traceId, spanId: s.parentSpanId, traceFlags: 1, isRemote: false } : undefined,
+          parentSpanContext: s.parentSpanId
+            ? { traceId: s.traceId, spanId: s.parentSpanId, traceFlags: 1, isRemote: false }
+            : undefined,
           startTime: hr(s.startTimeUnixNano),
           endTime: hr(s.endTimeUnixNano),
           duration: hr((BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano)).toString()),
-          status: s.status.message !== undefined ? { code: s.status.code, message: s.status.message } : { code: s.status.code },
+          status:
+            s.status.message !== undefined
+              ? { code: s.status.code, message: s.status.message }
+              : { code: s.status.code },
           attributes: attrs(s.attributes),
-          links: s.links.map((l) => ({ context: { traceId: l.traceId, spanId: l.spanId, traceFlags: (l.flags ?? 1) & 0xff, isRemote: false }, attributes: attrs(l.attributes), droppedAttributesCount: l.droppedAttributesCount })),
-          events: s.events.map((e) => ({ name: e.name, time: hr(e.timeUnixNano), attributes: attrs(e.attributes), droppedAttributesCount: e.droppedAttributesCount })),
+          links: s.links.map((l) => ({
+            context: { traceId: l.traceId, spanId: l.spanId, traceFlags: (l.flags ?? 1) & 0xff, isRemote: false },
+            attributes: attrs(l.attributes),
+            droppedAttributesCount: l.droppedAttributesCount,
+          })),
+          events: s.events.map((e) => ({
+            name: e.name,
+            time: hr(e.timeUnixNano),
+            attributes: attrs(e.attributes),
+            droppedAttributesCount: e.droppedAttributesCount,
+          })),
           ended: true,
           resource,
-          instrumentationScope: ss.scope.version !== undefined ? { name: ss.scope.name, version: ss.scope.version } : { name: ss.scope.name },
+          instrumentationScope:
+            ss.scope.version !== undefined
+              ? { name: ss.scope.name, version: ss.scope.version }
+              : { name: ss.scope.name },
           droppedAttributesCount: s.droppedAttributesCount,
           droppedEventsCount: s.droppedEventsCount,
           droppedLinksCount: s.droppedLinksCount,
@@ -81,7 +120,10 @@ const plainJson = (x: unknown): unknown => JSON.parse(JSON.stringify(x));
 async function sampleTrace(): Promise<{ tracer: Tracer; snap: TraceSnapshot }> {
   const tracer = new Tracer({ store: new MemoryStore() });
   const trace = await tracer.create({ agentName: 'research-agent', createdBy: 'alice' });
-  const plan = trace.add({ question: 'why is the sky blue?' }, { label: 'plan', metadata: { model: 'm1', temperature: 0.2, tags: ['a', 'b'], nested: { deep: true } } });
+  const plan = trace.add(
+    { question: 'why is the sky blue?' },
+    { label: 'plan', metadata: { model: 'm1', temperature: 0.2, tags: ['a', 'b'], nested: { deep: true } } },
+  );
   plan.info('planning', { steps: 2 }).warn('slow');
   const [search, read] = trace.parallel([{ label: 'search', input: 'rayleigh' }, { label: 'read' }]);
   search!.complete(['doc1', 'doc2']);
@@ -104,7 +146,11 @@ test('toOtlp output is exactly what OpenTelemetry serializes for the same spans'
 
 test('ids, parents, joins, logs, errors, status and times', async () => {
   const { tracer, snap } = await sampleTrace();
-  const req = toOtlp(snap, { serviceName: 'svc', resourceAttributes: { 'deployment.environment': 'test' }, scopeVersion: '1.2.3' });
+  const req = toOtlp(snap, {
+    serviceName: 'svc',
+    resourceAttributes: { 'deployment.environment': 'test' },
+    scopeVersion: '1.2.3',
+  });
   assert.equal(req.resourceSpans.length, 1);
   const rs = req.resourceSpans[0]!;
   const res = attrs(rs.resource.attributes);
@@ -131,7 +177,10 @@ test('ids, parents, joins, logs, errors, status and times', async () => {
   assert.equal(by('search').parentSpanId, by('plan').spanId);
   // The join: first parent as parent, the other as a link.
   assert.equal(by('answer').parentSpanId, by('search').spanId);
-  assert.deepEqual(by('answer').links.map((l) => l.spanId), [by('read').spanId]);
+  assert.deepEqual(
+    by('answer').links.map((l) => l.spanId),
+    [by('read').spanId],
+  );
 
   const planAttrs = attrs(by('plan').attributes);
   assert.equal(planAttrs['model'], 'm1');
@@ -140,7 +189,13 @@ test('ids, parents, joins, logs, errors, status and times', async () => {
   assert.equal(planAttrs['nested'], '{"deep":true}', 'objects become JSON strings');
   assert.equal(planAttrs['livetrace.input'], '{"question":"why is the sky blue?"}');
   assert.equal(planAttrs['livetrace.node_id'], node('plan').id);
-  assert.deepEqual(by('plan').events.map((e) => [e.name, attrs(e.attributes)['log.severity']]), [['planning', 'info'], ['slow', 'warn']]);
+  assert.deepEqual(
+    by('plan').events.map((e) => [e.name, attrs(e.attributes)['log.severity']]),
+    [
+      ['planning', 'info'],
+      ['slow', 'warn'],
+    ],
+  );
   assert.equal(attrs(by('plan').events[0]!.attributes)['log.data'], '{"steps":2}');
   assert.equal(by('plan').startTimeUnixNano, msToUnixNano(node('plan').start_time!));
   assert.equal(by('plan').endTimeUnixNano, msToUnixNano(node('plan').end_time!));
@@ -228,7 +283,11 @@ test('the export is accepted by an OTLP/HTTP receiver on 127.0.0.1', async () =>
   try {
     const { port } = server.address() as AddressInfo;
     const request = toOtlp(snap);
-    const res = await fetch(`http://127.0.0.1:${port}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
+    const res = await fetch(`http://127.0.0.1:${port}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+    });
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { partialSuccess: {} });
     assert.equal(received.length, 1);
@@ -246,7 +305,21 @@ test('kinds and usage go out in the GenAI form and come back through the shared 
   const tracer = new Tracer({ store: new MemoryStore() });
   const t = await tracer.create();
   const agent = t.add('ask', { kind: 'agent', label: 'ask' });
-  agent.add({ messages: [{ role: 'user', content: 'hi' }] }, { usage: { model: 'gpt-4o', provider: 'openai', inputTokens: 10, outputTokens: 5, cachedTokens: 2, timeToFirstTokenMs: 80 } }).complete('hello');
+  agent
+    .add(
+      { messages: [{ role: 'user', content: 'hi' }] },
+      {
+        usage: {
+          model: 'gpt-4o',
+          provider: 'openai',
+          inputTokens: 10,
+          outputTokens: 5,
+          cachedTokens: 2,
+          timeToFirstTokenMs: 80,
+        },
+      },
+    )
+    .complete('hello');
   agent.add('x', { label: 'x' }).complete();
   t.markComplete();
   const req = toOtlp(t.snapshot());
@@ -257,7 +330,13 @@ test('kinds and usage go out in the GenAI form and come back through the shared 
   assert.equal(llm['gen_ai.usage.input_tokens'], 10);
   assert.equal(llm['livetrace.usage.currency'], 'USD');
   assert.equal(spanNodeKind(llm as never), 'llm');
-  assert.deepEqual(spanUsage(llm as never), { model: 'gpt-4o', provider: 'openai', inputTokens: 10, outputTokens: 5, cachedTokens: 2 });
+  assert.deepEqual(spanUsage(llm as never), {
+    model: 'gpt-4o',
+    provider: 'openai',
+    inputTokens: 10,
+    outputTokens: 5,
+    cachedTokens: 2,
+  });
   assert.equal(byName('ask')['livetrace.kind'], 'agent');
   assert.equal(byName('x')['livetrace.kind'], undefined, 'steps carry no kind attribute');
   assert.equal(spanUsage(byName('ask') as never), undefined);

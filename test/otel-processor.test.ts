@@ -87,14 +87,23 @@ test('attributes set later, events and errors: metadata, logs and failed nodes',
   const s = byLabel(trace.nodes(), 'step');
   assert.equal(s.metadata['result.count'], 3);
   const logs = trace.logs(s.id);
-  assert.deepEqual(logs.map((l) => [l.level, l.message]), [['info', 'cache miss'], ['info', 'retry']]);
+  assert.deepEqual(
+    logs.map((l) => [l.level, l.message]),
+    [
+      ['info', 'cache miss'],
+      ['info', 'retry'],
+    ],
+  );
   assert.deepEqual(logs[0]!.data, { key: 'k1' });
   const b = byLabel(trace.nodes(), 'bad');
   assert.equal(b.status, 'failed');
   assert.equal(b.error?.message, 'tool failed');
   assert.equal(b.error?.name, 'TypeError');
   assert.match(String(b.error?.stack), /no such tool/);
-  assert.deepEqual(trace.logs(b.id).map((l) => [l.level, l.message]), [['error', 'exception']]);
+  assert.deepEqual(
+    trace.logs(b.id).map((l) => [l.level, l.message]),
+    [['error', 'exception']],
+  );
   root.setStatus({ code: SpanStatusCode.OK });
   root.end();
   assert.equal(trace.status, 'completed');
@@ -137,7 +146,10 @@ test('spans started while the trace is being created are queued, within a bound'
   const kids = [child(root, 'a'), child(root, 'b'), child(root, 'c'), child(root, 'd')];
   await processor.forceFlush();
   const trace = tracer.get(root.spanContext().traceId)!;
-  assert.deepEqual(trace.nodes().map((n) => n.label), ['root', 'a', 'b']);
+  assert.deepEqual(
+    trace.nodes().map((n) => n.label),
+    ['root', 'a', 'b'],
+  );
   assert.equal(processor.stats.droppedSpans, 2);
   assert.equal(warnings.length, 1);
   assert.match(warnings[0]!.message, /maxQueuedPerTrace/);
@@ -193,7 +205,7 @@ test('contextFor(node): OTel spans started under a livetrace node join that trac
   assert.deepEqual(llm.parent_ids, [step.id]);
   assert.deepEqual(byLabel(trace.nodes(), 'inner').parent_ids, [llm.id]);
   assert.equal(llm.status, 'completed');
-  assert.equal(trace.status, 'running', "the processor does not complete a trace it did not create");
+  assert.equal(trace.status, 'running', 'the processor does not complete a trace it did not create');
   assert.equal(tracer.isLoaded(trace.id), true, 'nor release it');
   // A second OTel call under another node of the same trace (same OTel trace id) is recorded too.
   const next = trace.add(undefined, { label: 'next step' });
@@ -236,7 +248,10 @@ test('a throwing traceOptions function is reported and leaves nothing behind', a
 test('constructor validates its options', () => {
   assert.throws(() => new LivetraceSpanProcessor({} as never), /option tracer/);
   const tracer = new Tracer({ store: new MemoryStore() });
-  assert.throws(() => new LivetraceSpanProcessor({ tracer, maxQueuedPerTrace: 0 }), /maxQueuedPerTrace must be an integer >= 1, got 0/);
+  assert.throws(
+    () => new LivetraceSpanProcessor({ tracer, maxQueuedPerTrace: 0 }),
+    /maxQueuedPerTrace must be an integer >= 1, got 0/,
+  );
   return tracer.close();
 });
 
@@ -250,9 +265,14 @@ test('attributes set after the start arrive in one node_updated event (node.setM
   step.setAttributes({ b: 2, c: 'three', 'gen_ai.usage.output_tokens': 7 });
   step.end();
   const added = trace.events().slice(before);
-  assert.deepEqual(added.map((e) => e.type), ['node_updated', 'node_complete']);
   assert.deepEqual(
-    Object.fromEntries(['a', 'b', 'c', 'gen_ai.usage.output_tokens'].map((k) => [k, byLabel(trace.nodes(), 'step').metadata[k]])),
+    added.map((e) => e.type),
+    ['node_updated', 'node_complete'],
+  );
+  assert.deepEqual(
+    Object.fromEntries(
+      ['a', 'b', 'c', 'gen_ai.usage.output_tokens'].map((k) => [k, byLabel(trace.nodes(), 'step').metadata[k]]),
+    ),
     { a: 1, b: 2, c: 'three', 'gen_ai.usage.output_tokens': 7 },
   );
   // The core call itself: several keys, one event; bad input is a typed error; {} is a no-op.
@@ -271,18 +291,43 @@ test('attributes set after the start arrive in one node_updated event (node.setM
 
 test('GenAI operation names, OpenInference span kinds and AI SDK operation ids set node kinds; model calls carry usage', async () => {
   const { tracer, processor, ot, child, warnings } = setup();
-  const root = ot.startSpan('invoke_agent planner', { attributes: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.usage.input_tokens': 999 } });
-  const chat = child(root, 'chat gpt-4o', { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai' });
-  chat.setAttributes({ 'gen_ai.response.model': 'gpt-4o-2024-08-06', 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.output_tokens': 100, 'gen_ai.usage.cache_read.input_tokens': 400 });
+  const root = ot.startSpan('invoke_agent planner', {
+    attributes: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.usage.input_tokens': 999 },
+  });
+  const chat = child(root, 'chat gpt-4o', {
+    'gen_ai.operation.name': 'chat',
+    'gen_ai.request.model': 'gpt-4o',
+    'gen_ai.provider.name': 'openai',
+  });
+  chat.setAttributes({
+    'gen_ai.response.model': 'gpt-4o-2024-08-06',
+    'gen_ai.usage.input_tokens': 1000,
+    'gen_ai.usage.output_tokens': 100,
+    'gen_ai.usage.cache_read.input_tokens': 400,
+  });
   chat.end();
   child(root, 'execute_tool weather', { 'gen_ai.operation.name': 'execute_tool' }).end();
-  child(root, 'embed', { 'gen_ai.operation.name': 'embeddings', 'gen_ai.request.model': 'text-embedding-3-small', 'gen_ai.usage.input_tokens': 50 }).end();
+  child(root, 'embed', {
+    'gen_ai.operation.name': 'embeddings',
+    'gen_ai.request.model': 'text-embedding-3-small',
+    'gen_ai.usage.input_tokens': 50,
+  }).end();
   const oi = child(root, 'retrieve', { 'openinference.span.kind': 'RETRIEVER' });
   oi.end();
   child(root, 'rerank', { 'openinference.span.kind': 'RERANKER' }).end();
   child(root, 'guard', { 'openinference.span.kind': 'GUARDRAIL' }).end();
-  child(root, 'oi llm', { 'openinference.span.kind': 'LLM', 'llm.model_name': 'claude-3-5-haiku-20241022', 'llm.provider': 'anthropic', 'llm.token_count.prompt': 10, 'llm.token_count.completion': 20 }).end();
-  const sdk = child(root, 'ai.streamText.doStream', { 'ai.operationId': 'ai.streamText.doStream', 'ai.model.id': 'gpt-4o-mini', 'ai.model.provider': 'openai.chat' });
+  child(root, 'oi llm', {
+    'openinference.span.kind': 'LLM',
+    'llm.model_name': 'claude-3-5-haiku-20241022',
+    'llm.provider': 'anthropic',
+    'llm.token_count.prompt': 10,
+    'llm.token_count.completion': 20,
+  }).end();
+  const sdk = child(root, 'ai.streamText.doStream', {
+    'ai.operationId': 'ai.streamText.doStream',
+    'ai.model.id': 'gpt-4o-mini',
+    'ai.model.provider': 'openai.chat',
+  });
   sdk.setAttributes({ 'ai.usage.inputTokens': 7, 'ai.usage.outputTokens': 3, 'ai.response.msToFirstChunk': 42 });
   sdk.end();
   child(root, 'ai.toolCall', { 'ai.operationId': 'ai.toolCall' }).end();
@@ -293,20 +338,48 @@ test('GenAI operation names, OpenInference span kinds and AI SDK operation ids s
   const snap = (await tracer.read(traceId))!;
   const kinds = Object.fromEntries(snap.nodes.map((n) => [n.label, n.kind]));
   assert.deepEqual(kinds, {
-    'invoke_agent planner': 'agent', 'chat gpt-4o': 'llm', 'execute_tool weather': 'tool', embed: 'embedding', retrieve: 'retriever', rerank: 'retriever',
-    guard: 'guardrail', 'oi llm': 'llm', 'ai.streamText.doStream': 'llm', 'ai.toolCall': 'tool', 'plain step': 'step',
+    'invoke_agent planner': 'agent',
+    'chat gpt-4o': 'llm',
+    'execute_tool weather': 'tool',
+    embed: 'embedding',
+    retrieve: 'retriever',
+    rerank: 'retriever',
+    guard: 'guardrail',
+    'oi llm': 'llm',
+    'ai.streamText.doStream': 'llm',
+    'ai.toolCall': 'tool',
+    'plain step': 'step',
   });
   const usage = (label: string) => byLabel(snap.nodes, label).usage;
   assert.equal(usage('invoke_agent planner'), undefined, 'an agent span never carries usage (no double counting)');
   assert.deepEqual(usage('chat gpt-4o'), {
-    model: 'gpt-4o-2024-08-06', provider: 'openai', input_tokens: 1000, output_tokens: 100, total_tokens: 1100, cached_tokens: 400,
+    model: 'gpt-4o-2024-08-06',
+    provider: 'openai',
+    input_tokens: 1000,
+    output_tokens: 100,
+    total_tokens: 1100,
+    cached_tokens: 400,
     cost: { amount: (600 * 2.5 + 400 * 1.25 + 100 * 10) / 1e6, currency: 'USD', estimated: true },
   });
   assert.equal(usage('embed')!.model, 'text-embedding-3-small');
-  assert.deepEqual([usage('oi llm')!.model, usage('oi llm')!.provider, usage('oi llm')!.total_tokens], ['claude-3-5-haiku-20241022', 'anthropic', 30]);
+  assert.deepEqual(
+    [usage('oi llm')!.model, usage('oi llm')!.provider, usage('oi llm')!.total_tokens],
+    ['claude-3-5-haiku-20241022', 'anthropic', 30],
+  );
   assert.deepEqual([usage('ai.streamText.doStream')!.input_tokens, usage('ai.streamText.doStream')!.ttft_ms], [7, 42]);
   assert.equal(usage('execute_tool weather'), undefined);
-  assert.deepEqual({ ...snap.info.usage, cost: undefined }, { input_tokens: 1067, output_tokens: 123, total_tokens: 1190, cost: undefined, llm_calls: 3, tool_calls: 2, failed_nodes: 0 });
+  assert.deepEqual(
+    { ...snap.info.usage, cost: undefined },
+    {
+      input_tokens: 1067,
+      output_tokens: 123,
+      total_tokens: 1190,
+      cost: undefined,
+      llm_calls: 3,
+      tool_calls: 2,
+      failed_nodes: 0,
+    },
+  );
   assert.deepEqual(warnings, []);
   await processor.shutdown();
   await tracer.close();

@@ -20,33 +20,70 @@ after(async () => {
 });
 
 function run(cmd: string, args: string[], cwd: string): { code: number | null; out: string } {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' } });
+  const r = spawnSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' },
+  });
   return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 
-describe('the packed tarball', { skip: existsSync(join(root, 'dist/index.d.ts')) ? false : 'needs `npm run build` (dist/)', timeout: 300_000 }, () => {
-  it('installs into a fresh project without the optional peers, and its types compile with skipLibCheck: false', async () => {
-    work = await mkdtemp(join(tmpdir(), 'lt-pack-'));
-    const packed = run(npm, ['pack', '--ignore-scripts', '--pack-destination', work], root);
-    assert.equal(packed.code, 0, packed.out);
-    const tarball = (await readdir(work)).find((f) => f.endsWith('.tgz'));
-    assert.ok(tarball, 'npm pack wrote a tarball');
-    const proj = join(work, 'app');
-    await rm(proj, { recursive: true, force: true });
-    await import('node:fs/promises').then((fs) => fs.mkdir(proj));
-    await writeFile(join(proj, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true, type: 'module' }));
-    const installed = run(npm, ['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', join(work, tarball), '@types/node@20'], proj);
-    assert.equal(installed.code, 0, installed.out);
-    for (const peer of ['pg', 'ioredis', 'better-sqlite3', 'ai', '@opentelemetry/api', '@langchain/core']) {
-      assert.equal(existsSync(join(proj, 'node_modules', peer)), false, `${peer} is not installed (an optional peer)`);
-    }
-    await writeFile(
-      join(proj, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'] }, files: ['index.ts'] }),
-    );
-    await writeFile(
-      join(proj, 'index.ts'),
-      `import { Tracer, MemoryStore, FileStore, PostgresStore, SqliteStore, RedisHub, type TraceSnapshot, type TracerOptions, type SpaceData } from 'livetrace';
+describe(
+  'the packed tarball',
+  { skip: existsSync(join(root, 'dist/index.d.ts')) ? false : 'needs `npm run build` (dist/)', timeout: 300_000 },
+  () => {
+    it('installs into a fresh project without the optional peers, and its types compile with skipLibCheck: false', async () => {
+      work = await mkdtemp(join(tmpdir(), 'lt-pack-'));
+      const packed = run(npm, ['pack', '--ignore-scripts', '--pack-destination', work], root);
+      assert.equal(packed.code, 0, packed.out);
+      const tarball = (await readdir(work)).find((f) => f.endsWith('.tgz'));
+      assert.ok(tarball, 'npm pack wrote a tarball');
+      const proj = join(work, 'app');
+      await rm(proj, { recursive: true, force: true });
+      await import('node:fs/promises').then((fs) => fs.mkdir(proj));
+      await writeFile(
+        join(proj, 'package.json'),
+        JSON.stringify({ name: 'app', version: '1.0.0', private: true, type: 'module' }),
+      );
+      const installed = run(
+        npm,
+        [
+          'install',
+          '--prefer-offline',
+          '--ignore-scripts',
+          '--no-audit',
+          '--no-fund',
+          join(work, tarball),
+          '@types/node@20',
+        ],
+        proj,
+      );
+      assert.equal(installed.code, 0, installed.out);
+      for (const peer of ['pg', 'ioredis', 'better-sqlite3', 'ai', '@opentelemetry/api', '@langchain/core']) {
+        assert.equal(
+          existsSync(join(proj, 'node_modules', peer)),
+          false,
+          `${peer} is not installed (an optional peer)`,
+        );
+      }
+      await writeFile(
+        join(proj, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            target: 'ES2022',
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            strict: true,
+            noEmit: true,
+            skipLibCheck: false,
+            types: ['node'],
+          },
+          files: ['index.ts'],
+        }),
+      );
+      await writeFile(
+        join(proj, 'index.ts'),
+        `import { Tracer, MemoryStore, FileStore, PostgresStore, SqliteStore, RedisHub, type TraceSnapshot, type TracerOptions, type SpaceData } from 'livetrace';
 import { createServer, startServer } from 'livetrace/server';
 import * as testing from 'livetrace/testing';
 const options: TracerOptions = { store: new MemoryStore(), shared: { hub: true } };
@@ -56,8 +93,9 @@ const space: SpaceData | undefined = snap?.spaces[0];
 const value: unknown = space?.data['k'];
 void [value, createServer, startServer, testing, FileStore, PostgresStore, SqliteStore, RedisHub];
 `,
-    );
-    const compiled = run(process.execPath, [tsc, '-p', proj], proj);
-    assert.equal(compiled.code, 0, `tsc in a project without the optional peers:\n${compiled.out}`);
-  });
-});
+      );
+      const compiled = run(process.execPath, [tsc, '-p', proj], proj);
+      assert.equal(compiled.code, 0, `tsc in a project without the optional peers:\n${compiled.out}`);
+    });
+  },
+);

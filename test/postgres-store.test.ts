@@ -21,7 +21,11 @@ after(async () => {
 
 // One schema for the whole conformance run: also proves a reopened store reuses the tables.
 const conformanceSchema = schemaName();
-runStoreConformance('PostgresStore', async () => ({ store: new PostgresStore({ url: PG_URL, schema: conformanceSchema }) }), { skip });
+runStoreConformance(
+  'PostgresStore',
+  async () => ({ store: new PostgresStore({ url: PG_URL, schema: conformanceSchema }) }),
+  { skip },
+);
 
 describe('PostgresStore', { skip }, () => {
   it('creates its schema with a version table and indexes for listing', async () => {
@@ -31,9 +35,19 @@ describe('PostgresStore', { skip }, () => {
     // Two processes starting at once: the advisory lock serializes the migration.
     await Promise.all([a.info('x'), b.info('x')]);
     const versions = await pgExec<{ version: number }>(`SELECT version FROM "${schema}".schema_version`);
-    assert.deepEqual(versions.map((v) => v.version), [1]);
-    const idx = await pgExec<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname', [schema]);
-    for (const name of ['traces_created', 'traces_status', 'traces_tenant', 'traces_team', 'traces_creator']) assert.ok(idx.some((i) => i.indexname === name), name);
+    assert.deepEqual(
+      versions.map((v) => v.version),
+      [1],
+    );
+    const idx = await pgExec<{ indexname: string }>(
+      'SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname',
+      [schema],
+    );
+    for (const name of ['traces_created', 'traces_status', 'traces_tenant', 'traces_team', 'traces_creator'])
+      assert.ok(
+        idx.some((i) => i.indexname === name),
+        name,
+      );
     await a.close();
     await b.close();
   });
@@ -46,8 +60,14 @@ describe('PostgresStore', { skip }, () => {
     const traces = await Promise.all(Array.from({ length: 20 }, () => tracer.create({ agentName: 'pool' })));
     for (const t of traces) for (let i = 0; i < 20; i++) t.add({ i });
     await Promise.all(traces.map((t) => t.flush()));
-    const conns = await pgExec<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1', [app]);
-    assert.ok(Number(conns[0]!.n) >= 1 && Number(conns[0]!.n) <= 3, `at most the pool's 3 connections, got ${conns[0]!.n}`);
+    const conns = await pgExec<{ n: string }>(
+      'SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1',
+      [app],
+    );
+    assert.ok(
+      Number(conns[0]!.n) >= 1 && Number(conns[0]!.n) <= 3,
+      `at most the pool's 3 connections, got ${conns[0]!.n}`,
+    );
     for (const t of traces) assert.equal((await store.read(t.id)).length, t.events().length);
     await tracer.close();
   });
@@ -64,7 +84,10 @@ describe('PostgresStore', { skip }, () => {
     await t.flush();
     for (let round = 0; round < 3; round++) {
       // Kill every connection of our pool, idle or busy, while writes keep coming.
-      const killed = await pgExec<{ ok: boolean }>('SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1', [app]);
+      const killed = await pgExec<{ ok: boolean }>(
+        'SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1',
+        [app],
+      );
       assert.ok(killed.length > 0);
       for (let i = 0; i < 50; i++) t.info(`round ${round} line ${i}`);
       await t.flush();
@@ -147,7 +170,10 @@ describe('PostgresStore', { skip }, () => {
     const s1 = new PostgresStore({ url: PG_URL, schema });
     const s2 = new PostgresStore({ url: PG_URL, schema });
     await s1.append('race', makeEvents('race', 1, 5), makeInfo('race'));
-    const results = await Promise.allSettled([s1.append('race', makeEvents('race', 6, 3), makeInfo('race')), s2.append('race', makeEvents('race', 6, 4), makeInfo('race'))]);
+    const results = await Promise.allSettled([
+      s1.append('race', makeEvents('race', 6, 3), makeInfo('race')),
+      s2.append('race', makeEvents('race', 6, 4), makeInfo('race')),
+    ]);
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
     const stored = await s1.read('race');
     stored.forEach((e, i) => assert.equal(e.seq, i + 1));

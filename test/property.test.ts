@@ -27,7 +27,12 @@ type Op =
   | { k: 'flush' }
   | { k: 'release' };
 
-const value = fc.oneof(fc.integer(), fc.string({ maxLength: 8 }), fc.constant(null), fc.dictionary(fc.string({ maxLength: 3 }), fc.integer(), { maxKeys: 3 }));
+const value = fc.oneof(
+  fc.integer(),
+  fc.string({ maxLength: 8 }),
+  fc.constant(null),
+  fc.dictionary(fc.string({ maxLength: 3 }), fc.integer(), { maxKeys: 3 }),
+);
 const key = fc.constantFrom('a', 'b', 'c', '__proto__');
 const idx = fc.nat(50);
 const op: fc.Arbitrary<Op> = fc.oneof(
@@ -35,7 +40,14 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ k: fc.constant('parallel' as const), n: fc.integer({ min: 1, max: 4 }) }) },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('childAdd' as const), i: idx }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('join' as const), i: idx, j: idx }) },
-  { weight: 4, arbitrary: fc.record({ k: fc.constant('log' as const), i: idx, level: fc.constantFrom('info' as const, 'warn' as const, 'error' as const, 'debug' as const) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      k: fc.constant('log' as const),
+      i: idx,
+      level: fc.constantFrom('info' as const, 'warn' as const, 'error' as const, 'debug' as const),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('space' as const) }) },
   { weight: 4, arbitrary: fc.record({ k: fc.constant('set' as const), s: idx, key, v: value }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('del' as const), s: idx, key }) },
@@ -66,7 +78,8 @@ it('live state, reducer-rebuilt state and snapshot agree for random call sequenc
             nodes.push(t.add({ n: nodes.length }, { autoCompleteParent: o.auto }));
             break;
           case 'parallel':
-            if (t.root || t.isReleased || t.isComplete) nodes.push(...t.parallel(Array.from({ length: o.n }, (_, i) => ({ label: `p${i}` }))));
+            if (t.root || t.isReleased || t.isComplete)
+              nodes.push(...t.parallel(Array.from({ length: o.n }, (_, i) => ({ label: `p${i}` }))));
             break;
           case 'childAdd': {
             const n = pick(nodes, o.i);
@@ -129,14 +142,20 @@ it('live state, reducer-rebuilt state and snapshot agree for random call sequenc
       await t.flush();
       const live = t.snapshot();
       const events = t.events();
-      assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => i + 1));
+      assert.deepEqual(
+        events.map((e) => e.seq),
+        events.map((_, i) => i + 1),
+      );
       const stored = await store.read(t.id);
       assert.deepEqual(stored, events);
       const rebuilt = toSnapshot(reduceEvents(t.id, stored));
       rebuilt.info.archived = false;
       assert.deepEqual(live, rebuilt);
       // the live node objects agree with the snapshot too
-      assert.deepEqual(t.nodes().map((n) => ({ ...n })), live.nodes);
+      assert.deepEqual(
+        t.nodes().map((n) => ({ ...n })),
+        live.nodes,
+      );
       // JSON round trip (what every persistent store does) changes nothing
       assert.deepEqual(toSnapshot(reduceEvents(t.id, JSON.parse(JSON.stringify(stored)))).nodes, live.nodes);
       await tracer.close();

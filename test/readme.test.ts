@@ -11,14 +11,27 @@ it('the README quick start is the example file, and it runs', () => {
   const example = readFileSync(new URL('examples/quickstart.mjs', root), 'utf8');
   const block = readme.match(/## Quick start\n\n```js\n([\s\S]*?)```/)?.[1];
   assert.ok(block, 'README has a quick start block');
-  const body = example.split('\n').filter((l) => !l.startsWith('// The README')).join('\n').trim();
+  const body = example
+    .split('\n')
+    .filter((l) => !l.startsWith('// The README'))
+    .join('\n')
+    .trim();
   assert.equal(block.trim(), body);
-  const out = execFileSync(process.execPath, [new URL('examples/quickstart.mjs', root).pathname], { encoding: 'utf8', cwd: new URL('.', root).pathname });
+  const out = execFileSync(process.execPath, [new URL('examples/quickstart.mjs', root).pathname], {
+    encoding: 'utf8',
+    cwd: new URL('.', root).pathname,
+  });
   assert.match(out, /answer parents: 3/);
-  const lines = out.trim().split('\n').filter((l) => /^\d+ /.test(l));
+  const lines = out
+    .trim()
+    .split('\n')
+    .filter((l) => /^\d+ /.test(l));
   assert.equal(lines.length, 16);
   assert.match(lines.at(-1)!, /^16 complete/);
-  assert.deepEqual(lines.map((l) => Number(l.split(' ')[0])), Array.from({ length: 16 }, (_, i) => i + 1));
+  assert.deepEqual(
+    lines.map((l) => Number(l.split(' ')[0])),
+    Array.from({ length: 16 }, (_, i) => i + 1),
+  );
 });
 
 it('the README starts with the two commands', () => {

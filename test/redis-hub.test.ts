@@ -145,7 +145,10 @@ describe('RedisHub', { skip }, () => {
     assertGapless(seen, t.events().length);
     assert.equal(await connectionCount(hubA.connectionName), 2, 'the writer hub reconnected both connections');
     assert.equal(await connectionCount(hubB.connectionName), 2, 'the reader hub reconnected both connections');
-    assert.deepEqual(errors.filter((e) => !/ECONNRESET|Connection is closed|EPIPE/.test(e.message)), []);
+    assert.deepEqual(
+      errors.filter((e) => !/ECONNRESET|Connection is closed|EPIPE/.test(e.message)),
+      [],
+    );
     await writer.close();
     await reader.close();
     await hubA.close();
@@ -230,7 +233,16 @@ describe('RedisHub', { skip }, () => {
     await first;
     gate = Infinity;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([done, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`stalled at seq ${seen.length}: the hub never revealed the trace's end`)), 5000)))]);
+    await Promise.race([
+      done,
+      new Promise(
+        (_, reject) =>
+          (timer = setTimeout(
+            () => reject(new Error(`stalled at seq ${seen.length}: the hub never revealed the trace's end`)),
+            5000,
+          )),
+      ),
+    ]);
     clearTimeout(timer);
     assertGapless(seen, t.events().length);
   });
@@ -272,7 +284,10 @@ describe('RedisHub', { skip }, () => {
     assert.ok((await killConnections(hubA)) >= 2);
     await proxy.up();
     let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([done, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`stalled at seq ${seen.length}`)), 5000)))]);
+    await Promise.race([
+      done,
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`stalled at seq ${seen.length}`)), 5000))),
+    ]);
     clearTimeout(timer);
     assertGapless(seen, t.events().length);
   });
@@ -281,8 +296,16 @@ describe('RedisHub', { skip }, () => {
     const proxy = track(new TcpProxy('127.0.0.1', Number(new URL(REDIS_URL).port || 6379)));
     const port = await proxy.up();
     await proxy.down();
-    const hub = track(new RedisHub({ url: `redis://127.0.0.1:${port}`, prefix, maxPendingEvents: 100, onError: () => undefined }));
-    const evs = Array.from({ length: 250 }, (_, i): TraceEvent => ({ seq: i + 1, type: 'log_added', trace_id: 'b', timestamp: 0, data: { level: 'info', message: '', timestamp: 0 } }));
+    const hub = track(
+      new RedisHub({ url: `redis://127.0.0.1:${port}`, prefix, maxPendingEvents: 100, onError: () => undefined }),
+    );
+    const evs = Array.from({ length: 250 }, (_, i): TraceEvent => ({
+      seq: i + 1,
+      type: 'log_added',
+      trace_id: 'b',
+      timestamp: 0,
+      data: { level: 'info', message: '', timestamp: 0 },
+    }));
     for (const ev of evs) hub.publish('b', [ev]);
     assert.ok(hub.pending <= 100);
     assert.equal(hub.droppedEvents, 150);

@@ -15,11 +15,20 @@ const bin = join(new URL('../..', import.meta.url).pathname, 'bin/livetrace.js')
 const dir = await mkdtemp(join(tmpdir(), 'lt-prices-'));
 after(() => rm(dir, { recursive: true, force: true }));
 
-function serve(args: string[]): { url: Promise<string>; exit: Promise<{ code: number | null; stderr: string }>; stop: () => Promise<{ code: number | null; stderr: string }> } {
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+function serve(args: string[]): {
+  url: Promise<string>;
+  exit: Promise<{ code: number | null; stderr: string }>;
+  stop: () => Promise<{ code: number | null; stderr: string }>;
+} {
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], {
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
-  const exit = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stderr: err })));
+  const exit = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stderr: err })),
+  );
   child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
   const url = new Promise<string>((resolve, reject) => {
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -45,15 +54,25 @@ test('serve --prices fills missing costs in served snapshots; known costs are ke
   const writer = new Tracer({ store: new FileStore({ dir: storeDir }), exitHook: false });
   const t = await writer.create({ sessionId: 's' });
   const root = t.add('run', { kind: 'agent', label: 'run' });
-  root.add('a', { label: 'a', usage: { model: 'acme-large-2025-01-01', inputTokens: 2_000_000, outputTokens: 1_000_000 } }).complete();
-  root.add('b', { label: 'b', usage: { model: 'acme-small', inputTokens: 10, outputTokens: 10, cost: 1.5 } }).complete();
+  root
+    .add('a', {
+      label: 'a',
+      usage: { model: 'acme-large-2025-01-01', inputTokens: 2_000_000, outputTokens: 1_000_000 },
+    })
+    .complete();
+  root
+    .add('b', { label: 'b', usage: { model: 'acme-small', inputTokens: 10, outputTokens: 10, cost: 1.5 } })
+    .complete();
   t.markComplete();
   await t.release();
   await writer.close();
   assert.equal(t.getInfo().usage!.cost?.amount, 1.5, 'the writer knew only the reported cost');
 
   const pricesFile = join(dir, 'prices.json');
-  await writeFile(pricesFile, JSON.stringify({ 'acme-large': { input_per_million: 3, output_per_million: 4, currency: 'USD' } }));
+  await writeFile(
+    pricesFile,
+    JSON.stringify({ 'acme-large': { input_per_million: 3, output_per_million: 4, currency: 'USD' } }),
+  );
   const s = serve(['--dir', storeDir, '--prices', pricesFile]);
   try {
     const base = (await s.url) + 'v1/trace';
@@ -63,7 +82,11 @@ test('serve --prices fills missing costs in served snapshots; known costs are ke
     assert.deepEqual(byLabel('b').usage!.cost, { amount: 1.5, currency: 'USD', estimated: false });
     assert.deepEqual(snap.info.usage!.cost, { amount: 11.5, currency: 'USD' });
     const nodes = (await (await fetch(`${base}/traces/${t.id}/nodes`)).json()) as { nodes: TraceSnapshot['nodes'] };
-    assert.equal(nodes.nodes.find((n) => n.label === 'a')!.usage!.cost!.amount, 10, 'the nodes view (cached bytes) too');
+    assert.equal(
+      nodes.nodes.find((n) => n.label === 'a')!.usage!.cost!.amount,
+      10,
+      'the nodes view (cached bytes) too',
+    );
   } finally {
     assert.equal((await s.stop()).code, 0);
   }

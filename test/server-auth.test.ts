@@ -34,24 +34,36 @@ describe('server auth and tenant isolation', () => {
   after(async () => s.close());
 
   it('refuses requests without a valid bearer token with 401', async () => {
-    for (const init of [{}, auth('wrong-token-000000'), auth('alpha-token-000'), { headers: { authorization: 'Basic abc' } }]) {
+    for (const init of [
+      {},
+      auth('wrong-token-000000'),
+      auth('alpha-token-000'),
+      { headers: { authorization: 'Basic abc' } },
+    ]) {
       const r = await fetch(`${s.api}/traces`, init);
       assert.equal(r.status, 401);
       assert.equal(r.headers.get('www-authenticate'), 'Bearer realm="livetrace"');
-      assert.deepEqual(await r.json(), { error: { code: 'LT_ERR_UNAUTHORIZED', message: 'missing or invalid bearer token' } });
+      assert.deepEqual(await r.json(), {
+        error: { code: 'LT_ERR_UNAUTHORIZED', message: 'missing or invalid bearer token' },
+      });
     }
   });
 
-  it('lists only the token tenant\'s traces (and team, when the token has one)', async () => {
+  it("lists only the token tenant's traces (and team, when the token has one)", async () => {
     const alpha = (await (await fetch(`${s.api}/traces`, auth('alpha-token-0001'))).json()) as { traces: TraceInfo[] };
     assert.deepEqual(new Set(alpha.traces.map((t) => t.id)), new Set([alphaRed, alphaBlue]));
     const red = (await (await fetch(`${s.api}/traces`, auth('alpha-team-red-01'))).json()) as { traces: TraceInfo[] };
-    assert.deepEqual(red.traces.map((t) => t.id), [alphaRed]);
-    const b = (await (await fetch(`${s.api}/traces?tenant_id=alpha`, auth('beta-token-000001'))).json()) as { traces: TraceInfo[] };
+    assert.deepEqual(
+      red.traces.map((t) => t.id),
+      [alphaRed],
+    );
+    const b = (await (await fetch(`${s.api}/traces?tenant_id=alpha`, auth('beta-token-000001'))).json()) as {
+      traces: TraceInfo[];
+    };
     assert.deepEqual(b.traces, [], 'asking for another tenant gives nothing');
   });
 
-  it('answers another tenant\'s trace with 404 on every route, stream included', async () => {
+  it("answers another tenant's trace with 404 on every route, stream included", async () => {
     for (const path of ['info', 'nodes', 'logs', 'spaces', 'events', 'events?stream=true', 'export', '']) {
       const r = await fetch(`${s.api}/traces/${beta}${path ? '/' + path : ''}`, auth('alpha-token-0001'));
       assert.equal(r.status, 404, path);
@@ -91,21 +103,31 @@ describe('server auth and tenant isolation', () => {
   });
 
   it('applies the CORS allowlist, including preflight', async () => {
-    const ok = await fetch(`${s.api}/traces`, { headers: { origin: 'https://viewer.example', ...auth('alpha-token-0001').headers } });
+    const ok = await fetch(`${s.api}/traces`, {
+      headers: { origin: 'https://viewer.example', ...auth('alpha-token-0001').headers },
+    });
     assert.equal(ok.headers.get('access-control-allow-origin'), 'https://viewer.example');
     await ok.text();
-    const denied = await fetch(`${s.api}/traces`, { headers: { origin: 'https://evil.example', ...auth('alpha-token-0001').headers } });
+    const denied = await fetch(`${s.api}/traces`, {
+      headers: { origin: 'https://evil.example', ...auth('alpha-token-0001').headers },
+    });
     assert.equal(denied.headers.get('access-control-allow-origin'), null);
     await denied.text();
     const pre = await fetch(`${s.api}/traces`, {
       method: 'OPTIONS',
-      headers: { origin: 'https://viewer.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+      headers: {
+        origin: 'https://viewer.example',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization',
+      },
     });
     assert.equal(pre.status, 204);
     assert.equal(pre.headers.get('access-control-allow-origin'), 'https://viewer.example');
     assert.match(pre.headers.get('access-control-allow-headers') ?? '', /Authorization/i);
     // SSE responses are written directly on the socket: they must carry the CORS header too.
-    const stream = await fetch(`${s.api}/traces/${alphaRed}/events?stream=true`, { headers: { origin: 'https://viewer.example', ...auth('alpha-token-0001').headers } });
+    const stream = await fetch(`${s.api}/traces/${alphaRed}/events?stream=true`, {
+      headers: { origin: 'https://viewer.example', ...auth('alpha-token-0001').headers },
+    });
     assert.equal(stream.headers.get('access-control-allow-origin'), 'https://viewer.example');
     await stream.text();
   });
@@ -128,14 +150,25 @@ describe('server auth configuration', () => {
     const a = new TokenAuth(TOKENS);
     assert.deepEqual(a.verify('alpha-token-0001'), { tenantId: 'alpha' });
     assert.deepEqual(a.verify('alpha-team-red-01'), { tenantId: 'alpha', teamId: 'red' });
-    for (const t of ['alpha-token-0002', 'alpha-token-00011', '', undefined, 'x'.repeat(5000)]) assert.equal(a.verify(t), undefined, String(t));
+    for (const t of ['alpha-token-0002', 'alpha-token-00011', '', undefined, 'x'.repeat(5000)])
+      assert.equal(a.verify(t), undefined, String(t));
   });
 
   it('validates the tokens file with clear errors', async () => {
     assert.throws(() => validateTokens({}), /JSON array/);
-    assert.throws(() => validateTokens([{ token: 'short', tenantId: 'a' }]), /tokens\[0\]\.token must be a string of 8/);
+    assert.throws(
+      () => validateTokens([{ token: 'short', tenantId: 'a' }]),
+      /tokens\[0\]\.token must be a string of 8/,
+    );
     assert.throws(() => validateTokens([{ token: 'long-enough-1', tenantId: '' }]), /tokens\[0\]\.tenantId/);
-    assert.throws(() => validateTokens([{ token: 'long-enough-1', tenantId: 'a' }, { token: 'long-enough-1', tenantId: 'b' }]), /duplicate/);
+    assert.throws(
+      () =>
+        validateTokens([
+          { token: 'long-enough-1', tenantId: 'a' },
+          { token: 'long-enough-1', tenantId: 'b' },
+        ]),
+      /duplicate/,
+    );
     const dir = await mkdtemp(join(tmpdir(), 'lt-tokens-'));
     try {
       await writeFile(join(dir, 'bad.json'), '[{');
@@ -157,7 +190,12 @@ describe('server auth configuration', () => {
         assert.match(err.message, /refusing to serve an open API on 0\.0\.0\.0/);
         return true;
       });
-      assert.ok(isLoopbackHost('127.0.0.1') && isLoopbackHost('::1') && isLoopbackHost('localhost') && isLoopbackHost('127.8.0.1'));
+      assert.ok(
+        isLoopbackHost('127.0.0.1') &&
+          isLoopbackHost('::1') &&
+          isLoopbackHost('localhost') &&
+          isLoopbackHost('127.8.0.1'),
+      );
       assert.ok(!isLoopbackHost('0.0.0.0') && !isLoopbackHost('10.0.0.1') && !isLoopbackHost('::'));
     } finally {
       await tracer.close();

@@ -11,10 +11,17 @@ const VIEWS = ['', '/nodes', '/logs', '/spaces'];
 describe('finished traces served from cache', () => {
   let s: TestServer;
   before(async () => {
-    s = await startTestServer({ tokens: [{ token: 'alpha-token-0001', tenantId: 'alpha' }, { token: 'beta-token-000001', tenantId: 'beta' }] });
+    s = await startTestServer({
+      tokens: [
+        { token: 'alpha-token-0001', tenantId: 'alpha' },
+        { token: 'beta-token-000001', tenantId: 'beta' },
+      ],
+    });
   });
   after(async () => s.close());
-  const auth = (token = 'alpha-token-0001', extra: Record<string, string> = {}): RequestInit => ({ headers: { authorization: `Bearer ${token}`, ...extra } });
+  const auth = (token = 'alpha-token-0001', extra: Record<string, string> = {}): RequestInit => ({
+    headers: { authorization: `Bearer ${token}`, ...extra },
+  });
 
   it('serves every view of a finished store-only trace with a stable ETag and answers If-None-Match with 304', async () => {
     const t = await sampleTrace(s.tracer, { tenantId: 'alpha' });
@@ -79,13 +86,20 @@ describe('finished traces served from cache', () => {
     const n1 = ((await running.json()) as { nodes: unknown[] }).nodes.length;
     t.add(undefined, { label: 'more' });
     await t.flush();
-    assert.equal(((await (await fetch(url, auth())).json()) as { nodes: unknown[] }).nodes.length, n1 + 1, 'live changes show at once');
+    assert.equal(
+      ((await (await fetch(url, auth())).json()) as { nodes: unknown[] }).nodes.length,
+      n1 + 1,
+      'live changes show at once',
+    );
     t.markComplete();
     await t.flush();
     const done = await fetch(url, auth());
     const etag = done.headers.get('etag');
     assert.ok(etag, 'a finished trace still loaded here is cached too');
-    assert.equal(((await done.json()) as { nodes: { status: string }[] }).nodes.every((n) => n.status !== 'running'), true);
+    assert.equal(
+      ((await done.json()) as { nodes: { status: string }[] }).nodes.every((n) => n.status !== 'running'),
+      true,
+    );
     assert.equal((await fetch(url, auth('alpha-token-0001', { 'if-none-match': etag! }))).status, 304);
     await t.release();
   });

@@ -102,7 +102,18 @@ describe('tenants: visibility from stored info, before any heavy read', () => {
     await s.tracer.close();
   });
 
-  const routes = ['', '/info', '/nodes', '/logs', '/spaces', '/spaces/context', '/export', '/export?format=otlp', '/events', '/events?stream=true'];
+  const routes = [
+    '',
+    '/info',
+    '/nodes',
+    '/logs',
+    '/spaces',
+    '/spaces/context',
+    '/export',
+    '/export?format=otlp',
+    '/events',
+    '/events?stream=true',
+  ];
   for (const route of routes) {
     it(`GET /traces/:id${route} of another tenant's trace is a 404 that reads no event log, like a missing trace`, async () => {
       const auth = { authorization: 'Bearer token-tenant-b' };
@@ -113,9 +124,14 @@ describe('tenants: visibility from stored info, before any heavy read', () => {
       const missing = await raw(`${s.api}/traces/no-such-trace${route}`, { headers: auth });
       assertErrorShape(missing, 404, 'LT_ERR_TRACE_NOT_FOUND');
       assert.equal(store.logReads, 0, 'a missing trace must not cost an event-log read');
-      assert.equal(foreign.body.error.message.replace(foreignId, 'ID'), missing.body.error.message.replace('no-such-trace', 'ID'));
+      assert.equal(
+        foreign.body.error.message.replace(foreignId, 'ID'),
+        missing.body.error.message.replace('no-such-trace', 'ID'),
+      );
       // The owner still gets it.
-      const own = await raw(`${s.api}/traces/${foreignId}${route === '/events?stream=true' ? '/info' : route}`, { headers: { authorization: 'Bearer token-tenant-a' } });
+      const own = await raw(`${s.api}/traces/${foreignId}${route === '/events?stream=true' ? '/info' : route}`, {
+        headers: { authorization: 'Bearer token-tenant-a' },
+      });
       assert.equal(own.status, 200);
     });
   }
@@ -137,7 +153,15 @@ describe('Host allowlist (DNS rebinding) on an open API', () => {
       assert.equal(r.body.id, id);
     });
   }
-  for (const host of ['evil.example', 'evil.example:80', 'localhost.evil.example', '127.0.0.1.nip.io', '[::2]', '10.0.0.1', 'localhost:abc']) {
+  for (const host of [
+    'evil.example',
+    'evil.example:80',
+    'localhost.evil.example',
+    '127.0.0.1.nip.io',
+    '[::2]',
+    '10.0.0.1',
+    'localhost:abc',
+  ]) {
     it(`refuses Host: ${host} with a JSON 403, for the API and the viewer`, async () => {
       const r = await raw(`${s.api}/traces/${id}/info`, { headers: { host } });
       assertErrorShape(r, 403, 'LT_ERR_HOST_NOT_ALLOWED');
@@ -155,7 +179,11 @@ describe('Host allowlist (DNS rebinding) on an open API', () => {
         const r = await raw(`${s2.api}/traces`, { headers: { host } });
         assert.equal(r.status, 200, host);
       }
-      assertErrorShape(await raw(`${s2.api}/traces`, { headers: { host: 'other.example.com' } }), 403, 'LT_ERR_HOST_NOT_ALLOWED');
+      assertErrorShape(
+        await raw(`${s2.api}/traces`, { headers: { host: 'other.example.com' } }),
+        403,
+        'LT_ERR_HOST_NOT_ALLOWED',
+      );
     } finally {
       await s2.close();
     }
@@ -176,9 +204,15 @@ describe('every error answers { error: { code, message } }', () => {
   });
 
   it('431 for headers larger than the HTTP parser accepts', async () => {
-    const r = await rawBytes(s.origin, `GET ${new URL(s.api).pathname}/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'x'.repeat(20_000)}\r\n\r\n`);
+    const r = await rawBytes(
+      s.origin,
+      `GET ${new URL(s.api).pathname}/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'x'.repeat(20_000)}\r\n\r\n`,
+    );
     assertErrorShape(r, 431, 'LT_ERR_HEADERS_TOO_LARGE');
-    const longUrl = await rawBytes(s.origin, `GET ${new URL(s.api).pathname}/traces?q=${'x'.repeat(20_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    const longUrl = await rawBytes(
+      s.origin,
+      `GET ${new URL(s.api).pathname}/traces?q=${'x'.repeat(20_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`,
+    );
     assert.ok(longUrl.status === 414 || longUrl.status === 431, String(longUrl.status));
     assert.equal(typeof longUrl.body.error.code, 'string');
   });
@@ -201,7 +235,13 @@ describe('every error answers { error: { code, message } }', () => {
   }
 
   it('400 for an unparsable cursor (not page 1), in every form', async () => {
-    for (const cursor of ['garbage!', 'abc', Buffer.from('[1]').toString('base64url'), Buffer.from('{"a":1}').toString('base64url'), Buffer.from('["x","y"]').toString('base64url')]) {
+    for (const cursor of [
+      'garbage!',
+      'abc',
+      Buffer.from('[1]').toString('base64url'),
+      Buffer.from('{"a":1}').toString('base64url'),
+      Buffer.from('["x","y"]').toString('base64url'),
+    ]) {
       const r = await raw(`${s.api}/traces?cursor=${encodeURIComponent(cursor)}`);
       assertErrorShape(r, 400, 'LT_ERR_INVALID_ARGUMENT');
       assert.match(r.body.error.message, /cursor/);
@@ -230,7 +270,10 @@ describe('livetrace serve with a store that cannot open fails at start', () => {
 
   function serve(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], { env: { ...process.env, NO_COLOR: '1', LIVETRACE_DIR: '', LIVETRACE_STORE: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], {
+        env: { ...process.env, NO_COLOR: '1', LIVETRACE_DIR: '', LIVETRACE_STORE: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -298,7 +341,11 @@ describe('heavy work: streamed exports, bounded concurrency, light requests stay
   let id: string;
   const N = 25_000;
   before(async () => {
-    s = await startTestServer({ tracer: new Tracer({ store, exitHook: false }), snapshotCache: false, heavyWork: heavy });
+    s = await startTestServer({
+      tracer: new Tracer({ store, exitHook: false }),
+      snapshotCache: false,
+      heavyWork: heavy,
+    });
     const t = await s.tracer.create();
     const node = t.add('x', { label: 'big' });
     for (let i = 0; i < N; i++) node.info(`line ${i}`);
@@ -316,7 +363,12 @@ describe('heavy work: streamed exports, bounded concurrency, light requests stay
     const res = await fetch(`${s.api}/traces/${id}/export`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /application\/json/);
-    const doc = (await res.json()) as { format: string; version: number; trace: { last_seq: number; nodes: unknown[] }; events: TraceEvent[] };
+    const doc = (await res.json()) as {
+      format: string;
+      version: number;
+      trace: { last_seq: number; nodes: unknown[] };
+      events: TraceEvent[];
+    };
     assert.equal(doc.format, 'livetrace.trace');
     assert.equal(doc.version, 1);
     assert.equal(doc.events.length, doc.trace.last_seq);

@@ -62,7 +62,10 @@ export function parseFrames(text: string): Frame[] {
 }
 
 /** A small finished trace: root, a parallel fan-out with logs, a join, a space. */
-export async function sampleTrace(tracer: Tracer, options: { tenantId?: string; teamId?: string; id?: string; complete?: boolean } = {}): Promise<Trace> {
+export async function sampleTrace(
+  tracer: Tracer,
+  options: { tenantId?: string; teamId?: string; id?: string; complete?: boolean } = {},
+): Promise<Trace> {
   const t = await tracer.create({ agentName: 'sample', ...options });
   const root = t.add({ q: 'hi' }, { label: 'root' });
   root.info('starting', { a: 1 });
@@ -79,4 +82,5 @@ export async function sampleTrace(tracer: Tracer, options: { tenantId?: string; 
   return t;
 }
 
-export const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+export const range = (from: number, to: number): number[] =>
+  Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);

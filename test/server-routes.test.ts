@@ -54,7 +54,10 @@ describe('server routes', () => {
 
   it('GET /traces filters by status and rejects bad filters with 400', async () => {
     const completed = await get(`${s.api}/traces?status=completed`);
-    assert.deepEqual(completed.body.traces.map((t: TraceInfo) => t.id), [storedId]);
+    assert.deepEqual(
+      completed.body.traces.map((t: TraceInfo) => t.id),
+      [storedId],
+    );
     const both = await get(`${s.api}/traces?status=completed,running`);
     assert.equal(both.body.traces.length, 2);
     for (const q of ['status=done', 'limit=0', 'limit=abc', 'from=yesterday']) {
@@ -86,7 +89,10 @@ describe('server routes', () => {
       assert.deepEqual(logs.body.logs, snap.logs);
       const root = snap.nodes[0]!;
       const rootLogs = await get(`${s.api}/traces/${id}/logs/${root.id}`);
-      assert.deepEqual(rootLogs.body.logs.map((l: { message: string }) => l.message), ['starting']);
+      assert.deepEqual(
+        rootLogs.body.logs.map((l: { message: string }) => l.message),
+        ['starting'],
+      );
 
       const spaces = await get(`${s.api}/traces/${id}/spaces`);
       assert.equal(spaces.body.spaces.length, 1);
@@ -98,10 +104,17 @@ describe('server routes', () => {
       assert.deepEqual((space.body as SpaceData).data, { k: 2 });
       assert.deepEqual(Object.keys((space.body as SpaceData).items), ['k']);
       assert.equal(typeof (space.body as SpaceData).items['k']!.timestamp, 'number');
-      assert.deepEqual(space.body, (await get(`${s.api}/traces/${id}`)).body.spaces[0], 'the snapshot holds the same space');
+      assert.deepEqual(
+        space.body,
+        (await get(`${s.api}/traces/${id}`)).body.spaces[0],
+        'the snapshot holds the same space',
+      );
 
       const events = await get(`${s.api}/traces/${id}/events`);
-      assert.deepEqual(events.body.events.map((e: TraceEvent) => e.seq), Array.from({ length: snap.last_seq }, (_, i) => i + 1));
+      assert.deepEqual(
+        events.body.events.map((e: TraceEvent) => e.seq),
+        Array.from({ length: snap.last_seq }, (_, i) => i + 1),
+      );
       assert.equal(events.body.next_since, null);
 
       const whole = await get(`${s.api}/traces/${id}`);
@@ -139,7 +152,10 @@ describe('server routes', () => {
 
   it('pages the event history with since/limit and next_since', async () => {
     const page = await get(`${s.api}/traces/${storedId}/events?since=2&limit=3`);
-    assert.deepEqual(page.body.events.map((e: TraceEvent) => e.seq), [3, 4, 5]);
+    assert.deepEqual(
+      page.body.events.map((e: TraceEvent) => e.seq),
+      [3, 4, 5],
+    );
     assert.equal(page.body.next_since, 5);
     const rest = await get(`${s.api}/traces/${storedId}/events?since=5&limit=10000`);
     assert.equal(rest.body.events[0].seq, 6);
@@ -179,7 +195,13 @@ describe('server routes', () => {
       return origRead(id, o);
     };
     try {
-      for (const path of ['/traces/bad$id/info', '/traces/bad.id/nodes', `/traces/${'x'.repeat(129)}/info`, `/traces/${storedId}/nodes/no$de`, `/traces/${storedId}/spaces/sp%20ace`]) {
+      for (const path of [
+        '/traces/bad$id/info',
+        '/traces/bad.id/nodes',
+        `/traces/${'x'.repeat(129)}/info`,
+        `/traces/${storedId}/nodes/no$de`,
+        `/traces/${storedId}/spaces/sp%20ace`,
+      ]) {
         const r = await get(s.api + path);
         assert.equal(r.status, 400, path);
         assert.equal(r.body.error.code, 'LT_ERR_INVALID_ID', path);
@@ -212,13 +234,25 @@ describe('server routes', () => {
     assert.equal(r.status, 405);
     assert.equal(r.headers.get('allow'), 'GET, HEAD');
     assert.equal(r.body.error.code, 'LT_ERR_METHOD_NOT_ALLOWED');
-    const post = await get(`${s.api}/traces/${storedId}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
+    const post = await get(`${s.api}/traces/${storedId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":1}',
+    });
     assert.equal(post.status, 405);
     // POST /traces is the write API (docs/ingest.md): its own, larger limit.
-    const big = await get(`${s.api}/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ x: 'y'.repeat(1_100_000) }) });
+    const big = await get(`${s.api}/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ x: 'y'.repeat(1_100_000) }),
+    });
     assert.equal(big.status, 413);
     assert.equal(big.body.error.code, 'LT_ERR_PAYLOAD_TOO_LARGE');
-    const bigOther = await get(`${s.api}/traces`, { method: 'PUT', headers: { 'content-type': 'application/x-whatever' }, body: 'z'.repeat(100_000) });
+    const bigOther = await get(`${s.api}/traces`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/x-whatever' },
+      body: 'z'.repeat(100_000),
+    });
     assert.equal(bigOther.status, 413);
     const head = await fetch(`${s.api}/traces/${storedId}/info`, { method: 'HEAD' });
     assert.equal(head.status, 200);

@@ -25,7 +25,9 @@ describe('server shutdown', () => {
           const r = await fetch(`${origin}/v1/trace/traces`);
           assert.equal(r.status, 503);
           assert.equal(r.headers.get('connection'), 'close');
-          assert.deepEqual(await r.json(), { error: { code: 'LT_ERR_TRACER_CLOSED', message: 'the server is shutting down' } });
+          assert.deepEqual(await r.json(), {
+            error: { code: 'LT_ERR_TRACER_CLOSED', message: 'the server is shutting down' },
+          });
           steps.push('503');
         },
       });
@@ -57,14 +59,19 @@ describe('server shutdown', () => {
 
       await app.close();
       const texts = await Promise.all(clients.map((c) => c.text));
-      for (const text of texts) assert.match(text, new RegExp(`id: ${seq}\\n`), 'each client got the history before the clean end');
+      for (const text of texts)
+        assert.match(text, new RegExp(`id: ${seq}\\n`), 'each client got the history before the clean end');
 
       // Server side, in order: 503s, then every stream ended and the server closed
       // (server.close() waits for the SSE connections), then the tracer closed. The
       // clients see their clean end of stream asynchronously.
       const serverSteps = steps.filter((x) => !x.startsWith('client'));
       assert.deepEqual(serverSteps, ['beforeClose', '503', 'tracer.close listening=false streams=0']);
-      assert.deepEqual(steps.filter((x) => x.startsWith('client')).sort(), ['client 0 ended', 'client 1 ended', 'client 2 ended']);
+      assert.deepEqual(steps.filter((x) => x.startsWith('client')).sort(), [
+        'client 0 ended',
+        'client 1 ended',
+        'client 2 ended',
+      ]);
       assert.ok(tracer.isClosed);
 
       // The running trace was flushed and marked cancelled ("shutdown") before the store closed.

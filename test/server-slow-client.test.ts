@@ -89,7 +89,9 @@ describe('slow SSE clients', () => {
       // follower's queue (one subscription buffer or one store page).
       assert.ok(maxSocketBuffer <= 160 * 1024, `socket buffer stayed bounded: ${maxSocketBuffer} bytes`);
       assert.ok(maxFollowerBuffer <= 2048, `follower buffer stayed bounded: ${maxFollowerBuffer} events`);
-      ctx.diagnostic(`max socket buffer ${maxSocketBuffer} B, max follower buffer ${maxFollowerBuffer} events, ${lastSeq} events`);
+      ctx.diagnostic(
+        `max socket buffer ${maxSocketBuffer} B, max follower buffer ${maxFollowerBuffer} events, ${lastSeq} events`,
+      );
       const got = await drain(res);
       assertInOrder(got.seqs, lastSeq);
       assert.equal(got.done, true, '[DONE] at the end');
@@ -103,7 +105,8 @@ describe('slow SSE clients', () => {
     const t = await s.tracer.create();
     const res = await openPaused(`${s.api}/traces/${t.id}/events?stream=true`);
     await writeMany(s, t.id, 20_000, () => undefined);
-    while (![...s.app.livetrace.streams.streams].some((st) => st.res.writableNeedDrain)) await new Promise((r) => setTimeout(r, 10));
+    while (![...s.app.livetrace.streams.streams].some((st) => st.res.writableNeedDrain))
+      await new Promise((r) => setTimeout(r, 10));
     const t0 = Date.now();
     await s.close();
     assert.ok(Date.now() - t0 < 10_000, `closed in ${Date.now() - t0} ms`);

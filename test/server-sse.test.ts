@@ -27,7 +27,18 @@ interface EsRun {
 function follow(url: string): EsRun {
   const es = new EventSource(url);
   const run: EsRun = { seqs: [], types: [], opens: 0, es, done: undefined as unknown as Promise<void> };
-  const types = ['init', 'node_start', 'node_updated', 'node_complete', 'node_failed', 'log_added', 'space_created', 'memory_add', 'memory_update', 'complete'];
+  const types = [
+    'init',
+    'node_start',
+    'node_updated',
+    'node_complete',
+    'node_failed',
+    'log_added',
+    'space_created',
+    'memory_add',
+    'memory_update',
+    'complete',
+  ];
   for (const t of types) {
     es.addEventListener(t, (e) => {
       const ev = JSON.parse(e.data) as TraceEvent;
@@ -118,12 +129,31 @@ describe('server SSE', () => {
     for (let i = 0; i < 10; i++) t.info(`l${i}`);
     t.markComplete();
     const last = t.lastSeq;
-    const fromQuery = parseFrames(await (await fetch(`${s.api}/traces/${t.id}/events?stream=true&since=5`)).text()).filter((f) => f.id);
-    assert.deepEqual(fromQuery.map((f) => Number(f.id)), range(6, last));
-    const fromHeader = parseFrames(await (await fetch(`${s.api}/traces/${t.id}/events?stream=true&since=2`, { headers: { 'last-event-id': '8' } })).text()).filter((f) => f.id);
-    assert.deepEqual(fromHeader.map((f) => Number(f.id)), range(9, last));
-    const viaAccept = parseFrames(await (await fetch(`${s.api}/traces/${t.id}/events?since=${last - 1}`, { headers: { accept: 'text/event-stream' } })).text());
-    assert.deepEqual(viaAccept.filter((f) => f.data).map((f) => f.event ?? f.data), ['complete', '[DONE]']);
+    const fromQuery = parseFrames(
+      await (await fetch(`${s.api}/traces/${t.id}/events?stream=true&since=5`)).text(),
+    ).filter((f) => f.id);
+    assert.deepEqual(
+      fromQuery.map((f) => Number(f.id)),
+      range(6, last),
+    );
+    const fromHeader = parseFrames(
+      await (
+        await fetch(`${s.api}/traces/${t.id}/events?stream=true&since=2`, { headers: { 'last-event-id': '8' } })
+      ).text(),
+    ).filter((f) => f.id);
+    assert.deepEqual(
+      fromHeader.map((f) => Number(f.id)),
+      range(9, last),
+    );
+    const viaAccept = parseFrames(
+      await (
+        await fetch(`${s.api}/traces/${t.id}/events?since=${last - 1}`, { headers: { accept: 'text/event-stream' } })
+      ).text(),
+    );
+    assert.deepEqual(
+      viaAccept.filter((f) => f.data).map((f) => f.event ?? f.data),
+      ['complete', '[DONE]'],
+    );
     const bad = await fetch(`${s.api}/traces/${t.id}/events?stream=true`, { headers: { 'last-event-id': 'abc' } });
     assert.equal(bad.status, 400);
     await bad.text();
@@ -136,8 +166,14 @@ describe('server SSE', () => {
     await t.flush();
     for (const released of [false, true]) {
       if (released) await t.release();
-      const text = await (await fetch(`${s.api}/traces/${t.id}/events?stream=true`, { headers: { 'last-event-id': String(t.lastSeq) } })).text();
-      assert.deepEqual(parseFrames(text).filter((f) => f.data), [{ data: '[DONE]' }], `released=${released}`);
+      const text = await (
+        await fetch(`${s.api}/traces/${t.id}/events?stream=true`, { headers: { 'last-event-id': String(t.lastSeq) } })
+      ).text();
+      assert.deepEqual(
+        parseFrames(text).filter((f) => f.data),
+        [{ data: '[DONE]' }],
+        `released=${released}`,
+      );
     }
   });
 
@@ -152,7 +188,11 @@ describe('server SSE', () => {
     ac.abort();
     await reader.cancel().catch(() => undefined);
     await until(() => ![...s.app.livetrace.streams.streams].some((st) => st.traceId === t.id), 'stream cleanup');
-    assert.equal(s.tracer.hub instanceof LocalHub ? s.tracer.hub.hasSubscribers(t.id) : false, false, 'no hub listener left');
+    assert.equal(
+      s.tracer.hub instanceof LocalHub ? s.tracer.hub.hasSubscribers(t.id) : false,
+      false,
+      'no hub listener left',
+    );
     t.markComplete();
   });
 

@@ -31,12 +31,19 @@ describe('SqliteStore', () => {
     await a.close();
     await b.close();
     const c = new SqliteStore({ path });
-    assert.deepEqual((await c.read('x')).map((e) => e.seq), [1, 2, 3, 4]);
+    assert.deepEqual(
+      (await c.read('x')).map((e) => e.seq),
+      [1, 2, 3, 4],
+    );
     await c.close();
     const Database = (await import('better-sqlite3')).default;
     const raw = new Database(path, { readonly: true });
     assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
-    const plan = raw.prepare("EXPLAIN QUERY PLAN SELECT info FROM lt_traces WHERE tenant_id = 'a' ORDER BY created_at DESC, id DESC LIMIT 5").all() as { detail: string }[];
+    const plan = raw
+      .prepare(
+        "EXPLAIN QUERY PLAN SELECT info FROM lt_traces WHERE tenant_id = 'a' ORDER BY created_at DESC, id DESC LIMIT 5",
+      )
+      .all() as { detail: string }[];
     assert.match(plan.map((p) => p.detail).join(' '), /USING INDEX lt_traces_tenant/);
     raw.close();
   });
@@ -61,7 +68,9 @@ describe('SqliteStore', () => {
     // A writer that vanished without releasing (SIGKILL: no renewals) loses the lease after its ttl.
     const Database = (await import('better-sqlite3')).default;
     const raw = new Database(path);
-    raw.prepare('INSERT INTO lt_leases (trace_id, owner, expires_at) VALUES (?, ?, ?)').run('orphan', 'ghost', Date.now() + 200);
+    raw
+      .prepare('INSERT INTO lt_leases (trace_id, owner, expires_at) VALUES (?, ?, ?)')
+      .run('orphan', 'ghost', Date.now() + 200);
     raw.close();
     await assert.rejects(store2.acquire('orphan', 'b'), TraceLockedError);
     const start = Date.now();

@@ -58,7 +58,10 @@ describe('subscriptions', () => {
     const fromTime = await collect(tracer.subscribe(t.id, { sinceTime: pivot }));
     const expected = all.filter((e) => e.timestamp >= pivot).map((e) => e.seq);
     assert.deepEqual(fromTime, expected);
-    assert.deepEqual(t.events({ sinceTime: pivot }).map((e) => e.seq), expected);
+    assert.deepEqual(
+      t.events({ sinceTime: pivot }).map((e) => e.seq),
+      expected,
+    );
     await tracer.close();
   });
 

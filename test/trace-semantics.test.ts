@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidArgumentError, InvalidIdError, InvalidKeyError, NoRootError, TraceClosedError, TraceExistsError, TraceNotFoundError, UnknownSpaceError } from '../src/core/errors.js';
+import {
+  InvalidArgumentError,
+  InvalidIdError,
+  InvalidKeyError,
+  NoRootError,
+  TraceClosedError,
+  TraceExistsError,
+  TraceNotFoundError,
+  UnknownSpaceError,
+} from '../src/core/errors.js';
 import { reduceEvents, toSnapshot } from '../src/core/reducer.js';
 import type { TraceEvent } from '../src/core/types.js';
 import { eventOf } from './fixtures/events.js';
@@ -20,10 +29,33 @@ const types = (events: TraceEvent[]) => events.map((e) => e.type);
 describe('trace semantics', () => {
   it('starts with init (seq 1) and becomes running at the first add', async () => {
     const { tracer } = setup();
-    const t = await tracer.create({ id: 'sem_init', agentName: 'bot', createdBy: 'ann', teamId: 'red', tenantId: 'acme', metadata: { env: 'test' } });
+    const t = await tracer.create({
+      id: 'sem_init',
+      agentName: 'bot',
+      createdBy: 'ann',
+      teamId: 'red',
+      tenantId: 'acme',
+      metadata: { env: 'test' },
+    });
     assert.equal(t.status, 'pending');
     const [init] = t.events();
-    assert.deepEqual({ ...init, timestamp: 0 }, { seq: 1, type: 'init', trace_id: 'sem_init', timestamp: 0, data: { trace_id: 'sem_init', agent_name: 'bot', created_by: 'ann', team_id: 'red', tenant_id: 'acme', metadata: { env: 'test' } } });
+    assert.deepEqual(
+      { ...init, timestamp: 0 },
+      {
+        seq: 1,
+        type: 'init',
+        trace_id: 'sem_init',
+        timestamp: 0,
+        data: {
+          trace_id: 'sem_init',
+          agent_name: 'bot',
+          created_by: 'ann',
+          team_id: 'red',
+          tenant_id: 'acme',
+          metadata: { env: 'test' },
+        },
+      },
+    );
     const root = t.add({ q: 1 }, { label: 'root' });
     assert.equal(t.status, 'running');
     assert.equal(t.root?.id, root.id);
@@ -46,8 +78,18 @@ describe('trace semantics', () => {
     assert.equal(b.data?.status, 'completed');
     assert.equal(c.data?.status, 'running');
     assert.deepEqual(a.data?.children, [b.id]);
-    assert.deepEqual(t.currentNodes.map((n) => n.id), [c.id]);
-    assert.deepEqual(types(t.events()), ['init', 'node_start', 'node_complete', 'node_start', 'node_complete', 'node_start']);
+    assert.deepEqual(
+      t.currentNodes.map((n) => n.id),
+      [c.id],
+    );
+    assert.deepEqual(types(t.events()), [
+      'init',
+      'node_start',
+      'node_complete',
+      'node_start',
+      'node_complete',
+      'node_start',
+    ]);
     await tracer.close();
   });
 
@@ -63,12 +105,36 @@ describe('trace semantics', () => {
     assert.deepEqual(start.data.cursor, [n.id]);
     assert.deepEqual(
       { ...node, created_at: 0, start_time: 0, updated_at: 0 },
-      { id: n.id, parent_ids: [], children: [], kind: 'step', label: 'step', icon: '🔧', description: 'd', metadata: { m: 1 }, input: { x: 1 }, status: 'running', created_at: 0, start_time: 0, updated_at: 0 },
+      {
+        id: n.id,
+        parent_ids: [],
+        children: [],
+        kind: 'step',
+        label: 'step',
+        icon: '🔧',
+        description: 'd',
+        metadata: { m: 1 },
+        input: { x: 1 },
+        status: 'running',
+        created_at: 0,
+        start_time: 0,
+        updated_at: 0,
+      },
     );
     assert.match(n.id, /^[0-9a-z]{12}$/);
     n.info('hello', { k: 'v' });
     const log = t.events({ since: 2 })[0]!;
-    assert.deepEqual({ ...log, timestamp: 0, data: { ...log.data, timestamp: 0 } }, { seq: 3, type: 'log_added', trace_id: 'sem_payload', node_id: n.id, timestamp: 0, data: { node_id: n.id, level: 'info', message: 'hello', data: { k: 'v' }, timestamp: 0 } });
+    assert.deepEqual(
+      { ...log, timestamp: 0, data: { ...log.data, timestamp: 0 } },
+      {
+        seq: 3,
+        type: 'log_added',
+        trace_id: 'sem_payload',
+        node_id: n.id,
+        timestamp: 0,
+        data: { node_id: n.id, level: 'info', message: 'hello', data: { k: 'v' }, timestamp: 0 },
+      },
+    );
     n.complete({ done: true });
     const done = t.events({ since: 3 })[0]!;
     assert.equal(done.type, 'node_complete');
@@ -91,18 +157,28 @@ describe('trace semantics', () => {
     const { tracer } = setup();
     const t = await tracer.create();
     const root = t.add('q', { label: 'root' });
-    const branches = t.parallel([{ label: 'w1', input: 1 }, { label: 'w2', input: 2 }, { label: 'w3', input: 3 }]);
+    const branches = t.parallel([
+      { label: 'w1', input: 1 },
+      { label: 'w2', input: 2 },
+      { label: 'w3', input: 3 },
+    ]);
     const fan = t.events().at(-1)!;
     assert.equal(fan.type, 'node_start');
     assert.equal(fan.data.nodes!.length, 3);
     assert.equal(fan.node_id, undefined);
     assert.equal(root.data?.status, 'completed', 'parallel auto-completes the current node');
     for (const b of branches) assert.deepEqual(b.data?.parent_ids, [root.id]);
-    assert.deepEqual(t.currentNodes.map((n) => n.id), branches.map((b) => b.id));
+    assert.deepEqual(
+      t.currentNodes.map((n) => n.id),
+      branches.map((b) => b.id),
+    );
     branches[0]!.complete('one');
     branches[1]!.fail('two failed');
     const join = t.add(undefined, { label: 'join' });
-    assert.deepEqual(join.data?.parent_ids, branches.map((b) => b.id));
+    assert.deepEqual(
+      join.data?.parent_ids,
+      branches.map((b) => b.id),
+    );
     assert.equal(branches[1]!.data?.status, 'failed', 'a failed branch stays failed');
     assert.equal(branches[2]!.data?.status, 'completed', 'the open branch is auto-completed');
     for (const b of branches) assert.deepEqual(b.data?.children, [join.id]);
@@ -130,17 +206,30 @@ describe('trace semantics', () => {
     assert.equal(t.events().at(-1)!.type, 'node_start');
     assert.equal(root.data?.status, 'running', 'a child does not end its parent');
     assert.deepEqual(child.data?.parent_ids, [root.id]);
-    assert.deepEqual(t.currentNodes.map((n) => n.id), [root.id]);
+    assert.deepEqual(
+      t.currentNodes.map((n) => n.id),
+      [root.id],
+    );
     const kids = root.parallel([{ label: 'k1' }, { label: 'k2' }]);
     assert.equal(eventOf(t.events().at(-1), 'node_start').data.nodes!.length, 2);
-    assert.deepEqual(t.currentNodes.map((n) => n.id), [root.id]);
+    assert.deepEqual(
+      t.currentNodes.map((n) => n.id),
+      [root.id],
+    );
     const j = kids[0]!.join([kids[0]!, kids[1]!], { merged: true }, { label: 'merge' });
     assert.deepEqual(j.data?.parent_ids, [kids[0]!.id, kids[1]!.id]);
     assert.equal(kids[0]!.data?.status, 'completed');
-    assert.deepEqual(t.currentNodes.map((n) => n.id), [root.id], 'kids were not current');
+    assert.deepEqual(
+      t.currentNodes.map((n) => n.id),
+      [root.id],
+      'kids were not current',
+    );
     const [p, q] = t.parallel([{ label: 'p' }, { label: 'q' }]);
     const pq = p!.join([p!, q!]);
-    assert.deepEqual(t.currentNodes.map((n) => n.id), [pq.id]);
+    assert.deepEqual(
+      t.currentNodes.map((n) => n.id),
+      [pq.id],
+    );
     assert.throws(() => p!.join(['nope']), InvalidArgumentError);
     assert.throws(() => p!.join([]), InvalidArgumentError);
     await tracer.close();
@@ -156,9 +245,17 @@ describe('trace semantics', () => {
     assert.equal(a!.data?.status, 'running', 'a is not a parent, so it is not completed');
     assert.deepEqual(a!.data?.children, [], 'a has no child');
     assert.deepEqual(b!.data?.children, [bc.id]);
-    assert.deepEqual(t.currentNodes.map((n) => n.id), [a!.id, bc.id], 'b and c were current: the join takes their place');
+    assert.deepEqual(
+      t.currentNodes.map((n) => n.id),
+      [a!.id, bc.id],
+      'b and c were current: the join takes their place',
+    );
     const snap = await tracer.read(t.id);
-    assert.deepEqual(snap!.nodes.find((n) => n.id === bc.id)!.parent_ids, [b!.id, c!.id], 'the same in the reduced state');
+    assert.deepEqual(
+      snap!.nodes.find((n) => n.id === bc.id)!.parent_ids,
+      [b!.id, c!.id],
+      'the same in the reduced state',
+    );
     await tracer.close();
   });
 
@@ -211,7 +308,10 @@ describe('trace semantics', () => {
     assert.equal(t.logs(a!.id).length, 4);
     assert.equal(t.logs(b!.id).length, 4);
     assert.deepEqual(t.logs(a!.id)[0]!.data, [1, 2]);
-    assert.deepEqual(t.logs(a!.id).map((l) => l.level), ['info', 'warn', 'debug', 'error']);
+    assert.deepEqual(
+      t.logs(a!.id).map((l) => l.level),
+      ['info', 'warn', 'debug', 'error'],
+    );
     a!.info('only a');
     assert.equal(t.logs(a!.id).length, 5);
     await tracer.close();
@@ -224,11 +324,17 @@ describe('trace semantics', () => {
     const created = t.events().at(-1)!;
     assert.equal(created.type, 'space_created');
     assert.equal(created.space_id, s.id);
-    assert.deepEqual({ ...created.data, created_at: 0 }, { id: s.id, label: 'context', icon: '🧠', description: 'ctx', ttl: 60, metadata: { a: 1 }, created_at: 0 });
+    assert.deepEqual(
+      { ...created.data, created_at: 0 },
+      { id: s.id, label: 'context', icon: '🧠', description: 'ctx', ttl: 60, metadata: { a: 1 }, created_at: 0 },
+    );
     s.set('user', { name: 'ann' }, { title: 'User' });
     const add = t.events().at(-1)!;
     assert.equal(add.type, 'memory_add');
-    assert.deepEqual({ ...add.data, item: { ...add.data.item, timestamp: 0 } }, { type: s.id, item: { id: 'user', type: s.id, title: 'User', content: { name: 'ann' }, timestamp: 0 } });
+    assert.deepEqual(
+      { ...add.data, item: { ...add.data.item, timestamp: 0 } },
+      { type: s.id, item: { id: 'user', type: s.id, title: 'User', content: { name: 'ann' }, timestamp: 0 } },
+    );
     s.set('user', { name: 'bob' });
     assert.equal(t.events().at(-1)!.type, 'memory_update');
     assert.deepEqual(s.get('user'), { name: 'bob' });
@@ -241,7 +347,11 @@ describe('trace semantics', () => {
     assert.equal(typeof live.items['user']!.timestamp, 'number');
     await t.flush();
     const other = new Tracer({ store: tracer.store, exitHook: false, shared: { store: true } });
-    assert.deepEqual((await other.read(t.id))!.spaces.find((x) => x.id === s.id), live, 'rebuilt from the store: the same space');
+    assert.deepEqual(
+      (await other.read(t.id))!.spaces.find((x) => x.id === s.id),
+      live,
+      'rebuilt from the store: the same space',
+    );
     await other.close();
     assert.equal(s.has('user'), true);
     t.setSpaceValue(s.id, '__proto__', 'safe');
@@ -256,7 +366,10 @@ describe('trace semantics', () => {
     const named = t.createSpace({ id: 'intent', label: 'intent' });
     assert.equal(named.id, 'intent');
     assert.equal(t.hasSpace('intent'), true);
-    assert.deepEqual(t.listSpaces().map((x) => x.label), ['context', 'intent']);
+    assert.deepEqual(
+      t.listSpaces().map((x) => x.label),
+      ['context', 'intent'],
+    );
     assert.equal(t.deleteSpace('intent'), true);
     assert.equal(t.events().at(-1)!.type, 'space_deleted');
     assert.equal(t.getSpace('intent'), undefined);
@@ -388,7 +501,10 @@ describe('trace semantics', () => {
     assert.equal((await store.read('sem_resume')).length, 4);
     const again = await tracer.create({ id: 'sem_resume' });
     assert.equal(again.lastSeq, 4);
-    assert.deepEqual(again.currentNodes.map((n) => n.id), [a.id]);
+    assert.deepEqual(
+      again.currentNodes.map((n) => n.id),
+      [a.id],
+    );
     assert.equal(again.getSpaceValue('ctx', 'k'), 1);
     const b = again.add('b');
     assert.deepEqual(b.data?.parent_ids, [a.id]);
@@ -396,7 +512,10 @@ describe('trace semantics', () => {
     again.markComplete();
     await again.release();
     const events = await store.read('sem_resume');
-    assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => i + 1));
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      events.map((_, i) => i + 1),
+    );
     const done = await tracer.load('sem_resume');
     assert.equal(done.status, 'completed');
     assert.equal(done.isComplete, true);
@@ -414,7 +533,10 @@ describe('trace semantics', () => {
     assert.equal(await tracer.read('sem_nope'), undefined);
     await t.flush();
     const listed = await tracer.list({ createdBy: 'ann' });
-    assert.deepEqual(listed.traces.map((i) => [i.id, i.label, i.node_count]), [['sem_read', 'root label', 1]]);
+    assert.deepEqual(
+      listed.traces.map((i) => [i.id, i.label, i.node_count]),
+      [['sem_read', 'root label', 1]],
+    );
     t.markComplete();
     await t.release();
     const info = await tracer.info('sem_read');

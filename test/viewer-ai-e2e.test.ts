@@ -22,7 +22,8 @@ import { livetraceTelemetry } from '../src/integrations/ai-sdk.js';
 const CHROMIUM = '/usr/bin/chromium';
 const required = process.env.LIVETRACE_REQUIRE_SERVICES === '1';
 const haveChromium = existsSync(CHROMIUM);
-const skip = !haveChromium && !required ? `viewer AI e2e skipped: ${CHROMIUM} is missing (apt-get install chromium)` : false;
+const skip =
+  !haveChromium && !required ? `viewer AI e2e skipped: ${CHROMIUM} is missing (apt-get install chromium)` : false;
 
 const pkgRoot = fileURLToPath(new URL('../..', import.meta.url));
 const artifacts = join(pkgRoot, 'test-artifacts');
@@ -47,7 +48,18 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
   before(async () => {
     assert.ok(haveChromium, `${CHROMIUM} is required (LIVETRACE_REQUIRE_SERVICES=1)`);
     if (!existsSync(join(pkgRoot, 'viewer-dist', 'index.html'))) {
-      execFileSync(process.execPath, [join(pkgRoot, 'node_modules/vite/bin/vite.js'), 'build', '--config', join(pkgRoot, 'viewer/vite.config.ts'), '--logLevel', 'warn'], { cwd: pkgRoot, stdio: 'inherit' });
+      execFileSync(
+        process.execPath,
+        [
+          join(pkgRoot, 'node_modules/vite/bin/vite.js'),
+          'build',
+          '--config',
+          join(pkgRoot, 'viewer/vite.config.ts'),
+          '--logLevel',
+          'warn',
+        ],
+        { cwd: pkgRoot, stdio: 'inherit' },
+      );
     }
     mkdirSync(artifacts, { recursive: true });
     dataDir = mkdtempSync(join(tmpdir(), 'livetrace-ai-e2e-data-'));
@@ -55,7 +67,16 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
     server = await startServer({ port: 0, host: '127.0.0.1', dir: dataDir });
     context = await chromium.launchPersistentContext(profileDir, {
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1440, height: 900 },
       colorScheme: 'light',
     });
@@ -75,7 +96,8 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
     if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   });
 
-  const card = (id: string, status?: string) => `.card[data-node-id="${id}"]${status ? `[data-status="${status}"]` : ''}`;
+  const card = (id: string, status?: string) =>
+    `.card[data-node-id="${id}"]${status ? `[data-status="${status}"]` : ''}`;
   const xss = () => page.evaluate(() => (window as unknown as { __xss?: number }).__xss);
 
   it('LLM node: kind icons, usage chips, totals, filters, conversation with tool calls, live streamed text, hostile content inert', async () => {
@@ -86,21 +108,35 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
       {
         messages: [
           { role: 'system', content: `You are **helpful**. ${HOSTILE_SCRIPT}` },
-          { role: 'user', content: `Weather in Paris? ${HOSTILE_IMG} ${HOSTILE_LINK} ${HOSTILE_DATA_LINK} ${HOSTILE_IMAGE_MD} see [the docs](https://example.com/docs)` },
+          {
+            role: 'user',
+            content: `Weather in Paris? ${HOSTILE_IMG} ${HOSTILE_LINK} ${HOSTILE_DATA_LINK} ${HOSTILE_IMAGE_MD} see [the docs](https://example.com/docs)`,
+          },
         ],
       },
       { label: 'chat #1', kind: 'llm', autoCompleteParent: false },
     );
     llm1.setUsage({ model: 'gpt-4o-mini', provider: 'openai', inputTokens: 1200, outputTokens: 80 });
-    llm1.complete({ role: 'assistant', content: '', tool_calls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' }] });
-    const tool = agent.add({ city: 'Paris' }, { label: 'get_weather', kind: 'tool', metadata: { tool_call_id: 'call_1' }, autoCompleteParent: false });
+    llm1.complete({
+      role: 'assistant',
+      content: '',
+      tool_calls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' }],
+    });
+    const tool = agent.add(
+      { city: 'Paris' },
+      { label: 'get_weather', kind: 'tool', metadata: { tool_call_id: 'call_1' }, autoCompleteParent: false },
+    );
     tool.complete({ temp_c: 21, sky: 'sunny' });
     const llm2 = agent.add(
       {
         messages: [
           { role: 'system', content: 'You are **helpful**.' },
           { role: 'user', content: 'Weather in Paris?' },
-          { role: 'assistant', content: '', tool_calls: [{ id: 'call_1', name: 'get_weather', arguments: { city: 'Paris' } }] },
+          {
+            role: 'assistant',
+            content: '',
+            tool_calls: [{ id: 'call_1', name: 'get_weather', arguments: { city: 'Paris' } }],
+          },
           { role: 'tool', tool_call_id: 'call_1', content: '{"temp_c":21,"sky":"sunny"}' },
         ],
       },
@@ -128,10 +164,16 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
     const conv = '.details [data-testid="conversation"]';
     await page.waitForSelector(`${conv} .msg[data-role="system"] strong:has-text("helpful")`, WAIT);
     await page.waitForSelector(`${conv} .msg[data-role="user"]`, WAIT);
-    await page.waitForSelector(`${conv} .tool-call[data-tool-call-id="call_1"] .tool-name:has-text("get_weather")`, WAIT);
+    await page.waitForSelector(
+      `${conv} .tool-call[data-tool-call-id="call_1"] .tool-name:has-text("get_weather")`,
+      WAIT,
+    );
     assert.match((await page.textContent(`${conv} .tool-call[data-tool-call-id="call_1"] .tool-args`)) ?? '', /Paris/);
     // Its result comes from the tool node carrying the call id.
-    assert.match((await page.textContent(`${conv} .tool-call[data-tool-call-id="call_1"] [data-testid="tool-result"]`)) ?? '', /sunny/);
+    assert.match(
+      (await page.textContent(`${conv} .tool-call[data-tool-call-id="call_1"] [data-testid="tool-result"]`)) ?? '',
+      /sunny/,
+    );
 
     // Hostile content: shown literally, no element comes out of it, nothing runs, no request.
     const systemText = (await page.textContent(`${conv} .msg[data-role="system"]`)) ?? '';
@@ -149,7 +191,11 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
     assert.match((await docs.getAttribute('rel')) ?? '', /noopener/);
     // Every attribute of every element in the conversation: no event handler, no script URL.
     const bad = await page.$$eval(`${conv} *`, (els) =>
-      els.flatMap((e) => Array.from(e.attributes).filter((a) => /^on/i.test(a.name) || /^\s*(javascript|data):/i.test(a.value)).map((a) => `${e.tagName} ${a.name}=${a.value}`)),
+      els.flatMap((e) =>
+        Array.from(e.attributes)
+          .filter((a) => /^on/i.test(a.name) || /^\s*(javascript|data):/i.test(a.value))
+          .map((a) => `${e.tagName} ${a.name}=${a.value}`),
+      ),
     );
     assert.deepEqual(bad, []);
     assert.equal(requests.filter((u) => u.includes('example.com')).length, 0, 'no request to URLs from trace data');
@@ -229,7 +275,10 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
       prompt: 'Weather in Paris?',
       stopWhen: stepCountIs(3),
       tools: {
-        weather: tool({ inputSchema: z.object({ city: z.string() }), execute: async ({ city }) => ({ city, sky: 'sunny' }) }),
+        weather: tool({
+          inputSchema: z.object({ city: z.string() }),
+          execute: async ({ city }) => ({ city, sky: 'sunny' }),
+        }),
         broken: tool({
           inputSchema: z.object({}),
           execute: async (): Promise<string> => {
@@ -252,7 +301,10 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
     const conv = `.details[data-node-id="${llms[0]!.id}"] [data-testid="conversation"]`;
     await page.waitForSelector(`${conv} .msg[data-role="user"]:has-text("Weather in Paris?")`, WAIT);
     await page.waitForSelector(`${conv} .msg[data-role="system"]:has-text("weather bot")`, WAIT);
-    assert.match((await page.textContent(`${conv} .tool-call[data-tool-call-id="w1"] [data-testid="tool-result"]`)) ?? '', /sunny/);
+    assert.match(
+      (await page.textContent(`${conv} .tool-call[data-tool-call-id="w1"] [data-testid="tool-result"]`)) ?? '',
+      /sunny/,
+    );
     const broken = page.locator(`${conv} .tool-call[data-tool-call-id="b1"] [data-testid="tool-result"]`);
     assert.match((await broken.textContent()) ?? '', /tool exploded/);
     assert.match((await broken.getAttribute('class')) ?? '', /failed/);
@@ -273,10 +325,16 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
   async function run(label: string, sessionId: string, tokens: [number, number], words: string, fail = false) {
     const trace = await server.tracer.create({ agentName: 'support-bot', sessionId, userId: 'user-9' });
     const root = trace.add({ question: words }, { label, kind: 'agent' });
-    const a = root.add({ messages: [{ role: 'user', content: words }] }, { label: 'draft', kind: 'llm', autoCompleteParent: false });
+    const a = root.add(
+      { messages: [{ role: 'user', content: words }] },
+      { label: 'draft', kind: 'llm', autoCompleteParent: false },
+    );
     a.setUsage({ model: 'gpt-4o-mini', inputTokens: tokens[0], outputTokens: 10 });
     a.complete('draft answer');
-    const b = root.add({ messages: [{ role: 'user', content: 'refine' }] }, { label: 'refine', kind: 'llm', autoCompleteParent: false });
+    const b = root.add(
+      { messages: [{ role: 'user', content: 'refine' }] },
+      { label: 'refine', kind: 'llm', autoCompleteParent: false },
+    );
     b.setUsage({ model: 'gpt-4o-mini', inputTokens: tokens[1], outputTokens: 10 });
     if (fail) b.fail(new Error('rate limited'));
     else b.complete('final answer');
@@ -312,17 +370,29 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
 
     // Sort by tokens, descending: the biggest first.
     await page.click('th .sort-btn[data-sort="tokens"]');
-    await page.waitForFunction((id) => document.querySelector('tbody tr.trace-row')?.getAttribute('data-trace-id') === id, t2.id, WAIT);
+    await page.waitForFunction(
+      (id) => document.querySelector('tbody tr.trace-row')?.getAttribute('data-trace-id') === id,
+      t2.id,
+      WAIT,
+    );
     const order = await page.$$eval('tbody tr.trace-row', (rows) => rows.map((r) => r.getAttribute('data-trace-id')));
-    assert.ok(order.indexOf(t2.id) < order.indexOf(t1.id) && order.indexOf(t1.id) < order.indexOf(t3.id), order.join(' '));
+    assert.ok(
+      order.indexOf(t2.id) < order.indexOf(t1.id) && order.indexOf(t1.id) < order.indexOf(t3.id),
+      order.join(' '),
+    );
     // The server is asked to sort (sort=-tokens); the page is kept in that order.
-    assert.ok(requests.some((u) => /\/traces\?.*sort=-tokens/.test(u)), 'the list query carries sort');
+    assert.ok(
+      requests.some((u) => /\/traces\?.*sort=-tokens/.test(u)),
+      'the list query carries sort',
+    );
     await page.screenshot({ path: join(artifacts, 'viewer-ai-list-sorted.png') });
     // Ascending on a second click.
     await page.click('th .sort-btn[data-sort="tokens"]');
     await page.waitForFunction(
       (ids) => {
-        const rows = Array.from(document.querySelectorAll('tbody tr.trace-row')).map((r) => r.getAttribute('data-trace-id'));
+        const rows = Array.from(document.querySelectorAll('tbody tr.trace-row')).map((r) =>
+          r.getAttribute('data-trace-id'),
+        );
         return rows.indexOf(ids[0]!) >= 0 && rows.indexOf(ids[0]!) < rows.indexOf(ids[1]!);
       },
       [t3.id, t2.id],
@@ -337,31 +407,53 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
     await page.goto(server.url);
     await page.waitForSelector(`tr[data-trace-id="${t3.id}"]`, WAIT);
     await page.fill('input[aria-label="Search traces"]', 'three');
-    await page.waitForFunction((id) => {
-      const rows = Array.from(document.querySelectorAll('tbody tr.trace-row')).map((r) => r.getAttribute('data-trace-id'));
-      return rows.length === 1 && rows[0] === id;
-    }, t3.id, WAIT);
-    assert.ok(requests.some((u) => /\/traces\?.*q=three/.test(u)), 'the list query carries q');
+    await page.waitForFunction(
+      (id) => {
+        const rows = Array.from(document.querySelectorAll('tbody tr.trace-row')).map((r) =>
+          r.getAttribute('data-trace-id'),
+        );
+        return rows.length === 1 && rows[0] === id;
+      },
+      t3.id,
+      WAIT,
+    );
+    assert.ok(
+      requests.some((u) => /\/traces\?.*q=three/.test(u)),
+      'the list query carries q',
+    );
     await page.fill('input[aria-label="Search traces"]', '');
     await page.waitForFunction(() => document.querySelectorAll('tbody tr.trace-row').length > 1, undefined, WAIT);
     assert.deepEqual(pageErrors, []);
   });
 
-  it('list: the search box is the server-side query q', { skip: 'needs the list query q of h12a (not landed)' }, async () => {
-    const { t2 } = turns!;
-    await page.goto(server.url);
-    await page.waitForSelector(`tr[data-trace-id="${t2.id}"]`, WAIT);
+  it(
+    'list: the search box is the server-side query q',
+    { skip: 'needs the list query q of h12a (not landed)' },
+    async () => {
+      const { t2 } = turns!;
+      await page.goto(server.url);
+      await page.waitForSelector(`tr[data-trace-id="${t2.id}"]`, WAIT);
 
-    // The search box asks the server (`q`): a word only in one trace's input.
-    await page.fill('input[aria-label="Search traces"]', 'zanzibar');
-    await page.waitForFunction((id) => {
-      const rows = Array.from(document.querySelectorAll('tbody tr.trace-row')).map((r) => r.getAttribute('data-trace-id'));
-      return rows.length === 1 && rows[0] === id;
-    }, t2.id, WAIT);
-    assert.ok(requests.some((u) => /\/traces\?.*q=zanzibar/.test(u)), 'the list query carries q');
-    await page.fill('input[aria-label="Search traces"]', '');
-    assert.deepEqual(pageErrors, []);
-  });
+      // The search box asks the server (`q`): a word only in one trace's input.
+      await page.fill('input[aria-label="Search traces"]', 'zanzibar');
+      await page.waitForFunction(
+        (id) => {
+          const rows = Array.from(document.querySelectorAll('tbody tr.trace-row')).map((r) =>
+            r.getAttribute('data-trace-id'),
+          );
+          return rows.length === 1 && rows[0] === id;
+        },
+        t2.id,
+        WAIT,
+      );
+      assert.ok(
+        requests.some((u) => /\/traces\?.*q=zanzibar/.test(u)),
+        'the list query carries q',
+      );
+      await page.fill('input[aria-label="Search traces"]', '');
+      assert.deepEqual(pageErrors, []);
+    },
+  );
 
   it('session page: its traces in time order with status, duration, tokens, cost and totals', async () => {
     const { session, t1, t2, t3 } = turns!;
@@ -371,7 +463,9 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
     await page.waitForSelector(`tr[data-trace-id="${t1.id}"] .session-link`, WAIT);
     await page.click(`tr[data-trace-id="${t1.id}"] .session-link`);
     await page.waitForSelector(`.session-page tr[data-trace-id="${t3.id}"]`, WAIT);
-    const sessionOrder = await page.$$eval('.session-page tbody tr.trace-row', (rows) => rows.map((r) => r.getAttribute('data-trace-id')));
+    const sessionOrder = await page.$$eval('.session-page tbody tr.trace-row', (rows) =>
+      rows.map((r) => r.getAttribute('data-trace-id')),
+    );
     assert.deepEqual(sessionOrder, [t1.id, t2.id, t3.id]);
     assert.equal(await page.getAttribute(`.session-page tr[data-trace-id="${t2.id}"]`, 'data-status'), 'failed');
     assert.equal(await page.textContent(`.session-page tr[data-trace-id="${t3.id}"] td[data-col="tokens"]`), '110');
@@ -393,11 +487,19 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
       const search = root.add({ q: 'answer' }, { label: 'web search', kind: 'tool', autoCompleteParent: false });
       if (variant === 'a') search.complete({ hits: 3 });
       else search.fail(new Error('timeout'));
-      if (variant === 'b') root.add({ q: 'answer' }, { label: 'web search', kind: 'tool', autoCompleteParent: false }).complete({ hits: 5 });
-      if (variant === 'a') root.add(undefined, { label: 'cache lookup', kind: 'retriever', autoCompleteParent: false }).complete({ hit: false });
+      if (variant === 'b')
+        root
+          .add({ q: 'answer' }, { label: 'web search', kind: 'tool', autoCompleteParent: false })
+          .complete({ hits: 5 });
+      if (variant === 'a')
+        root
+          .add(undefined, { label: 'cache lookup', kind: 'retriever', autoCompleteParent: false })
+          .complete({ hit: false });
       const write = root.add(undefined, { label: 'write answer', kind: 'llm', autoCompleteParent: false });
       write.setUsage({ model: 'gpt-4o-mini', inputTokens: 500, outputTokens: 50 });
-      write.complete(variant === 'a' ? 'The answer is 41, said the <b>oracle</b>.' : 'The answer is 42, said the <b>oracle</b>.');
+      write.complete(
+        variant === 'a' ? 'The answer is 41, said the <b>oracle</b>.' : 'The answer is 42, said the <b>oracle</b>.',
+      );
       root.complete();
       trace.markComplete();
       return { trace, plan, search, write };

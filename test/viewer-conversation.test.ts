@@ -31,16 +31,35 @@ describe('viewer conversation model', () => {
         {
           messages: [
             { role: 'system', content: 'be brief' },
-            { role: 'user', content: [{ type: 'text', text: 'weather?' }, { type: 'image_url', image_url: { url: 'https://x/y.png' } }] },
-            { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } }] },
+            {
+              role: 'user',
+              content: [
+                { type: 'text', text: 'weather?' },
+                { type: 'image_url', image_url: { url: 'https://x/y.png' } },
+              ],
+            },
+            {
+              role: 'assistant',
+              content: null,
+              tool_calls: [
+                { id: 'c1', type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } },
+              ],
+            },
             { role: 'tool', tool_call_id: 'c1', content: '21 C' },
           ],
         },
         { label: 'chat', kind: 'llm', autoCompleteParent: false },
       );
       ids.llm = llm.id;
-      llm.complete({ role: 'assistant', content: 'Let me check the news too.', tool_calls: [{ id: 'c2', name: 'news', arguments: { topic: 'Paris' } }] });
-      const tool = agent.add({ topic: 'Paris' }, { label: 'news', kind: 'tool', metadata: { tool_call_id: 'c2' }, autoCompleteParent: false });
+      llm.complete({
+        role: 'assistant',
+        content: 'Let me check the news too.',
+        tool_calls: [{ id: 'c2', name: 'news', arguments: { topic: 'Paris' } }],
+      });
+      const tool = agent.add(
+        { topic: 'Paris' },
+        { label: 'news', kind: 'tool', metadata: { tool_call_id: 'c2' }, autoCompleteParent: false },
+      );
       ids.tool = tool.id;
       tool.fail(new Error('news feed down'));
     });
@@ -51,7 +70,10 @@ describe('viewer conversation model', () => {
       conv.messages.map((m) => `${m.from}:${m.role}`),
       ['input:system', 'input:user', 'input:assistant', 'input:tool', 'output:assistant'],
     );
-    assert.deepEqual(conv.messages[1]!.parts, [{ type: 'text', text: 'weather?' }, { type: 'media', label: '[image_url]' }]);
+    assert.deepEqual(conv.messages[1]!.parts, [
+      { type: 'text', text: 'weather?' },
+      { type: 'media', label: '[image_url]' },
+    ]);
     const c1 = conv.messages[2]!.toolCalls[0]!;
     assert.deepEqual(c1.arguments, { city: 'Paris' });
     assert.deepEqual(c1.result, { value: '21 C' });
@@ -69,8 +91,21 @@ describe('viewer conversation model', () => {
       const llm = trace.add(
         [
           { role: 'user', content: [{ type: 'text', text: 'hi' }] },
-          { role: 'assistant', content: [{ type: 'tool-call', toolCallId: 't1', toolName: 'lookup', input: { q: 'x' } }] },
-          { role: 'tool', content: [{ type: 'tool-result', toolCallId: 't1', toolName: 'lookup', output: { type: 'json', value: { found: 1 } } }] },
+          {
+            role: 'assistant',
+            content: [{ type: 'tool-call', toolCallId: 't1', toolName: 'lookup', input: { q: 'x' } }],
+          },
+          {
+            role: 'tool',
+            content: [
+              {
+                type: 'tool-result',
+                toolCallId: 't1',
+                toolName: 'lookup',
+                output: { type: 'json', value: { found: 1 } },
+              },
+            ],
+          },
         ],
         { label: 'stream', kind: 'llm' },
       );
@@ -114,9 +149,12 @@ describe('viewer run comparison model', () => {
         const s = root.add(undefined, { label: 'search', kind: 'tool', autoCompleteParent: false });
         if (variant === 'a') s.complete({ hits: 1 });
         else s.fail(new Error('boom'));
-        if (variant === 'b') root.add(undefined, { label: 'search', kind: 'tool', autoCompleteParent: false }).complete({ hits: 2 });
+        if (variant === 'b')
+          root.add(undefined, { label: 'search', kind: 'tool', autoCompleteParent: false }).complete({ hits: 2 });
         if (variant === 'a') root.add(undefined, { label: 'cache', autoCompleteParent: false }).complete();
-        root.add(undefined, { label: 'answer', autoCompleteParent: false }).complete(variant === 'a' ? 'is 41' : 'is 42');
+        root
+          .add(undefined, { label: 'answer', autoCompleteParent: false })
+          .complete(variant === 'a' ? 'is 41' : 'is 42');
       });
     const a = await run('a');
     const b = await run('b');
@@ -124,7 +162,14 @@ describe('viewer run comparison model', () => {
     assert.deepEqual(
       r.rows.map((x) => `${x.depth} ${x.key} ${x.change}`),
       // A-only rows sit after their preceding sibling in A.
-      ['0 root same', '1 root › plan same', '1 root › search changed', '1 root › cache removed', '1 root › search #2 added', '1 root › answer changed'],
+      [
+        '0 root same',
+        '1 root › plan same',
+        '1 root › search changed',
+        '1 root › cache removed',
+        '1 root › search #2 added',
+        '1 root › answer changed',
+      ],
     );
     assert.deepEqual(r.summary, { added: 1, removed: 1, statusChanged: 1, outputChanged: 2, same: 2 });
     const search = r.rows.find((x) => x.key === 'root › search')!;

@@ -15,7 +15,8 @@ import type { Trace } from '../src/tracer/trace.js';
 const CHROMIUM = '/usr/bin/chromium';
 const required = process.env.LIVETRACE_REQUIRE_SERVICES === '1';
 const haveChromium = existsSync(CHROMIUM);
-const skip = !haveChromium && !required ? `viewer e2e skipped: ${CHROMIUM} is missing (apt-get install chromium)` : false;
+const skip =
+  !haveChromium && !required ? `viewer e2e skipped: ${CHROMIUM} is missing (apt-get install chromium)` : false;
 
 // Compiled to .build/test/: the package root is two levels up.
 const pkgRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -35,7 +36,18 @@ describe('viewer end-to-end (headless Chromium)', { skip }, () => {
   before(async () => {
     assert.ok(haveChromium, `${CHROMIUM} is required (LIVETRACE_REQUIRE_SERVICES=1)`);
     if (!existsSync(join(pkgRoot, 'viewer-dist', 'index.html'))) {
-      execFileSync(process.execPath, [join(pkgRoot, 'node_modules/vite/bin/vite.js'), 'build', '--config', join(pkgRoot, 'viewer/vite.config.ts'), '--logLevel', 'warn'], { cwd: pkgRoot, stdio: 'inherit' });
+      execFileSync(
+        process.execPath,
+        [
+          join(pkgRoot, 'node_modules/vite/bin/vite.js'),
+          'build',
+          '--config',
+          join(pkgRoot, 'viewer/vite.config.ts'),
+          '--logLevel',
+          'warn',
+        ],
+        { cwd: pkgRoot, stdio: 'inherit' },
+      );
     }
     mkdirSync(artifacts, { recursive: true });
     dataDir = mkdtempSync(join(tmpdir(), 'livetrace-e2e-data-'));
@@ -44,7 +56,16 @@ describe('viewer end-to-end (headless Chromium)', { skip }, () => {
     // A fresh profile directory per run.
     context = await chromium.launchPersistentContext(profileDir, {
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1440, height: 900 },
       colorScheme: 'light',
     });
@@ -63,7 +84,8 @@ describe('viewer end-to-end (headless Chromium)', { skip }, () => {
     if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   });
 
-  const card = (id: string, status?: string) => `.card[data-node-id="${id}"]${status ? `[data-status="${status}"]` : ''}`;
+  const card = (id: string, status?: string) =>
+    `.card[data-node-id="${id}"]${status ? `[data-status="${status}"]` : ''}`;
 
   /** (node id, status) of every card or timeline row in the DOM, sorted. */
   const renderedStates = () =>
@@ -100,7 +122,10 @@ describe('viewer end-to-end (headless Chromium)', { skip }, () => {
     await page.waitForSelector(card(rootNode.id, 'completed'), WAIT);
     plan.info('planning the multiplication', { factors: [6, 7] });
     plan.warn('this is a warning line');
-    const [left, right] = trace.parallel([{ label: 'left factor', input: 6 }, { label: 'right factor', input: 7 }]);
+    const [left, right] = trace.parallel([
+      { label: 'left factor', input: 6 },
+      { label: 'right factor', input: 7 },
+    ]);
     await page.waitForSelector(card(left!.id, 'running'), WAIT);
     await page.waitForSelector(card(right!.id, 'running'), WAIT);
     left!.complete({ value: 6 });
@@ -222,7 +247,12 @@ describe('viewer end-to-end (headless Chromium)', { skip }, () => {
 
   it('asks for a token once, keeps it for the tab and sends it on API and SSE requests', async () => {
     const token = 'e2e-secret-token-0123456789';
-    const guarded = await startServer({ port: 0, host: '127.0.0.1', tracer: server.tracer, tokens: [{ token, tenantId: 'acme' }] });
+    const guarded = await startServer({
+      port: 0,
+      host: '127.0.0.1',
+      tracer: server.tracer,
+      tokens: [{ token, tenantId: 'acme' }],
+    });
     const tab = await context.newPage();
     try {
       const trace = await server.tracer.create({ tenantId: 'acme', agentName: 'guarded-agent' });
@@ -252,7 +282,9 @@ describe('viewer end-to-end (headless Chromium)', { skip }, () => {
     const tracer = server.tracer;
     const trace = await tracer.create({ agentName: 'big-fanout', createdBy: 'e2e-user' });
     const rootNode = trace.add(undefined, { label: 'Big run' });
-    const branches = trace.parallel(Array.from({ length: 50 }, (_, i) => ({ label: `worker ${i}`, input: { shard: i } })));
+    const branches = trace.parallel(
+      Array.from({ length: 50 }, (_, i) => ({ label: `worker ${i}`, input: { shard: i } })),
+    );
     let nodes = 1 + branches.length;
     let logs = 0;
     let deepLeaf = '';
@@ -278,7 +310,9 @@ describe('viewer end-to-end (headless Chromium)', { skip }, () => {
 
     const t0 = Date.now();
     await page.goto(`${server.url}#/traces/${trace.id}`);
-    await page.waitForSelector(`[data-testid="node-count"]:has-text("${nodes.toLocaleString('en-US')}")`, { timeout: 60_000 });
+    await page.waitForSelector(`[data-testid="node-count"]:has-text("${nodes.toLocaleString('en-US')}")`, {
+      timeout: 60_000,
+    });
     await page.waitForSelector(card(join_.id, 'completed'), { timeout: 60_000 });
     const openMs = Date.now() - t0;
     // Big fan-outs start collapsed: the DOM holds a few dozen cards, not thousands.
@@ -304,7 +338,11 @@ describe('viewer end-to-end (headless Chromium)', { skip }, () => {
     assert.ok(cardsExpanded < 600, `${cardsExpanded} cards rendered of ${nodes}`);
     const t3 = Date.now();
     // Sweep the graph (50 grids of 99 tasks side by side) in 20 jumps to its far corner.
-    for (let i = 1; i <= 20; i++) await page.evaluate((f) => { const el = document.querySelector('.graph')!; el.scrollTo({ left: el.scrollWidth * f, top: el.scrollHeight * f }); }, i / 20);
+    for (let i = 1; i <= 20; i++)
+      await page.evaluate((f) => {
+        const el = document.querySelector('.graph')!;
+        el.scrollTo({ left: el.scrollWidth * f, top: el.scrollHeight * f });
+      }, i / 20);
     await page.waitForSelector('.card:has-text("task 49.9")', { timeout: 30_000 });
     const scrollMs = Date.now() - t3;
     await page.screenshot({ path: join(artifacts, 'viewer-large-graph.png') });
@@ -313,7 +351,11 @@ describe('viewer end-to-end (headless Chromium)', { skip }, () => {
     const t4 = Date.now();
     await page.click('.tabs button:has-text("Logs")');
     await page.waitForSelector('.logs-list .log-row', WAIT);
-    for (let i = 1; i <= 20; i++) await page.evaluate((f) => { const el = document.querySelector('.logs-list')!; el.scrollTop = el.scrollHeight * f; }, i / 20);
+    for (let i = 1; i <= 20; i++)
+      await page.evaluate((f) => {
+        const el = document.querySelector('.logs-list')!;
+        el.scrollTop = el.scrollHeight * f;
+      }, i / 20);
     await page.waitForSelector('.log-row:has-text("task 49.98")', { timeout: 30_000 });
     const logsMs = Date.now() - t4;
     const logRows = await page.locator('.log-row').count();
@@ -323,7 +365,10 @@ describe('viewer end-to-end (headless Chromium)', { skip }, () => {
     const t5 = Date.now();
     await page.click('.seg button:has-text("Timeline")');
     await page.waitForSelector('.tl-row', WAIT);
-    await page.evaluate(() => { const el = document.querySelector('.tl-list')!; el.scrollTop = el.scrollHeight; });
+    await page.evaluate(() => {
+      const el = document.querySelector('.tl-list')!;
+      el.scrollTop = el.scrollHeight;
+    });
     await page.waitForSelector(`.tl-row[data-node-id="${join_.id}"]`, { timeout: 30_000 });
     const timelineMs = Date.now() - t5;
     await page.screenshot({ path: join(artifacts, 'viewer-large-timeline.png') });
@@ -335,7 +380,19 @@ describe('viewer end-to-end (headless Chromium)', { skip }, () => {
     await page.waitForSelector(`.details[data-node-id="${deep}"]`, { timeout: 30_000 });
     await page.waitForSelector(card(deep), { timeout: 30_000 });
 
-    const figures = { nodes, logs, openMs, cards, expandMs, expandAllMs, cardsExpanded, scrollMs, logsMs, logRows, timelineMs };
+    const figures = {
+      nodes,
+      logs,
+      openMs,
+      cards,
+      expandMs,
+      expandAllMs,
+      cardsExpanded,
+      scrollMs,
+      logsMs,
+      logRows,
+      timelineMs,
+    };
     t.diagnostic(`large trace: ${JSON.stringify(figures)}`);
     console.log(`# viewer large trace: ${JSON.stringify(figures)}`);
     // Generous bound (measured ~1-3 s on 2 cores): a regression to quadratic work would blow it.

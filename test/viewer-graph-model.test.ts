@@ -7,7 +7,14 @@ import { reduceEvents } from '../src/core/reducer.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { Tracer } from '../src/tracer/tracer.js';
 import type { Trace } from '../src/tracer/trace.js';
-import { DEFAULT_VIEW, LAYOUT, ancestorsToExpand, buildGraph, timelineOrder, type ViewOptions } from '../viewer/src/graph-model.js';
+import {
+  DEFAULT_VIEW,
+  LAYOUT,
+  ancestorsToExpand,
+  buildGraph,
+  timelineOrder,
+  type ViewOptions,
+} from '../viewer/src/graph-model.js';
 
 async function record(build: (trace: Trace) => void) {
   const tracer = new Tracer({ store: new MemoryStore() });
@@ -58,14 +65,21 @@ describe('viewer graph model', () => {
       ids.join = t.add(undefined, { label: 'join' }).id;
     });
     const m = buildGraph(state.nodes, view({ fanoutLimit: 24 }), state.root);
-    assert.deepEqual(m.nodes.map((g) => g.node.label), ['root', 'join']);
+    assert.deepEqual(
+      m.nodes.map((g) => g.node.label),
+      ['root', 'join'],
+    );
     const root = m.byId.get(ids.root!)!;
     assert.equal(root.collapsed, true);
     assert.equal(root.hiddenBelow, 80);
     assert.equal(m.collapsedHidden, 80);
     assert.deepEqual(m.byId.get(ids.join!)!.parents, [ids.root]);
     // Expanding it shows the branches (their own one-child subtrees stay open).
-    const open = buildGraph(state.nodes, view({ fanoutLimit: 24, collapsed: new Map([[ids.root!, false]]) }), state.root);
+    const open = buildGraph(
+      state.nodes,
+      view({ fanoutLimit: 24, collapsed: new Map([[ids.root!, false]]) }),
+      state.root,
+    );
     assert.equal(open.nodes.length, 1 + 40 + 40 + 1);
     // A deep link to a hidden leaf names what must be expanded.
     const leaf = state.nodes.get(ids.b0!)!.children[0]!;
@@ -88,7 +102,10 @@ describe('viewer graph model', () => {
     // Several rows inside the frame, no two cards on the same spot, all inside the frame.
     assert.ok(new Set(members.map((g) => g.y)).size > 1);
     assert.equal(new Set(members.map((g) => `${g.x},${g.y}`)).size, 20);
-    for (const g of members) assert.ok(g.x >= grp.x && g.x + LAYOUT.nodeW <= grp.x + grp.w && g.y >= grp.y && g.y + LAYOUT.nodeH <= grp.y + grp.h);
+    for (const g of members)
+      assert.ok(
+        g.x >= grp.x && g.x + LAYOUT.nodeW <= grp.x + grp.w && g.y >= grp.y && g.y + LAYOUT.nodeH <= grp.y + grp.h,
+      );
     const join = m.nodes.find((g) => g.node.label === 'join')!;
     assert.ok(join.y >= grp.y + grp.h, 'the join sits below the grid');
   });
@@ -102,7 +119,10 @@ describe('viewer graph model', () => {
       t.add(undefined, { label: 'after' });
     });
     const m = buildGraph(state.nodes, view(), state.root);
-    assert.deepEqual(timelineOrder(m).map((g) => g.node.label), ['root', 'a', 'a1', 'a2', 'b', 'join', 'after']);
+    assert.deepEqual(
+      timelineOrder(m).map((g) => g.node.label),
+      ['root', 'a', 'a1', 'a2', 'b', 'join', 'after'],
+    );
   });
 
   it('filters by text and status, hides fast nodes, and passes edges through hidden nodes', async () => {
@@ -116,15 +136,24 @@ describe('viewer graph model', () => {
       leaf.fail(new Error('boom'));
     });
     const byText = buildGraph(state.nodes, view({ text: 'needle' }), state.root);
-    assert.deepEqual(byText.nodes.map((g) => g.node.id), [ids.root, ids.leaf]);
+    assert.deepEqual(
+      byText.nodes.map((g) => g.node.id),
+      [ids.root, ids.leaf],
+    );
     assert.deepEqual(byText.byId.get(ids.leaf!)!.parents, [ids.root], 'edge passes through the hidden middle');
     assert.equal(byText.byId.get(ids.leaf!)!.rank, 1);
     assert.equal(byText.filteredOut, 1);
     const byStatus = buildGraph(state.nodes, view({ statuses: new Set(['failed']) }), state.root);
-    assert.deepEqual(byStatus.nodes.map((g) => g.node.id), [ids.root, ids.leaf]);
+    assert.deepEqual(
+      byStatus.nodes.map((g) => g.node.id),
+      [ids.root, ids.leaf],
+    );
     // Every node here ended within a few ms: a 1 s threshold hides all but the root.
     const fast = buildGraph(state.nodes, view({ minDuration: 1000 }), state.root);
-    assert.deepEqual(fast.nodes.map((g) => g.node.id), [ids.root]);
+    assert.deepEqual(
+      fast.nodes.map((g) => g.node.id),
+      [ids.root],
+    );
   });
 
   it('lays out 5,000 nodes, fully expanded, without two cards overlapping', async () => {
@@ -135,7 +164,9 @@ describe('viewer graph model', () => {
       t.add(undefined, { label: 'join' });
     });
     assert.ok(state.nodes.size >= 5000);
-    const all = new Map([...state.nodes.values()].filter((n) => n.children.length).map((n) => [n.id, false] as [string, boolean]));
+    const all = new Map(
+      [...state.nodes.values()].filter((n) => n.children.length).map((n) => [n.id, false] as [string, boolean]),
+    );
     const m = buildGraph(state.nodes, view({ collapsed: all }), state.root);
     assert.equal(m.nodes.length, state.nodes.size);
     assert.equal(m.groups.length, 50);

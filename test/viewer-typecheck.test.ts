@@ -9,6 +9,10 @@ import { fileURLToPath } from 'node:url';
 const pkgRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 it('viewer sources type-check (tsc -p viewer/tsconfig.json)', () => {
-  const r = spawnSync(process.execPath, [join(pkgRoot, 'node_modules/typescript/bin/tsc'), '-p', join(pkgRoot, 'viewer/tsconfig.json')], { cwd: pkgRoot, encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [join(pkgRoot, 'node_modules/typescript/bin/tsc'), '-p', join(pkgRoot, 'viewer/tsconfig.json')],
+    { cwd: pkgRoot, encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
 });

@@ -16,8 +16,16 @@ const TOKENS = [
 
 type Json = Record<string, any>;
 
-async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Json }> {
-  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Json }> {
+  const r = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   return { status: r.status, body: (await r.json()) as Json };
 }
 
@@ -36,7 +44,12 @@ function shape(snap: TraceSnapshot): unknown {
   return {
     status: snap.info.status,
     nodes: snap.nodes.map(node),
-    logs: snap.logs.map((l) => ({ node: l.node_id === undefined ? undefined : index.get(l.node_id), level: l.level, message: l.message, data: l.data })),
+    logs: snap.logs.map((l) => ({
+      node: l.node_id === undefined ? undefined : index.get(l.node_id),
+      level: l.level,
+      message: l.message,
+      data: l.data,
+    })),
     spaces: snap.spaces.map((s) => ({ id: s.id, label: s.label, data: { ...s.data } })),
     current: snap.current.map((c) => index.get(c)),
     events: snap.events_count,
@@ -47,7 +60,13 @@ const AGENT_OPS = [
   [
     { op: 'add', ref: 'root', label: 'plan', input: { q: 'weather in Paris?' } },
     { op: 'log', node: 'root', level: 'info', message: 'thinking', data: { step: 1 } },
-    { op: 'parallel', items: [{ ref: 'search', label: 'search', input: 'paris' }, { ref: 'calc', label: 'calc', input: '2+2' }] },
+    {
+      op: 'parallel',
+      items: [
+        { ref: 'search', label: 'search', input: 'paris' },
+        { ref: 'calc', label: 'calc', input: '2+2' },
+      ],
+    },
   ],
   [
     { op: 'log', node: 'search', level: 'debug', message: 'GET /weather' },
@@ -70,7 +89,10 @@ async function inProcess(tracer: Tracer): Promise<TraceSnapshot> {
   const t = await tracer.create({ agentName: 'http-agent' });
   const root = t.add({ q: 'weather in Paris?' }, { label: 'plan' });
   root.info('thinking', { step: 1 });
-  const [search, calc] = t.parallel([{ label: 'search', input: 'paris' }, { label: 'calc', input: '2+2' }]);
+  const [search, calc] = t.parallel([
+    { label: 'search', input: 'paris' },
+    { label: 'calc', input: '2+2' },
+  ]);
   search!.debug('GET /weather');
   search!.complete({ temp: 21 });
   calc!.fail({ name: 'CalcError', message: 'division by zero' });
@@ -138,10 +160,19 @@ describe('HTTP write API (open, loopback)', () => {
 
   it('replays a batch with the same idempotency key without applying it twice', async () => {
     const id = (await post(`${s.api}/traces`, {})).body['trace_id'] as string;
-    const batch = { ops: [{ op: 'add', ref: 'a', label: 'a' }, { op: 'log', node: 'a', message: 'once' }] };
+    const batch = {
+      ops: [
+        { op: 'add', ref: 'a', label: 'a' },
+        { op: 'log', node: 'a', message: 'once' },
+      ],
+    };
     const h = { 'idempotency-key': 'batch-1' };
     // Sent three times at once (a client retrying before the first answer) and once later.
-    const answers = await Promise.all([post(`${s.api}/traces/${id}/ops`, batch, h), post(`${s.api}/traces/${id}/ops`, batch, h), post(`${s.api}/traces/${id}/ops`, batch, h)]);
+    const answers = await Promise.all([
+      post(`${s.api}/traces/${id}/ops`, batch, h),
+      post(`${s.api}/traces/${id}/ops`, batch, h),
+      post(`${s.api}/traces/${id}/ops`, batch, h),
+    ]);
     const again = await post(`${s.api}/traces/${id}/ops`, batch, h);
     for (const a of [...answers, again]) assert.deepEqual(a, answers[0]);
     assert.equal(answers[0]!.status, 200);
@@ -182,8 +213,26 @@ describe('HTTP write API (open, loopback)', () => {
     const cases: [unknown, number, string][] = [
       [{ ops: [{ op: 'add', ref: 'a' }, { op: 'teleport' }] }, 400, 'LT_ERR_INVALID_ARGUMENT'],
       [{ ops: [] }, 400, 'LT_ERR_INVALID_ARGUMENT'],
-      [{ ops: [{ op: 'add', ref: 'a' }, { op: 'add', ref: 'a' }] }, 400, 'LT_ERR_INVALID_ARGUMENT'],
-      [{ ops: [{ op: 'add', ref: 'a' }, { op: 'complete', node: 'nope' }] }, 404, 'LT_ERR_UNKNOWN_NODE'],
+      [
+        {
+          ops: [
+            { op: 'add', ref: 'a' },
+            { op: 'add', ref: 'a' },
+          ],
+        },
+        400,
+        'LT_ERR_INVALID_ARGUMENT',
+      ],
+      [
+        {
+          ops: [
+            { op: 'add', ref: 'a' },
+            { op: 'complete', node: 'nope' },
+          ],
+        },
+        404,
+        'LT_ERR_UNKNOWN_NODE',
+      ],
       [{ ops: [{ op: 'log', level: 'loud', message: 'x' }] }, 400, 'LT_ERR_INVALID_ARGUMENT'],
       ['{"ops": [', 400, 'LT_ERR_INVALID_ARGUMENT'],
     ];
@@ -192,18 +241,32 @@ describe('HTTP write API (open, loopback)', () => {
       assert.equal(r.status, status, JSON.stringify(body));
       assert.equal(r.body['error']['code'], code, JSON.stringify(body));
     }
-    assert.equal(((await (await fetch(`${s.api}/traces/${id}`)).json()) as TraceSnapshot).last_seq, 1, 'nothing applied');
+    assert.equal(
+      ((await (await fetch(`${s.api}/traces/${id}`)).json()) as TraceSnapshot).last_seq,
+      1,
+      'nothing applied',
+    );
 
     // An error of the Trace API itself stops the batch where it happened.
-    const noRoot = await post(`${s.api}/traces/${id}/ops`, { ops: [{ op: 'log', message: 'first' }, { op: 'parallel', items: [{ label: 'x' }] }, { op: 'log', message: 'never' }] });
+    const noRoot = await post(`${s.api}/traces/${id}/ops`, {
+      ops: [
+        { op: 'log', message: 'first' },
+        { op: 'parallel', items: [{ label: 'x' }] },
+        { op: 'log', message: 'never' },
+      ],
+    });
     assert.equal(noRoot.status, 400);
     assert.equal(noRoot.body['error']['code'], 'LT_ERR_NO_ROOT');
     assert.equal(noRoot.body['applied'], 1);
-    const missingSpace = await post(`${s.api}/traces/${id}/ops`, { ops: [{ op: 'space_set', space: 'ghost', key: 'k', value: 1 }] });
+    const missingSpace = await post(`${s.api}/traces/${id}/ops`, {
+      ops: [{ op: 'space_set', space: 'ghost', key: 'k', value: 1 }],
+    });
     assert.equal(missingSpace.status, 404);
     assert.equal(missingSpace.body['error']['code'], 'LT_ERR_UNKNOWN_SPACE');
 
-    const done = await post(`${s.api}/traces/${id}/ops`, { ops: [{ op: 'mark_complete' }, { op: 'add', label: 'late' }] });
+    const done = await post(`${s.api}/traces/${id}/ops`, {
+      ops: [{ op: 'mark_complete' }, { op: 'add', label: 'late' }],
+    });
     assert.equal(done.status, 409);
     assert.equal(done.body['error']['code'], 'LT_ERR_TRACE_CLOSED');
     assert.equal(done.body['applied'], 1);
@@ -228,7 +291,9 @@ describe('HTTP write API (open, loopback)', () => {
     const r = await post(`${s.api}/traces/${id}/ops`, big);
     assert.equal(r.status, 413);
     assert.equal(r.body['error']['code'], 'LT_ERR_PAYLOAD_TOO_LARGE');
-    const tooMany = await post(`${s.api}/traces/${id}/ops`, { ops: Array.from({ length: 1001 }, () => ({ op: 'log', message: 'x' })) });
+    const tooMany = await post(`${s.api}/traces/${id}/ops`, {
+      ops: Array.from({ length: 1001 }, () => ({ op: 'log', message: 'x' })),
+    });
     assert.equal(tooMany.status, 400);
   });
 
@@ -237,7 +302,9 @@ describe('HTTP write API (open, loopback)', () => {
     const small = await startTestServer({ tracer });
     try {
       const id = (await post(`${small.api}/traces`, {})).body['trace_id'] as string;
-      const r = await post(`${small.api}/traces/${id}/ops`, { ops: [{ op: 'add', ref: 'a', input: 'y'.repeat(5000) }] });
+      const r = await post(`${small.api}/traces/${id}/ops`, {
+        ops: [{ op: 'add', ref: 'a', input: 'y'.repeat(5000) }],
+      });
       assert.equal(r.status, 200);
       const node = ((await (await fetch(`${small.api}/traces/${id}`)).json()) as TraceSnapshot).nodes[0]!;
       assert.ok(JSON.stringify(node.input).length < 2000, 'captured like trace.add() would');
@@ -267,23 +334,38 @@ describe('HTTP write API with tokens: scopes and tenants', () => {
     const a = await post(`${s.api}/traces`, { agent_name: 'a' }, auth('alpha-write-001'));
     assert.equal(a.status, 201);
     const id = a.body['trace_id'] as string;
-    const info = (await (await fetch(`${s.api}/traces/${id}/info`, { headers: auth('alpha-read-0001') })).json()) as Json;
+    const info = (await (
+      await fetch(`${s.api}/traces/${id}/info`, { headers: auth('alpha-read-0001') })
+    ).json()) as Json;
     assert.equal(info['tenant_id'], 'alpha', 'the tenant comes from the token');
     const other = await post(`${s.api}/traces`, { tenant_id: 'beta' }, auth('alpha-write-001'));
     assert.equal(other.status, 403);
     // Another tenant's trace is a 404, as on the read side; the read token of its tenant gets 403.
-    const cross = await post(`${s.api}/traces/${id}/ops`, { ops: [{ op: 'add', label: 'x' }] }, auth('beta-write-0001'));
+    const cross = await post(
+      `${s.api}/traces/${id}/ops`,
+      { ops: [{ op: 'add', label: 'x' }] },
+      auth('beta-write-0001'),
+    );
     assert.equal(cross.status, 404);
     assert.equal(cross.body['error']['code'], 'LT_ERR_TRACE_NOT_FOUND');
     const ro = await post(`${s.api}/traces/${id}/ops`, { ops: [{ op: 'add', label: 'x' }] }, auth('alpha-read-0001'));
     assert.equal(ro.status, 403);
-    const own = await post(`${s.api}/traces/${id}/ops`, { ops: [{ op: 'add', label: 'x' }, { op: 'mark_complete' }] }, auth('alpha-write-001'));
+    const own = await post(
+      `${s.api}/traces/${id}/ops`,
+      { ops: [{ op: 'add', label: 'x' }, { op: 'mark_complete' }] },
+      auth('alpha-write-001'),
+    );
     assert.equal(own.status, 200);
-    const snap = (await (await fetch(`${s.api}/traces/${id}`, { headers: auth('alpha-read-0001') })).json()) as TraceSnapshot;
+    const snap = (await (
+      await fetch(`${s.api}/traces/${id}`, { headers: auth('alpha-read-0001') })
+    ).json()) as TraceSnapshot;
     assert.equal(snap.nodes.length, 1);
   });
 
   it('rejects an invalid scopes entry at start', async () => {
-    await assert.rejects(startTestServer({ tokens: [{ token: 'xxxxxxxxxxxx', tenantId: 'a', scopes: ['admin' as 'read'] }] }), /scopes/);
+    await assert.rejects(
+      startTestServer({ tokens: [{ token: 'xxxxxxxxxxxx', tenantId: 'a', scopes: ['admin' as 'read'] }] }),
+      /scopes/,
+    );
   });
 });

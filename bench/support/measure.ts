@@ -2,7 +2,14 @@
 // suite compares against (so that each suite measures the peer the same way).
 import { context, trace as otelTrace } from '@opentelemetry/api';
 import type { Trace } from '../../src/tracer/trace.js';
-import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-base';
 
 /**
  * `npm run bench -- --smoke` (env LIVETRACE_BENCH_SMOKE=1): every suite with tiny sizes, so
@@ -47,13 +54,22 @@ export class AckExporter implements SpanExporter {
  * InMemorySpanExporter; `batch`: BatchSpanProcessor + the given exporter. Checks that every
  * span was exported: the batch processor silently drops spans when its queue overflows.
  */
-export async function otelSteps(n: number, kind: 'simple' | 'batch', batchExporter: 'memory' | 'ack' = 'ack', maxExportBatchSize = 2000): Promise<void> {
+export async function otelSteps(
+  n: number,
+  kind: 'simple' | 'batch',
+  batchExporter: 'memory' | 'ack' = 'ack',
+  maxExportBatchSize = 2000,
+): Promise<void> {
   const memory = new InMemorySpanExporter();
   const ack = new AckExporter();
   const processor =
     kind === 'simple'
       ? new SimpleSpanProcessor(memory)
-      : new BatchSpanProcessor(batchExporter === 'ack' ? ack : memory, { maxQueueSize: n + 10, maxExportBatchSize, scheduledDelayMillis: 50 });
+      : new BatchSpanProcessor(batchExporter === 'ack' ? ack : memory, {
+          maxQueueSize: n + 10,
+          maxExportBatchSize,
+          scheduledDelayMillis: 50,
+        });
   const provider = new BasicTracerProvider({ spanProcessors: [processor] });
   const tracer = provider.getTracer('bench');
   const root = tracer.startSpan('root');

@@ -35,10 +35,19 @@ const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '
 createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://x');
   if (url.pathname.startsWith('/v1/')) {
-    const up = request({ host: api.hostname, port: api.port, method: req.method, path: req.url, headers: { ...req.headers, host: api.host } }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
+    const up = request(
+      {
+        host: api.hostname,
+        port: api.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: api.host },
+      },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
     up.on('error', (e) => res.writeHead(502).end(`livetrace server unreachable at ${api.origin}: ${e.message}`));
     res.on('close', () => up.destroy()); // the browser went away: drop the upstream stream too
     return void req.pipe(up);
@@ -47,8 +56,13 @@ createServer((req, res) => {
   if (url.pathname === '/element.js') file = element;
   else if (url.pathname === '/' || url.pathname === '/index.html') file = join(here, 'index.html');
   else if (url.pathname === '/react/' || url.pathname === '/react') file = join(reactOut, 'index.html');
-  else if (url.pathname.startsWith('/react/assets/') && !url.pathname.includes('..')) file = join(reactOut, url.pathname.slice('/react/'.length));
+  else if (url.pathname.startsWith('/react/assets/') && !url.pathname.includes('..'))
+    file = join(reactOut, url.pathname.slice('/react/'.length));
   if (!file || !existsSync(file)) return void res.writeHead(404).end('not found');
   res.writeHead(200, { 'content-type': types[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream' });
   createReadStream(file).pipe(res);
-}).listen(port, '127.0.0.1', () => console.log(`http://127.0.0.1:${port}/  (plain HTML)\nhttp://127.0.0.1:${port}/react/  (React)\nAPI forwarded to ${api.origin}`));
+}).listen(port, '127.0.0.1', () =>
+  console.log(
+    `http://127.0.0.1:${port}/  (plain HTML)\nhttp://127.0.0.1:${port}/react/  (React)\nAPI forwarded to ${api.origin}`,
+  ),
+);

@@ -5,7 +5,10 @@ import { ERROR_CODES, LivetraceError, type ErrorCode } from '../core/errors.js';
 export class UnreachableError extends Error {
   readonly code = 'LT_CLI_UNREACHABLE';
   constructor(url: string, cause: unknown) {
-    super(`cannot reach the livetrace server at ${url}: ${(cause as Error)?.message ?? String(cause)}${(cause as { cause?: { code?: string } })?.cause?.code ? ` (${(cause as { cause: { code: string } }).cause.code})` : ''}`, { cause });
+    super(
+      `cannot reach the livetrace server at ${url}: ${(cause as Error)?.message ?? String(cause)}${(cause as { cause?: { code?: string } })?.cause?.code ? ` (${(cause as { cause: { code: string } }).cause.code})` : ''}`,
+      { cause },
+    );
   }
 }
 
@@ -15,9 +18,16 @@ export function apiBaseOf(server: string): string {
   try {
     u = new URL(server);
   } catch {
-    throw new LivetraceError('LT_ERR_INVALID_ARGUMENT', `--server must be an http(s) URL like http://127.0.0.1:7411, got ${JSON.stringify(server)}`);
+    throw new LivetraceError(
+      'LT_ERR_INVALID_ARGUMENT',
+      `--server must be an http(s) URL like http://127.0.0.1:7411, got ${JSON.stringify(server)}`,
+    );
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new LivetraceError('LT_ERR_INVALID_ARGUMENT', `--server must be an http(s) URL, got ${JSON.stringify(server)}`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new LivetraceError(
+      'LT_ERR_INVALID_ARGUMENT',
+      `--server must be an http(s) URL, got ${JSON.stringify(server)}`,
+    );
   const path = u.pathname.replace(/\/+$/, '');
   return `${u.origin}${path === '' ? '/v1/trace' : path}`;
 }

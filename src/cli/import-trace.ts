@@ -29,7 +29,10 @@ export function parseTraceFile(text: string, name: string): ParsedTrace {
     }
     if (doc.format === 'livetrace.trace') events = doc.events;
     else if (typeof (doc as { seq?: unknown }).seq === 'number') events = [doc];
-    else throw new InvalidArgumentError(`${name}: expected a livetrace export ("format": "livetrace.trace"), a JSON array of events or JSON lines of events`);
+    else
+      throw new InvalidArgumentError(
+        `${name}: expected a livetrace export ("format": "livetrace.trace"), a JSON array of events or JSON lines of events`,
+      );
   } else if (trimmed.startsWith('[')) {
     try {
       events = JSON.parse(trimmed);
@@ -37,13 +40,16 @@ export function parseTraceFile(text: string, name: string): ParsedTrace {
       throw new InvalidArgumentError(`${name}: not valid JSON: ${errorMessage(err)}`);
     }
   } else {
-    events = trimmed.split(/\r?\n/).filter((l) => l.trim() !== '').map((line, i) => {
-      try {
-        return JSON.parse(line) as unknown;
-      } catch (err) {
-        throw new InvalidArgumentError(`${name}: line ${i + 1} is not valid JSON: ${errorMessage(err)}`);
-      }
-    });
+    events = trimmed
+      .split(/\r?\n/)
+      .filter((l) => l.trim() !== '')
+      .map((line, i) => {
+        try {
+          return JSON.parse(line) as unknown;
+        } catch (err) {
+          throw new InvalidArgumentError(`${name}: line ${i + 1} is not valid JSON: ${errorMessage(err)}`);
+        }
+      });
   }
   return { id: checkEvents(events, name), events: events as TraceEvent[] };
 }
@@ -56,10 +62,16 @@ function checkEvents(events: unknown, name: string): string {
   if (!isValidId(id)) throw new InvalidArgumentError(`${name}: event 1 has an invalid trace_id ${JSON.stringify(id)}`);
   events.forEach((e: Partial<TraceEvent> | null, i) => {
     if (!e || typeof e !== 'object') throw new InvalidArgumentError(`${name}: event ${i + 1} is not an object`);
-    if (e.seq !== i + 1) throw new InvalidArgumentError(`${name}: event ${i + 1} has seq ${String(e.seq)}, expected ${i + 1} (seq must start at 1 without gaps)`);
-    if (e.trace_id !== id) throw new InvalidArgumentError(`${name}: event ${i + 1} belongs to trace ${String(e.trace_id)}, not ${id}`);
-    if (typeof e.type !== 'string' || !TYPES.has(e.type)) throw new InvalidArgumentError(`${name}: event ${i + 1} has unknown type ${JSON.stringify(e.type)}`);
-    if (typeof e.timestamp !== 'number') throw new InvalidArgumentError(`${name}: event ${i + 1} has no numeric timestamp`);
+    if (e.seq !== i + 1)
+      throw new InvalidArgumentError(
+        `${name}: event ${i + 1} has seq ${String(e.seq)}, expected ${i + 1} (seq must start at 1 without gaps)`,
+      );
+    if (e.trace_id !== id)
+      throw new InvalidArgumentError(`${name}: event ${i + 1} belongs to trace ${String(e.trace_id)}, not ${id}`);
+    if (typeof e.type !== 'string' || !TYPES.has(e.type))
+      throw new InvalidArgumentError(`${name}: event ${i + 1} has unknown type ${JSON.stringify(e.type)}`);
+    if (typeof e.timestamp !== 'number')
+      throw new InvalidArgumentError(`${name}: event ${i + 1} has no numeric timestamp`);
   });
   return id;
 }
@@ -84,7 +96,11 @@ export async function importTrace(tracer: Tracer, parsed: ParsedTrace, options: 
   const { id, events } = parsed;
   const store = tracer.store;
   if (tracer.isLoaded(id) || (await store.info(id)) !== undefined) {
-    if (!options.replace) throw new LivetraceError('LT_ERR_TRACE_EXISTS', `trace ${id} already exists in ${store.name}; pass --replace to overwrite it`);
+    if (!options.replace)
+      throw new LivetraceError(
+        'LT_ERR_TRACE_EXISTS',
+        `trace ${id} already exists in ${store.name}; pass --replace to overwrite it`,
+      );
     await tracer.remove(id);
   }
   await store.acquire?.(id, tracer.owner);

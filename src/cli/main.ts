@@ -24,7 +24,8 @@ export interface MainOptions {
 
 function version(): string {
   try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+      .version;
   } catch {
     return '0.0.0';
   }
@@ -86,13 +87,20 @@ export async function main(argv: readonly string[] = process.argv, options: Main
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.OK;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+        return EXIT.OK;
       // commander printed the message already.
       return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
     const errCode = (e as { code?: unknown })?.code;
     // Messages may quote trace content or a remote server's answer: escaped like all output.
-    err.write(io.colors.red(escapeTerminal(`livetrace: ${typeof errCode === 'string' ? errCode + ': ' : ''}${(e as Error)?.message ?? String(e)}`)) + '\n');
+    err.write(
+      io.colors.red(
+        escapeTerminal(
+          `livetrace: ${typeof errCode === 'string' ? errCode + ': ' : ''}${(e as Error)?.message ?? String(e)}`,
+        ),
+      ) + '\n',
+    );
     return exitCodeOf(e);
   } finally {
     // After EPIPE the stream may still report failed writes: keep swallowing them until exit.

@@ -130,7 +130,13 @@ function safeValue(value: unknown, depth: number): unknown {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     const key = escapeTerminal(k);
-    if (key === '__proto__') Object.defineProperty(out, key, { value: safeValue(v, depth + 1), enumerable: true, writable: true, configurable: true });
+    if (key === '__proto__')
+      Object.defineProperty(out, key, {
+        value: safeValue(v, depth + 1),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     else out[key] = safeValue(v, depth + 1);
   }
   return out;
@@ -143,7 +149,10 @@ function safeValue(value: unknown, depth: number): unknown {
  */
 export function jsonForTerminal(json: string): string {
   // eslint-disable-next-line no-control-regex
-  return json.replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return json.replace(
+    /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 export function truncate(s: string, max: number): string {

@@ -12,7 +12,12 @@ export function progressBar(io: Io, total: number, label: string, minTotal = 2):
   const stream = io.err as NodeJS.WriteStream;
   if (!stream.isTTY || total < minTotal) return { increment() {}, stop() {} };
   const bar = new cliProgress.SingleBar(
-    { stream, format: `${label} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted}`, hideCursor: true, clearOnComplete: false },
+    {
+      stream,
+      format: `${label} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted}`,
+      hideCursor: true,
+      clearOnComplete: false,
+    },
     cliProgress.Presets.shades_classic,
   );
   bar.start(total, 0);

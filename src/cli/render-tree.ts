@@ -17,7 +17,9 @@ export function renderTrace(snap: TraceSnapshot, c: Colors, options: TreeOptions
   const duration = info.duration ?? (info.status === 'running' ? now - info.created_at : undefined);
   lines.push(
     `${c.bold('trace')} ${info.id}  ${paintStatus(c, info.status, `${statusSymbol(info.status)} ${info.status}`)}  ${formatDuration(duration)}` +
-      c.dim(`  ${info.agent_name ?? ''}${info.agent_name ? '  ' : ''}${snap.nodes.length} nodes  ${snap.events_count} events  ${formatTime(info.created_at)}${info.archived ? '  archived' : ''}`),
+      c.dim(
+        `  ${info.agent_name ?? ''}${info.agent_name ? '  ' : ''}${snap.nodes.length} nodes  ${snap.events_count} events  ${formatTime(info.created_at)}${info.archived ? '  archived' : ''}`,
+      ),
   );
   if (info.reason) lines.push(c.dim(`reason: ${info.reason}`));
   lines.push('');
@@ -26,14 +28,21 @@ export function renderTrace(snap: TraceSnapshot, c: Colors, options: TreeOptions
     lines.push('', c.bold('spaces'));
     for (const s of snap.spaces) {
       const keys = Object.keys(s.data);
-      lines.push(`  ${s.icon ? s.icon + ' ' : ''}${s.label ?? s.id} ${c.dim(`(${s.id})`)}  ${keys.length} key${keys.length === 1 ? '' : 's'}`);
+      lines.push(
+        `  ${s.icon ? s.icon + ' ' : ''}${s.label ?? s.id} ${c.dim(`(${s.id})`)}  ${keys.length} key${keys.length === 1 ? '' : 's'}`,
+      );
       for (const k of keys) lines.push(`    ${c.cyan(k)} = ${oneLine(s.data[k], 70)}`);
     }
   }
   return lines.join('\n') + '\n';
 }
 
-export function renderTree(nodes: readonly NodeData[], logs: readonly LogEntry[], c: Colors, options: TreeOptions = {}): string[] {
+export function renderTree(
+  nodes: readonly NodeData[],
+  logs: readonly LogEntry[],
+  c: Colors,
+  options: TreeOptions = {},
+): string[] {
   const now = options.now ?? Date.now();
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const placement = new Map<string, string | undefined>();
@@ -92,7 +101,9 @@ export function renderTree(nodes: readonly NodeData[], logs: readonly LogEntry[]
     if (n.error) out.push(`${prefix}${childPrefix}${c.red(`  ${n.error.name}: ${n.error.message}`)}`);
     for (const l of logsOf.get(n.id) ?? []) {
       const lvl = l.level === 'error' ? c.red(l.level) : l.level === 'warn' ? c.yellow(l.level) : c.dim(l.level);
-      out.push(`${prefix}${childPrefix}${c.dim('  · ')}${lvl} ${l.message}${l.data !== undefined ? c.dim(' ' + oneLine(l.data, 60)) : ''}`);
+      out.push(
+        `${prefix}${childPrefix}${c.dim('  · ')}${lvl} ${l.message}${l.data !== undefined ? c.dim(' ' + oneLine(l.data, 60)) : ''}`,
+      );
     }
     const kids = children.get(n.id) ?? [];
     kids.forEach((k, i) => {

@@ -106,7 +106,16 @@ export interface ListTracesOptions extends Endpoint {
 /** One page of `GET /traces`; pass `nextCursor` back as `cursor` for the next. */
 export async function listTraces(options: ListTracesOptions): Promise<ListResult> {
   const { status, createdBy, teamId, from, to, limit, cursor, params, signal } = options;
-  const url = apiUrl(options, '/traces', { ...params, status, created_by: createdBy, team_id: teamId, from, to, limit, cursor });
+  const url = apiUrl(options, '/traces', {
+    ...params,
+    status,
+    created_by: createdBy,
+    team_id: teamId,
+    from,
+    to,
+    limit,
+    cursor,
+  });
   const body = await getJson<ListResult & { next_cursor?: string }>(options, url, signal);
   const next = body.nextCursor ?? body.next_cursor;
   return next ? { traces: body.traces, nextCursor: next } : { traces: body.traces };

@@ -194,8 +194,14 @@ class LiveTraceImpl implements LiveTrace {
   }
 
   #follow(attempt: number): void {
-    const url = apiUrl(this.#opts, `/traces/${encodeURIComponent(this.traceId)}/events`, { stream: 'true', since: this.state.last_seq });
-    const Ctor = this.#opts.EventSource === undefined ? (globalThis as { EventSource?: EventSourceCtor }).EventSource : this.#opts.EventSource || undefined;
+    const url = apiUrl(this.#opts, `/traces/${encodeURIComponent(this.traceId)}/events`, {
+      stream: 'true',
+      since: this.state.last_seq,
+    });
+    const Ctor =
+      this.#opts.EventSource === undefined
+        ? (globalThis as { EventSource?: EventSourceCtor }).EventSource
+        : this.#opts.EventSource || undefined;
     const handlers = {
       onOpen: () => {
         if (attempt === this.#attempt) this.#setStatus('live');

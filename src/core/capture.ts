@@ -18,7 +18,11 @@ export interface CaptureLimits {
 
 export const DEFAULT_STRING_LIMITS = { maxLabelLength: 1024, maxMessageLength: 16 * 1024, maxKeyLength: 256 } as const;
 
-export const DEFAULT_CAPTURE_LIMITS: CaptureLimits = { maxValueSize: 64 * 1024, maxDepth: 32, ...DEFAULT_STRING_LIMITS };
+export const DEFAULT_CAPTURE_LIMITS: CaptureLimits = {
+  maxValueSize: 64 * 1024,
+  maxDepth: 32,
+  ...DEFAULT_STRING_LIMITS,
+};
 
 export const TRUNCATED = '…[truncated]';
 
@@ -250,7 +254,11 @@ function walkList(list: readonly unknown[], ctx: Ctx, depth: number): unknown[] 
 }
 
 function captureErrorIn(err: Error, ctx: Ctx, depth: number): ErrorData {
-  const out: ErrorData = { $type: 'error', name: captureText(err.name, ctx.maxLabel) || 'Error', message: captureText(err.message, ctx.maxMessage) };
+  const out: ErrorData = {
+    $type: 'error',
+    name: captureText(err.name, ctx.maxLabel) || 'Error',
+    message: captureText(err.message, ctx.maxMessage),
+  };
   const stack: unknown = err.stack;
   if (typeof stack === 'string') out.stack = captureText(stack, 8192);
   ctx.budget -= out.message.length + (out.stack?.length ?? 0) + 20;
@@ -282,7 +290,8 @@ export function captureError(error: unknown, limits: CaptureLimits = DEFAULT_CAP
     if (typeof error === 'string') return { name: 'Error', message: captureText(error, maxMessage) };
     if (error !== null && typeof error === 'object') {
       const v = capture(error, limits);
-      if (v === null || typeof v !== 'object' || Array.isArray(v)) return { name: 'Error', message: captureText(safeJson(v), maxMessage) };
+      if (v === null || typeof v !== 'object' || Array.isArray(v))
+        return { name: 'Error', message: captureText(safeJson(v), maxMessage) };
       const o = v as Record<string, unknown>;
       const message = captureText(typeof o['message'] === 'string' ? o['message'] : safeJson(o), maxMessage);
       const name = typeof o['name'] === 'string' && o['name'] !== '' ? captureText(o['name'], maxLabel) : 'Error';
@@ -298,7 +307,8 @@ export function captureError(error: unknown, limits: CaptureLimits = DEFAULT_CAP
 
 /** Assigns without tripping the `__proto__` setter. */
 export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
   else obj[key] = value;
 }
 

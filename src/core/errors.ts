@@ -116,7 +116,10 @@ export class TraceRunningError extends LivetraceError {
 
 export class TraceLockedError extends LivetraceError {
   constructor(traceId: string, owner?: string) {
-    super('LT_ERR_TRACE_LOCKED', `trace ${traceId} is live in another writer${owner ? ` (${owner})` : ''}; only one process may write a trace at a time`);
+    super(
+      'LT_ERR_TRACE_LOCKED',
+      `trace ${traceId} is live in another writer${owner ? ` (${owner})` : ''}; only one process may write a trace at a time`,
+    );
   }
 }
 
@@ -156,7 +159,10 @@ export class FlushError extends LivetraceError {
 /** The server refused a request whose Host header names no allowed host (DNS-rebinding guard). */
 export class HostNotAllowedError extends LivetraceError {
   constructor(host: string | undefined) {
-    super('LT_ERR_HOST_NOT_ALLOWED', `host ${host === undefined ? '(none)' : JSON.stringify(host.slice(0, 100))} is not allowed: this server answers localhost, 127.0.0.1 and [::1] only (serve --allowed-hosts adds names)`);
+    super(
+      'LT_ERR_HOST_NOT_ALLOWED',
+      `host ${host === undefined ? '(none)' : JSON.stringify(host.slice(0, 100))} is not allowed: this server answers localhost, 127.0.0.1 and [::1] only (serve --allowed-hosts adds names)`,
+    );
   }
 }
 
@@ -190,7 +196,10 @@ export class ForbiddenError extends LivetraceError {
 
 export class IdempotencyMismatchError extends LivetraceError {
   constructor(key: string) {
-    super('LT_ERR_IDEMPOTENCY_MISMATCH', `idempotency key ${describe(key)} was already used for a different batch on this trace`);
+    super(
+      'LT_ERR_IDEMPOTENCY_MISMATCH',
+      `idempotency key ${describe(key)} was already used for a different batch on this trace`,
+    );
   }
 }
 

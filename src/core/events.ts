@@ -25,8 +25,7 @@ export type EventNode = Omit<NodeData, 'kind'> & { kind?: NodeData['kind'] };
 
 /** `node_start`: one node, or `nodes` for a parallel fan-out; `cursor` when the call moves it. */
 export type NodeStartEventData =
-  | { node: EventNode; nodes?: never; cursor?: string[] }
-  | { nodes: EventNode[]; node?: never; cursor?: string[] };
+  { node: EventNode; nodes?: never; cursor?: string[] } | { nodes: EventNode[]; node?: never; cursor?: string[] };
 
 /** `node_updated`: the whole node after a change. */
 export interface NodeUpdatedEventData {
@@ -73,8 +72,7 @@ export interface MemoryItemEventData {
 }
 
 export type MemoryDeleteEventData =
-  | { space_id: string; key: string; cleared?: never }
-  | { space_id: string; cleared: true; key?: never };
+  { space_id: string; key: string; cleared?: never } | { space_id: string; cleared: true; key?: never };
 
 export interface CompleteEventData {
   trace_id: string;

@@ -31,7 +31,7 @@ export const DEFAULT_PRICES: Readonly<PriceTable> = Object.freeze({
   'gpt-4.1': { input_per_million: 2, output_per_million: 8, cached_input_per_million: 0.5, currency: 'USD' },
   'gpt-4.1-mini': { input_per_million: 0.4, output_per_million: 1.6, cached_input_per_million: 0.1, currency: 'USD' },
   'gpt-4.1-nano': { input_per_million: 0.1, output_per_million: 0.4, cached_input_per_million: 0.025, currency: 'USD' },
-  'o3': { input_per_million: 2, output_per_million: 8, cached_input_per_million: 0.5, currency: 'USD' },
+  o3: { input_per_million: 2, output_per_million: 8, cached_input_per_million: 0.5, currency: 'USD' },
   'o4-mini': { input_per_million: 1.1, output_per_million: 4.4, cached_input_per_million: 0.275, currency: 'USD' },
   'text-embedding-3-small': { input_per_million: 0.02, output_per_million: 0, currency: 'USD' },
   'text-embedding-3-large': { input_per_million: 0.13, output_per_million: 0, currency: 'USD' },
@@ -39,7 +39,12 @@ export const DEFAULT_PRICES: Readonly<PriceTable> = Object.freeze({
   'claude-sonnet-4': { input_per_million: 3, output_per_million: 15, cached_input_per_million: 0.3, currency: 'USD' },
   'claude-3-7-sonnet': { input_per_million: 3, output_per_million: 15, cached_input_per_million: 0.3, currency: 'USD' },
   'claude-3-5-sonnet': { input_per_million: 3, output_per_million: 15, cached_input_per_million: 0.3, currency: 'USD' },
-  'claude-3-5-haiku': { input_per_million: 0.8, output_per_million: 4, cached_input_per_million: 0.08, currency: 'USD' },
+  'claude-3-5-haiku': {
+    input_per_million: 0.8,
+    output_per_million: 4,
+    cached_input_per_million: 0.08,
+    currency: 'USD',
+  },
   'gemini-2.5-pro': { input_per_million: 1.25, output_per_million: 10, currency: 'USD' },
   'gemini-2.5-flash': { input_per_million: 0.3, output_per_million: 2.5, currency: 'USD' },
   'gemini-2.0-flash': { input_per_million: 0.1, output_per_million: 0.4, currency: 'USD' },
@@ -48,7 +53,9 @@ export const DEFAULT_PRICES: Readonly<PriceTable> = Object.freeze({
 function price(name: string, key: string, value: unknown, optional: boolean): void {
   if (value === undefined && optional) return;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidArgumentError(`${name}: ${key} of a price must be a finite number >= 0, got ${String(value)} (${typeof value})`);
+    throw new InvalidArgumentError(
+      `${name}: ${key} of a price must be a finite number >= 0, got ${String(value)} (${typeof value})`,
+    );
   }
 }
 
@@ -61,20 +68,30 @@ export function resolvePrices(table: unknown, name = 'prices', defaults = true):
   if (defaults) Object.assign(out, DEFAULT_PRICES);
   if (table === undefined) return out;
   if (table === null || typeof table !== 'object' || Array.isArray(table)) {
-    throw new InvalidArgumentError(`${name} must be an object keyed by model name, got ${Array.isArray(table) ? 'an array' : table === null ? 'null' : typeof table}`);
+    throw new InvalidArgumentError(
+      `${name} must be an object keyed by model name, got ${Array.isArray(table) ? 'an array' : table === null ? 'null' : typeof table}`,
+    );
   }
   for (const [model, raw] of Object.entries(table as Record<string, unknown>)) {
     const where = `${name}[${JSON.stringify(model)}]`;
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidArgumentError(`${where} must be { input_per_million, output_per_million, currency }`);
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+      throw new InvalidArgumentError(`${where} must be { input_per_million, output_per_million, currency }`);
     const p = raw as Record<string, unknown>;
     price(where, 'input_per_million', p['input_per_million'], false);
     price(where, 'output_per_million', p['output_per_million'], false);
     price(where, 'cached_input_per_million', p['cached_input_per_million'], true);
     if (typeof p['currency'] !== 'string' || !/^[A-Za-z]{3}$/.test(p['currency'])) {
-      throw new InvalidArgumentError(`${where}: currency must be a 3-letter code such as "USD", got ${String(p['currency'])}`);
+      throw new InvalidArgumentError(
+        `${where}: currency must be a 3-letter code such as "USD", got ${String(p['currency'])}`,
+      );
     }
-    const entry: ModelPrice = { input_per_million: p['input_per_million'] as number, output_per_million: p['output_per_million'] as number, currency: p['currency'].toUpperCase() };
-    if (p['cached_input_per_million'] !== undefined) entry.cached_input_per_million = p['cached_input_per_million'] as number;
+    const entry: ModelPrice = {
+      input_per_million: p['input_per_million'] as number,
+      output_per_million: p['output_per_million'] as number,
+      currency: p['currency'].toUpperCase(),
+    };
+    if (p['cached_input_per_million'] !== undefined)
+      entry.cached_input_per_million = p['cached_input_per_million'] as number;
     out[model] = entry;
   }
   return out;
@@ -87,7 +104,8 @@ export function resolvePrices(table: unknown, name = 'prices', defaults = true):
  */
 export function findPrice(table: PriceTable, model: string): ModelPrice | undefined {
   if (typeof model !== 'string' || model === '') return undefined;
-  const own = (k: string): ModelPrice | undefined => (Object.prototype.hasOwnProperty.call(table, k) ? table[k] : undefined);
+  const own = (k: string): ModelPrice | undefined =>
+    Object.prototype.hasOwnProperty.call(table, k) ? table[k] : undefined;
   const exact = own(model);
   if (exact) return exact;
   const slash = model.lastIndexOf('/');
@@ -97,7 +115,8 @@ export function findPrice(table: PriceTable, model: string): ModelPrice | undefi
   let best: string | undefined;
   for (const key of Object.keys(table)) {
     const k = key.toLowerCase();
-    if (bare.startsWith(k + '-') && (best === undefined || key.length > best.length) && !isSiblingModel(bare, k)) best = key;
+    if (bare.startsWith(k + '-') && (best === undefined || key.length > best.length) && !isSiblingModel(bare, k))
+      best = key;
   }
   return best === undefined ? undefined : table[best];
 }
@@ -121,7 +140,11 @@ export function computeCost(table: PriceTable, model: string, tokens: TokenCount
   if (!p) return undefined;
   const cached = Math.min(tokens.cached_tokens ?? 0, tokens.input_tokens);
   const cachedRate = p.cached_input_per_million ?? p.input_per_million;
-  const amount = ((tokens.input_tokens - cached) * p.input_per_million + cached * cachedRate + tokens.output_tokens * p.output_per_million) / 1_000_000;
+  const amount =
+    ((tokens.input_tokens - cached) * p.input_per_million +
+      cached * cachedRate +
+      tokens.output_tokens * p.output_per_million) /
+    1_000_000;
   return { amount: roundCost(amount), currency: p.currency, estimated: true };
 }
 

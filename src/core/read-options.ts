@@ -24,7 +24,9 @@ export function unreadableOptions(call: string, err: unknown): InvalidArgumentEr
 export function readOptions<T extends object>(call: string, options: T | undefined): T {
   if (options === undefined) return {} as T;
   if (options === null || typeof options !== 'object') {
-    throw new InvalidArgumentError(`${call}: options must be an object, got ${options === null ? 'null' : typeof options}`);
+    throw new InvalidArgumentError(
+      `${call}: options must be an object, got ${options === null ? 'null' : typeof options}`,
+    );
   }
   try {
     return { ...options };
@@ -45,5 +47,9 @@ export function guardRead<T>(call: string, read: () => T): T {
 
 /** A copy of parallel() branches, each a copy of its options (null/undefined items: {}). */
 export function readItems<T extends object>(call: string, items: readonly T[]): readonly T[] {
-  return guardRead(call, () => (Array.isArray(items) ? Array.from(items, (i) => (i === undefined || i === null ? ({} as T) : readOptions(call, i))) : []));
+  return guardRead(call, () =>
+    Array.isArray(items)
+      ? Array.from(items, (i) => (i === undefined || i === null ? ({} as T) : readOptions(call, i)))
+      : [],
+  );
 }

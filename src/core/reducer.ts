@@ -5,7 +5,16 @@
 // ignored) and touches nothing but the state it is given. It updates that state in place
 // so that applying an event costs O(1), not a copy of the whole trace; it never aliases
 // objects of the event into the state, so recorded events stay immutable.
-import type { LogEntry, NodeData, SpaceData, SpaceItem, SpaceItemInfo, TraceEvent, TraceInfo, TraceSnapshot } from './types.js';
+import type {
+  LogEntry,
+  NodeData,
+  SpaceData,
+  SpaceItem,
+  SpaceItemInfo,
+  TraceEvent,
+  TraceInfo,
+  TraceSnapshot,
+} from './types.js';
 import { setOwn } from './capture.js';
 import { withData, type EventNode } from './events.js';
 import { RollupAccumulator, toKind } from './rollup.js';
@@ -28,7 +37,13 @@ export interface TraceState {
 export function initialState(traceId: string, createdAt = 0): TraceState {
   return {
     info: {
-      id: traceId, status: 'pending', created_at: createdAt, updated_at: createdAt, archived: false, node_count: 0, last_seq: 0,
+      id: traceId,
+      status: 'pending',
+      created_at: createdAt,
+      updated_at: createdAt,
+      archived: false,
+      node_count: 0,
+      last_seq: 0,
       usage: { input_tokens: 0, output_tokens: 0, total_tokens: 0, llm_calls: 0, tool_calls: 0, failed_nodes: 0 },
       kinds: [],
       models: [],
@@ -48,7 +63,13 @@ export function initialState(traceId: string, createdAt = 0): TraceState {
 // parent_ids and metadata are replaced, never mutated, and may be shared with the event.
 // Nodes of old writers have no kind: they are steps.
 function copyNode(n: EventNode): NodeData {
-  return { ...n, kind: toKind(n.kind), parent_ids: n.parent_ids ?? [], children: n.children ? n.children.slice() : [], metadata: n.metadata ?? {} };
+  return {
+    ...n,
+    kind: toKind(n.kind),
+    parent_ids: n.parent_ids ?? [],
+    children: n.children ? n.children.slice() : [],
+    metadata: n.metadata ?? {},
+  };
 }
 
 // The info's rollup fields are replaced, never mutated, so snapshots may share them.
@@ -85,7 +106,14 @@ function addNode(state: TraceState, src: EventNode | undefined): void {
   state.info.node_count = state.nodes.size;
   const acc = state.rollup;
   acc.apply(node, 1);
-  if (node.kind === 'llm' || node.kind === 'tool' || node.usage !== undefined || node.status === 'failed' || acc.membershipChanged) publishRollup(state);
+  if (
+    node.kind === 'llm' ||
+    node.kind === 'tool' ||
+    node.usage !== undefined ||
+    node.status === 'failed' ||
+    acc.membershipChanged
+  )
+    publishRollup(state);
 }
 
 export function applyEvent(state: TraceState, ev: TraceEvent): TraceState {
@@ -158,14 +186,23 @@ export function applyEvent(state: TraceState, ev: TraceEvent): TraceState {
       break;
     }
     case 'log_added': {
-      const entry: LogEntry = { seq: ev.seq, level: d.level, message: d.message, timestamp: d.timestamp ?? ev.timestamp };
+      const entry: LogEntry = {
+        seq: ev.seq,
+        level: d.level,
+        message: d.message,
+        timestamp: d.timestamp ?? ev.timestamp,
+      };
       if (d.node_id !== undefined) entry.node_id = d.node_id;
       if (d.data !== undefined) entry.data = d.data;
       state.logs.push(entry);
       break;
     }
     case 'space_created': {
-      const space: SpaceData = { ...d, data: Object.create(null) as Record<string, unknown>, items: Object.create(null) as Record<string, SpaceItemInfo> };
+      const space: SpaceData = {
+        ...d,
+        data: Object.create(null) as Record<string, unknown>,
+        items: Object.create(null) as Record<string, SpaceItemInfo>,
+      };
       state.spaces.set(space.id, space);
       break;
     }

@@ -4,7 +4,16 @@
 // per subtree with `subtreeRollup`. Depends on nothing, so the browser can import it.
 import type { NodeData, NodeKind, UsageRollup } from './types.js';
 
-export const NODE_KIND_SET: ReadonlySet<string> = new Set<NodeKind>(['llm', 'tool', 'retriever', 'embedding', 'agent', 'chain', 'guardrail', 'step']);
+export const NODE_KIND_SET: ReadonlySet<string> = new Set<NodeKind>([
+  'llm',
+  'tool',
+  'retriever',
+  'embedding',
+  'agent',
+  'chain',
+  'guardrail',
+  'step',
+]);
 
 /** A valid kind, or `step` for anything else (old writers, forged events). */
 export function toKind(kind: unknown): NodeKind {
@@ -50,7 +59,13 @@ export class RollupAccumulator {
     this.total += sign * (u.total_tokens === undefined ? input + output : count(u.total_tokens));
     if (typeof u.model === 'string') this.#bump(this.models, u.model, sign);
     const c = u.cost;
-    if (c !== null && typeof c === 'object' && typeof c.currency === 'string' && typeof c.amount === 'number' && Number.isFinite(c.amount)) {
+    if (
+      c !== null &&
+      typeof c === 'object' &&
+      typeof c.currency === 'string' &&
+      typeof c.amount === 'number' &&
+      Number.isFinite(c.amount)
+    ) {
       const slot = this.costs.get(c.currency) ?? [0, 0];
       slot[0] += sign * Math.round(c.amount * 1e9);
       slot[1] += sign;
@@ -111,7 +126,10 @@ export function rollupNodes(nodes: Iterable<NodeData>): UsageRollup {
  * reachable by several paths, a join, counts once). Unknown root: an empty rollup.
  */
 export function subtreeRollup(nodes: ReadonlyMap<string, NodeData> | Iterable<NodeData>, rootId: string): UsageRollup {
-  const byId = nodes instanceof Map ? (nodes as ReadonlyMap<string, NodeData>) : new Map([...(nodes as Iterable<NodeData>)].map((n) => [n.id, n]));
+  const byId =
+    nodes instanceof Map
+      ? (nodes as ReadonlyMap<string, NodeData>)
+      : new Map([...(nodes as Iterable<NodeData>)].map((n) => [n.id, n]));
   const acc = new RollupAccumulator();
   const seen = new Set<string>();
   const stack = [rootId];

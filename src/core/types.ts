@@ -8,7 +8,16 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 /** What a node stands for: the viewer's icon and the rollups' counting rule. Default `step`. */
 export type NodeKind = 'llm' | 'tool' | 'retriever' | 'embedding' | 'agent' | 'chain' | 'guardrail' | 'step';
 
-export const NODE_KINDS: readonly NodeKind[] = ['llm', 'tool', 'retriever', 'embedding', 'agent', 'chain', 'guardrail', 'step'];
+export const NODE_KINDS: readonly NodeKind[] = [
+  'llm',
+  'tool',
+  'retriever',
+  'embedding',
+  'agent',
+  'chain',
+  'guardrail',
+  'step',
+];
 
 /** A cost: `estimated` when computed from a price table (always, for now). */
 export interface Cost {
@@ -63,8 +72,18 @@ export type EventType =
   | 'complete';
 
 export const EVENT_TYPES: readonly EventType[] = [
-  'init', 'node_start', 'node_updated', 'node_complete', 'node_failed', 'log_added',
-  'space_created', 'space_deleted', 'memory_add', 'memory_update', 'memory_delete', 'complete',
+  'init',
+  'node_start',
+  'node_updated',
+  'node_complete',
+  'node_failed',
+  'log_added',
+  'space_created',
+  'space_deleted',
+  'memory_add',
+  'memory_update',
+  'memory_delete',
+  'complete',
 ];
 
 /** A captured error: what `fail()` records. */

@@ -24,7 +24,9 @@ export interface UsageInput {
 function count(name: string, value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidArgumentError(`setUsage(): ${name} must be a finite number >= 0, got ${String(value)} (${typeof value})`);
+    throw new InvalidArgumentError(
+      `setUsage(): ${name} must be a finite number >= 0, got ${String(value)} (${typeof value})`,
+    );
   }
   return value;
 }
@@ -32,10 +34,14 @@ function count(name: string, value: unknown): number | undefined {
 /** Validates `input` (InvalidArgumentError naming the field) and builds the stored usage. */
 export function normalizeUsage(input: UsageInput, prices: PriceTable): NodeUsage {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new InvalidArgumentError(`setUsage() needs an object { model, inputTokens, outputTokens, ... }, got ${Array.isArray(input) ? 'an array' : input === null ? 'null' : typeof input}`);
+    throw new InvalidArgumentError(
+      `setUsage() needs an object { model, inputTokens, outputTokens, ... }, got ${Array.isArray(input) ? 'an array' : input === null ? 'null' : typeof input}`,
+    );
   }
-  if (input.model !== undefined && typeof input.model !== 'string') throw new InvalidArgumentError(`setUsage(): model must be a string, got ${typeof input.model}`);
-  if (input.provider !== undefined && typeof input.provider !== 'string') throw new InvalidArgumentError(`setUsage(): provider must be a string, got ${typeof input.provider}`);
+  if (input.model !== undefined && typeof input.model !== 'string')
+    throw new InvalidArgumentError(`setUsage(): model must be a string, got ${typeof input.model}`);
+  if (input.provider !== undefined && typeof input.provider !== 'string')
+    throw new InvalidArgumentError(`setUsage(): provider must be a string, got ${typeof input.provider}`);
   const inputTokens = count('inputTokens', input.inputTokens) ?? 0;
   const outputTokens = count('outputTokens', input.outputTokens) ?? 0;
   const usage: NodeUsage = {
@@ -57,14 +63,23 @@ export function normalizeUsage(input: UsageInput, prices: PriceTable): NodeUsage
 }
 
 function reportedCost(cost: unknown): Cost {
-  if (typeof cost === 'number' && Number.isFinite(cost) && cost >= 0) return { amount: roundCost(cost), currency: 'USD', estimated: false };
+  if (typeof cost === 'number' && Number.isFinite(cost) && cost >= 0)
+    return { amount: roundCost(cost), currency: 'USD', estimated: false };
   if (cost !== null && typeof cost === 'object') {
     const c = cost as Record<string, unknown>;
-    if (typeof c['amount'] === 'number' && Number.isFinite(c['amount']) && c['amount'] >= 0 && typeof c['currency'] === 'string' && /^[A-Za-z]{3}$/.test(c['currency'])) {
+    if (
+      typeof c['amount'] === 'number' &&
+      Number.isFinite(c['amount']) &&
+      c['amount'] >= 0 &&
+      typeof c['currency'] === 'string' &&
+      /^[A-Za-z]{3}$/.test(c['currency'])
+    ) {
       return { amount: roundCost(c['amount']), currency: c['currency'].toUpperCase(), estimated: false };
     }
   }
-  throw new InvalidArgumentError(`setUsage(): cost must be a number >= 0 (USD) or { amount, currency }, got ${JSON.stringify(cost) ?? typeof cost}`);
+  throw new InvalidArgumentError(
+    `setUsage(): cost must be a number >= 0 (USD) or { amount, currency }, got ${JSON.stringify(cost) ?? typeof cost}`,
+  );
 }
 
 /**

@@ -65,7 +65,9 @@ export async function runDemoAgent(tracer: Tracer, options: DemoOptions = {}): P
   const sleep = (ms: number): Promise<void> => pause(ms * scale, signal);
   const session = options.session;
   const turn = session ? session.turns : 0;
-  const question = options.question ?? (turn > 0 ? FOLLOW_UPS[(turn - 1) % FOLLOW_UPS.length]! : QUESTIONS[Math.floor(Math.random() * QUESTIONS.length)]!);
+  const question =
+    options.question ??
+    (turn > 0 ? FOLLOW_UPS[(turn - 1) % FOLLOW_UPS.length]! : QUESTIONS[Math.floor(Math.random() * QUESTIONS.length)]!);
   const trace = await tracer.create({
     agentName: 'research-assistant',
     createdBy: options.createdBy ?? 'demo',
@@ -76,9 +78,25 @@ export async function runDemoAgent(tracer: Tracer, options: DemoOptions = {}): P
   });
   try {
     options.onStart?.(trace.id);
-    const context = trace.createSpace({ id: 'context', label: 'Context', icon: '📋', description: 'What the agent knows about the request' });
-    const intent = trace.createSpace({ id: 'intent', label: 'Intent', icon: '🎯', description: "The agent's reading of the goal" });
-    const knowledge = trace.createSpace({ id: 'knowledge', label: 'Knowledge', icon: '📚', description: 'Facts gathered by tools', ttl: 3600 });
+    const context = trace.createSpace({
+      id: 'context',
+      label: 'Context',
+      icon: '📋',
+      description: 'What the agent knows about the request',
+    });
+    const intent = trace.createSpace({
+      id: 'intent',
+      label: 'Intent',
+      icon: '🎯',
+      description: "The agent's reading of the goal",
+    });
+    const knowledge = trace.createSpace({
+      id: 'knowledge',
+      label: 'Knowledge',
+      icon: '📚',
+      description: 'Facts gathered by tools',
+      ttl: 3600,
+    });
 
     const request = trace.add({ question }, { label: 'User request', icon: '💬', kind: 'agent' });
     request.info('request received', { channel: 'chat', locale: 'en-GB' });
@@ -90,15 +108,34 @@ export async function runDemoAgent(tracer: Tracer, options: DemoOptions = {}): P
     await sleep(150);
 
     const system = 'You are a concise assistant. Use the tools, then answer in two or three sentences.';
-    const plan = trace.add({ messages: [{ role: 'system', content: 'Pick the tools needed to answer.' }, ...(session?.history ?? []), { role: 'user', content: question }] }, { label: 'Plan', icon: '🧭', kind: 'llm', description: 'Decide which tools to call' });
+    const plan = trace.add(
+      {
+        messages: [
+          { role: 'system', content: 'Pick the tools needed to answer.' },
+          ...(session?.history ?? []),
+          { role: 'user', content: question },
+        ],
+      },
+      { label: 'Plan', icon: '🧭', kind: 'llm', description: 'Decide which tools to call' },
+    );
     plan.info('planning with gpt-4o-mini', { temperature: 0.2 });
     intent.set('goal', 'decide whether to commute by bike', { title: 'Goal' });
     intent.set('confidence', 0.35, { title: 'Confidence' });
     await sleep(500);
     const steps = ['web_search', 'weather_api', 'calendar', 'vector_lookup'];
-    const toolCalls = steps.map((name, i) => ({ id: `call_${i + 1}`, name, arguments: name === 'weather_api' ? { city: 'Lyon', when: 'tomorrow 08:00' } : { query: question } }));
+    const toolCalls = steps.map((name, i) => ({
+      id: `call_${i + 1}`,
+      name,
+      arguments: name === 'weather_api' ? { city: 'Lyon', when: 'tomorrow 08:00' } : { query: question },
+    }));
     plan.debug('tool selection', { steps });
-    plan.setUsage({ model: 'gpt-4o-mini', provider: 'openai', inputTokens: 420 + 60 * turn, outputTokens: 64, timeToFirstTokenMs: Math.round(180 * scale) });
+    plan.setUsage({
+      model: 'gpt-4o-mini',
+      provider: 'openai',
+      inputTokens: 420 + 60 * turn,
+      outputTokens: 64,
+      timeToFirstTokenMs: Math.round(180 * scale),
+    });
     plan.complete({ role: 'assistant', content: '', tool_calls: toolCalls });
     intent.set('confidence', 0.5);
 
@@ -123,7 +160,21 @@ export async function runDemoAgent(tracer: Tracer, options: DemoOptions = {}): P
       ...(session?.history ?? []),
       { role: 'user', content: question },
       { role: 'assistant', content: '', tool_calls: toolCalls },
-      ...toolCalls.map((tc) => ({ role: 'tool', tool_call_id: tc.id, content: JSON.stringify(knowledge.get(tc.name === 'weather_api' ? 'forecast' : tc.name === 'calendar' ? 'first_meeting' : tc.name === 'web_search' ? 'routes' : 'preferences') ?? null) })),
+      ...toolCalls.map((tc) => ({
+        role: 'tool',
+        tool_call_id: tc.id,
+        content: JSON.stringify(
+          knowledge.get(
+            tc.name === 'weather_api'
+              ? 'forecast'
+              : tc.name === 'calendar'
+                ? 'first_meeting'
+                : tc.name === 'web_search'
+                  ? 'routes'
+                  : 'preferences',
+          ) ?? null,
+        ),
+      })),
     ];
     const llm = trace.add({ messages }, { label: 'LLM: synthesize answer', icon: '🤖', kind: 'llm' });
     llm.setMetadata('model', 'gpt-4o');
@@ -142,7 +193,14 @@ export async function runDemoAgent(tracer: Tracer, options: DemoOptions = {}): P
       }
       await sleep(45);
     }
-    llm.setUsage({ model: 'gpt-4o', provider: 'openai', inputTokens: 812 + 140 * turn, outputTokens: ANSWER_WORDS.length * 2, cachedTokens: turn > 0 ? 512 : 0, timeToFirstTokenMs: ttft });
+    llm.setUsage({
+      model: 'gpt-4o',
+      provider: 'openai',
+      inputTokens: 812 + 140 * turn,
+      outputTokens: ANSWER_WORDS.length * 2,
+      cachedTokens: turn > 0 ? 512 : 0,
+      timeToFirstTokenMs: ttft,
+    });
     llm.complete({ role: 'assistant', content: text });
     context.set('draft', text, { title: 'Draft answer' });
     intent.set('confidence', 0.93);
@@ -173,7 +231,9 @@ async function webSearch(node: NodeHandle, knowledge: SpaceHandle, sleep: Sleep)
   node.info('GET https://search.example/api?q=Lyon+cycling');
   await sleep(700);
   node.debug('8 results', { took_ms: 640 });
-  knowledge.set('raw_search_results', ['river path reopened', 'new bike lanes on Rue Garibaldi'], { title: 'Search hits' });
+  knowledge.set('raw_search_results', ['river path reopened', 'new bike lanes on Rue Garibaldi'], {
+    title: 'Search hits',
+  });
   await sleep(300);
   knowledge.set('routes', { river_path: '18 min', garibaldi: '22 min' }, { title: 'Bike routes' });
   node.complete({ results: 8, top: 'River path reopened after works' });
@@ -200,13 +260,24 @@ async function weather(node: NodeHandle, knowledge: SpaceHandle, sleep: Sleep): 
 async function calendar(node: NodeHandle, knowledge: SpaceHandle, sleep: Sleep): Promise<void> {
   node.info('reading calendar');
   await sleep(400);
-  const events = [{ at: '09:30', title: 'Design review' }, { at: '14:00', title: '1:1' }];
+  const events = [
+    { at: '09:30', title: 'Design review' },
+    { at: '14:00', title: '1:1' },
+  ];
   knowledge.set('first_meeting', events[0], { title: 'First meeting' });
   node.complete({ events });
 }
 
-async function vectorLookup(node: NodeHandle, knowledge: SpaceHandle, context: SpaceHandle, sleep: Sleep): Promise<void> {
-  const embed = node.add({ input: 'user commute preferences' }, { label: 'embed query', icon: '🔢', kind: 'embedding' });
+async function vectorLookup(
+  node: NodeHandle,
+  knowledge: SpaceHandle,
+  context: SpaceHandle,
+  sleep: Sleep,
+): Promise<void> {
+  const embed = node.add(
+    { input: 'user commute preferences' },
+    { label: 'embed query', icon: '🔢', kind: 'embedding' },
+  );
   embed.info('embedding query', { dims: 1536 });
   await sleep(250);
   embed.setUsage({ model: 'text-embedding-3-small', provider: 'openai', inputTokens: 6, outputTokens: 0 });

@@ -110,7 +110,14 @@ class StepView {
     if (node.output !== undefined) section('Output', pretty(node.output));
     if (node.error) section('Error', node.error.message ?? pretty(node.error));
     const logs = this.host.logsOf(node.id);
-    if (logs.length > 0) section('Log', logs.slice(-20).map((l) => `${l.level}: ${l.message}`).join('\n'));
+    if (logs.length > 0)
+      section(
+        'Log',
+        logs
+          .slice(-20)
+          .map((l) => `${l.level}: ${l.message}`)
+          .join('\n'),
+      );
     if (parts.length === 0) parts.push(el('span', 'muted', 'No details yet.'));
     this.#detail.replaceChildren(...parts);
   }
@@ -240,7 +247,8 @@ export class LivetraceRun extends Base {
       if (live.status !== lastStatus) {
         lastStatus = live.status;
         this.dispatchEvent(new CustomEvent('livetrace-status', { detail: { status: live.status } }));
-        if (live.status === 'ended') this.dispatchEvent(new CustomEvent('livetrace-end', { detail: { state: live.state } }));
+        if (live.status === 'ended')
+          this.dispatchEvent(new CustomEvent('livetrace-end', { detail: { state: live.state } }));
       }
       this.#schedule();
     });
@@ -280,7 +288,10 @@ export class LivetraceRun extends Base {
     dom.badge.dataset.status = traceStatus;
     dom.badge.textContent = STATUS_TEXT[traceStatus] ?? traceStatus;
     const started = root?.start_time ?? (info.created_at || undefined);
-    dom.time.textContent = started === undefined ? '' : formatDuration((info.ended_at ?? (traceStatus === 'running' ? now : info.updated_at)) - started);
+    dom.time.textContent =
+      started === undefined
+        ? ''
+        : formatDuration((info.ended_at ?? (traceStatus === 'running' ? now : info.updated_at)) - started);
 
     const timeline = timelineOf(state);
     this.#renderRows(dom.list, timeline.rows, now);
@@ -299,7 +310,13 @@ export class LivetraceRun extends Base {
   #renderNotice(notice: HTMLElement, status: LiveStatus, error: string | undefined, state: TraceState): void {
     notice.dataset.kind = status === 'error' ? 'error' : 'info';
     notice.textContent =
-      status === 'error' ? `Cannot show this run: ${error ?? 'error'}` : status === 'reconnecting' ? 'Connection lost, reconnecting…' : status === 'connecting' && state.last_seq === 0 ? 'Connecting…' : '';
+      status === 'error'
+        ? `Cannot show this run: ${error ?? 'error'}`
+        : status === 'reconnecting'
+          ? 'Connection lost, reconnecting…'
+          : status === 'connecting' && state.last_seq === 0
+            ? 'Connecting…'
+            : '';
   }
 
   #view(node: NodeData, now: number): HTMLElement {
@@ -335,7 +352,10 @@ export class LivetraceRun extends Base {
           ol.setAttribute('role', 'list');
           ol.setAttribute('part', 'branch');
         }
-        place(ol, b.map((n) => this.#view(n, now)));
+        place(
+          ol,
+          b.map((n) => this.#view(n, now)),
+        );
         return ol;
       });
       place(branches, cols);

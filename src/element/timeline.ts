@@ -32,7 +32,11 @@ function overlaps(a: NodeData, b: NodeData): boolean {
   const aStart = a.start_time ?? a.created_at;
   const bStart = b.start_time ?? b.created_at;
   const [first, second, secondStart] = aStart <= bStart ? [a, b, bStart] : [b, a, aStart];
-  return first.end_time === undefined || secondStart < first.end_time || (first.start_time ?? first.created_at) === secondStart;
+  return (
+    first.end_time === undefined ||
+    secondStart < first.end_time ||
+    (first.start_time ?? first.created_at) === secondStart
+  );
 }
 
 export function timelineOf(state: TraceState): Timeline {
@@ -95,7 +99,8 @@ export function finalAnswer(state: TraceState): { found: boolean; value: unknown
     if (n.end_time !== undefined && n !== root) latestEnd = Math.max(latestEnd, n.end_time);
     if (n.children.length === 0 && ended(n) && n.output !== undefined) last = n;
   }
-  if (root && root.children.length > 0 && root.output !== undefined && (root.end_time ?? -Infinity) > latestEnd) return { found: true, value: root.output };
+  if (root && root.children.length > 0 && root.output !== undefined && (root.end_time ?? -Infinity) > latestEnd)
+    return { found: true, value: root.output };
   return last ? { found: true, value: last.output } : { found: false, value: undefined };
 }
 

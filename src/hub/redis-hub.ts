@@ -82,7 +82,9 @@ export class RedisHub implements EventHub {
 
   constructor(options: RedisHubOptions) {
     if (!options || typeof options.url !== 'string' || !/^rediss?:\/\//.test(options.url)) {
-      throw new InvalidArgumentError(`new RedisHub({ url }): url must be a redis:// or rediss:// URL, got ${String(options?.url)}`);
+      throw new InvalidArgumentError(
+        `new RedisHub({ url }): url must be a redis:// or rediss:// URL, got ${String(options?.url)}`,
+      );
     }
     this.url = options.url;
     this.#prefix = options.prefix ?? 'livetrace';
@@ -153,7 +155,10 @@ export class RedisHub implements EventHub {
   async flush(timeoutMs = 5000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.#outboxCount > 0 || this.#flushing) {
-      if (Date.now() > deadline) throw new StoreError(`redis hub: ${this.#outboxCount} event(s) not published within ${timeoutMs} ms: ${errorMessage(this.lastError)}`);
+      if (Date.now() > deadline)
+        throw new StoreError(
+          `redis hub: ${this.#outboxCount} event(s) not published within ${timeoutMs} ms: ${errorMessage(this.lastError)}`,
+        );
       this.#kick();
       await (this.#flushing ?? new Promise((r) => setTimeout(r, 20)));
     }
@@ -192,7 +197,10 @@ export class RedisHub implements EventHub {
   #connect(): Promise<void> {
     this.#connecting ??= (async () => {
       const mod = await import('ioredis').catch((err: unknown) => {
-        throw new StoreError(`RedisHub needs the optional dependency ioredis (npm install ioredis): ${errorMessage(err)}`, { cause: err });
+        throw new StoreError(
+          `RedisHub needs the optional dependency ioredis (npm install ioredis): ${errorMessage(err)}`,
+          { cause: err },
+        );
       });
       if (this.#closed) return;
       const base: RedisOptions = {
@@ -226,7 +234,8 @@ export class RedisHub implements EventHub {
   #whenReady(): Promise<void> {
     const pub = this.#pub;
     if (!pub || pub.status === 'ready') return Promise.resolve();
-    if (pub.status === 'end' || pub.status === 'close') return Promise.reject(this.lastError ?? new Error('redis hub: connection closed'));
+    if (pub.status === 'end' || pub.status === 'close')
+      return Promise.reject(this.lastError ?? new Error('redis hub: connection closed'));
     return new Promise<void>((resolve, reject) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -322,7 +331,10 @@ export class RedisHub implements EventHub {
         (await Promise.race([
           exec,
           new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`redis hub: XADD not acknowledged within ${SEND_TIMEOUT_MS} ms`)), SEND_TIMEOUT_MS);
+            timer = setTimeout(
+              () => reject(new Error(`redis hub: XADD not acknowledged within ${SEND_TIMEOUT_MS} ms`)),
+              SEND_TIMEOUT_MS,
+            );
             timer.unref();
           }),
         ]).finally(() => clearTimeout(timer))) ?? [];
@@ -416,9 +428,16 @@ export class RedisHub implements EventHub {
         if (this.#subClientId === undefined) this.#subClientId = (await sub.client('ID')) as number;
         const traces = [...this.#cursors.keys()];
         if (traces.length === 0) return;
-        const reply = (await sub.call('XREAD', 'COUNT', 1000, 'BLOCK', this.#blockMs, 'STREAMS', ...traces.map((t) => this.#key(t)), ...traces.map((t) => this.#cursors.get(t)!))) as
-          | [string, [string, string[]][]][]
-          | null;
+        const reply = (await sub.call(
+          'XREAD',
+          'COUNT',
+          1000,
+          'BLOCK',
+          this.#blockMs,
+          'STREAMS',
+          ...traces.map((t) => this.#key(t)),
+          ...traces.map((t) => this.#cursors.get(t)!),
+        )) as [string, [string, string[]][]][] | null;
         if (reply) this.#deliver(reply);
       } catch (err) {
         if (this.#closed) return;
@@ -472,7 +491,10 @@ function safeCall(listener: HubListener, events: readonly TraceEvent[]): void {
 }
 
 function positive(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1) throw new InvalidArgumentError(`new RedisHub({ ${name} }): must be an integer >= 1, got ${String(v)} (${typeof v})`);
+  if (!Number.isInteger(v) || v < 1)
+    throw new InvalidArgumentError(
+      `new RedisHub({ ${name} }): must be an integer >= 1, got ${String(v)} (${typeof v})`,
+    );
   return v;
 }
 

@@ -19,7 +19,11 @@ export interface LocalFeed {
 }
 
 /** Reads events with seq > since, at most `limit`. */
-export type EventSource = (traceId: string, since: number, limit: number) => readonly TraceEvent[] | Promise<readonly TraceEvent[]>;
+export type EventSource = (
+  traceId: string,
+  since: number,
+  limit: number,
+) => readonly TraceEvent[] | Promise<readonly TraceEvent[]>;
 
 export interface SubscribeOptions {
   /** Exclusive seq to resume after. */
@@ -85,7 +89,13 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
   readonly #onAbort = (): void => this.#finish();
   readonly #wakeUp = (): void => this.#wake();
 
-  constructor(traceId: string, hub: EventHub | undefined, source: EventSource, options: SubscribeOptions, config: SubscriptionConfig) {
+  constructor(
+    traceId: string,
+    hub: EventHub | undefined,
+    source: EventSource,
+    options: SubscribeOptions,
+    config: SubscriptionConfig,
+  ) {
     this.traceId = traceId;
     this.#source = source;
     this.#config = config;

@@ -158,7 +158,8 @@ export function livetraceTelemetry(options: LivetraceTelemetryOptions): Livetrac
     throw new TypeError('livetraceTelemetry(options): give a tracer, a trace, or a parent node handle');
   }
   const textMode = options.text ?? 'batch';
-  if (textMode !== 'batch' && textMode !== 'off') throw new TypeError(`livetraceTelemetry option text must be "batch" or "off", got ${String(options.text)}`);
+  if (textMode !== 'batch' && textMode !== 'off')
+    throw new TypeError(`livetraceTelemetry option text must be "batch" or "off", got ${String(options.text)}`);
   const batchSize = positive('textBatchSize', options.textBatchSize, 32);
   const flushMs = positive('textFlushMs', options.textFlushMs, 100);
   const ops = new Map<string, Operation>();
@@ -192,7 +193,14 @@ export function livetraceTelemetry(options: LivetraceTelemetryOptions): Livetrac
     if (op.ready) run();
     else op.pending.push(run);
   };
-  const child = (parent: NodeHandle | undefined, op: Operation, input: unknown, label: string, kind: Kind, metadata?: Record<string, unknown>): NodeHandle | undefined => {
+  const child = (
+    parent: NodeHandle | undefined,
+    op: Operation,
+    input: unknown,
+    label: string,
+    kind: Kind,
+    metadata?: Record<string, unknown>,
+  ): NodeHandle | undefined => {
     const opts: NodeOptions = { label, icon: kind, kind, metadata, autoCompleteParent: false };
     const node = parent ? parent.add(input, opts) : op.trace?.add(input, opts);
     return node && !node.isNoop ? node : undefined;
@@ -256,7 +264,18 @@ export function livetraceTelemetry(options: LivetraceTelemetryOptions): Livetrac
     onStart(event) {
       try {
         if (ops.has(event.callId)) return;
-        const op: Operation = { trace: undefined, owned: false, node: undefined, step: undefined, model: undefined, tools: new Map(), recordInputs: event.recordInputs !== false, recordOutputs: event.recordOutputs !== false, pending: [], ready: false };
+        const op: Operation = {
+          trace: undefined,
+          owned: false,
+          node: undefined,
+          step: undefined,
+          model: undefined,
+          tools: new Map(),
+          recordInputs: event.recordInputs !== false,
+          recordOutputs: event.recordOutputs !== false,
+          pending: [],
+          ready: false,
+        };
         ops.set(event.callId, op);
         const label = event.functionId ?? event.operationId ?? 'ai';
         const input = op.recordInputs ? promptOf(event) : undefined;
@@ -297,8 +316,13 @@ export function livetraceTelemetry(options: LivetraceTelemetryOptions): Livetrac
     onLanguageModelCallStart(event) {
       on(event.callId, 'onLanguageModelCallStart', (op) => {
         const input = op.recordInputs ? promptOf(event) : undefined;
-        const node = child(op.step ?? op.node, op, input, event.modelId, 'llm', { 'ai.model': event.modelId, 'ai.provider': event.provider });
-        op.model = node ? { node, started: Date.now(), firstChunk: undefined, chunks: [], timer: undefined } : undefined;
+        const node = child(op.step ?? op.node, op, input, event.modelId, 'llm', {
+          'ai.model': event.modelId,
+          'ai.provider': event.provider,
+        });
+        op.model = node
+          ? { node, started: Date.now(), firstChunk: undefined, chunks: [], timer: undefined }
+          : undefined;
       });
     },
     onLanguageModelCallEnd(event) {
@@ -325,7 +349,9 @@ export function livetraceTelemetry(options: LivetraceTelemetryOptions): Livetrac
     onToolExecutionStart(event) {
       on(event.callId, 'onToolExecutionStart', (op) => {
         const tc = event.toolCall;
-        const node = child(op.step ?? op.node, op, op.recordInputs ? tc.input : undefined, tc.toolName, 'tool', { 'ai.tool_call_id': tc.toolCallId });
+        const node = child(op.step ?? op.node, op, op.recordInputs ? tc.input : undefined, tc.toolName, 'tool', {
+          'ai.tool_call_id': tc.toolCallId,
+        });
         if (node) op.tools.set(tc.toolCallId, node);
       });
     },
@@ -385,7 +411,13 @@ export function livetraceTelemetry(options: LivetraceTelemetryOptions): Livetrac
       on(callId, 'onError', (op) => endOpen(op, (n) => n.fail(cause)));
       finish(callId, 'failed', cause);
     },
-    executeLanguageModelCall<T>({ callId, execute }: { callId: string; execute: () => PromiseLike<T> }): PromiseLike<T> {
+    executeLanguageModelCall<T>({
+      callId,
+      execute,
+    }: {
+      callId: string;
+      execute: () => PromiseLike<T>;
+    }): PromiseLike<T> {
       return Promise.resolve(execute()).then((result) => {
         // streamText: observe the provider stream's text deltas as they pass.
         const stream = (result as { stream?: unknown } | null)?.stream;
@@ -409,7 +441,15 @@ export function livetraceTelemetry(options: LivetraceTelemetryOptions): Livetrac
         return { ...(result as object), stream: observed } as T;
       });
     },
-    executeTool<T>({ callId, toolCallId, execute }: { callId: string; toolCallId: string; execute: () => PromiseLike<T> }): PromiseLike<T> {
+    executeTool<T>({
+      callId,
+      toolCallId,
+      execute,
+    }: {
+      callId: string;
+      toolCallId: string;
+      execute: () => PromiseLike<T>;
+    }): PromiseLike<T> {
       // Nested AI SDK calls inside a tool hang under the tool's node.
       const op = ops.get(callId);
       const node = op?.tools.get(toolCallId);
@@ -443,7 +483,9 @@ function setUsage(node: NodeHandle, usage: Record<string, unknown>): void {
 function promptOf(e: { system?: unknown; instructions?: unknown; prompt?: unknown; messages?: unknown }): unknown {
   const system = e.instructions ?? e.system;
   if (Array.isArray(e.messages)) {
-    return typeof system === 'string' && system !== '' ? [{ role: 'system', content: system }, ...e.messages] : e.messages;
+    return typeof system === 'string' && system !== ''
+      ? [{ role: 'system', content: system }, ...e.messages]
+      : e.messages;
   }
   return e.prompt;
 }
@@ -456,7 +498,8 @@ function outputOf(content: readonly unknown[] | undefined): unknown {
   for (const part of content) {
     const p = part as { type?: string; text?: string; toolCallId?: string; toolName?: string; input?: unknown };
     if (p.type === 'text' && typeof p.text === 'string') text += p.text;
-    else if (p.type === 'tool-call' && typeof p.toolName === 'string') calls.push({ id: p.toolCallId, name: p.toolName, arguments: p.input });
+    else if (p.type === 'tool-call' && typeof p.toolName === 'string')
+      calls.push({ id: p.toolCallId, name: p.toolName, arguments: p.input });
   }
   return calls.length > 0 ? { text: text || undefined, tool_calls: calls } : text;
 }

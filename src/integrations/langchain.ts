@@ -95,9 +95,21 @@ interface Run {
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const ICONS: Record<Kind, string> = { chain: 'chain', llm: 'llm', chat_model: 'llm', tool: 'tool', retriever: 'search' };
+const ICONS: Record<Kind, string> = {
+  chain: 'chain',
+  llm: 'llm',
+  chat_model: 'llm',
+  tool: 'tool',
+  retriever: 'search',
+};
 /** LangChain run type -> livetrace node kind. */
-const KINDS: Record<Kind, NodeKind> = { chain: 'chain', llm: 'llm', chat_model: 'llm', tool: 'tool', retriever: 'retriever' };
+const KINDS: Record<Kind, NodeKind> = {
+  chain: 'chain',
+  llm: 'llm',
+  chat_model: 'llm',
+  tool: 'tool',
+  retriever: 'retriever',
+};
 
 export class LivetraceCallbackHandler extends BaseCallbackHandler {
   name = 'livetrace';
@@ -112,7 +124,11 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
 
   constructor(options: LivetraceCallbackHandlerOptions) {
     super({ _awaitHandler: options?.awaitHandlers ?? true });
-    if (!options || typeof options !== 'object' || (!options.tracer && !options.trace && !(options.parent instanceof NodeHandle))) {
+    if (
+      !options ||
+      typeof options !== 'object' ||
+      (!options.tracer && !options.trace && !(options.parent instanceof NodeHandle))
+    ) {
       throw new TypeError('new LivetraceCallbackHandler(options): give a tracer, a trace, or a parent node handle');
     }
     if (options.parent && !(options.parent instanceof NodeHandle) && !options.tracer) {
@@ -120,7 +136,10 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
     }
     this.#opts = options;
     this.#tokens = options.tokens ?? 'batch';
-    if (!['batch', 'each', 'off'].includes(this.#tokens)) throw new TypeError(`LivetraceCallbackHandler option tokens must be "batch", "each" or "off", got ${String(options.tokens)}`);
+    if (!['batch', 'each', 'off'].includes(this.#tokens))
+      throw new TypeError(
+        `LivetraceCallbackHandler option tokens must be "batch", "each" or "off", got ${String(options.tokens)}`,
+      );
     this.#batch = positive('tokenBatchSize', options.tokenBatchSize, 32);
     this.#flushMs = positive('tokenFlushMs', options.tokenFlushMs, 100);
   }
@@ -135,12 +154,30 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
   // @langchain/core's typings declare (runId, runType, tags, metadata, runName, parentRunId)
   // but its CallbackManager calls (runId, parentRunId, tags, metadata, runType, runName):
   // a run id (a UUID) or nothing in 4th place means the runtime order.
-  override async handleChainStart(chain: Serialized, inputs: ChainValues, runId: string, arg4?: string, tags?: string[], metadata?: Record<string, unknown>, arg7?: string, arg8?: string): Promise<void> {
+  override async handleChainStart(
+    chain: Serialized,
+    inputs: ChainValues,
+    runId: string,
+    arg4?: string,
+    tags?: string[],
+    metadata?: Record<string, unknown>,
+    arg7?: string,
+    arg8?: string,
+  ): Promise<void> {
     const runtimeOrder = arg4 === undefined || UUID_RE.test(arg4) || this.#runs.has(arg4);
     const parentRunId = runtimeOrder ? arg4 : arg8;
     const runType = runtimeOrder ? arg7 : arg4;
     const runName = runtimeOrder ? arg8 : arg7;
-    await this.#start('chain', runId, parentRunId, runName ?? lastId(chain) ?? 'chain', plain(inputs), tags, metadata, runType ? { 'langchain.chain_type': runType } : undefined);
+    await this.#start(
+      'chain',
+      runId,
+      parentRunId,
+      runName ?? lastId(chain) ?? 'chain',
+      plain(inputs),
+      tags,
+      metadata,
+      runType ? { 'langchain.chain_type': runType } : undefined,
+    );
   }
   override async handleChainEnd(outputs: ChainValues, runId: string): Promise<void> {
     await this.#end(runId, (node) => node.complete(plain(outputs)));
@@ -149,13 +186,52 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
     await this.#end(runId, (node) => node.fail(err), err);
   }
 
-  override async handleLLMStart(llm: Serialized, prompts: string[], runId: string, parentRunId?: string, extraParams?: Record<string, unknown>, tags?: string[], metadata?: Record<string, unknown>, runName?: string): Promise<void> {
-    await this.#start('llm', runId, parentRunId, runName ?? lastId(llm) ?? 'llm', { prompts }, tags, metadata, invocation(extraParams));
+  override async handleLLMStart(
+    llm: Serialized,
+    prompts: string[],
+    runId: string,
+    parentRunId?: string,
+    extraParams?: Record<string, unknown>,
+    tags?: string[],
+    metadata?: Record<string, unknown>,
+    runName?: string,
+  ): Promise<void> {
+    await this.#start(
+      'llm',
+      runId,
+      parentRunId,
+      runName ?? lastId(llm) ?? 'llm',
+      { prompts },
+      tags,
+      metadata,
+      invocation(extraParams),
+    );
   }
-  override async handleChatModelStart(llm: Serialized, messages: BaseMessage[][], runId: string, parentRunId?: string, extraParams?: Record<string, unknown>, tags?: string[], metadata?: Record<string, unknown>, runName?: string): Promise<void> {
+  override async handleChatModelStart(
+    llm: Serialized,
+    messages: BaseMessage[][],
+    runId: string,
+    parentRunId?: string,
+    extraParams?: Record<string, unknown>,
+    tags?: string[],
+    metadata?: Record<string, unknown>,
+    runName?: string,
+  ): Promise<void> {
     // The conversation convention: { messages: [{ role, content, tool_calls?, tool_call_id? }] }.
-    const input = messages.length === 1 ? { messages: messages[0]!.map(messageToPlain) } : { batches: messages.map((list) => ({ messages: list.map(messageToPlain) })) };
-    await this.#start('chat_model', runId, parentRunId, runName ?? lastId(llm) ?? 'chat model', input, tags, metadata, invocation(extraParams));
+    const input =
+      messages.length === 1
+        ? { messages: messages[0]!.map(messageToPlain) }
+        : { batches: messages.map((list) => ({ messages: list.map(messageToPlain) })) };
+    await this.#start(
+      'chat_model',
+      runId,
+      parentRunId,
+      runName ?? lastId(llm) ?? 'chat model',
+      input,
+      tags,
+      metadata,
+      invocation(extraParams),
+    );
   }
   override handleLLMNewToken(token: string, _idx: unknown, runId: string): void {
     try {
@@ -187,7 +263,10 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
     const run = this.#runs.get(runId);
     await this.#end(runId, (node) => {
       // One node_updated for the usage and the provider's report.
-      const meta = output?.llmOutput && Object.keys(output.llmOutput).length > 0 ? { 'langchain.llm_output': plain(output.llmOutput) } : undefined;
+      const meta =
+        output?.llmOutput && Object.keys(output.llmOutput).length > 0
+          ? { 'langchain.llm_output': plain(output.llmOutput) }
+          : undefined;
       const usage = run ? usageOf(output, run) : undefined;
       if (usage) node.setUsage(usage, meta);
       else if (meta) node.setMetadata(meta);
@@ -198,8 +277,26 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
     await this.#end(runId, (node) => node.fail(err), err);
   }
 
-  override async handleToolStart(tool: Serialized, input: string, runId: string, parentRunId?: string, tags?: string[], metadata?: Record<string, unknown>, runName?: string, toolCallId?: string): Promise<void> {
-    await this.#start('tool', runId, parentRunId, runName ?? lastId(tool) ?? 'tool', parseJson(input), tags, metadata, toolCallId ? { 'langchain.tool_call_id': toolCallId } : undefined);
+  override async handleToolStart(
+    tool: Serialized,
+    input: string,
+    runId: string,
+    parentRunId?: string,
+    tags?: string[],
+    metadata?: Record<string, unknown>,
+    runName?: string,
+    toolCallId?: string,
+  ): Promise<void> {
+    await this.#start(
+      'tool',
+      runId,
+      parentRunId,
+      runName ?? lastId(tool) ?? 'tool',
+      parseJson(input),
+      tags,
+      metadata,
+      toolCallId ? { 'langchain.tool_call_id': toolCallId } : undefined,
+    );
   }
   override async handleToolEnd(output: unknown, runId: string): Promise<void> {
     await this.#end(runId, (node) => node.complete(toolOutput(output)));
@@ -208,8 +305,24 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
     await this.#end(runId, (node) => node.fail(err), err);
   }
 
-  override async handleRetrieverStart(retriever: Serialized, query: string, runId: string, parentRunId?: string, tags?: string[], metadata?: Record<string, unknown>, name?: string): Promise<void> {
-    await this.#start('retriever', runId, parentRunId, name ?? lastId(retriever) ?? 'retriever', { query }, tags, metadata);
+  override async handleRetrieverStart(
+    retriever: Serialized,
+    query: string,
+    runId: string,
+    parentRunId?: string,
+    tags?: string[],
+    metadata?: Record<string, unknown>,
+    name?: string,
+  ): Promise<void> {
+    await this.#start(
+      'retriever',
+      runId,
+      parentRunId,
+      name ?? lastId(retriever) ?? 'retriever',
+      { query },
+      tags,
+      metadata,
+    );
   }
   override async handleRetrieverEnd(documents: DocumentInterface[], runId: string): Promise<void> {
     await this.#end(runId, (node) => node.complete(plain(documents)));
@@ -221,8 +334,16 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
   override async handleText(text: string, runId: string): Promise<void> {
     await this.#onNode(runId, (node) => node.info(text));
   }
-  override async handleAgentAction(action: { tool: string; toolInput: unknown; log?: string }, runId: string): Promise<void> {
-    await this.#onNode(runId, (node) => node.info(`agent action: ${action.tool}`, plain({ tool: action.tool, toolInput: action.toolInput, log: action.log })));
+  override async handleAgentAction(
+    action: { tool: string; toolInput: unknown; log?: string },
+    runId: string,
+  ): Promise<void> {
+    await this.#onNode(runId, (node) =>
+      node.info(
+        `agent action: ${action.tool}`,
+        plain({ tool: action.tool, toolInput: action.toolInput, log: action.log }),
+      ),
+    );
   }
   override async handleAgentEnd(action: { returnValues: unknown; log?: string }, runId: string): Promise<void> {
     await this.#onNode(runId, (node) => node.info('agent finish', plain(action.returnValues)));
@@ -271,7 +392,16 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
 
   // ---- internals --------------------------------------------------------------------
 
-  async #start(kind: Kind, runId: string, parentRunId: string | undefined, label: string, input: unknown, tags: string[] | undefined, metadata: Record<string, unknown> | undefined, extra?: Record<string, unknown>): Promise<void> {
+  async #start(
+    kind: Kind,
+    runId: string,
+    parentRunId: string | undefined,
+    label: string,
+    input: unknown,
+    tags: string[] | undefined,
+    metadata: Record<string, unknown> | undefined,
+    extra?: Record<string, unknown>,
+  ): Promise<void> {
     if (this.#closed) return;
     try {
       const parent = parentRunId !== undefined ? this.#runs.get(parentRunId) : undefined;
@@ -279,15 +409,31 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
       let resolveStarted!: () => void;
       const lg = graphStepOf(metadata);
       const run: Run = {
-        root, isRoot: !parent, node: undefined, hidden: false, lg, graph: undefined, started: new Promise((r) => (resolveStarted = r)), tokens: [], tokenCount: 0, tokenTimer: undefined,
-        startedAt: Date.now(), firstTokenAt: undefined, model: modelName(extra, metadata), provider: str(metadata?.['ls_provider']),
+        root,
+        isRoot: !parent,
+        node: undefined,
+        hidden: false,
+        lg,
+        graph: undefined,
+        started: new Promise((r) => (resolveStarted = r)),
+        tokens: [],
+        tokenCount: 0,
+        tokenTimer: undefined,
+        startedAt: Date.now(),
+        firstTokenAt: undefined,
+        model: modelName(extra, metadata),
+        provider: str(metadata?.['ls_provider']),
       };
       this.#runs.set(runId, run);
       // LangGraph: a node run (its parent is the graph run, whose LangGraph coordinates differ)
       // hangs under the node runs of the previous superstep, or joins the sources of a
       // `join:a+b:node` trigger, instead of nesting under the graph run.
-      const hide = parent !== undefined && (this.#opts.hiddenRuns ?? 'skip') === 'skip' && tags?.includes('langsmith:hidden') === true;
-      const graphParents = !hide && parent && lg && !sameStep(parent.lg, lg) ? this.#graphParents(parent, run, lg) : undefined;
+      const hide =
+        parent !== undefined &&
+        (this.#opts.hiddenRuns ?? 'skip') === 'skip' &&
+        tags?.includes('langsmith:hidden') === true;
+      const graphParents =
+        !hide && parent && lg && !sameStep(parent.lg, lg) ? this.#graphParents(parent, run, lg) : undefined;
       try {
         const trace = root.trace ?? (await root.ready);
         if (!trace) return;
@@ -307,7 +453,8 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
         if (metadata && Object.keys(metadata).length > 0) meta['langchain.metadata'] = plain(metadata);
         const options = { label, kind: KINDS[kind], icon: ICONS[kind], metadata: meta, autoCompleteParent: false };
         let node: NodeHandle;
-        if (sources.length > 1) node = sources[0]!.join(sources, input, options); // join(nodes): parents are exactly `nodes`
+        if (sources.length > 1)
+          node = sources[0]!.join(sources, input, options); // join(nodes): parents are exactly `nodes`
         else if (sources.length === 1) node = sources[0]!.add(input, options);
         else if (parent?.node) node = parent.node.add(input, options);
         else if (root.anchor) node = root.anchor.add(input, options);
@@ -373,7 +520,13 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
   /** Where a top-level run goes: the given trace or parent, the current livetrace node, or a new trace. */
   #openRoot(label: string): Root {
     const { trace, parent, tracer } = this.#opts;
-    const root: Root = { trace: undefined, ready: Promise.resolve(undefined), owned: false, loaded: false, anchor: undefined };
+    const root: Root = {
+      trace: undefined,
+      ready: Promise.resolve(undefined),
+      owned: false,
+      loaded: false,
+      anchor: undefined,
+    };
     const fixed = (t: Trace, anchor?: NodeHandle): Root => {
       root.trace = t;
       root.anchor = anchor;
@@ -386,11 +539,14 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
       const loaded = tracer.get(parent.trace_id);
       if (loaded) return fixed(loaded, parent.node_id ? loaded.node(parent.node_id) : undefined);
       root.loaded = true;
-      root.ready = this.#guard(tracer.load(parent.trace_id).then((t) => {
-        root.trace = t;
-        root.anchor = parent.node_id ? t.node(parent.node_id) : undefined;
-        return t;
-      }), `could not load trace ${parent.trace_id}`);
+      root.ready = this.#guard(
+        tracer.load(parent.trace_id).then((t) => {
+          root.trace = t;
+          root.anchor = parent.node_id ? t.node(parent.node_id) : undefined;
+          return t;
+        }),
+        `could not load trace ${parent.trace_id}`,
+      );
       return root;
     }
     if (trace) return fixed(trace);
@@ -401,7 +557,10 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
     if (!tracer) return root;
     root.owned = true;
     const options = this.#opts.traceOptions ?? {};
-    root.ready = this.#guard(tracer.create({ agentName: label, ...options }).then((t) => (root.trace = t)), 'could not create a trace');
+    root.ready = this.#guard(
+      tracer.create({ agentName: label, ...options }).then((t) => (root.trace = t)),
+      'could not create a trace',
+    );
     return root;
   }
 
@@ -469,7 +628,12 @@ function graphStepOf(metadata: Record<string, unknown> | undefined): GraphStep |
   if (typeof node !== 'string' || typeof step !== 'number') return undefined;
   const triggers = metadata?.['langgraph_triggers'];
   const ns = metadata?.['langgraph_checkpoint_ns'];
-  return { node, step, ns: typeof ns === 'string' ? ns : '', triggers: Array.isArray(triggers) ? triggers.filter((t): t is string => typeof t === 'string') : [] };
+  return {
+    node,
+    step,
+    ns: typeof ns === 'string' ? ns : '',
+    triggers: Array.isArray(triggers) ? triggers.filter((t): t is string => typeof t === 'string') : [],
+  };
 }
 
 function sameStep(a: GraphStep | undefined, b: GraphStep): boolean {
@@ -479,7 +643,9 @@ function sameStep(a: GraphStep | undefined, b: GraphStep): boolean {
 function positive(name: string, value: number | undefined, def: number): number {
   if (value === undefined) return def;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new TypeError(`LivetraceCallbackHandler option ${name} must be an integer >= 1, got ${String(value)} (${typeof value})`);
+    throw new TypeError(
+      `LivetraceCallbackHandler option ${name} must be an integer >= 1, got ${String(value)} (${typeof value})`,
+    );
   }
   return value;
 }
@@ -515,7 +681,15 @@ interface MessageLike {
 }
 
 /** LangChain message types -> conversation roles. */
-const ROLES: Record<string, string> = { human: 'user', ai: 'assistant', system: 'system', tool: 'tool', developer: 'system', function: 'tool', generic: 'user' };
+const ROLES: Record<string, string> = {
+  human: 'user',
+  ai: 'assistant',
+  system: 'system',
+  tool: 'tool',
+  developer: 'system',
+  function: 'tool',
+  generic: 'user',
+};
 
 /** LangChain `{ id, name, args }` -> the conversation convention's `{ id, name, arguments }`. */
 function toolCall(tc: unknown): unknown {
@@ -531,9 +705,17 @@ function str(v: unknown): string | undefined {
 }
 
 /** The model a run calls: LangSmith metadata (`ls_model_name`), else the invocation params. */
-function modelName(extra: Record<string, unknown> | undefined, metadata: Record<string, unknown> | undefined): string | undefined {
+function modelName(
+  extra: Record<string, unknown> | undefined,
+  metadata: Record<string, unknown> | undefined,
+): string | undefined {
   const params = extra?.['langchain.invocation_params'] as Record<string, unknown> | undefined;
-  return str(metadata?.['ls_model_name']) ?? str(params?.['model']) ?? str(params?.['model_name']) ?? str(params?.['modelName']);
+  return (
+    str(metadata?.['ls_model_name']) ??
+    str(params?.['model']) ??
+    str(params?.['model_name']) ??
+    str(params?.['modelName'])
+  );
 }
 
 function count(v: unknown): number | undefined {
@@ -553,7 +735,9 @@ function usageOf(result: LLMResult | undefined, run: Run): UsageInput | undefine
   let model = run.model;
   for (const list of gens) {
     for (const g of list ?? []) {
-      const msg = (g as { message?: { usage_metadata?: Record<string, unknown>; response_metadata?: Record<string, unknown> } }).message;
+      const msg = (
+        g as { message?: { usage_metadata?: Record<string, unknown>; response_metadata?: Record<string, unknown> } }
+      ).message;
       const um = msg?.usage_metadata;
       if (um && typeof um === 'object') {
         input = (input ?? 0) + (count(um['input_tokens']) ?? 0);
@@ -571,7 +755,8 @@ function usageOf(result: LLMResult | undefined, run: Run): UsageInput | undefine
   }
   if (input === undefined && output === undefined) {
     const lo = result?.llmOutput as Record<string, unknown> | undefined;
-    const tu = (lo?.['tokenUsage'] ?? lo?.['estimatedTokenUsage'] ?? lo?.['usage']) as Record<string, unknown> | undefined;
+    const tu = (lo?.['tokenUsage'] ?? lo?.['estimatedTokenUsage'] ?? lo?.['usage']) as
+      Record<string, unknown> | undefined;
     if (tu && typeof tu === 'object') {
       input = count(tu['promptTokens']) ?? count(tu['prompt_tokens']) ?? count(tu['input_tokens']);
       output = count(tu['completionTokens']) ?? count(tu['completion_tokens']) ?? count(tu['output_tokens']);
@@ -589,7 +774,12 @@ function usageOf(result: LLMResult | undefined, run: Run): UsageInput | undefine
 }
 
 function isMessage(v: unknown): v is MessageLike {
-  return v !== null && typeof v === 'object' && 'content' in v && (typeof (v as MessageLike).getType === 'function' || typeof (v as MessageLike)._getType === 'function');
+  return (
+    v !== null &&
+    typeof v === 'object' &&
+    'content' in v &&
+    (typeof (v as MessageLike).getType === 'function' || typeof (v as MessageLike)._getType === 'function')
+  );
 }
 
 /** A message as the viewer wants it: role, content, tool calls. */
@@ -610,7 +800,9 @@ function plain(v: unknown, depth = 0): unknown {
   if (isMessage(v)) return messageToPlain(v);
   if ('pageContent' in v && typeof (v as DocumentInterface).pageContent === 'string') {
     const d = v as DocumentInterface;
-    return d.id !== undefined ? { pageContent: d.pageContent, metadata: plain(d.metadata, depth + 1), id: d.id } : { pageContent: d.pageContent, metadata: plain(d.metadata, depth + 1) };
+    return d.id !== undefined
+      ? { pageContent: d.pageContent, metadata: plain(d.metadata, depth + 1), id: d.id }
+      : { pageContent: d.pageContent, metadata: plain(d.metadata, depth + 1) };
   }
   if (Array.isArray(v)) return v.map((x) => plain(x, depth + 1));
   const proto = Object.getPrototypeOf(v);

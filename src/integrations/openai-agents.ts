@@ -118,7 +118,13 @@ export class LivetraceAgentsProcessor {
       this.#when(root, 'onSpanStart', () => {
         const parent = (span.parentId !== null && this.#spans.get(span.parentId)?.node) || root.node;
         const d = describeStart(span);
-        const opts: NodeOptions & { kind: IntegrationKind } = { label: d.label, icon: d.icon ?? d.kind, kind: d.kind, metadata: d.metadata, autoCompleteParent: false };
+        const opts: NodeOptions & { kind: IntegrationKind } = {
+          label: d.label,
+          icon: d.icon ?? d.kind,
+          kind: d.kind,
+          metadata: d.metadata,
+          autoCompleteParent: false,
+        };
         const node = parent ? parent.add(d.input, opts) : root.trace?.add(d.input, opts);
         entry.node = node && !node.isNoop ? node : undefined;
       });
@@ -142,7 +148,11 @@ export class LivetraceAgentsProcessor {
           if (d.metadata && Object.keys(d.metadata).length > 0) node.setMetadata(d.metadata);
           if (d.usage) setUsage(node, d.usage);
           if (span.error) {
-            const error = { name: 'AgentsSpanError', message: span.error.message, ...(span.error.data !== undefined ? { data: span.error.data } : {}) };
+            const error = {
+              name: 'AgentsSpanError',
+              message: span.error.message,
+              ...(span.error.data !== undefined ? { data: span.error.data } : {}),
+            };
             node.fail(error);
             if (span.parentId === null) {
               root.error ??= error;
@@ -195,14 +205,30 @@ export class LivetraceAgentsProcessor {
     if (typeof t?.traceId !== 'string') return undefined;
     const existing = this.#roots.get(t.traceId);
     if (existing) return existing;
-    const root: Root = { id: t.traceId, trace: undefined, owned: false, node: undefined, ready: false, pending: [], open: 0, ended: false, error: undefined };
+    const root: Root = {
+      id: t.traceId,
+      trace: undefined,
+      owned: false,
+      node: undefined,
+      ready: false,
+      pending: [],
+      open: 0,
+      ended: false,
+      error: undefined,
+    };
     const label = typeof t.name === 'string' && t.name !== '' ? t.name : 'agents';
     const metadata: Record<string, unknown> = { 'agents.trace_id': t.traceId };
     if (t.groupId) metadata['agents.group_id'] = t.groupId;
     if (t.metadata && Object.keys(t.metadata).length > 0) metadata['agents.metadata'] = t.metadata;
     const begin = (trace: Trace, anchor: NodeHandle | undefined): void => {
       root.trace = trace;
-      const opts: NodeOptions & { kind: IntegrationKind } = { label, icon: 'agent', kind: 'agent', metadata, autoCompleteParent: false };
+      const opts: NodeOptions & { kind: IntegrationKind } = {
+        label,
+        icon: 'agent',
+        kind: 'agent',
+        metadata,
+        autoCompleteParent: false,
+      };
       const node = anchor ? anchor.add(undefined, opts) : trace.add(undefined, opts);
       root.node = node.isNoop ? undefined : node;
       root.ready = true;
@@ -231,7 +257,10 @@ export class LivetraceAgentsProcessor {
         (err: unknown) => {
           this.#roots.delete(t.traceId);
           for (const [id, e] of this.#spans) if (e.root === root) this.#spans.delete(id);
-          this.#warn(`could not create a trace: ${errorMessage(err)}; Agents SDK trace ${t.traceId} is not recorded`, err);
+          this.#warn(
+            `could not create a trace: ${errorMessage(err)}; Agents SDK trace ${t.traceId} is not recorded`,
+            err,
+          );
         },
       ),
     );
@@ -304,9 +333,19 @@ function describeStart(span: AgentsSpanLike): StartShape {
       if (d['agent_name'] !== undefined) meta['agents.agent_name'] = d['agent_name'];
       return { kind: 'step', label: `turn ${String(d['turn'] ?? '')}`.trim(), metadata: meta };
     case 'function':
-      return { kind: 'tool', label: str(d['name']) ?? 'function', input: d['input'] !== undefined && d['input'] !== '' ? parseJson(d['input']) : undefined, metadata: meta };
+      return {
+        kind: 'tool',
+        label: str(d['name']) ?? 'function',
+        input: d['input'] !== undefined && d['input'] !== '' ? parseJson(d['input']) : undefined,
+        metadata: meta,
+      };
     case 'generation':
-      return { kind: 'llm', label: str(d['model']) ?? 'generation', input: d['input'], metadata: withConfig(meta, d['model_config']) };
+      return {
+        kind: 'llm',
+        label: str(d['model']) ?? 'generation',
+        input: d['input'],
+        metadata: withConfig(meta, d['model_config']),
+      };
     case 'response':
       return { kind: 'llm', label: 'response', input: d['_input'], metadata: meta };
     case 'handoff':
@@ -317,10 +356,19 @@ function describeStart(span: AgentsSpanLike): StartShape {
       return { kind: 'step', label: str(d['name']) ?? 'custom', input: d['data'], metadata: meta };
     case 'mcp_tools':
       if (d['server'] !== undefined) meta['agents.mcp_server'] = d['server'];
-      return { kind: 'tool', label: `mcp list tools${str(d['server']) ? ` (${String(d['server'])})` : ''}`, metadata: meta };
+      return {
+        kind: 'tool',
+        label: `mcp list tools${str(d['server']) ? ` (${String(d['server'])})` : ''}`,
+        metadata: meta,
+      };
     case 'transcription':
     case 'speech':
-      return { kind: 'llm', label: str(d['model']) ?? d.type, input: d.type === 'speech' ? d['input'] : undefined, metadata: withConfig(meta, d['model_config']) };
+      return {
+        kind: 'llm',
+        label: str(d['model']) ?? d.type,
+        input: d.type === 'speech' ? d['input'] : undefined,
+        metadata: withConfig(meta, d['model_config']),
+      };
     default:
       return { kind: 'step', label: d.type, metadata: meta };
   }
@@ -351,11 +399,16 @@ function describeEnd(span: AgentsSpanLike): EndShape {
     case 'function': {
       const metadata: Record<string, unknown> = {};
       if (d['mcp_data'] !== undefined) metadata['agents.mcp_data'] = d['mcp_data'];
-      return { patch: d['input'] !== undefined && d['input'] !== '' ? { input: parseJson(d['input']) } : undefined, output: parseJson(d['output']), metadata };
+      return {
+        patch: d['input'] !== undefined && d['input'] !== '' ? { input: parseJson(d['input']) } : undefined,
+        output: parseJson(d['output']),
+        metadata,
+      };
     }
     case 'generation': {
       const model = str(d['model']);
-      const u = d['usage'] as { input_tokens?: unknown; output_tokens?: unknown; details?: Record<string, unknown> | null } | undefined;
+      const u = d['usage'] as
+        { input_tokens?: unknown; output_tokens?: unknown; details?: Record<string, unknown> | null } | undefined;
       const patch: EndShape['patch'] = {};
       if (d['input'] !== undefined) patch.input = d['input'];
       if (model) patch.label = model;
@@ -377,7 +430,14 @@ function describeEnd(span: AgentsSpanLike): EndShape {
         patch,
         output: r?.output !== undefined ? assistantOutput(r.output) : undefined,
         metadata: d['response_id'] !== undefined ? { 'agents.response_id': d['response_id'] } : {},
-        usage: u ? usageOf(model ?? 'unknown', u['input_tokens'] ?? u['inputTokens'], u['output_tokens'] ?? u['outputTokens'], u) : undefined,
+        usage: u
+          ? usageOf(
+              model ?? 'unknown',
+              u['input_tokens'] ?? u['inputTokens'],
+              u['output_tokens'] ?? u['outputTokens'],
+              u,
+            )
+          : undefined,
       };
     }
     case 'handoff':
@@ -385,7 +445,15 @@ function describeEnd(span: AgentsSpanLike): EndShape {
     case 'guardrail': {
       const triggered = d['triggered'] === true;
       const output = { triggered };
-      if (triggered) return { output, metadata: { 'agents.triggered': true }, failure: { name: 'GuardrailTripwireTriggered', message: `guardrail ${String(d['name'] ?? '')} tripped`.replace('  ', ' ') } };
+      if (triggered)
+        return {
+          output,
+          metadata: { 'agents.triggered': true },
+          failure: {
+            name: 'GuardrailTripwireTriggered',
+            message: `guardrail ${String(d['name'] ?? '')} tripped`.replace('  ', ' '),
+          },
+        };
       return { output, metadata: { 'agents.triggered': false } };
     }
     case 'custom':
@@ -395,7 +463,9 @@ function describeEnd(span: AgentsSpanLike): EndShape {
     case 'transcription':
       return { output: d['output'] };
     case 'speech':
-      return { output: d['output'] !== undefined ? { format: (d['output'] as { format?: unknown }).format } : undefined };
+      return {
+        output: d['output'] !== undefined ? { format: (d['output'] as { format?: unknown }).format } : undefined,
+      };
     default: {
       const { type: _type, ...rest } = d;
       return { output: Object.keys(rest).length > 0 ? rest : undefined };
@@ -423,7 +493,12 @@ function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
-function usageOf(model: string, input: unknown, output: unknown, details: Record<string, unknown> | undefined): Parameters<typeof setUsage>[1] {
+function usageOf(
+  model: string,
+  input: unknown,
+  output: unknown,
+  details: Record<string, unknown> | undefined,
+): Parameters<typeof setUsage>[1] {
   const inDetails = (details?.['input_tokens_details'] ?? details) as Record<string, unknown> | undefined;
   const outDetails = (details?.['output_tokens_details'] ?? details) as Record<string, unknown> | undefined;
   return {
@@ -456,7 +531,11 @@ function assistantOutput(items: unknown): unknown {
       text += it['content'];
       sawText = true;
     } else if (type === 'function_call') {
-      calls.push({ id: it['callId'] ?? it['call_id'] ?? it['id'], name: it['name'], arguments: parseJson(it['arguments']) });
+      calls.push({
+        id: it['callId'] ?? it['call_id'] ?? it['id'],
+        name: it['name'],
+        arguments: parseJson(it['arguments']),
+      });
     } else if (type === 'reasoning') {
       continue;
     } else return items;

@@ -37,7 +37,11 @@ export function positiveInt(owner: string, name: string, value: number | undefin
 }
 
 /** Where integration problems go: a callback or process.emitWarning; never throws. */
-export function warner<C extends string>(code: C, prefix: string, onWarning: ((w: { code: C; message: string; cause?: unknown }) => void) | undefined): (message: string, cause?: unknown) => void {
+export function warner<C extends string>(
+  code: C,
+  prefix: string,
+  onWarning: ((w: { code: C; message: string; cause?: unknown }) => void) | undefined,
+): (message: string, cause?: unknown) => void {
   return (message, cause) => {
     const w = { code, message: `${prefix}: ${message}`, cause };
     try {

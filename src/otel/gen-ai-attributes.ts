@@ -11,7 +11,8 @@
 //   (OpenLLMetry).
 // - OpenInference: input.value / output.value.
 
-export type AttributeValue = string | number | boolean | Array<string | number | boolean | null | undefined> | null | undefined;
+export type AttributeValue =
+  string | number | boolean | Array<string | number | boolean | null | undefined> | null | undefined;
 export type Attributes = Record<string, AttributeValue>;
 
 /** attribute -> field name in the node's input (or output) when several are present. */
@@ -45,7 +46,16 @@ const OUTPUT_KEYS: Record<string, string> = {
 };
 
 /** Attributes the AI SDK always writes with JSON.stringify (so "5" is the number 5). */
-const ALWAYS_JSON = new Set(['ai.prompt', 'ai.prompt.messages', 'ai.toolCall.args', 'ai.toolCall.result', 'ai.response.toolCalls', 'ai.response.object', 'ai.value', 'ai.embedding']);
+const ALWAYS_JSON = new Set([
+  'ai.prompt',
+  'ai.prompt.messages',
+  'ai.toolCall.args',
+  'ai.toolCall.result',
+  'ai.response.toolCalls',
+  'ai.response.object',
+  'ai.value',
+  'ai.embedding',
+]);
 
 const INDEXED_RE = /^gen_ai\.(prompt|completion)\.(\d+)\.(.+)$/;
 
@@ -84,7 +94,8 @@ function collect(fields: Map<string, unknown>): unknown {
 /** Splits span attributes into metadata, input (prompt) and output (completion). */
 export function splitAttributes(attributes: Attributes, mapInputOutput = true): SplitAttributes {
   const metadata: Record<string, AttributeValue> = {};
-  if (!mapInputOutput) return { metadata: { ...attributes }, input: undefined, output: undefined, hasInput: false, hasOutput: false };
+  if (!mapInputOutput)
+    return { metadata: { ...attributes }, input: undefined, output: undefined, hasInput: false, hasOutput: false };
   const input = new Map<string, unknown>();
   const output = new Map<string, unknown>();
   const indexed = { prompt: [] as Record<string, unknown>[], completion: [] as Record<string, unknown>[] };
@@ -113,7 +124,8 @@ export function splitAttributes(attributes: Attributes, mapInputOutput = true): 
     metadata[key] = value;
   }
   if (indexed.prompt.length > 0 && !input.has('prompt')) input.set('prompt', indexed.prompt.filter(Boolean));
-  if (indexed.completion.length > 0 && !output.has('completion')) output.set('completion', indexed.completion.filter(Boolean));
+  if (indexed.completion.length > 0 && !output.has('completion'))
+    output.set('completion', indexed.completion.filter(Boolean));
   return {
     metadata,
     input: input.size > 0 ? collect(input) : undefined,

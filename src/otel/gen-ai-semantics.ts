@@ -66,7 +66,8 @@ export function spanNodeKind(attributes: Attributes): NodeKind | undefined {
   const own = attributes['livetrace.kind'];
   if (typeof own === 'string' && NODE_KIND_SET.has(own)) return own as NodeKind;
   const op = attributes['gen_ai.operation.name'];
-  if (typeof op === 'string' && Object.prototype.hasOwnProperty.call(GEN_AI_OPERATIONS, op)) return GEN_AI_OPERATIONS[op];
+  if (typeof op === 'string' && Object.prototype.hasOwnProperty.call(GEN_AI_OPERATIONS, op))
+    return GEN_AI_OPERATIONS[op];
   const oi = attributes['openinference.span.kind'];
   if (typeof oi === 'string') {
     const k = oi.toUpperCase();
@@ -96,27 +97,64 @@ function text(attributes: Attributes, keys: readonly string[]): string | undefin
   return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
 }
 
-const INPUT_TOKENS = ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens', 'llm.token_count.prompt', 'ai.usage.inputTokens', 'ai.usage.promptTokens'];
-const OUTPUT_TOKENS = ['gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens', 'llm.token_count.completion', 'ai.usage.outputTokens', 'ai.usage.completionTokens'];
+const INPUT_TOKENS = [
+  'gen_ai.usage.input_tokens',
+  'gen_ai.usage.prompt_tokens',
+  'llm.token_count.prompt',
+  'ai.usage.inputTokens',
+  'ai.usage.promptTokens',
+];
+const OUTPUT_TOKENS = [
+  'gen_ai.usage.output_tokens',
+  'gen_ai.usage.completion_tokens',
+  'llm.token_count.completion',
+  'ai.usage.outputTokens',
+  'ai.usage.completionTokens',
+];
 
 /**
  * The usage of the model call a span records, or undefined when it reports no tokens.
  * Only model calls (kind `llm` or `embedding`) carry usage: an agent or operation span
  * that sums its calls' tokens must not count them a second time.
  */
-export function spanUsage(attributes: Attributes, kind: NodeKind | undefined = spanNodeKind(attributes)): UsageInput | undefined {
+export function spanUsage(
+  attributes: Attributes,
+  kind: NodeKind | undefined = spanNodeKind(attributes),
+): UsageInput | undefined {
   if (kind !== undefined && kind !== 'llm' && kind !== 'embedding') return undefined;
   const input = tokens(attributes, INPUT_TOKENS);
   const output = tokens(attributes, OUTPUT_TOKENS);
   if (input === undefined && output === undefined) return undefined;
   const usage: UsageInput = { inputTokens: input ?? 0, outputTokens: output ?? 0 };
-  const model = text(attributes, ['gen_ai.response.model', 'gen_ai.request.model', 'llm.model_name', 'ai.response.model', 'ai.model.id']);
+  const model = text(attributes, [
+    'gen_ai.response.model',
+    'gen_ai.request.model',
+    'llm.model_name',
+    'ai.response.model',
+    'ai.model.id',
+  ]);
   if (model !== undefined) usage.model = model;
-  const provider = text(attributes, ['gen_ai.provider.name', 'gen_ai.system', 'llm.provider', 'llm.system', 'ai.model.provider']);
+  const provider = text(attributes, [
+    'gen_ai.provider.name',
+    'gen_ai.system',
+    'llm.provider',
+    'llm.system',
+    'ai.model.provider',
+  ]);
   if (provider !== undefined) usage.provider = provider;
-  const cached = tokens(attributes, ['gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_read_input_tokens', 'llm.token_count.prompt_details.cache_read', 'ai.usage.cachedInputTokens']);
+  const cached = tokens(attributes, [
+    'gen_ai.usage.cache_read.input_tokens',
+    'gen_ai.usage.cache_read_input_tokens',
+    'llm.token_count.prompt_details.cache_read',
+    'ai.usage.cachedInputTokens',
+  ]);
   if (cached !== undefined) usage.cachedTokens = cached;
-  const reasoning = tokens(attributes, ['gen_ai.usage.reasoning.output_tokens', 'gen_ai.usage.reasoning_tokens', 'llm.token_count.completion_details.reasoning', 'ai.usage.reasoningTokens']);
+  const reasoning = tokens(attributes, [
+    'gen_ai.usage.reasoning.output_tokens',
+    'gen_ai.usage.reasoning_tokens',
+    'llm.token_count.completion_details.reasoning',
+    'ai.usage.reasoningTokens',
+  ]);
   if (reasoning !== undefined) usage.reasoningTokens = reasoning;
   const ttft = tokens(attributes, ['ai.response.msToFirstChunk']);
   if (ttft !== undefined) usage.timeToFirstTokenMs = ttft;

@@ -1,7 +1,13 @@
 // livetrace node -> OpenTelemetry Context: OTel spans started in it (an AI SDK call, any
 // instrumented library) get the node's ids as their remote parent and carry the livetrace
 // tracestate entry, so LivetraceSpanProcessor records them under that node.
-import { context as otelContext, createTraceState, trace as otelTrace, TraceFlags, type Context } from '@opentelemetry/api';
+import {
+  context as otelContext,
+  createTraceState,
+  trace as otelTrace,
+  TraceFlags,
+  type Context,
+} from '@opentelemetry/api';
 import type { NodeContext } from '../core/types.js';
 import { NodeHandle } from '../tracer/node-handle.js';
 import { parseTraceparent, traceContextHeaders, type TraceContextHeaders } from './traceparent.js';
@@ -11,7 +17,8 @@ export function headersFor(target: NodeHandle | NodeContext): TraceContextHeader
   if (target instanceof NodeHandle) {
     const data = target.data;
     const trace = target.trace;
-    if (data && trace) return traceContextHeaders({ trace_id: trace.id, node: data, traceMetadata: trace.getInfo().metadata });
+    if (data && trace)
+      return traceContextHeaders({ trace_id: trace.id, node: data, traceMetadata: trace.getInfo().metadata });
     return traceContextHeaders(target.context());
   }
   return traceContextHeaders(target);

@@ -13,7 +13,13 @@ export const OTEL_SPAN_ID_KEY = 'otel.span_id';
 export const OTEL_PARENT_SPAN_ID_KEY = 'otel.parent_span_id';
 export const OTEL_KIND_KEY = 'otel.kind';
 export const OTEL_SCOPE_KEY = 'otel.scope';
-const RESERVED_KEYS = new Set([OTEL_TRACE_ID_KEY, OTEL_SPAN_ID_KEY, OTEL_PARENT_SPAN_ID_KEY, OTEL_KIND_KEY, OTEL_SCOPE_KEY]);
+const RESERVED_KEYS = new Set([
+  OTEL_TRACE_ID_KEY,
+  OTEL_SPAN_ID_KEY,
+  OTEL_PARENT_SPAN_ID_KEY,
+  OTEL_KIND_KEY,
+  OTEL_SCOPE_KEY,
+]);
 
 /** OTLP SpanKind (proto numbering: API value + 1). */
 export const OtlpSpanKind = { UNSPECIFIED: 0, INTERNAL: 1, SERVER: 2, CLIENT: 3, PRODUCER: 4, CONSUMER: 5 } as const;
@@ -194,7 +200,10 @@ function statusOf(node: NodeData): { code: number; message?: string } {
     case 'failed':
       return { code: OtlpStatusCode.ERROR, message: node.error?.message ?? 'failed' };
     case 'cancelled':
-      return { code: OtlpStatusCode.ERROR, message: node.error?.message ? `cancelled: ${node.error.message}` : 'cancelled' };
+      return {
+        code: OtlpStatusCode.ERROR,
+        message: node.error?.message ? `cancelled: ${node.error.message}` : 'cancelled',
+      };
     default:
       return { code: OtlpStatusCode.UNSET };
   }
@@ -258,7 +267,8 @@ export function toOtlp(snapshot: TraceSnapshot, options: ToOtlpOptions = {}): Ot
         ['livetrace.usage.cost', u.cost?.amount],
         ['livetrace.usage.currency', u.cost?.currency],
       ];
-      for (const [key, value] of usageAttrs) if (!Object.prototype.hasOwnProperty.call(meta, key)) pushAttr(attributes, key, value, max);
+      for (const [key, value] of usageAttrs)
+        if (!Object.prototype.hasOwnProperty.call(meta, key)) pushAttr(attributes, key, value, max);
     }
 
     const events = (logsByNode.get(node.id) ?? []).map((l) => logEvent(l, max));
@@ -268,7 +278,12 @@ export function toOtlp(snapshot: TraceSnapshot, options: ToOtlpOptions = {}): Ot
       pushAttr(attrs, 'exception.type', node.error.name, max);
       pushAttr(attrs, 'exception.message', node.error.message, max);
       pushAttr(attrs, 'exception.stacktrace', node.error.stack, max);
-      events.push({ timeUnixNano: msToUnixNano(node.end_time ?? node.updated_at), name: 'exception', attributes: attrs, droppedAttributesCount: 0 });
+      events.push({
+        timeUnixNano: msToUnixNano(node.end_time ?? node.updated_at),
+        name: 'exception',
+        attributes: attrs,
+        droppedAttributesCount: 0,
+      });
     }
 
     const [first, ...others] = node.parent_ids;
@@ -310,7 +325,12 @@ export function toOtlp(snapshot: TraceSnapshot, options: ToOtlpOptions = {}): Ot
   });
 
   const resourceAttributes: OtlpKeyValue[] = [];
-  pushAttr(resourceAttributes, 'service.name', options.serviceName ?? options.resourceAttributes?.['service.name'] ?? info.agent_name ?? 'livetrace', max);
+  pushAttr(
+    resourceAttributes,
+    'service.name',
+    options.serviceName ?? options.resourceAttributes?.['service.name'] ?? info.agent_name ?? 'livetrace',
+    max,
+  );
   for (const [key, value] of Object.entries(options.resourceAttributes ?? {})) {
     if (key !== 'service.name') pushAttr(resourceAttributes, key, value, max);
   }

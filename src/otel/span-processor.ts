@@ -19,7 +19,13 @@ import { parseTracestate, TRACESTATE_KEY } from './traceparent.js';
 export interface ProcessorSpan {
   readonly name: string;
   readonly kind: number;
-  spanContext(): { traceId: string; spanId: string; traceFlags: number; isRemote?: boolean; traceState?: { get(key: string): string | undefined; serialize(): string } };
+  spanContext(): {
+    traceId: string;
+    spanId: string;
+    traceFlags: number;
+    isRemote?: boolean;
+    traceState?: { get(key: string): string | undefined; serialize(): string };
+  };
   /** sdk-trace-base 2.x */
   readonly parentSpanContext?: { spanId: string; isRemote?: boolean } | undefined;
   /** sdk-trace-base 1.x */
@@ -176,7 +182,9 @@ export class LivetraceSpanProcessor {
       if (this.#traces.size >= this.#maxTraces) {
         if (!this.#warnedTraces) {
           this.#warnedTraces = true;
-          this.#warn(`more than ${this.#maxTraces} OTel traces open at once (maxOpenTraces): spans of new traces are dropped`);
+          this.#warn(
+            `more than ${this.#maxTraces} OTel traces open at once (maxOpenTraces): spans of new traces are dropped`,
+          );
         }
         return this.#drop();
       }
@@ -186,7 +194,11 @@ export class LivetraceSpanProcessor {
     const isLocalRoot = localParent === undefined;
     const attrs = { ...span.attributes };
     const split = splitAttributes(attrs, this.#mapIO);
-    const metadata: Record<string, unknown> = { ...split.metadata, [OTEL_SPAN_ID_KEY]: spanId, [OTEL_KIND_KEY]: span.kind };
+    const metadata: Record<string, unknown> = {
+      ...split.metadata,
+      [OTEL_SPAN_ID_KEY]: spanId,
+      [OTEL_KIND_KEY]: span.kind,
+    };
     const scope = span.instrumentationScope ?? span.instrumentationLibrary;
     if (scope?.name) metadata[OTEL_SCOPE_KEY] = scope.name;
     if (isLocalRoot && parentSpanId !== undefined) metadata[OTEL_PARENT_SPAN_ID_KEY] = parentSpanId;
@@ -230,29 +242,35 @@ export class LivetraceSpanProcessor {
     const events = span.events.map((e) => ({ name: e.name, attributes: e.attributes }));
     const status = { code: span.status.code, message: span.status.message };
     const usage = spanUsage(span.attributes);
-    this.#enqueue(s, () => {
-      const node = s.nodes.get(spanId);
-      if (!node) return;
-      // One node_updated for all of them: each event carries the whole node (input included).
-      if (usage) node.setUsage(usage, split.metadata);
-      else if (Object.keys(split.metadata).length > 0) node.setMetadata(split.metadata);
-      let exception: Attributes | undefined;
-      for (const e of events) {
-        if (e.name === 'exception') exception = e.attributes;
-        const level = e.name === 'exception' ? 'error' : 'info';
-        if (e.attributes && Object.keys(e.attributes).length > 0) node[level](e.name, e.attributes);
-        else node[level](e.name);
-      }
-      if (status.code === STATUS_ERROR) {
-        if (split.hasOutput) node.setOutput(split.output);
-        node.fail({
-          name: str(exception?.['exception.type']) ?? 'Error',
-          message: status.message || str(exception?.['exception.message']) || 'span status ERROR',
-          ...(exception?.['exception.stacktrace'] !== undefined ? { stack: str(exception['exception.stacktrace']) } : {}),
-        });
-      } else if (split.hasOutput) node.complete(split.output);
-      else node.complete();
-    }, false);
+    this.#enqueue(
+      s,
+      () => {
+        const node = s.nodes.get(spanId);
+        if (!node) return;
+        // One node_updated for all of them: each event carries the whole node (input included).
+        if (usage) node.setUsage(usage, split.metadata);
+        else if (Object.keys(split.metadata).length > 0) node.setMetadata(split.metadata);
+        let exception: Attributes | undefined;
+        for (const e of events) {
+          if (e.name === 'exception') exception = e.attributes;
+          const level = e.name === 'exception' ? 'error' : 'info';
+          if (e.attributes && Object.keys(e.attributes).length > 0) node[level](e.name, e.attributes);
+          else node[level](e.name);
+        }
+        if (status.code === STATUS_ERROR) {
+          if (split.hasOutput) node.setOutput(split.output);
+          node.fail({
+            name: str(exception?.['exception.type']) ?? 'Error',
+            message: status.message || str(exception?.['exception.message']) || 'span status ERROR',
+            ...(exception?.['exception.stacktrace'] !== undefined
+              ? { stack: str(exception['exception.stacktrace']) }
+              : {}),
+          });
+        } else if (split.hasOutput) node.complete(split.output);
+        else node.complete();
+      },
+      false,
+    );
     if (s.roots.delete(spanId) && s.roots.size === 0) {
       if (s.trace) this.#finish(s);
       else if (s.failed) this.#forget(s);
@@ -320,7 +338,11 @@ export class LivetraceSpanProcessor {
         state.opening = undefined;
         this.stats.droppedSpans += state.queue?.length ?? 0;
         state.queue = undefined;
-        this.#warn(`could not ${attachTo ? 'load' : 'create'} livetrace trace ${attachTo?.trace_id ?? otelTraceId}: ${errorMessage(err)}; its spans are dropped`, err, otelTraceId);
+        this.#warn(
+          `could not ${attachTo ? 'load' : 'create'} livetrace trace ${attachTo?.trace_id ?? otelTraceId}: ${errorMessage(err)}; its spans are dropped`,
+          err,
+          otelTraceId,
+        );
         if (state.roots.size === 0 && this.#traces.get(otelTraceId) === state) this.#forget(state);
       },
     );
@@ -346,7 +368,11 @@ export class LivetraceSpanProcessor {
       this.#drop();
       if (!s.warnedQueue) {
         s.warnedQueue = true;
-        this.#warn(`trace ${s.otelTraceId}: more than ${this.#maxQueued} spans queued while its livetrace trace was being created (maxQueuedPerTrace): later spans dropped`, undefined, s.otelTraceId);
+        this.#warn(
+          `trace ${s.otelTraceId}: more than ${this.#maxQueued} spans queued while its livetrace trace was being created (maxQueuedPerTrace): later spans dropped`,
+          undefined,
+          s.otelTraceId,
+        );
       }
       return false;
     }
@@ -369,11 +395,29 @@ export class LivetraceSpanProcessor {
     if (!trace) return;
     if (s.owned) {
       trace.markComplete();
-      this.#track(trace.release().catch((err: unknown) => this.#warn(`trace ${trace.id}: release failed: ${errorMessage(err)}`, err, s.otelTraceId)));
+      this.#track(
+        trace
+          .release()
+          .catch((err: unknown) =>
+            this.#warn(`trace ${trace.id}: release failed: ${errorMessage(err)}`, err, s.otelTraceId),
+          ),
+      );
     } else if (s.loadedHere) {
-      this.#track(trace.release().catch((err: unknown) => this.#warn(`trace ${trace.id}: release failed: ${errorMessage(err)}`, err, s.otelTraceId)));
+      this.#track(
+        trace
+          .release()
+          .catch((err: unknown) =>
+            this.#warn(`trace ${trace.id}: release failed: ${errorMessage(err)}`, err, s.otelTraceId),
+          ),
+      );
     } else {
-      this.#track(trace.flush().catch((err: unknown) => this.#warn(`trace ${trace.id}: flush failed: ${errorMessage(err)}`, err, s.otelTraceId)));
+      this.#track(
+        trace
+          .flush()
+          .catch((err: unknown) =>
+            this.#warn(`trace ${trace.id}: flush failed: ${errorMessage(err)}`, err, s.otelTraceId),
+          ),
+      );
     }
   }
 
@@ -445,7 +489,9 @@ export class LivetraceSpanProcessor {
 function positive(name: string, value: number | undefined, def: number): number {
   if (value === undefined) return def;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new TypeError(`LivetraceSpanProcessor option ${name} must be an integer >= 1, got ${String(value)} (${typeof value})`);
+    throw new TypeError(
+      `LivetraceSpanProcessor option ${name} must be an integer >= 1, got ${String(value)} (${typeof value})`,
+    );
   }
   return value;
 }

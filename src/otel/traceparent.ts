@@ -44,10 +44,21 @@ export function parseTraceparent(header: unknown): TraceparentFields | undefined
 }
 
 /** Formats a version-00 `traceparent` header. Throws a TypeError on invalid ids. */
-export function formatTraceparent(fields: { traceId: string; spanId: string; traceFlags?: number; sampled?: boolean }): string {
+export function formatTraceparent(fields: {
+  traceId: string;
+  spanId: string;
+  traceFlags?: number;
+  sampled?: boolean;
+}): string {
   const { traceId, spanId } = fields;
-  if (!/^[0-9a-f]{32}$/.test(traceId) || /^0+$/.test(traceId)) throw new TypeError(`traceparent: traceId must be 32 lowercase hex digits, not all zero; got ${JSON.stringify(traceId)}`);
-  if (!/^[0-9a-f]{16}$/.test(spanId) || /^0+$/.test(spanId)) throw new TypeError(`traceparent: spanId must be 16 lowercase hex digits, not all zero; got ${JSON.stringify(spanId)}`);
+  if (!/^[0-9a-f]{32}$/.test(traceId) || /^0+$/.test(traceId))
+    throw new TypeError(
+      `traceparent: traceId must be 32 lowercase hex digits, not all zero; got ${JSON.stringify(traceId)}`,
+    );
+  if (!/^[0-9a-f]{16}$/.test(spanId) || /^0+$/.test(spanId))
+    throw new TypeError(
+      `traceparent: spanId must be 16 lowercase hex digits, not all zero; got ${JSON.stringify(spanId)}`,
+    );
   const flags = fields.traceFlags ?? (fields.sampled === false ? 0 : 1);
   return `00-${traceId}-${spanId}-${(flags & 0xff).toString(16).padStart(2, '0')}`;
 }
@@ -86,7 +97,9 @@ export function formatTracestate(ctx: NodeContext, existing?: string): string {
  * headers continue the exported trace, and LivetraceSpanProcessor hangs them under the node.
  */
 export function traceContextHeaders(
-  target: NodeContext | { trace_id: string; node: Pick<NodeData, 'id' | 'metadata'>; traceMetadata?: Record<string, unknown> },
+  target:
+    | NodeContext
+    | { trace_id: string; node: Pick<NodeData, 'id' | 'metadata'>; traceMetadata?: Record<string, unknown> },
 ): TraceContextHeaders {
   let traceId: string;
   let nodeId: string | undefined;
@@ -101,12 +114,16 @@ export function traceContextHeaders(
     traceId = target.trace_id;
     nodeId = target.node_id;
   }
-  if (!isValidId(traceId)) throw new TypeError(`traceContextHeaders: invalid livetrace trace id ${JSON.stringify(traceId)}`);
+  if (!isValidId(traceId))
+    throw new TypeError(`traceContextHeaders: invalid livetrace trace id ${JSON.stringify(traceId)}`);
   const otelTrace = otlpTraceId(traceId, traceMeta);
   // Without a node the header needs some parent span id: use the trace's own hashed id.
   const otelSpan = otlpSpanId(traceId, nodeId ?? '', nodeMeta);
   const ctx: NodeContext = nodeId ? { trace_id: traceId, node_id: nodeId } : { trace_id: traceId };
-  return { traceparent: formatTraceparent({ traceId: otelTrace, spanId: otelSpan }), tracestate: formatTracestate(ctx) };
+  return {
+    traceparent: formatTraceparent({ traceId: otelTrace, spanId: otelSpan }),
+    tracestate: formatTracestate(ctx),
+  };
 }
 
 /**

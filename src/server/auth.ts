@@ -83,20 +83,29 @@ export class TokenAuth {
 
 export function validateTokens(entries: unknown): TokenEntry[] {
   if (!Array.isArray(entries)) {
-    throw new InvalidArgumentError(`tokens must be a JSON array of { "token", "tenantId", "teamId"? }, got ${entries === null ? 'null' : typeof entries}`);
+    throw new InvalidArgumentError(
+      `tokens must be a JSON array of { "token", "tenantId", "teamId"? }, got ${entries === null ? 'null' : typeof entries}`,
+    );
   }
   const seen = new Set<string>();
   return entries.map((e: unknown, i) => {
     const o = e as Partial<TokenEntry> | null;
-    if (!o || typeof o !== 'object') throw new InvalidArgumentError(`tokens[${i}] must be an object { "token", "tenantId", "teamId"? }`);
+    if (!o || typeof o !== 'object')
+      throw new InvalidArgumentError(`tokens[${i}] must be an object { "token", "tenantId", "teamId"? }`);
     if (typeof o.token !== 'string' || o.token.length < 8 || o.token.length > 4096) {
       throw new InvalidArgumentError(`tokens[${i}].token must be a string of 8 to 4096 characters`);
     }
-    if (typeof o.tenantId !== 'string' || o.tenantId.length === 0) throw new InvalidArgumentError(`tokens[${i}].tenantId must be a non-empty string`);
+    if (typeof o.tenantId !== 'string' || o.tenantId.length === 0)
+      throw new InvalidArgumentError(`tokens[${i}].tenantId must be a non-empty string`);
     if (o.teamId !== undefined && (typeof o.teamId !== 'string' || o.teamId.length === 0)) {
       throw new InvalidArgumentError(`tokens[${i}].teamId must be a non-empty string when present`);
     }
-    if (o.scopes !== undefined && (!Array.isArray(o.scopes) || o.scopes.length === 0 || o.scopes.some((x: unknown) => typeof x !== 'string' || !SCOPES.has(x)))) {
+    if (
+      o.scopes !== undefined &&
+      (!Array.isArray(o.scopes) ||
+        o.scopes.length === 0 ||
+        o.scopes.some((x: unknown) => typeof x !== 'string' || !SCOPES.has(x)))
+    ) {
       throw new InvalidArgumentError(`tokens[${i}].scopes must be ["read"] or ["read", "write"]`);
     }
     if (seen.has(o.token)) throw new InvalidArgumentError(`tokens[${i}]: duplicate token`);

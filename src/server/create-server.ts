@@ -56,7 +56,10 @@ export async function createServer(serverOptions?: CreateServerOptions): Promise
   const tracer = options.tracer ?? new Tracer();
   const viewerDir = options.viewer === false ? undefined : (options.viewer ?? findViewerDir());
   const streams = new SseRegistry();
-  const hostCheck = options.tokens === undefined || options.allowedHosts !== undefined ? new HostCheck(options.allowedHosts) : undefined;
+  const hostCheck =
+    options.tokens === undefined || options.allowedHosts !== undefined
+      ? new HostCheck(options.allowedHosts)
+      : undefined;
   const app = Fastify({
     logger: options.logger ?? false,
     // Trace ids may be 128 characters.
@@ -69,7 +72,10 @@ export async function createServer(serverOptions?: CreateServerOptions): Promise
     // the HTTP parser (headers too large, malformed request) answer in the API's JSON shape.
     frameworkErrors: (err, _req, reply) => {
       const r = reply as unknown as { code(n: number): { send(b: unknown): unknown } };
-      if (err.statusCode === 414) void r.code(414).send(errorBody('LT_ERR_URI_TOO_LONG', 'request URL too long (path parameters are at most 256 characters)'));
+      if (err.statusCode === 414)
+        void r
+          .code(414)
+          .send(errorBody('LT_ERR_URI_TOO_LONG', 'request URL too long (path parameters are at most 256 characters)'));
       else void r.code(400).send(errorBody('LT_ERR_BAD_REQUEST'));
     },
     clientErrorHandler: clientError,
@@ -80,7 +86,9 @@ export async function createServer(serverOptions?: CreateServerOptions): Promise
     // Root hook: runs before the API's auth and for the viewer's files too.
     app.addHook('onRequest', async (req, reply) => {
       if (!hostCheck.allows(req.headers.host)) {
-        return reply.code(403).send(errorBody('LT_ERR_HOST_NOT_ALLOWED', new HostNotAllowedError(req.headers.host).message));
+        return reply
+          .code(403)
+          .send(errorBody('LT_ERR_HOST_NOT_ALLOWED', new HostNotAllowedError(req.headers.host).message));
       }
     });
   }
@@ -91,16 +99,33 @@ export async function createServer(serverOptions?: CreateServerOptions): Promise
     await before?.();
   });
   const { beforeClose: _b, tracer: _t, basePath: _p, viewer: _v, logger: _l, allowedHosts: _a, ...api } = options;
-  await app.register(livetracePlugin, { ...api, tracer, streams, closeTracer: options.closeTracer ?? ownsTracer, prefix: basePath });
+  await app.register(livetracePlugin, {
+    ...api,
+    tracer,
+    streams,
+    closeTracer: options.closeTracer ?? ownsTracer,
+    prefix: basePath,
+  });
   if (options.viewer !== false) await app.register(viewerPlugin, { root: viewerDir, basePath });
 
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0]!;
     // Client-side routes of the viewer get its index.html; everything else a JSON 404.
-    if (viewerDir && (req.method === 'GET' || req.method === 'HEAD') && !path.startsWith(basePath + '/') && /\btext\/html\b/.test(req.headers.accept ?? '')) {
+    if (
+      viewerDir &&
+      (req.method === 'GET' || req.method === 'HEAD') &&
+      !path.startsWith(basePath + '/') &&
+      /\btext\/html\b/.test(req.headers.accept ?? '')
+    ) {
       return reply.header('cache-control', 'no-cache').sendFile('index.html', viewerDir);
     }
-    if (viewerDir && req.method !== 'GET' && req.method !== 'HEAD' && !path.startsWith(basePath + '/') && path !== basePath) {
+    if (
+      viewerDir &&
+      req.method !== 'GET' &&
+      req.method !== 'HEAD' &&
+      !path.startsWith(basePath + '/') &&
+      path !== basePath
+    ) {
       // The viewer's paths are read-only.
       void reply.header('allow', 'GET, HEAD');
       return reply.code(405).send(errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use GET`));
@@ -121,9 +146,16 @@ function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
   else [status, code] = [400, 'LT_ERR_BAD_REQUEST'];
   const body = JSON.stringify(errorBody(code, ERROR_CODES[code].message));
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy(err);
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 414: 'URI Too Long', 431: 'Request Header Fields Too Large' };
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  414: 'URI Too Long',
+  431: 'Request Header Fields Too Large',
+};

@@ -21,7 +21,9 @@ export type ExportFormat = 'json' | 'otlp';
 export function exportFormatOf(value: unknown): ExportFormat {
   if (value === undefined || value === '' || value === 'json') return 'json';
   if (value === 'otlp') return 'otlp';
-  throw new InvalidArgumentError(`export format must be "json" or "otlp", got ${JSON.stringify(String(value).slice(0, 40))}`);
+  throw new InvalidArgumentError(
+    `export format must be "json" or "otlp", got ${JSON.stringify(String(value).slice(0, 40))}`,
+  );
 }
 
 export function toExport(snapshot: TraceSnapshot, events: TraceEvent[]): TraceExport {
@@ -29,7 +31,12 @@ export function toExport(snapshot: TraceSnapshot, events: TraceEvent[]): TraceEx
 }
 
 /** Builds the export document of a trace; `snapshot` may be passed when already read. */
-export async function exportTrace(tracer: Tracer, id: string, format: ExportFormat, snapshot?: TraceSnapshot): Promise<TraceExport | OtlpExportTraceServiceRequest> {
+export async function exportTrace(
+  tracer: Tracer,
+  id: string,
+  format: ExportFormat,
+  snapshot?: TraceSnapshot,
+): Promise<TraceExport | OtlpExportTraceServiceRequest> {
   const snap = snapshot ?? (await tracer.read(id));
   if (!snap) throw new TraceNotFoundError(id);
   if (format === 'otlp') return toOtlp(snap);
@@ -47,7 +54,11 @@ export function exportPageSize(lastSeq: number | undefined): number {
  * the snapshot is one chunk and the event log is read and serialized one page at a time, so
  * memory stays at the snapshot plus one page however long the log is.
  */
-export async function* exportChunks(tracer: Tracer, snapshot: TraceSnapshot, format: ExportFormat): AsyncGenerator<string> {
+export async function* exportChunks(
+  tracer: Tracer,
+  snapshot: TraceSnapshot,
+  format: ExportFormat,
+): AsyncGenerator<string> {
   if (format === 'otlp') {
     yield JSON.stringify(toOtlp(snapshot));
     return;

@@ -25,7 +25,8 @@ export class HeavyWork {
   constructor(options: HeavyWorkOptions = {}) {
     const int = (name: string, v: unknown, fallback: number, min: number): number => {
       if (v === undefined) return fallback;
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new InvalidArgumentError(`option heavyWork.${name} must be an integer >= ${min}, got ${String(v)}`);
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+        throw new InvalidArgumentError(`option heavyWork.${name} must be an integer >= ${min}, got ${String(v)}`);
       return v;
     };
     this.concurrency = int('concurrency', options.concurrency, 4, 1);

@@ -27,12 +27,15 @@ export function normalizeAllowedHosts(hosts: readonly string[] | undefined): str
   if (hosts === undefined) return [];
   if (!Array.isArray(hosts)) throw new InvalidArgumentError('option allowedHosts must be an array of host names');
   return hosts.map((raw, i) => {
-    if (typeof raw !== 'string') throw new InvalidArgumentError(`allowedHosts[${i}] must be a host name, got ${typeof raw}`);
+    if (typeof raw !== 'string')
+      throw new InvalidArgumentError(`allowedHosts[${i}] must be a host name, got ${typeof raw}`);
     const s = raw.trim().toLowerCase();
     const v6 = /^[0-9a-f:]+$/.test(s) && s.includes(':') ? `[${s}]` : s;
     const name = hostNameOf(v6);
     if (name === undefined || !/^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)$/.test(name)) {
-      throw new InvalidArgumentError(`allowedHosts[${i}] must be a host name like "traces.example.com" or an IP address, got ${JSON.stringify(raw.slice(0, 100))}`);
+      throw new InvalidArgumentError(
+        `allowedHosts[${i}] must be a host name like "traces.example.com" or an IP address, got ${JSON.stringify(raw.slice(0, 100))}`,
+      );
     }
     return name;
   });

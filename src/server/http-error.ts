@@ -24,14 +24,18 @@ const BY_STATUS: Record<number, ErrorCode> = {
 
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof LivetraceError) {
-    const message = err.status >= 500 && err.status !== 501 && err.status !== 503 ? ERROR_CODES[err.code].message : err.message;
+    const message =
+      err.status >= 500 && err.status !== 501 && err.status !== 503 ? ERROR_CODES[err.code].message : err.message;
     return { status: err.status, body: { error: { code: err.code, message } } };
   }
   // Fastify's own errors (body too large, bad JSON, unsupported media type) carry a 4xx statusCode.
   const status = (err as { statusCode?: unknown } | null)?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const code = BY_STATUS[status] ?? 'LT_ERR_INVALID_ARGUMENT';
-    const message = status === 413 ? ERROR_CODES.LT_ERR_PAYLOAD_TOO_LARGE.message : String((err as Error).message ?? ERROR_CODES[code].message);
+    const message =
+      status === 413
+        ? ERROR_CODES.LT_ERR_PAYLOAD_TOO_LARGE.message
+        : String((err as Error).message ?? ERROR_CODES[code].message);
     return { status, body: { error: { code, message } } };
   }
   return { status: 500, body: { error: { code: 'LT_ERR_INTERNAL', message: ERROR_CODES.LT_ERR_INTERNAL.message } } };

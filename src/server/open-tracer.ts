@@ -28,13 +28,15 @@ export async function openTracer(options: OpenTracerOptions = {}): Promise<Opene
   if (options.dir !== undefined && options.store !== undefined) {
     throw new InvalidArgumentError('use either --dir <path> or --store <url>, not both');
   }
-  const storeUrl = options.store ?? (options.dir !== undefined ? `file:${options.dir}` : nonEmpty(env['LIVETRACE_STORE']));
+  const storeUrl =
+    options.store ?? (options.dir !== undefined ? `file:${options.dir}` : nonEmpty(env['LIVETRACE_STORE']));
   const hubUrl = options.hub ?? nonEmpty(env['LIVETRACE_HUB']);
   let store: TraceStore | undefined;
   let hub: EventHub | undefined;
   try {
     if (storeUrl !== undefined) store = await createStoreFromUrl(storeUrl);
-    else if (nonEmpty(env['LIVETRACE_DIR']) !== undefined) store = await createStoreFromUrl(`file:${env['LIVETRACE_DIR']}`);
+    else if (nonEmpty(env['LIVETRACE_DIR']) !== undefined)
+      store = await createStoreFromUrl(`file:${env['LIVETRACE_DIR']}`);
     if (hubUrl !== undefined) hub = await createHubFromUrl(hubUrl);
     const opts: TracerOptions = { ...options.tracer };
     if (store) opts.store = store;

@@ -62,7 +62,8 @@ function positive(name: string, value: unknown, fallback: number): number {
 }
 
 export function resolveApiOptions(o: LivetraceApiOptions): ResolvedApiOptions {
-  if (!o || typeof o !== 'object' || !o.tracer) throw new InvalidArgumentError('livetrace API: option tracer is required (a Tracer instance)');
+  if (!o || typeof o !== 'object' || !o.tracer)
+    throw new InvalidArgumentError('livetrace API: option tracer is required (a Tracer instance)');
   return {
     bodyLimit: positive('bodyLimit', o.bodyLimit, 64 * 1024),
     writeBodyLimit: positive('writeBodyLimit', o.writeBodyLimit, 1024 * 1024),

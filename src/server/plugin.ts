@@ -5,7 +5,13 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { BusyError, InvalidArgumentError, TraceNotFoundError, UnknownNodeError, UnknownSpaceError } from '../core/errors.js';
+import {
+  BusyError,
+  InvalidArgumentError,
+  TraceNotFoundError,
+  UnknownNodeError,
+  UnknownSpaceError,
+} from '../core/errors.js';
 import { assertValidId } from '../core/ids.js';
 import { fillMissingCosts } from '../core/usage.js';
 import type { TraceInfo, TraceSnapshot } from '../core/types.js';
@@ -50,12 +56,22 @@ type Req = FastifyRequest<{ Params: Params; Querystring: Query }>;
 export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (app, options) => {
   const resolved = resolveApiOptions(options);
   const tracer = options.tracer;
-  const auth = options.tokens === undefined ? undefined : options.tokens instanceof TokenAuth ? options.tokens : new TokenAuth(options.tokens);
+  const auth =
+    options.tokens === undefined
+      ? undefined
+      : options.tokens instanceof TokenAuth
+        ? options.tokens
+        : new TokenAuth(options.tokens);
   const streams = options.streams ?? new SseRegistry();
   const heavy = options.heavyWork instanceof HeavyWork ? options.heavyWork : new HeavyWork(options.heavyWork);
   const principals = new WeakMap<FastifyRequest, Principal>();
   const snapshots = options.snapshotCache === false ? undefined : new SnapshotCache(options.snapshotCache);
-  const writer = options.write === false ? undefined : options.write instanceof TraceWriter ? options.write : new TraceWriter(tracer, options.write);
+  const writer =
+    options.write === false
+      ? undefined
+      : options.write instanceof TraceWriter
+        ? options.write
+        : new TraceWriter(tracer, options.write);
   const views = new FinishedViews();
   let closing = false;
 
@@ -72,7 +88,9 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
   // Any body is read as bytes, under the limit: an oversize request is a 413 and any
   // other write is a 405, never a 415 from a missing parser.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: resolved.bodyLimit }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: resolved.bodyLimit }, (_req, body, done) =>
+    done(null, body),
+  );
 
   app.addHook('onRequest', async (req, reply) => {
     if (closing || streams.closing) {
@@ -101,12 +119,18 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     const rel = path.slice(app.prefix.length) || '/';
     if (writer && req.method !== 'POST' && /^\/traces\/[^/]+\/ops\/?$/.test(rel)) {
       void reply.header('allow', 'POST');
-      return void reply.code(405).send(errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use POST`));
+      return void reply
+        .code(405)
+        .send(errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use POST`));
     }
     if (req.method !== 'GET' && req.method !== 'HEAD' && isReadRoute(rel)) {
       const post = writer !== undefined && /^\/traces\/?$/.test(rel);
       void reply.header('allow', post ? 'GET, HEAD, POST' : 'GET, HEAD');
-      return void reply.code(405).send(errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use GET${post ? ' or POST' : ''}`));
+      return void reply
+        .code(405)
+        .send(
+          errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use GET${post ? ' or POST' : ''}`),
+        );
     }
     void reply.code(404).send(errorBody('LT_ERR_NOT_FOUND', `no route ${req.method} ${path}`));
   });
@@ -144,7 +168,9 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     if (req.params.spaceId !== undefined) assertValidId(req.params.spaceId, 'space');
     await visibleInfo(req);
     // Rebuilding a snapshot from the log is heavy work: bounded (503 + Retry-After beyond).
-    const snap = await heavy.run('snapshot reads', async () => (snapshots ? snapshots.read(tracer, id) : tracer.read(id)));
+    const snap = await heavy.run('snapshot reads', async () =>
+      snapshots ? snapshots.read(tracer, id) : tracer.read(id),
+    );
     if (!snap || !canSee(principalOf(req), snap.info)) throw new TraceNotFoundError(id);
     // In place and idempotent: a cached snapshot is filled once, before its views are built.
     if (options.prices) fillMissingCosts(snap, options.prices);
@@ -152,7 +178,12 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
   };
 
   /** A whole-trace view: prebuilt bytes with an ETag for a finished trace, else built now. */
-  const view = async (req: Req, reply: FastifyReply, name: ViewName, build: (snap: TraceSnapshot) => unknown): Promise<unknown> => {
+  const view = async (
+    req: Req,
+    reply: FastifyReply,
+    name: ViewName,
+    build: (snap: TraceSnapshot) => unknown,
+  ): Promise<unknown> => {
     const snap = await visibleSnapshot(req);
     if (snapshots?.cached(snap)) return sendView(req, reply, views.body(snap, name, build));
     return build(snap);
@@ -165,7 +196,13 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     auth: auth ? 'bearer' : 'none',
   }));
 
-  if (writer) registerWriteRoutes(app, { writer, bodyLimit: resolved.writeBodyLimit, principalOf, visibleInfo: (req) => visibleInfo(req as Req) });
+  if (writer)
+    registerWriteRoutes(app, {
+      writer,
+      bodyLimit: resolved.writeBodyLimit,
+      principalOf,
+      visibleInfo: (req) => visibleInfo(req as Req),
+    });
 
   app.get('/traces', async (req: Req) => {
     const query = listQueryOf(req.query);
@@ -187,7 +224,9 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
 
   app.get('/traces/:id/events', async (req: Req, reply) => {
     // HEAD gets the JSON variant's headers: a stream without a body would never end.
-    const wantsStream = req.method === 'GET' && (boolParam(req.query, 'stream') || /\btext\/event-stream\b/.test(req.headers.accept ?? ''));
+    const wantsStream =
+      req.method === 'GET' &&
+      (boolParam(req.query, 'stream') || /\btext\/event-stream\b/.test(req.headers.accept ?? ''));
     // Validate everything before any I/O.
     assertValidId(req.params.id);
     const since = sinceOf(req, wantsStream);
@@ -214,7 +253,9 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     return { logs: snap.logs.filter((l) => l.node_id === nodeId) };
   });
   app.get('/traces/:id/spaces', async (req: Req, reply) =>
-    view(req, reply, 'spaces', (snap) => ({ spaces: snap.spaces.map(({ data, items: _items, ...space }) => ({ ...space, keys: Object.keys(data) })) })),
+    view(req, reply, 'spaces', (snap) => ({
+      spaces: snap.spaces.map(({ data, items: _items, ...space }) => ({ ...space, keys: Object.keys(data) })),
+    })),
   );
   app.get('/traces/:id/spaces/:spaceId', async (req: Req) => {
     const snap = await visibleSnapshot(req);
@@ -230,7 +271,10 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     const release = await heavy.acquire('exports');
     const body = Readable.from(exportChunks(tracer, snap, format), { objectMode: false });
     body.once('close', release);
-    void reply.header('content-disposition', `attachment; filename="${snap.info.id}${format === 'otlp' ? '.otlp' : ''}.json"`);
+    void reply.header(
+      'content-disposition',
+      `attachment; filename="${snap.info.id}${format === 'otlp' ? '.otlp' : ''}.json"`,
+    );
     void reply.header('content-type', 'application/json; charset=utf-8');
     return reply.send(body);
   });
@@ -247,7 +291,14 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
       bodyLimit: resolved.bodyLimit,
       handler: async (req, reply) => {
         void reply.header('allow', post ? 'GET, HEAD, POST' : 'GET, HEAD');
-        return reply.code(405).send(errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use GET${post ? ' or POST' : ''}`));
+        return reply
+          .code(405)
+          .send(
+            errorBody(
+              'LT_ERR_METHOD_NOT_ALLOWED',
+              `${req.method} is not allowed here; use GET${post ? ' or POST' : ''}`,
+            ),
+          );
       },
     });
   }
@@ -258,7 +309,9 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
       bodyLimit: resolved.bodyLimit,
       handler: async (req, reply) => {
         void reply.header('allow', 'POST');
-        return reply.code(405).send(errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use POST`));
+        return reply
+          .code(405)
+          .send(errorBody('LT_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use POST`));
       },
     });
   }
@@ -266,7 +319,15 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
   async function sse(req: Req, reply: FastifyReply, id: string, since: number): Promise<void> {
     const headers = reply.getHeaders() as OutgoingHttpHeaders;
     reply.hijack();
-    await streamTrace({ tracer, traceId: id, since, res: reply.raw, headers, registry: streams, options: resolved.sse });
+    await streamTrace({
+      tracer,
+      traceId: id,
+      since,
+      res: reply.raw,
+      headers,
+      registry: streams,
+      options: resolved.sse,
+    });
   }
 };
 
@@ -280,7 +341,10 @@ Object.assign(livetracePlugin, {
 function sinceOf(req: Req, stream: boolean): number {
   const header = req.headers['last-event-id'];
   if (stream && typeof header === 'string' && header !== '') {
-    if (!/^\d{1,16}$/.test(header)) throw new InvalidArgumentError(`Last-Event-ID must be an event seq (integer >= 0), got ${JSON.stringify(header.slice(0, 40))}`);
+    if (!/^\d{1,16}$/.test(header))
+      throw new InvalidArgumentError(
+        `Last-Event-ID must be an event seq (integer >= 0), got ${JSON.stringify(header.slice(0, 40))}`,
+      );
     return Number(header);
   }
   return intParam(req.query, 'since', 0, Number.MAX_SAFE_INTEGER) ?? 0;

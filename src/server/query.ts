@@ -17,9 +17,13 @@ function one(q: Query, name: string): string | undefined {
 export function intParam(q: Query, name: string, min: number, max: number): number | undefined {
   const v = one(q, name);
   if (v === undefined || v === '') return undefined;
-  if (!/^\d{1,16}$/.test(v)) throw new InvalidArgumentError(`query parameter ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v.slice(0, 40))}`);
+  if (!/^\d{1,16}$/.test(v))
+    throw new InvalidArgumentError(
+      `query parameter ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v.slice(0, 40))}`,
+    );
   const n = Number(v);
-  if (n < min || n > max) throw new InvalidArgumentError(`query parameter ${name} must be an integer from ${min} to ${max}, got ${n}`);
+  if (n < min || n > max)
+    throw new InvalidArgumentError(`query parameter ${name} must be an integer from ${min} to ${max}, got ${n}`);
   return n;
 }
 
@@ -34,7 +38,10 @@ export function timeParam(q: Query, name: string): number | undefined {
   if (v === undefined || v === '') return undefined;
   if (/^\d{1,16}$/.test(v)) return Number(v);
   const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new InvalidArgumentError(`query parameter ${name} must be epoch milliseconds or an ISO-8601 date, got ${JSON.stringify(v.slice(0, 40))}`);
+  if (Number.isNaN(t))
+    throw new InvalidArgumentError(
+      `query parameter ${name} must be epoch milliseconds or an ISO-8601 date, got ${JSON.stringify(v.slice(0, 40))}`,
+    );
   return t;
 }
 
@@ -52,7 +59,10 @@ export function listQueryOf(q: Query): ListQuery {
   if (status !== undefined && status !== '') {
     const list = (Array.isArray(status) ? status : [status]).flatMap((s) => s.split(',')).filter((s) => s !== '');
     for (const s of list) {
-      if (!STATUSES.has(s)) throw new InvalidArgumentError(`query parameter status must be one or more of ${[...STATUSES].join(', ')} (comma-separated), got ${JSON.stringify(s.slice(0, 40))}`);
+      if (!STATUSES.has(s))
+        throw new InvalidArgumentError(
+          `query parameter status must be one or more of ${[...STATUSES].join(', ')} (comma-separated), got ${JSON.stringify(s.slice(0, 40))}`,
+        );
     }
     out.status = list.length === 1 ? (list[0] as TraceStatus) : (list as TraceStatus[]);
   }

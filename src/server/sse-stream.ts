@@ -78,7 +78,11 @@ export async function streamTrace(req: StreamRequest): Promise<void> {
   const abort = new AbortController();
   // tracer.subscribe serves traces loaded here (live), carried by a remote hub, or written
   // by another process on the same store (polled): one mechanism for all three.
-  const follower = req.tracer.subscribe(req.traceId, { since: req.since, signal: abort.signal, pollMs: options.pollMs });
+  const follower = req.tracer.subscribe(req.traceId, {
+    since: req.since,
+    signal: abort.signal,
+    pollMs: options.pollMs,
+  });
   let waitingDrain = false;
   let ended = false;
   const endStream = (): void => {

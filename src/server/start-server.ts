@@ -51,16 +51,31 @@ export async function startServer(serverOptions?: StartServerOptions): Promise<R
   const options = readOptions('startServer()', serverOptions);
   const port = options.port ?? 7411;
   const host = options.host ?? '127.0.0.1';
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`option port must be an integer from 0 to 65535, got ${String(port)}`);
-  const auth = options.tokens === undefined ? undefined : typeof options.tokens === 'string' ? await TokenAuth.fromFile(options.tokens) : new TokenAuth(options.tokens);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new InvalidArgumentError(`option port must be an integer from 0 to 65535, got ${String(port)}`);
+  const auth =
+    options.tokens === undefined
+      ? undefined
+      : typeof options.tokens === 'string'
+        ? await TokenAuth.fromFile(options.tokens)
+        : new TokenAuth(options.tokens);
   if (!auth && !isLoopbackHost(host)) {
-    throw new InvalidArgumentError(`refusing to serve an open API on ${host}: without --tokens <file> livetrace only listens on a loopback host (127.0.0.1, ::1, localhost)`);
+    throw new InvalidArgumentError(
+      `refusing to serve an open API on ${host}: without --tokens <file> livetrace only listens on a loopback host (127.0.0.1, ::1, localhost)`,
+    );
   }
   if (auth && auth.size === 0 && !isLoopbackHost(host)) {
     throw new InvalidArgumentError('the tokens file is empty: no request could be authorized');
   }
   const prices = options.prices === undefined ? undefined : await loadPrices(options.prices);
-  const opened = options.tracer ? undefined : await openTracer({ dir: options.dir, store: options.store, hub: options.hub, ...(prices ? { tracer: { prices } } : {}) });
+  const opened = options.tracer
+    ? undefined
+    : await openTracer({
+        dir: options.dir,
+        store: options.store,
+        hub: options.hub,
+        ...(prices ? { tracer: { prices } } : {}),
+      });
   const tracer = options.tracer ?? opened!.tracer;
   let demo: DemoLoop | undefined;
   let app: LivetraceServer;
@@ -68,7 +83,18 @@ export async function startServer(serverOptions?: StartServerOptions): Promise<R
     // A store that cannot serve (a --dir that is a file, a database that refuses us) fails
     // here, at start, rather than with a 500 on every request.
     await probeStore(tracer);
-    const { port: _p, host: _h, dir: _d, store: _s, hub: _hub, tokens: _t, demo: _demo, tracer: _tr, prices: _pr, ...rest } = options;
+    const {
+      port: _p,
+      host: _h,
+      dir: _d,
+      store: _s,
+      hub: _hub,
+      tokens: _t,
+      demo: _demo,
+      tracer: _tr,
+      prices: _pr,
+      ...rest
+    } = options;
     app = await createServer({
       ...rest,
       tracer,
@@ -111,7 +137,8 @@ async function probeStore(tracer: Tracer): Promise<void> {
   try {
     await tracer.store.list({ limit: 1 });
   } catch (err) {
-    const detail = err instanceof LivetraceError && err.cause !== undefined ? errorMessage(err.cause) : errorMessage(err);
+    const detail =
+      err instanceof LivetraceError && err.cause !== undefined ? errorMessage(err.cause) : errorMessage(err);
     throw new StoreError(`cannot open store ${tracer.store.name}: ${detail}`, { cause: err });
   }
 }

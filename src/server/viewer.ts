@@ -83,4 +83,7 @@ function escapeHtml(s: string): string {
 
 // Not encapsulated (what fastify-plugin does): reply.sendFile must reach the root's
 // not-found handler, which serves index.html for the viewer's client-side routes.
-Object.assign(viewerPlugin, { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: 'livetrace-viewer' });
+Object.assign(viewerPlugin, {
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: 'livetrace-viewer',
+});

@@ -47,7 +47,8 @@ export interface ResolvedWriteOptions {
 export function resolveWriteOptions(o: WriteApiOptions = {}): ResolvedWriteOptions {
   const int = (name: string, v: unknown, d: number): number => {
     if (v === undefined) return d;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new InvalidArgumentError(`option write.${name} must be an integer >= 1, got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+      throw new InvalidArgumentError(`option write.${name} must be an integer >= 1, got ${String(v)}`);
     return v;
   };
   return {
@@ -81,19 +82,46 @@ export interface OpsResponse {
 
 // ---- parsing ----------------------------------------------------------------------------
 
-type NodeFields = { label?: string; kind?: string; usage?: UsageInput; icon?: string; description?: string; metadata?: Record<string, unknown> };
+type NodeFields = {
+  label?: string;
+  kind?: string;
+  usage?: UsageInput;
+  icon?: string;
+  description?: string;
+  metadata?: Record<string, unknown>;
+};
 
 export type Op =
   | ({ op: 'add'; ref?: string; parent?: string; input?: unknown; auto_complete_parent?: boolean } & NodeFields)
-  | { op: 'parallel'; parent?: string; items: ({ ref?: string; input?: unknown } & NodeFields)[]; auto_complete_parent?: boolean }
-  | ({ op: 'join'; ref?: string; node: string; nodes: string[]; input?: unknown; auto_complete_parent?: boolean } & NodeFields)
+  | {
+      op: 'parallel';
+      parent?: string;
+      items: ({ ref?: string; input?: unknown } & NodeFields)[];
+      auto_complete_parent?: boolean;
+    }
+  | ({
+      op: 'join';
+      ref?: string;
+      node: string;
+      nodes: string[];
+      input?: unknown;
+      auto_complete_parent?: boolean;
+    } & NodeFields)
   | { op: 'log'; node?: string; level: LogLevel; message: string; data?: unknown; hasData: boolean }
   | { op: 'set_output'; node?: string; output: unknown }
   | { op: 'set_metadata'; node?: string; entries: Record<string, unknown> }
   | { op: 'complete'; node?: string; output?: unknown; hasOutput: boolean }
   | { op: 'fail'; node?: string; error: unknown }
   | { op: 'set_usage'; node: string; usage: UsageInput }
-  | { op: 'space_create'; space: string; label?: string; icon?: string; description?: string; ttl?: number; metadata?: Record<string, unknown> }
+  | {
+      op: 'space_create';
+      space: string;
+      label?: string;
+      icon?: string;
+      description?: string;
+      ttl?: number;
+      metadata?: Record<string, unknown>;
+    }
   | { op: 'space_set'; space: string; key: string; value: unknown; title?: string }
   | { op: 'space_delete_key'; space: string; key: string }
   | { op: 'space_clear'; space: string }
@@ -103,9 +131,23 @@ export type Op =
   | { op: 'mark_cancelled'; reason?: string };
 
 export const OP_NAMES = [
-  'add', 'parallel', 'join', 'log', 'set_output', 'set_metadata', 'set_usage', 'complete', 'fail',
-  'space_create', 'space_set', 'space_delete_key', 'space_clear', 'space_delete',
-  'mark_complete', 'mark_failed', 'mark_cancelled',
+  'add',
+  'parallel',
+  'join',
+  'log',
+  'set_output',
+  'set_metadata',
+  'set_usage',
+  'complete',
+  'fail',
+  'space_create',
+  'space_set',
+  'space_delete_key',
+  'space_clear',
+  'space_delete',
+  'mark_complete',
+  'mark_failed',
+  'mark_cancelled',
 ] as const;
 const OPS: ReadonlySet<string> = new Set(OP_NAMES);
 const LEVELS: ReadonlySet<string> = new Set(['debug', 'info', 'warn', 'error']);
@@ -123,7 +165,8 @@ function str(o: Obj, k: string, i: number, required: boolean, max = 1024): strin
     return undefined;
   }
   const v = o[k];
-  if (typeof v !== 'string' || v.length === 0 || v.length > max) bad(i, `"${k}" must be a string of 1 to ${max} characters`);
+  if (typeof v !== 'string' || v.length === 0 || v.length > max)
+    bad(i, `"${k}" must be a string of 1 to ${max} characters`);
   return v;
 }
 function obj(o: Obj, k: string, i: number): Record<string, unknown> | undefined {
@@ -163,12 +206,21 @@ function nodeFields(o: Obj, i: number): NodeFields {
 function usageOf(u: Record<string, unknown>): UsageInput {
   const out: Record<string, unknown> = {};
   const map: Record<string, string> = {
-    model: 'model', provider: 'provider', input_tokens: 'inputTokens', output_tokens: 'outputTokens',
-    cached_tokens: 'cachedTokens', reasoning_tokens: 'reasoningTokens', ttft_ms: 'timeToFirstTokenMs', cost: 'cost',
+    model: 'model',
+    provider: 'provider',
+    input_tokens: 'inputTokens',
+    output_tokens: 'outputTokens',
+    cached_tokens: 'cachedTokens',
+    reasoning_tokens: 'reasoningTokens',
+    ttft_ms: 'timeToFirstTokenMs',
+    cost: 'cost',
   };
   for (const [k, v] of Object.entries(u)) {
     const key = map[k];
-    if (key === undefined) throw new InvalidArgumentError(`usage: unknown field ${JSON.stringify(k).slice(0, 40)} (model, provider, input_tokens, output_tokens, cached_tokens, reasoning_tokens, ttft_ms, cost)`);
+    if (key === undefined)
+      throw new InvalidArgumentError(
+        `usage: unknown field ${JSON.stringify(k).slice(0, 40)} (model, provider, input_tokens, output_tokens, cached_tokens, reasoning_tokens, ttft_ms, cost)`,
+      );
     out[key] = v;
   }
   return out as UsageInput;
@@ -176,10 +228,13 @@ function usageOf(u: Record<string, unknown>): UsageInput {
 
 /** Validates a whole batch before anything is applied. */
 export function parseOps(body: unknown, maxOps: number): Op[] {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InvalidArgumentError('the body must be a JSON object { "ops": [...] }');
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new InvalidArgumentError('the body must be a JSON object { "ops": [...] }');
   const list = (body as Obj)['ops'];
-  if (!Array.isArray(list) || list.length === 0) throw new InvalidArgumentError('"ops" must be a non-empty array of operations');
-  if (list.length > maxOps) throw new InvalidArgumentError(`a batch holds at most ${maxOps} operations, got ${list.length}`);
+  if (!Array.isArray(list) || list.length === 0)
+    throw new InvalidArgumentError('"ops" must be a non-empty array of operations');
+  if (list.length > maxOps)
+    throw new InvalidArgumentError(`a batch holds at most ${maxOps} operations, got ${list.length}`);
   const refs = new Set<string>();
   const declare = (r: string | undefined, i: number): void => {
     if (r === undefined) return;
@@ -187,10 +242,12 @@ export function parseOps(body: unknown, maxOps: number): Op[] {
     refs.add(r);
   };
   return list.map((raw: unknown, i): Op => {
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) bad(i, 'an operation must be an object { "op": ... }');
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+      bad(i, 'an operation must be an object { "op": ... }');
     const o = raw as Obj;
     const name = o['op'];
-    if (typeof name !== 'string' || !OPS.has(name)) bad(i, `"op" must be one of ${OP_NAMES.join(', ')}, got ${JSON.stringify(name)?.slice(0, 40)}`);
+    if (typeof name !== 'string' || !OPS.has(name))
+      bad(i, `"op" must be one of ${OP_NAMES.join(', ')}, got ${JSON.stringify(name)?.slice(0, 40)}`);
     switch (name) {
       case 'add': {
         const op: Op = { op: 'add', ...nodeFields(o, i) };
@@ -230,7 +287,8 @@ export function parseOps(body: unknown, maxOps: number): Op[] {
       case 'join': {
         const node = ref(o, 'node', i, true)!;
         const nodes = o['nodes'];
-        if (!Array.isArray(nodes) || nodes.some((n) => typeof n !== 'string' || !REF_RE.test(n))) bad(i, '"nodes" must be an array of node refs or ids');
+        if (!Array.isArray(nodes) || nodes.some((n) => typeof n !== 'string' || !REF_RE.test(n)))
+          bad(i, '"nodes" must be an array of node refs or ids');
         const op: Op = { op: 'join', node, nodes: nodes as string[], ...nodeFields(o, i) };
         const r = ref(o, 'ref', i);
         declare(r, i);
@@ -298,7 +356,12 @@ export function parseOps(body: unknown, maxOps: number): Op[] {
         return op;
       }
       case 'space_set': {
-        const op: Op = { op: 'space_set', space: ref(o, 'space', i, true)!, key: str(o, 'key', i, true)!, value: o['value'] };
+        const op: Op = {
+          op: 'space_set',
+          space: ref(o, 'space', i, true)!,
+          key: str(o, 'key', i, true)!,
+          value: o['value'],
+        };
         const title = str(o, 'title', i, false);
         if (title !== undefined) op.title = title;
         return op;
@@ -331,7 +394,8 @@ export function parseCreate(body: unknown, principal: Principal | undefined): Cr
   const s = (k: string): string | undefined => {
     const v = o[k];
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'string' || v.length === 0 || v.length > 1024) throw new InvalidArgumentError(`"${k}" must be a string of 1 to 1024 characters`);
+    if (typeof v !== 'string' || v.length === 0 || v.length > 1024)
+      throw new InvalidArgumentError(`"${k}" must be a string of 1 to 1024 characters`);
     return v;
   };
   const id = s('id');
@@ -346,15 +410,18 @@ export function parseCreate(body: unknown, principal: Principal | undefined): Cr
   let tenant = s('tenant_id');
   let team = s('team_id');
   if (principal) {
-    if (tenant !== undefined && tenant !== principal.tenantId) throw new ForbiddenError(`this token writes only traces of tenant ${principal.tenantId}`);
-    if (principal.teamId !== undefined && team !== undefined && team !== principal.teamId) throw new ForbiddenError(`this token writes only traces of team ${principal.teamId}`);
+    if (tenant !== undefined && tenant !== principal.tenantId)
+      throw new ForbiddenError(`this token writes only traces of tenant ${principal.tenantId}`);
+    if (principal.teamId !== undefined && team !== undefined && team !== principal.teamId)
+      throw new ForbiddenError(`this token writes only traces of team ${principal.teamId}`);
     tenant = principal.tenantId;
     team = principal.teamId ?? team;
   }
   if (tenant !== undefined) opt.tenantId = tenant;
   if (team !== undefined) opt.teamId = team;
   if (o['metadata'] !== undefined) {
-    if (o['metadata'] === null || typeof o['metadata'] !== 'object' || Array.isArray(o['metadata'])) throw new InvalidArgumentError('"metadata" must be an object');
+    if (o['metadata'] === null || typeof o['metadata'] !== 'object' || Array.isArray(o['metadata']))
+      throw new InvalidArgumentError('"metadata" must be an object');
     opt.metadata = o['metadata'] as Record<string, unknown>;
   }
   if (o['auto_archive'] !== undefined) {
@@ -362,7 +429,10 @@ export function parseCreate(body: unknown, principal: Principal | undefined): Cr
     opt.autoArchive = o['auto_archive'];
   }
   // Session fields (COORD conventions) pass through when the Tracer knows them.
-  for (const [wire, key] of [['session_id', 'sessionId'], ['user_id', 'userId']] as const) {
+  for (const [wire, key] of [
+    ['session_id', 'sessionId'],
+    ['user_id', 'userId'],
+  ] as const) {
     const v = s(wire);
     if (v !== undefined) (opt as Record<string, unknown>)[key] = v;
   }
@@ -434,7 +504,8 @@ export class TraceWriter {
       await trace.flush();
       return { status: 201, body: { trace_id: trace.id, refs: {}, results: [], last_seq: trace.lastSeq } };
     } catch (err) {
-      if (isClientError(err)) return { status: toHttpError(err).status, body: { ...toHttpError(err).body, applied: 0 } };
+      if (isClientError(err))
+        return { status: toHttpError(err).status, body: { ...toHttpError(err).body, applied: 0 } };
       throw err;
     }
   }
@@ -530,7 +601,10 @@ export class TraceWriter {
   #checkCapacity(): void {
     if (this.#closed) throw new LivetraceError('LT_ERR_TRACER_CLOSED', 'the server is shutting down');
     if (this.#held.size >= this.options.maxTraces) {
-      throw new LivetraceError('LT_ERR_TRACER_CLOSED', `this server already holds ${this.options.maxTraces} traces open for HTTP writers; retry later`);
+      throw new LivetraceError(
+        'LT_ERR_TRACER_CLOSED',
+        `this server already holds ${this.options.maxTraces} traces open for HTTP writers; retry later`,
+      );
     }
   }
 
@@ -586,11 +660,15 @@ export class TraceWriter {
       const newRefs = op.op === 'parallel' ? op.items.map((it) => it.ref) : 'ref' in op ? [op.ref] : [];
       for (const r of newRefs) {
         if (r === undefined) continue;
-        if (held.refs.has(r)) throw new InvalidArgumentError(`ops[${i}]: ref ${JSON.stringify(r)} already names a node of trace ${trace.id}`);
+        if (held.refs.has(r))
+          throw new InvalidArgumentError(
+            `ops[${i}]: ref ${JSON.stringify(r)} already names a node of trace ${trace.id}`,
+          );
         declared.add(r);
       }
     });
-    if (trace.isComplete || trace.isReleased) throw new TraceClosedError(trace.id, trace.isComplete ? 'completed' : 'released', ops[0]!.op);
+    if (trace.isComplete || trace.isReleased)
+      throw new TraceClosedError(trace.id, trace.isComplete ? 'completed' : 'released', ops[0]!.op);
 
     const resolve = (r: string): string => held.refs.get(r) ?? r;
     const node = (r: string): NodeHandle => {
@@ -605,7 +683,8 @@ export class TraceWriter {
       if (op.usage !== undefined) o.usage = op.usage;
       if (op.icon !== undefined) o.icon = op.icon;
       if (op.description !== undefined) o.description = op.description;
-      if (op.metadata !== undefined || op.ref !== undefined) o.metadata = { ...op.metadata, ...(op.ref !== undefined ? { [REF_KEY]: op.ref } : {}) };
+      if (op.metadata !== undefined || op.ref !== undefined)
+        o.metadata = { ...op.metadata, ...(op.ref !== undefined ? { [REF_KEY]: op.ref } : {}) };
       if (op.auto_complete_parent !== undefined) o.autoCompleteParent = op.auto_complete_parent;
       return o;
     };
@@ -713,7 +792,10 @@ export class TraceWriter {
     } catch (err) {
       if (!isClientError(err)) throw err;
       const e = toHttpError(err);
-      return { status: e.status, body: { ...e.body, applied, trace_id: trace.id, refs: created, results, last_seq: trace.lastSeq } };
+      return {
+        status: e.status,
+        body: { ...e.body, applied, trace_id: trace.id, refs: created, results, last_seq: trace.lastSeq },
+      };
     }
     return { status: 200, body: { trace_id: trace.id, refs: created, results, last_seq: trace.lastSeq } };
   }
@@ -738,6 +820,7 @@ export function idempotencyKeyOf(header: string | string[] | undefined, body: un
   const b = body !== null && typeof body === 'object' ? (body as Obj)['idempotency_key'] : undefined;
   const k = h ?? b;
   if (k === undefined) return undefined;
-  if (typeof k !== 'string' || k.length === 0 || k.length > 256) throw new InvalidArgumentError('the idempotency key must be a string of 1 to 256 characters');
+  if (typeof k !== 'string' || k.length === 0 || k.length > 256)
+    throw new InvalidArgumentError('the idempotency key must be a string of 1 to 256 characters');
   return k;
 }

@@ -31,7 +31,8 @@ export function jsonBody(body: unknown): unknown {
 }
 
 function requireWrite(principal: Principal | undefined): void {
-  if (!canWrite(principal)) throw new ForbiddenError('this token has only the read scope; writes need a token with scopes ["read", "write"]');
+  if (!canWrite(principal))
+    throw new ForbiddenError('this token has only the read scope; writes need a token with scopes ["read", "write"]');
 }
 
 const raw = (body: unknown): Buffer => (Buffer.isBuffer(body) ? body : Buffer.alloc(0));

@@ -137,21 +137,34 @@ export class FileStore implements TraceStore {
   #closing: Promise<void> | undefined;
 
   constructor(options: FileStoreOptions) {
-    if (options === null || typeof options !== 'object' || typeof options.dir !== 'string' || options.dir.length === 0) {
-      throw new InvalidArgumentError(`new FileStore(options): options.dir must be a non-empty string, got ${typeof options?.dir}`);
+    if (
+      options === null ||
+      typeof options !== 'object' ||
+      typeof options.dir !== 'string' ||
+      options.dir.length === 0
+    ) {
+      throw new InvalidArgumentError(
+        `new FileStore(options): options.dir must be a non-empty string, got ${typeof options?.dir}`,
+      );
     }
     const durability = options.durability ?? 'batch';
     if (durability !== 'batch' && durability !== 'fsync' && durability !== 'none') {
       throw new InvalidArgumentError(`option durability must be "batch", "fsync" or "none", got ${String(durability)}`);
     }
     const maxOpen = options.maxOpenFiles ?? 64;
-    if (!Number.isInteger(maxOpen) || maxOpen < 1) throw new InvalidArgumentError(`option maxOpenFiles must be an integer >= 1, got ${String(maxOpen)} (${typeof maxOpen})`);
+    if (!Number.isInteger(maxOpen) || maxOpen < 1)
+      throw new InvalidArgumentError(
+        `option maxOpenFiles must be an integer >= 1, got ${String(maxOpen)} (${typeof maxOpen})`,
+      );
     this.dir = resolve(options.dir);
     this.name = `file:${this.dir}`;
     this.durability = durability;
     this.#maxOpen = maxOpen;
     const infoInterval = options.infoIntervalMs ?? 200;
-    if (!Number.isInteger(infoInterval) || infoInterval < 0) throw new InvalidArgumentError(`option infoIntervalMs must be an integer >= 0, got ${String(infoInterval)} (${typeof infoInterval})`);
+    if (!Number.isInteger(infoInterval) || infoInterval < 0)
+      throw new InvalidArgumentError(
+        `option infoIntervalMs must be an integer >= 0, got ${String(infoInterval)} (${typeof infoInterval})`,
+      );
     this.#infoInterval = durability === 'fsync' ? 0 : infoInterval;
     this.#fileMode = options.fileMode ?? 0o600;
     this.#dirMode = options.dirMode ?? 0o700;
@@ -202,7 +215,8 @@ export class FileStore implements TraceStore {
       }
       i = lo;
     }
-    const statuses = query.status === undefined ? undefined : Array.isArray(query.status) ? query.status : [query.status];
+    const statuses =
+      query.status === undefined ? undefined : Array.isArray(query.status) ? query.status : [query.status];
     const out: TraceInfo[] = [];
     // The index pre-filters; each candidate's info.json has the last word (the index may
     // lag it by one record after a crash).
@@ -236,7 +250,10 @@ export class FileStore implements TraceStore {
       if (date === undefined) return false;
       await this.#evict(traceId);
       const dir = join(this.dir, date, traceId);
-      const existed = await fsp.stat(dir).then(() => true, () => false);
+      const existed = await fsp.stat(dir).then(
+        () => true,
+        () => false,
+      );
       await fsp.rm(dir, { recursive: true, force: true });
       await this.#index.append([{ id: traceId, rm: 1 }]);
       this.#index.applyLocal({ id: traceId, rm: 1 });
@@ -366,7 +383,8 @@ export class FileStore implements TraceStore {
     }
     if (!t) {
       // Not stored, and the batch does not start the trace.
-      if (this.#known.has(traceId)) throw new StoreError(`file store: the folder of trace ${traceId} has vanished from ${this.dir}; retrying`);
+      if (this.#known.has(traceId))
+        throw new StoreError(`file store: the folder of trace ${traceId} has vanished from ${this.dir}; retrying`);
       throw new StoreConflictError(traceId, 1, first!);
     }
     if (first !== undefined && first !== t.lastSeq + 1) throw new StoreConflictError(traceId, t.lastSeq + 1, first);
@@ -404,7 +422,8 @@ export class FileStore implements TraceStore {
       // working on a deleted or moved file.
       const now = Date.now();
       if (this.durability === 'fsync') await this.#writeInfo(t, stored);
-      else if (t.fd < 0 || t.entry === undefined || changed || now - t.infoAt >= this.#infoInterval) this.#writeInfoSync(t, stored);
+      else if (t.fd < 0 || t.entry === undefined || changed || now - t.infoAt >= this.#infoInterval)
+        this.#writeInfoSync(t, stored);
       else {
         // Info can wait; the folder check cannot: a log fd keeps working on a moved or
         // deleted file, so make sure the path still leads to our log.
@@ -536,23 +555,46 @@ export class FileStore implements TraceStore {
     }
     let date = await this.#locate(traceId);
     let dir = date === undefined ? undefined : join(this.dir, date, traceId);
-    if (dir !== undefined && !(await fsp.stat(dir).then((s) => s.isDirectory(), (e: unknown) => (isCode(e, 'ENOENT') ? false : Promise.reject(e))))) {
+    if (
+      dir !== undefined &&
+      !(await fsp.stat(dir).then(
+        (s) => s.isDirectory(),
+        (e: unknown) => (isCode(e, 'ENOENT') ? false : Promise.reject(e)),
+      ))
+    ) {
       dir = undefined;
     }
     if (dir === undefined) {
       if (!create) return undefined;
-      if (this.#known.has(traceId)) throw new StoreError(`file store: the folder of trace ${traceId} has vanished from ${this.dir}; retrying`);
+      if (this.#known.has(traceId))
+        throw new StoreError(`file store: the folder of trace ${traceId} has vanished from ${this.dir}; retrying`);
       date ??= traceDate(traceId, createdAt);
       dir = join(this.dir, date, traceId);
       await fsp.mkdir(dir, { recursive: true, mode: this.#dirMode });
     }
-    const t: OpenTrace = { id: traceId, date: date!, dir, fd: -1, size: 0, lastSeq: 0, archived: false, archivedAt: undefined, entry: undefined, ino: -1, pendingInfo: undefined, infoAt: 0 };
+    const t: OpenTrace = {
+      id: traceId,
+      date: date!,
+      dir,
+      fd: -1,
+      size: 0,
+      lastSeq: 0,
+      archived: false,
+      archivedAt: undefined,
+      entry: undefined,
+      ino: -1,
+      pendingInfo: undefined,
+      infoAt: 0,
+    };
     const info = await this.#readInfoFile(join(dir, INFO));
     if (info) {
       t.entry = entryOf(info, t.date);
       t.archivedAt = info.archived_at;
     }
-    const hasArchive = await fsp.stat(join(dir, ARCHIVE)).then(() => true, () => false);
+    const hasArchive = await fsp.stat(join(dir, ARCHIVE)).then(
+      () => true,
+      () => false,
+    );
     if (hasArchive) {
       // A crash between writing the archive and deleting the log leaves both: the archive
       // is complete (it was renamed into place), the log is the leftover.
@@ -662,7 +704,10 @@ export class FileStore implements TraceStore {
 
   async #dateFolders(): Promise<string[]> {
     try {
-      return (await fsp.readdir(this.dir)).filter((n) => DATE_RE.test(n)).sort().reverse();
+      return (await fsp.readdir(this.dir))
+        .filter((n) => DATE_RE.test(n))
+        .sort()
+        .reverse();
     } catch (err) {
       if (isCode(err, 'ENOENT', 'ENOTDIR')) return [];
       throw err;

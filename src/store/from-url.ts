@@ -23,7 +23,8 @@ export async function createStoreFromUrl(url: string): Promise<TraceStore> {
     const { SqliteStore } = await import('./sqlite-store.js');
     // sqlite:<path>, sqlite:///abs/path, sqlite::memory:
     const path = url.startsWith('sqlite://') ? decodeURIComponent(new URL(url).pathname) : url.slice('sqlite:'.length);
-    if (path.length === 0) throw new InvalidArgumentError(`store URL ${JSON.stringify(url)} needs a file: sqlite:<path>`);
+    if (path.length === 0)
+      throw new InvalidArgumentError(`store URL ${JSON.stringify(url)} needs a file: sqlite:<path>`);
     return new SqliteStore({ path });
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
@@ -35,9 +36,13 @@ export async function createStoreFromUrl(url: string): Promise<TraceStore> {
     return new PostgresStore({ url: u.toString(), ...(schema !== undefined ? { schema } : {}) });
   }
   if (url.startsWith('redis://') || url.startsWith('rediss://')) {
-    throw new UnsupportedError(`store URL ${JSON.stringify(url)}: Redis carries live events (--hub redis://...), it does not store traces here; use --store postgres://... or sqlite:<path> with --hub redis://...`);
+    throw new UnsupportedError(
+      `store URL ${JSON.stringify(url)}: Redis carries live events (--hub redis://...), it does not store traces here; use --store postgres://... or sqlite:<path> with --hub redis://...`,
+    );
   }
-  throw new InvalidArgumentError(`unsupported store URL ${JSON.stringify(url)}: use memory:, file:<dir>, sqlite:<path>, postgres://...`);
+  throw new InvalidArgumentError(
+    `unsupported store URL ${JSON.stringify(url)}: use memory:, file:<dir>, sqlite:<path>, postgres://...`,
+  );
 }
 
 /** `local:` (or empty) is the in-process hub; redis://host:port[/db][?prefix=name] the Redis hub. */

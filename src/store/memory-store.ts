@@ -30,13 +30,18 @@ export class MemoryStore implements TraceStore {
     if (this.failWith) throw this.failWith;
     let entry = this.#traces.get(traceId);
     const last = entry ? entry.events.length : 0;
-    if (events.length > 0 && events[0]!.seq !== last + 1) throw new StoreConflictError(traceId, last + 1, events[0]!.seq);
+    if (events.length > 0 && events[0]!.seq !== last + 1)
+      throw new StoreConflictError(traceId, last + 1, events[0]!.seq);
     if (!entry) {
       entry = { info: { ...info }, events: [] };
       this.#traces.set(traceId, entry);
     }
     for (const ev of events) entry.events.push(ev);
-    entry.info = { ...info, archived: entry.info.archived, ...(entry.info.archived_at !== undefined ? { archived_at: entry.info.archived_at } : {}) };
+    entry.info = {
+      ...info,
+      archived: entry.info.archived,
+      ...(entry.info.archived_at !== undefined ? { archived_at: entry.info.archived_at } : {}),
+    };
   }
 
   async read(traceId: string, options: ReadOptions = {}): Promise<TraceEvent[]> {
@@ -55,9 +60,14 @@ export class MemoryStore implements TraceStore {
   async list(query: ListQuery = {}): Promise<ListResult> {
     const limit = listLimit(query);
     const cursor = decodeCursor(query.cursor);
-    const all = [...this.#traces.values()].map((e) => e.info).filter((i) => matchesQuery(i, query) && (!cursor || afterCursor(i, cursor)));
+    const all = [...this.#traces.values()]
+      .map((e) => e.info)
+      .filter((i) => matchesQuery(i, query) && (!cursor || afterCursor(i, cursor)));
     all.sort(compareNewestFirst);
-    return toPage(all.slice(0, limit + 1).map((i) => ({ ...i })), limit);
+    return toPage(
+      all.slice(0, limit + 1).map((i) => ({ ...i })),
+      limit,
+    );
   }
 
   async remove(traceId: string): Promise<boolean> {
@@ -67,7 +77,8 @@ export class MemoryStore implements TraceStore {
   async archive(traceId: string): Promise<void> {
     const entry = this.#traces.get(traceId);
     if (!entry) throw new TraceNotFoundError(traceId);
-    if (entry.info.status === 'pending' || entry.info.status === 'running') throw new TraceRunningError(traceId, 'archive');
+    if (entry.info.status === 'pending' || entry.info.status === 'running')
+      throw new TraceRunningError(traceId, 'archive');
     entry.info = { ...entry.info, archived: true, archived_at: Date.now() };
   }
 

@@ -4,7 +4,15 @@
 // data-modifying CTEs), so it is atomic without a BEGIN/COMMIT round trip. The driver is
 // an optional peer dependency imported on first use.
 import type { Pool, PoolConfig } from 'pg';
-import { InvalidArgumentError, StoreConflictError, StoreError, TraceLockedError, TraceNotFoundError, TraceRunningError, errorMessage } from '../core/errors.js';
+import {
+  InvalidArgumentError,
+  StoreConflictError,
+  StoreError,
+  TraceLockedError,
+  TraceNotFoundError,
+  TraceRunningError,
+  errorMessage,
+} from '../core/errors.js';
 import type { ListQuery, ListResult, TraceEvent, TraceInfo } from '../core/types.js';
 import { LeaseSet } from './lease-set.js';
 import type { ReadOptions, TraceStore } from './store.js';
@@ -89,10 +97,15 @@ export class PostgresStore implements TraceStore {
 
   constructor(options: PostgresStoreOptions) {
     if (!options || typeof options.url !== 'string' || !/^postgres(ql)?:\/\//.test(options.url)) {
-      throw new InvalidArgumentError(`new PostgresStore({ url }): url must be a postgres:// or postgresql:// connection string, got ${String(options?.url)}`);
+      throw new InvalidArgumentError(
+        `new PostgresStore({ url }): url must be a postgres:// or postgresql:// connection string, got ${String(options?.url)}`,
+      );
     }
     const schema = options.schema ?? 'livetrace';
-    if (!IDENT.test(schema)) throw new InvalidArgumentError(`new PostgresStore({ schema }): schema must match ${IDENT}, got ${JSON.stringify(schema)}`);
+    if (!IDENT.test(schema))
+      throw new InvalidArgumentError(
+        `new PostgresStore({ schema }): schema must match ${IDENT}, got ${JSON.stringify(schema)}`,
+      );
     this.#url = options.url;
     this.#opts = options;
     this.schema = schema;
@@ -117,7 +130,16 @@ export class PostgresStore implements TraceStore {
   async append(traceId: string, events: readonly TraceEvent[], info: TraceInfo): Promise<void> {
     const pool = await this.#ready();
     const T = this.#t;
-    const cols = [traceId, info.status, info.created_at, info.updated_at, info.created_by ?? null, info.team_id ?? null, info.tenant_id ?? null, infoJson(info)];
+    const cols = [
+      traceId,
+      info.status,
+      info.created_at,
+      info.updated_at,
+      info.created_by ?? null,
+      info.team_id ?? null,
+      info.tenant_id ?? null,
+      infoJson(info),
+    ];
     try {
       if (events.length === 0) {
         await pool.query(
@@ -163,7 +185,10 @@ export class PostgresStore implements TraceStore {
     const since = Math.max(0, options.since ?? 0);
     const limit = options.limit === undefined ? null : Math.max(0, options.limit);
     try {
-      const res = await pool.query<{ body: string }>(`SELECT body FROM ${this.#t.events} WHERE trace_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [traceId, since, limit]);
+      const res = await pool.query<{ body: string }>(
+        `SELECT body FROM ${this.#t.events} WHERE trace_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+        [traceId, since, limit],
+      );
       return res.rows.map((r) => JSON.parse(r.body) as TraceEvent);
     } catch (err) {
       throw wrap(err, `read ${traceId}`);
@@ -173,7 +198,10 @@ export class PostgresStore implements TraceStore {
   async info(traceId: string): Promise<TraceInfo | undefined> {
     const pool = await this.#ready();
     try {
-      const res = await pool.query<TraceRow>(`SELECT info, archived, archived_at FROM ${this.#t.traces} WHERE id = $1`, [traceId]);
+      const res = await pool.query<TraceRow>(
+        `SELECT info, archived, archived_at FROM ${this.#t.traces} WHERE id = $1`,
+        [traceId],
+      );
       return res.rows[0] ? rowToInfo(res.rows[0]) : undefined;
     } catch (err) {
       throw wrap(err, `info ${traceId}`);
@@ -186,7 +214,8 @@ export class PostgresStore implements TraceStore {
     const where: string[] = [];
     const params: unknown[] = [];
     const p = (v: unknown): string => `$${params.push(v)}`;
-    if (query.status !== undefined) where.push(`status = ANY(${p(Array.isArray(query.status) ? query.status : [query.status])}::text[])`);
+    if (query.status !== undefined)
+      where.push(`status = ANY(${p(Array.isArray(query.status) ? query.status : [query.status])}::text[])`);
     if (query.createdBy !== undefined) where.push(`created_by = ${p(query.createdBy)}`);
     if (query.teamId !== undefined) where.push(`team_id = ${p(query.teamId)}`);
     if (query.tenantId !== undefined) where.push(`tenant_id = ${p(query.tenantId)}`);
@@ -270,17 +299,19 @@ export class PostgresStore implements TraceStore {
       const held = [...this.#leases.held];
       this.#leases.held.clear();
       await pool
-        .query(`DELETE FROM ${this.#t.leases} l USING unnest($1::text[], $2::text[]) AS h(trace_id, owner) WHERE l.trace_id = h.trace_id AND l.owner = h.owner`, [
-          held.map((h) => h[0]),
-          held.map((h) => h[1]),
-        ])
+        .query(
+          `DELETE FROM ${this.#t.leases} l USING unnest($1::text[], $2::text[]) AS h(trace_id, owner) WHERE l.trace_id = h.trace_id AND l.owner = h.owner`,
+          [held.map((h) => h[0]), held.map((h) => h[1])],
+        )
         .catch(() => undefined); // they expire anyway
     }
     await pool.end();
   }
 
   async #conflict(pool: Pool, traceId: string, got: number): Promise<StoreConflictError> {
-    const res = await pool.query<{ last_seq: string }>(`SELECT last_seq FROM ${this.#t.traces} WHERE id = $1`, [traceId]).catch(() => undefined);
+    const res = await pool
+      .query<{ last_seq: string }>(`SELECT last_seq FROM ${this.#t.traces} WHERE id = $1`, [traceId])
+      .catch(() => undefined);
     const last = Number(res?.rows[0]?.last_seq ?? 0);
     return new StoreConflictError(traceId, last + 1, got);
   }
@@ -296,7 +327,9 @@ export class PostgresStore implements TraceStore {
 
   async #open(): Promise<Pool> {
     const mod = await import('pg').catch((err: unknown) => {
-      throw new StoreError(`PostgresStore needs the optional dependency pg (npm install pg): ${errorMessage(err)}`, { cause: err });
+      throw new StoreError(`PostgresStore needs the optional dependency pg (npm install pg): ${errorMessage(err)}`, {
+        cause: err,
+      });
     });
     const pg = mod.default;
     const pool = new pg.Pool({
@@ -332,10 +365,15 @@ export class PostgresStore implements TraceStore {
       // Serializes migrations of several processes starting at once.
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`livetrace:${this.schema}`]);
       await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${this.#t.version} (version int NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${this.#t.version} (version int NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
       const res = await client.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${this.#t.version}`);
       const current = res.rows[0]?.v ?? 0;
-      if (current > SCHEMA_VERSION) throw new StoreError(`schema "${this.schema}" is at version ${current}, newer than this livetrace (${SCHEMA_VERSION}); upgrade livetrace`);
+      if (current > SCHEMA_VERSION)
+        throw new StoreError(
+          `schema "${this.schema}" is at version ${current}, newer than this livetrace (${SCHEMA_VERSION}); upgrade livetrace`,
+        );
       for (let v = current; v < SCHEMA_VERSION; v++) {
         await client.query(MIGRATIONS[v]!(`"${this.schema}"`));
         await client.query(`INSERT INTO ${this.#t.version} (version) VALUES ($1)`, [v + 1]);

@@ -2,7 +2,15 @@
 // indexed listing. The driver is an optional peer dependency imported on first use, so
 // importing livetrace never loads it.
 import type BetterSqlite3 from 'better-sqlite3';
-import { InvalidArgumentError, StoreConflictError, StoreError, TraceLockedError, TraceNotFoundError, TraceRunningError, errorMessage } from '../core/errors.js';
+import {
+  InvalidArgumentError,
+  StoreConflictError,
+  StoreError,
+  TraceLockedError,
+  TraceNotFoundError,
+  TraceRunningError,
+  errorMessage,
+} from '../core/errors.js';
 import type { ListQuery, ListResult, TraceEvent, TraceInfo } from '../core/types.js';
 import { LeaseSet } from './lease-set.js';
 import type { ReadOptions, TraceStore } from './store.js';
@@ -79,7 +87,9 @@ export class SqliteStore implements TraceStore {
 
   constructor(options: SqliteStoreOptions) {
     if (!options || typeof options.path !== 'string' || options.path === '') {
-      throw new InvalidArgumentError(`new SqliteStore({ path }): path must be a non-empty string, got ${String(options?.path)}`);
+      throw new InvalidArgumentError(
+        `new SqliteStore({ path }): path must be a non-empty string, got ${String(options?.path)}`,
+      );
     }
     this.path = options.path;
     this.name = `sqlite:${options.path}`;
@@ -132,13 +142,14 @@ export class SqliteStore implements TraceStore {
       where.push(`status IN (${statuses.map(() => '?').join(',')})`);
       params.push(...statuses);
     }
-    if (query.createdBy !== undefined) where.push('created_by = ?'), params.push(query.createdBy);
-    if (query.teamId !== undefined) where.push('team_id = ?'), params.push(query.teamId);
-    if (query.tenantId !== undefined) where.push('tenant_id = ?'), params.push(query.tenantId);
-    if (query.from !== undefined) where.push('created_at >= ?'), params.push(query.from);
-    if (query.to !== undefined) where.push('created_at <= ?'), params.push(query.to);
+    if (query.createdBy !== undefined) (where.push('created_by = ?'), params.push(query.createdBy));
+    if (query.teamId !== undefined) (where.push('team_id = ?'), params.push(query.teamId));
+    if (query.tenantId !== undefined) (where.push('tenant_id = ?'), params.push(query.tenantId));
+    if (query.from !== undefined) (where.push('created_at >= ?'), params.push(query.from));
+    if (query.to !== undefined) (where.push('created_at <= ?'), params.push(query.to));
     const cursor = decodeCursor(query.cursor);
-    if (cursor) where.push('(created_at < ? OR (created_at = ? AND id < ?))'), params.push(cursor[0], cursor[0], cursor[1]);
+    if (cursor)
+      (where.push('(created_at < ? OR (created_at = ? AND id < ?))'), params.push(cursor[0], cursor[0], cursor[1]));
     const sql = `SELECT info, archived, archived_at FROM lt_traces ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
     const rows = this.#db!.prepare<unknown[], TraceRow>(sql).all(...params, limit + 1);
     return toPage(rows.map(rowToInfo), limit);
@@ -177,7 +188,9 @@ export class SqliteStore implements TraceStore {
       )
       .run(traceId, owner, now + this.#ttl, now).changes;
     if (taken === 0) {
-      const holder = db.prepare<[string], { owner: string }>('SELECT owner FROM lt_leases WHERE trace_id = ?').get(traceId);
+      const holder = db
+        .prepare<[string], { owner: string }>('SELECT owner FROM lt_leases WHERE trace_id = ?')
+        .get(traceId);
       throw new TraceLockedError(traceId, holder?.owner);
     }
     this.#leases.add(traceId, owner);
@@ -220,7 +233,10 @@ export class SqliteStore implements TraceStore {
 
   async #open(): Promise<void> {
     const mod = await import('better-sqlite3').catch((err: unknown) => {
-      throw new StoreError(`SqliteStore needs the optional dependency better-sqlite3 (npm install better-sqlite3): ${errorMessage(err)}`, { cause: err });
+      throw new StoreError(
+        `SqliteStore needs the optional dependency better-sqlite3 (npm install better-sqlite3): ${errorMessage(err)}`,
+        { cause: err },
+      );
     });
     const Database = mod.default;
     const db = new Database(this.path, { timeout: this.#busy });
@@ -244,7 +260,10 @@ function migrate(db: BetterSqlite3.Database): void {
   db.transaction(() => {
     const row = db.prepare<[], { version: number }>('SELECT max(version) AS version FROM lt_schema_version').get();
     const current = row?.version ?? 0;
-    if (current > SCHEMA_VERSION) throw new StoreError(`database schema version ${current} is newer than this livetrace (${SCHEMA_VERSION}); upgrade livetrace`);
+    if (current > SCHEMA_VERSION)
+      throw new StoreError(
+        `database schema version ${current} is newer than this livetrace (${SCHEMA_VERSION}); upgrade livetrace`,
+      );
     for (let v = current; v < SCHEMA_VERSION; v++) {
       db.exec(MIGRATIONS[v]!);
       db.prepare('INSERT INTO lt_schema_version (version) VALUES (?)').run(v + 1);
@@ -254,7 +273,9 @@ function migrate(db: BetterSqlite3.Database): void {
 
 function prepare(db: BetterSqlite3.Database): Statements {
   const lastSeq = db.prepare<[string], { last_seq: number }>('SELECT last_seq FROM lt_traces WHERE id = ?');
-  const insertEvent = db.prepare<[string, number, string]>('INSERT INTO lt_events (trace_id, seq, body) VALUES (?, ?, ?)');
+  const insertEvent = db.prepare<[string, number, string]>(
+    'INSERT INTO lt_events (trace_id, seq, body) VALUES (?, ?, ?)',
+  );
   const upsert = db.prepare<unknown[]>(
     `INSERT INTO lt_traces (id, status, created_at, updated_at, created_by, team_id, tenant_id, last_seq, info)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -262,15 +283,28 @@ function prepare(db: BetterSqlite3.Database): Statements {
        created_by = excluded.created_by, team_id = excluded.team_id, tenant_id = excluded.tenant_id,
        last_seq = excluded.last_seq, info = excluded.info`,
   );
-  const read = db.prepare<[string, number, number], { body: string }>('SELECT body FROM lt_events WHERE trace_id = ? AND seq > ? ORDER BY seq LIMIT ?');
+  const read = db.prepare<[string, number, number], { body: string }>(
+    'SELECT body FROM lt_events WHERE trace_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+  );
   const info = db.prepare<[string], TraceRow>('SELECT info, archived, archived_at FROM lt_traces WHERE id = ?');
   // IMMEDIATE takes the write lock before reading last_seq, so two processes cannot both pass the check.
   const tx = db.transaction((traceId: string, events: readonly TraceEvent[], ti: TraceInfo) => {
     const last = lastSeq.get(traceId)?.last_seq ?? 0;
-    if (events.length > 0 && events[0]!.seq !== last + 1) throw new StoreConflictError(traceId, last + 1, events[0]!.seq);
+    if (events.length > 0 && events[0]!.seq !== last + 1)
+      throw new StoreConflictError(traceId, last + 1, events[0]!.seq);
     for (const ev of events) insertEvent.run(traceId, ev.seq, JSON.stringify(ev));
     const end = events.length > 0 ? events[events.length - 1]!.seq : last;
-    upsert.run(traceId, ti.status, ti.created_at, ti.updated_at, ti.created_by ?? null, ti.team_id ?? null, ti.tenant_id ?? null, end, infoJson(ti));
+    upsert.run(
+      traceId,
+      ti.status,
+      ti.created_at,
+      ti.updated_at,
+      ti.created_by ?? null,
+      ti.team_id ?? null,
+      ti.tenant_id ?? null,
+      end,
+      infoJson(ti),
+    );
   });
   return { lastSeq, insertEvent, upsert, read, info, append: (id, evs, ti) => tx.immediate(id, evs, ti) };
 }

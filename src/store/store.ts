@@ -64,12 +64,21 @@ export function decodeCursor(cursor: string | undefined): [number, string] | und
   if (typeof cursor === 'string' && /^[A-Za-z0-9_-]{1,512}$/.test(cursor)) {
     try {
       const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-      if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && Number.isFinite(v[0]) && typeof v[1] === 'string') return [v[0], v[1]];
+      if (
+        Array.isArray(v) &&
+        v.length === 2 &&
+        typeof v[0] === 'number' &&
+        Number.isFinite(v[0]) &&
+        typeof v[1] === 'string'
+      )
+        return [v[0], v[1]];
     } catch {
       /* fall through */
     }
   }
-  throw new InvalidArgumentError(`cursor ${JSON.stringify(String(cursor).slice(0, 40))} is not a listing cursor: pass the next_cursor of a previous page`);
+  throw new InvalidArgumentError(
+    `cursor ${JSON.stringify(String(cursor).slice(0, 40))} is not a listing cursor: pass the next_cursor of a previous page`,
+  );
 }
 
 /** True if `info` passes the filters of `q` (used by stores that filter in memory). */

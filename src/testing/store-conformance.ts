@@ -36,17 +36,33 @@ export function makeEvents(traceId: string, from: number, count: number, t0 = 1_
         type: 'log_added',
         trace_id: traceId,
         timestamp: t0 + seq,
-        data: { level: 'info', message: `line ${seq} ✓ "quoted" \\ \n newline`, timestamp: t0 + seq, data: { n: seq, nested: { a: [1, 'two', null] } } },
+        data: {
+          level: 'info',
+          message: `line ${seq} ✓ "quoted" \\ \n newline`,
+          timestamp: t0 + seq,
+          data: { n: seq, nested: { a: [1, 'two', null] } },
+        },
       });
   }
   return out;
 }
 
 export function makeInfo(id: string, over: Partial<TraceInfo> = {}): TraceInfo {
-  return { id, status: 'running', created_at: 1_700_000_000_000, updated_at: 1_700_000_000_000, archived: false, ...over };
+  return {
+    id,
+    status: 'running',
+    created_at: 1_700_000_000_000,
+    updated_at: 1_700_000_000_000,
+    archived: false,
+    ...over,
+  };
 }
 
-export function runStoreConformance(name: string, factory: () => Promise<ConformanceFixture>, options: ConformanceOptions = {}): void {
+export function runStoreConformance(
+  name: string,
+  factory: () => Promise<ConformanceFixture>,
+  options: ConformanceOptions = {},
+): void {
   describe(`store conformance: ${name}`, { skip: options.skip || false }, () => {
     const use = async (fn: (store: TraceStore) => Promise<void>): Promise<void> => {
       const fx = await factory();
@@ -101,7 +117,11 @@ export function runStoreConformance(name: string, factory: () => Promise<Conform
         assert.equal(a?.created_by, 'ann');
         assert.deepEqual(a?.metadata, { k: 'v' });
         assert.equal(a?.archived, false);
-        await store.append(id, makeEvents(id, 3, 1), makeInfo(id, { status: 'completed', updated_at: 1_700_000_000_100 }));
+        await store.append(
+          id,
+          makeEvents(id, 3, 1),
+          makeInfo(id, { status: 'completed', updated_at: 1_700_000_000_100 }),
+        );
         const b = await store.info(id);
         assert.equal(b?.status, 'completed');
         assert.equal(b?.updated_at, 1_700_000_000_100);
@@ -140,13 +160,27 @@ export function runStoreConformance(name: string, factory: () => Promise<Conform
         } while (cursor);
         assert.deepEqual(seen, [...ids].reverse(), 'newest first, each exactly once');
         const completed = await store.list({ tenantId: tenant, status: 'completed', limit: 100 });
-        assert.deepEqual(completed.traces.map((t) => t.id), ids.filter((_, i) => i % 3 === 1).reverse());
+        assert.deepEqual(
+          completed.traces.map((t) => t.id),
+          ids.filter((_, i) => i % 3 === 1).reverse(),
+        );
         const several = await store.list({ tenantId: tenant, status: ['failed', 'completed'], limit: 100 });
         assert.equal(several.traces.length, ids.filter((_, i) => i % 3 !== 0).length);
         const bob = await store.list({ tenantId: tenant, createdBy: 'bob', teamId: 'red', limit: 100 });
-        assert.deepEqual(bob.traces.map((t) => t.id), ids.filter((_, i) => i % 2 === 1 && i < 10).reverse());
-        const range = await store.list({ tenantId: tenant, from: 1_800_000_005_000, to: 1_800_000_007_000, limit: 100 });
-        assert.deepEqual(range.traces.map((t) => t.id), [ids[7], ids[6], ids[5]]);
+        assert.deepEqual(
+          bob.traces.map((t) => t.id),
+          ids.filter((_, i) => i % 2 === 1 && i < 10).reverse(),
+        );
+        const range = await store.list({
+          tenantId: tenant,
+          from: 1_800_000_005_000,
+          to: 1_800_000_007_000,
+          limit: 100,
+        });
+        assert.deepEqual(
+          range.traces.map((t) => t.id),
+          [ids[7], ids[6], ids[5]],
+        );
         const none = await store.list({ tenantId: uid('nobody') });
         assert.deepEqual(none.traces, []);
         assert.equal(none.nextCursor, undefined);
@@ -177,7 +211,10 @@ export function runStoreConformance(name: string, factory: () => Promise<Conform
         assert.deepEqual(await store.read(id), events);
         assert.deepEqual(await store.read(id, { since: 40, limit: 5 }), events.slice(40, 45));
         const listed = await store.list({ tenantId: tenant });
-        assert.deepEqual(listed.traces.map((t) => [t.id, t.archived]), [[id, true]]);
+        assert.deepEqual(
+          listed.traces.map((t) => [t.id, t.archived]),
+          [[id, true]],
+        );
         const running = uid('t');
         await store.append(running, makeEvents(running, 1, 1), makeInfo(running));
         await assert.rejects(store.archive(running), TraceRunningError);
@@ -246,7 +283,8 @@ export function runStoreConformance(name: string, factory: () => Promise<Conform
         await store.releaseLease?.(id, 'writer-a');
         await store.acquire(id, 'writer-b');
         await store.releaseLease?.(id, 'writer-b');
-      }));
+      }),
+    );
 
     it('closes idempotently', async () => {
       const fx = await factory();

@@ -59,7 +59,14 @@ export class NodeHandle {
   parallel(items: readonly (NodeOptions & { input?: unknown })[]): NodeHandle[] {
     if (!this.#trace) return [];
     const list = readItems('parallel()', items);
-    return this.#trace[kSpawn]('parallel', [this.id], list, false, list?.some?.((i) => i?.autoCompleteParent === true) ?? false, true);
+    return this.#trace[kSpawn](
+      'parallel',
+      [this.id],
+      list,
+      false,
+      list?.some?.((i) => i?.autoCompleteParent === true) ?? false,
+      true,
+    );
   }
 
   /**

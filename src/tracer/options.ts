@@ -80,7 +80,9 @@ export const DEFAULT_FLUSH: FlushOptions = { intervalMs: 50, maxBatch: 2000, max
 
 function positiveInt(name: string, value: unknown, min = 1): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new InvalidArgumentError(`option ${name} must be an integer >= ${min}, got ${String(value)} (${typeof value})`);
+    throw new InvalidArgumentError(
+      `option ${name} must be an integer >= ${min}, got ${String(value)} (${typeof value})`,
+    );
   }
   return value;
 }
@@ -108,13 +110,16 @@ export function resolveFlush(flush: Partial<FlushOptions> = {}): FlushOptions {
 export function resolveShared(shared: unknown): Required<SharedOptions> {
   if (shared === undefined) return { store: false, hub: false };
   if (shared === null || typeof shared !== 'object' || Array.isArray(shared)) {
-    throw new InvalidArgumentError(`option shared must be an object like { hub: true }, got ${shared === null ? 'null' : Array.isArray(shared) ? 'an array' : typeof shared}`);
+    throw new InvalidArgumentError(
+      `option shared must be an object like { hub: true }, got ${shared === null ? 'null' : Array.isArray(shared) ? 'an array' : typeof shared}`,
+    );
   }
   const out = { store: false, hub: false };
   for (const key of ['store', 'hub'] as const) {
     const v = (shared as Record<string, unknown>)[key];
     if (v === undefined) continue;
-    if (typeof v !== 'boolean') throw new InvalidArgumentError(`option shared.${key} must be a boolean, got ${String(v)} (${typeof v})`);
+    if (typeof v !== 'boolean')
+      throw new InvalidArgumentError(`option shared.${key} must be a boolean, got ${String(v)} (${typeof v})`);
     out[key] = v;
   }
   return out;

@@ -3,12 +3,7 @@
 // and the write-behind writer. Nothing here starts a task, a timer or a listener of its
 // own: release() therefore has only the log to store and the subscribers to end.
 import { capture, captureError, captureKey, captureText, setOwn, type CaptureLimits } from '../core/capture.js';
-import {
-  InvalidArgumentError,
-  InvalidKeyError,
-  NoRootError,
-  UnknownSpaceError,
-} from '../core/errors.js';
+import { InvalidArgumentError, InvalidKeyError, NoRootError, UnknownSpaceError } from '../core/errors.js';
 import { assertValidId, newId } from '../core/ids.js';
 import { applyEvent, initialState, toSnapshot, type TraceState } from '../core/reducer.js';
 import type { PriceTable } from '../core/prices.js';
@@ -43,7 +38,22 @@ import type { LocalFeed, SubscribeOptions, Subscription } from '../hub/subscript
 import { NodeHandle } from './node-handle.js';
 import type { Limits } from './options.js';
 import { SpaceHandle } from './space-handle.js';
-import { kAdd, kClose, kEnd, kFeed, kInit, kJoin, kLog, kLogOf, kPatch, kSetStatus, kSpawn, kSubscribe, kUpdate, kUsage } from './symbols.js';
+import {
+  kAdd,
+  kClose,
+  kEnd,
+  kFeed,
+  kInit,
+  kJoin,
+  kLog,
+  kLogOf,
+  kPatch,
+  kSetStatus,
+  kSpawn,
+  kSubscribe,
+  kUpdate,
+  kUsage,
+} from './symbols.js';
 import { TraceLog, type WriteBehind } from './write-behind.js';
 
 export interface NodeOptions {
@@ -97,7 +107,14 @@ export interface TraceHost {
 type Phase = 'open' | 'sealed' | 'released';
 
 const OPEN_STATUSES: ReadonlySet<NodeStatus> = new Set(['pending', 'running']);
-const NODE_STATUSES: ReadonlySet<string> = new Set(['pending', 'running', 'completed', 'failed', 'skipped', 'cancelled']);
+const NODE_STATUSES: ReadonlySet<string> = new Set([
+  'pending',
+  'running',
+  'completed',
+  'failed',
+  'skipped',
+  'cancelled',
+]);
 
 export class Trace {
   readonly id: string;
@@ -119,7 +136,11 @@ export class Trace {
   lateCalls = 0;
 
   /** @internal use tracer.create()/tracer.load() */
-  constructor(host: TraceHost, id: string, init: { events?: TraceEvent[]; autoArchive?: boolean; signal?: AbortSignal }) {
+  constructor(
+    host: TraceHost,
+    id: string,
+    init: { events?: TraceEvent[]; autoArchive?: boolean; signal?: AbortSignal },
+  ) {
     this.id = id;
     this.#host = host;
     this.#log = new TraceLog(id, () => this.#info());
@@ -225,7 +246,14 @@ export class Trace {
   /** Fans out: one node per item under the current node(s); they become the current nodes. */
   parallel(items: readonly ParallelItem[]): NodeHandle[] {
     const list = readItems('parallel()', items);
-    return this[kSpawn]('parallel', this.#state.current, list, true, !list?.some?.((i) => i?.autoCompleteParent === false), true);
+    return this[kSpawn](
+      'parallel',
+      this.#state.current,
+      list,
+      true,
+      !list?.some?.((i) => i?.autoCompleteParent === false),
+      true,
+    );
   }
 
   setOutput(output: unknown): this {
@@ -256,7 +284,8 @@ export class Trace {
     let id: string;
     if (options.id !== undefined) {
       assertValidId(options.id, 'space');
-      if (this.#state.spaces.has(options.id)) throw new InvalidArgumentError(`trace ${this.id} already has a space ${options.id}`);
+      if (this.#state.spaces.has(options.id))
+        throw new InvalidArgumentError(`trace ${this.id} already has a space ${options.id}`);
       id = options.id;
     } else {
       id = newId();
@@ -265,9 +294,11 @@ export class Trace {
     const limits = this.#host.limits;
     if (options.label !== undefined) space.label = captureText(options.label, limits.maxLabelLength);
     if (options.icon !== undefined) space.icon = captureText(options.icon, limits.maxLabelLength);
-    if (options.description !== undefined) space.description = captureText(options.description, limits.maxMessageLength);
+    if (options.description !== undefined)
+      space.description = captureText(options.description, limits.maxMessageLength);
     if (options.ttl !== undefined) space.ttl = Number(options.ttl);
-    if (options.metadata !== undefined) space.metadata = capture(options.metadata, this.#host.capture) as Record<string, unknown>;
+    if (options.metadata !== undefined)
+      space.metadata = capture(options.metadata, this.#host.capture) as Record<string, unknown>;
     this.#emit('space_created', space, undefined, id);
     return new SpaceHandle(this, id);
   }
@@ -298,7 +329,9 @@ export class Trace {
       content: capture(value, this.#host.capture) ?? null,
       timestamp: Date.now(),
     };
-    const type: 'memory_add' | 'memory_update' = Object.prototype.hasOwnProperty.call(space.data, key) ? 'memory_update' : 'memory_add';
+    const type: 'memory_add' | 'memory_update' = Object.prototype.hasOwnProperty.call(space.data, key)
+      ? 'memory_update'
+      : 'memory_add';
     this.#emit(type, { type: spaceId, item }, undefined, spaceId);
     return this;
   }
@@ -347,7 +380,11 @@ export class Trace {
   }
 
   subscribe(options?: SubscribeOptions): Subscription {
-    return this.#host.subscribe(this.id, readOptions('subscribe()', options), this.#phase === 'released' ? undefined : this);
+    return this.#host.subscribe(
+      this.id,
+      readOptions('subscribe()', options),
+      this.#phase === 'released' ? undefined : this,
+    );
   }
 
   /** Durability barrier: resolves when every event recorded so far is stored. */
@@ -426,7 +463,10 @@ export class Trace {
   /** @internal */
   [kLog](nodeIds: string | readonly string[], level: LogLevel, message: unknown, args: unknown[]): void {
     if (!this.#writable(level)) return;
-    const msg = captureText(typeof message === 'string' ? message : formatMessage(message), this.#host.limits.maxMessageLength);
+    const msg = captureText(
+      typeof message === 'string' ? message : formatMessage(message),
+      this.#host.limits.maxMessageLength,
+    );
     const data = args.length === 0 ? undefined : capture(args.length === 1 ? args[0] : args, this.#host.capture);
     if (typeof nodeIds === 'string') {
       const now = Date.now();
@@ -452,7 +492,14 @@ export class Trace {
    * @internal creates one node under `parents` (the hot path of add/traced);
    * `cursor` makes it the only current node. `parents` is never mutated, so it may be shared.
    */
-  [kAdd](call: string, parents: readonly string[], input: unknown, options: NodeOptions, cursor: boolean, autoComplete: boolean): NodeHandle {
+  [kAdd](
+    call: string,
+    parents: readonly string[],
+    input: unknown,
+    options: NodeOptions,
+    cursor: boolean,
+    autoComplete: boolean,
+  ): NodeHandle {
     if (!this.#writable(call)) return new NodeHandle(this, '');
     if (autoComplete) for (let i = 0; i < parents.length; i++) this[kEnd](parents[i]!, 'completed', undefined, false);
     const now = Date.now();
@@ -462,10 +509,18 @@ export class Trace {
   }
 
   /** @internal creates a fan-out under `parents`; `cursor` moves the trace cursor to them. */
-  [kSpawn](call: string, parents: readonly string[], items: readonly ParallelItem[], cursor: boolean, autoComplete: boolean, fanOut = false): NodeHandle[] {
+  [kSpawn](
+    call: string,
+    parents: readonly string[],
+    items: readonly ParallelItem[],
+    cursor: boolean,
+    autoComplete: boolean,
+    fanOut = false,
+  ): NodeHandle[] {
     if (!this.#writable(call)) return fanOut ? [] : [new NodeHandle(this, '')];
     if (fanOut) {
-      if (!Array.isArray(items) || items.length === 0) throw new InvalidArgumentError(`${call}() needs a non-empty array of branches`);
+      if (!Array.isArray(items) || items.length === 0)
+        throw new InvalidArgumentError(`${call}() needs a non-empty array of branches`);
       if (this.#state.root === undefined) throw new NoRootError(this.id, `${call}()`);
     }
     if (autoComplete) for (const pid of parents) this[kEnd](pid, 'completed', undefined, false);
@@ -481,13 +536,15 @@ export class Trace {
   /** @internal */
   [kJoin](others: readonly (NodeHandle | NodeData | string)[], input: unknown, options: NodeOptions): NodeHandle {
     if (!this.#writable('join')) return new NodeHandle(this, '');
-    if (!Array.isArray(others) || others.length === 0) throw new InvalidArgumentError('join() needs a non-empty array of nodes (its parents)');
+    if (!Array.isArray(others) || others.length === 0)
+      throw new InvalidArgumentError('join() needs a non-empty array of nodes (its parents)');
     // The parents are exactly `others` (as in the reference module): the node join() is
     // called on is a parent only if it is listed.
     const parents: string[] = [];
     for (const n of others) {
       const id = typeof n === 'string' ? n : n?.id;
-      if (typeof id !== 'string' || !this.#state.nodes.has(id)) throw new InvalidArgumentError(`join(): trace ${this.id} has no node ${String(id)}`);
+      if (typeof id !== 'string' || !this.#state.nodes.has(id))
+        throw new InvalidArgumentError(`join(): trace ${this.id} has no node ${String(id)}`);
       if (!parents.includes(id)) parents.push(id);
     }
     if (options.autoCompleteParent ?? true) for (const pid of parents) this[kEnd](pid, 'completed', undefined, false);
@@ -515,13 +572,18 @@ export class Trace {
     if (field === 'output') {
       next.output = capture(value, this.#host.capture);
     } else if (field === 'metadataEntries') {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidArgumentError(`setMetadata(entries) needs a plain object, got ${Array.isArray(value) ? 'an array' : typeof value}`);
+      if (value === null || typeof value !== 'object' || Array.isArray(value))
+        throw new InvalidArgumentError(
+          `setMetadata(entries) needs a plain object, got ${Array.isArray(value) ? 'an array' : typeof value}`,
+        );
       const entries = guardRead('setMetadata()', () => Object.entries(value));
       if (entries.length === 0) return;
       next.metadata = { ...node.metadata };
-      for (const [k, raw] of entries) setOwn(next.metadata, captureKey(k, this.#host.limits.maxKeyLength), capture(raw, this.#host.capture));
+      for (const [k, raw] of entries)
+        setOwn(next.metadata, captureKey(k, this.#host.limits.maxKeyLength), capture(raw, this.#host.capture));
     } else {
-      if (typeof key !== 'string' || key.length === 0) throw new InvalidArgumentError(`setMetadata() key must be a non-empty string, got ${typeof key}`);
+      if (typeof key !== 'string' || key.length === 0)
+        throw new InvalidArgumentError(`setMetadata() key must be a non-empty string, got ${typeof key}`);
       next.metadata = { ...node.metadata };
       setOwn(next.metadata, captureKey(key, this.#host.limits.maxKeyLength), capture(value, this.#host.capture));
     }
@@ -554,7 +616,10 @@ export class Trace {
     const next: NodeData = { ...node, usage, updated_at: Date.now() };
     if (node.kind === 'step') next.kind = 'llm';
     if (metadata !== undefined) {
-      if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw new InvalidArgumentError(`setUsage(usage, metadata): metadata must be a plain object, got ${Array.isArray(metadata) ? 'an array' : typeof metadata}`);
+      if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata))
+        throw new InvalidArgumentError(
+          `setUsage(usage, metadata): metadata must be a plain object, got ${Array.isArray(metadata) ? 'an array' : typeof metadata}`,
+        );
       next.metadata = { ...node.metadata };
       for (const [k, raw] of Object.entries(metadata)) setOwn(next.metadata, k, capture(raw, this.#host.capture));
     }
@@ -563,10 +628,14 @@ export class Trace {
 
   /** @internal */
   [kSetStatus](nodeId: string, status: NodeStatus): void {
-    if (!NODE_STATUSES.has(status)) throw new InvalidArgumentError(`setStatus(): status must be one of ${[...NODE_STATUSES].join(', ')}, got ${String(status)}`);
+    if (!NODE_STATUSES.has(status))
+      throw new InvalidArgumentError(
+        `setStatus(): status must be one of ${[...NODE_STATUSES].join(', ')}, got ${String(status)}`,
+      );
     if (status === 'completed') return this[kEnd](nodeId, 'completed', undefined, false);
     if (status === 'failed') return this[kEnd](nodeId, 'failed', new Error('failed'), true);
-    if (status === 'cancelled') return this[kEnd](nodeId, 'cancelled', { name: 'Cancelled', message: 'cancelled' }, true);
+    if (status === 'cancelled')
+      return this[kEnd](nodeId, 'cancelled', { name: 'Cancelled', message: 'cancelled' }, true);
     if (!this.#writable('setStatus')) return;
     const node = this.#state.nodes.get(nodeId);
     if (!node || node.status === status) return;
@@ -602,11 +671,16 @@ export class Trace {
 
   #finish(status: 'completed' | 'failed' | 'cancelled', error?: ErrorData, reason?: string): this {
     if (this.#phase === 'sealed') return this;
-    if (!this.#writable(status === 'completed' ? 'markComplete' : status === 'failed' ? 'markFailed' : 'markCancelled')) return this;
+    if (!this.#writable(status === 'completed' ? 'markComplete' : status === 'failed' ? 'markFailed' : 'markCancelled'))
+      return this;
     for (const node of this.#state.nodes.values()) {
       if (OPEN_STATUSES.has(node.status)) this[kEnd](node.id, status, error, status !== 'completed');
     }
-    const data: CompleteEventData = { trace_id: this.id, status, total_duration: Date.now() - this.#state.info.created_at };
+    const data: CompleteEventData = {
+      trace_id: this.id,
+      status,
+      total_duration: Date.now() - this.#state.info.created_at,
+    };
     if (reason !== undefined) data['reason'] = reason;
     else if (status === 'failed' && error !== undefined) data['error'] = error;
     this.#emit('complete', data);
@@ -618,19 +692,36 @@ export class Trace {
 
   #newNode(parentIds: readonly string[], input: unknown, item: NodeOptions, now: number): NodeData {
     const kind = item.kind === undefined ? (item.usage === undefined ? 'step' : 'llm') : checkKind(item.kind);
-    const node: NodeData = { id: newId(), parent_ids: parentIds as string[], children: [], kind, metadata: {}, status: 'running', created_at: now, start_time: now, updated_at: now };
+    const node: NodeData = {
+      id: newId(),
+      parent_ids: parentIds as string[],
+      children: [],
+      kind,
+      metadata: {},
+      status: 'running',
+      created_at: now,
+      start_time: now,
+      updated_at: now,
+    };
     if (item.usage !== undefined) node.usage = guardRead('usage', () => normalizeUsage(item.usage!, this.#host.prices));
     const limits = this.#host.limits;
     if (item.label !== undefined) node.label = captureText(item.label, limits.maxLabelLength);
     if (item.icon !== undefined) node.icon = captureText(item.icon, limits.maxLabelLength);
     if (item.description !== undefined) node.description = captureText(item.description, limits.maxMessageLength);
-    if (item.metadata !== undefined) node.metadata = (capture(item.metadata, this.#host.capture) ?? {}) as Record<string, unknown>;
+    if (item.metadata !== undefined)
+      node.metadata = (capture(item.metadata, this.#host.capture) ?? {}) as Record<string, unknown>;
     if (input !== undefined) node.input = capture(input, this.#host.capture);
     return node;
   }
 
   /** The one place events are made. Hot path. */
-  #emit<T extends EventType>(type: T, data: EventData<T>, nodeId?: string, spaceId?: string, timestamp = Date.now()): void {
+  #emit<T extends EventType>(
+    type: T,
+    data: EventData<T>,
+    nodeId?: string,
+    spaceId?: string,
+    timestamp = Date.now(),
+  ): void {
     const log = this.#log;
     if (log.failure !== undefined && log.pending >= this.#host.limits.maxPendingEvents) {
       this.#host.dropped(this);
@@ -683,7 +774,10 @@ function isTerminal(status: TraceStatus): boolean {
 }
 
 function checkKind(kind: unknown): NodeKind {
-  if (typeof kind !== 'string' || !NODE_KIND_SET.has(kind)) throw new InvalidArgumentError(`option kind must be one of ${[...NODE_KIND_SET].join(', ')}, got ${String(kind)} (${typeof kind})`);
+  if (typeof kind !== 'string' || !NODE_KIND_SET.has(kind))
+    throw new InvalidArgumentError(
+      `option kind must be one of ${[...NODE_KIND_SET].join(', ')}, got ${String(kind)} (${typeof kind})`,
+    );
   return kind as NodeKind;
 }
 

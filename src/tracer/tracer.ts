@@ -98,7 +98,9 @@ export class Tracer {
     const flush = guardRead('new Tracer(): option flush', () => resolveFlush(options.flush));
     this.strict = options.strict === true;
     if (options.onClose !== undefined && options.onClose !== 'cancel' && options.onClose !== 'keep') {
-      throw new InvalidArgumentError(`option onClose must be "cancel" or "keep", got ${typeof options.onClose === 'string' ? options.onClose : typeof options.onClose}`);
+      throw new InvalidArgumentError(
+        `option onClose must be "cancel" or "keep", got ${typeof options.onClose === 'string' ? options.onClose : typeof options.onClose}`,
+      );
     }
     this.#onClose = options.onClose ?? 'cancel';
     this.#exitHook = options.exitHook ?? true;
@@ -110,7 +112,8 @@ export class Tracer {
     this.#closesHub = options.hub === undefined || !shared.hub;
     const hub = options.hub ?? new LocalHub();
     if (hub instanceof LocalHub && hub.onListenerError === undefined) {
-      hub.onListenerError = (err) => this.#warn({ code: 'LT_WARN_SUBSCRIBER', message: `a subscriber threw: ${errorMessage(err)}` });
+      hub.onListenerError = (err) =>
+        this.#warn({ code: 'LT_WARN_SUBSCRIBER', message: `a subscriber threw: ${errorMessage(err)}` });
     }
     this.hub = hub;
     this.#writer = new WriteBehind(this.store, flush, (err, log) => this.#storeFailed(err, log));
@@ -160,7 +163,8 @@ export class Tracer {
     const o = readOptions('tracer.create()', options);
     if (o.id !== undefined) assertValidId(o.id);
     const init = this.#initData(o);
-    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new InvalidArgumentError('tracer.create(): option signal must be an AbortSignal');
+    if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
+      throw new InvalidArgumentError('tracer.create(): option signal must be an AbortSignal');
     const id = o.id ?? newTraceId();
     if (this.#traces.has(id) || this.#loading.has(id)) throw new TraceExistsError(id);
     const pending = this.#open(id, o, init);
@@ -209,7 +213,11 @@ export class Tracer {
     const t = this.#traces.get(id);
     if (t) {
       const stored = await this.store.info(id);
-      return { ...t.getInfo(), archived: stored?.archived ?? false, ...(stored?.archived_at !== undefined ? { archived_at: stored.archived_at } : {}) };
+      return {
+        ...t.getInfo(),
+        archived: stored?.archived ?? false,
+        ...(stored?.archived_at !== undefined ? { archived_at: stored.archived_at } : {}),
+      };
     }
     return this.store.info(id);
   }
@@ -308,7 +316,9 @@ export class Tracer {
   run<T>(target: Trace | NodeHandle | NodeContext, fn: () => T): T;
   run<T>(target: Trace | NodeHandle | NodeContext, fn: () => T): T | Promise<Awaited<T>> {
     // instanceof runs a Proxy's getPrototypeOf trap: guarded like any read of caller objects.
-    const what = guardRead('tracer.run()', () => (target instanceof Trace ? 'trace' : target instanceof NodeHandle ? 'node' : 'context'));
+    const what = guardRead('tracer.run()', () =>
+      target instanceof Trace ? 'trace' : target instanceof NodeHandle ? 'node' : 'context',
+    );
     if (what === 'trace' && target instanceof Trace) return contextStorage.run({ trace: target, node: undefined }, fn);
     if (what === 'node' && target instanceof NodeHandle) {
       const trace = target.trace;
@@ -319,9 +329,11 @@ export class Tracer {
       throw new InvalidArgumentError('tracer.run(target, fn): target must be a Trace, a NodeHandle or a node context');
     }
     const ctx = readOptions('tracer.run()', target as NodeContext);
-    if (typeof ctx.trace_id !== 'string') throw new InvalidArgumentError('tracer.run(target, fn): target must be a Trace, a NodeHandle or a node context');
+    if (typeof ctx.trace_id !== 'string')
+      throw new InvalidArgumentError('tracer.run(target, fn): target must be a Trace, a NodeHandle or a node context');
     const runIn = (trace: Trace): T => {
-      const node = ctx.node_id !== undefined && trace.getNode(ctx.node_id) ? new NodeHandle(trace, ctx.node_id) : undefined;
+      const node =
+        ctx.node_id !== undefined && trace.getNode(ctx.node_id) ? new NodeHandle(trace, ctx.node_id) : undefined;
       return contextStorage.run({ trace, node }, fn);
     };
     const loaded = this.#traces.get(ctx.trace_id);
@@ -435,28 +447,35 @@ export class Tracer {
 
   #subscribe(id: string, options: SubscribeOptions, trace: Trace | undefined): Subscription {
     const local = trace && !trace.isReleased ? trace[kFeed] : undefined;
-    const sub = new Subscription(id, local ? undefined : this.hub, (tid, since, limit) => this.#source(tid, since, limit), options, {
-      bufferSize: this.limits.subscriberBuffer,
-      local,
-      retryMs: trace ? undefined : 100,
-      // No live feed reaches us for a trace written elsewhere unless the hub is remote; a
-      // remote hub can still lose a trace's last messages (Redis restarted after the writer
-      // finished), so a slow poll of the store is the safety net.
-      pollMs: trace ? undefined : (options.pollMs ?? (this.hub.remote ? 5000 : 250)),
-      prepare: trace
-        ? undefined
-        : async () => {
-            if (this.#traces.has(id)) return;
-            if ((await this.store.info(id)) === undefined && (await this.store.read(id, { limit: 1 })).length === 0) throw new TraceNotFoundError(id);
-          },
-      onClose: (s) => this.#traces.get(id)?.forgetSubscription(s),
-      endSeq: async () => {
-        const loaded = this.#traces.get(id);
-        if (loaded) return loaded.isComplete ? loaded.lastSeq : undefined;
-        const info = await this.store.info(id);
-        return info && info.status !== 'pending' && info.status !== 'running' ? info.last_seq : undefined;
+    const sub = new Subscription(
+      id,
+      local ? undefined : this.hub,
+      (tid, since, limit) => this.#source(tid, since, limit),
+      options,
+      {
+        bufferSize: this.limits.subscriberBuffer,
+        local,
+        retryMs: trace ? undefined : 100,
+        // No live feed reaches us for a trace written elsewhere unless the hub is remote; a
+        // remote hub can still lose a trace's last messages (Redis restarted after the writer
+        // finished), so a slow poll of the store is the safety net.
+        pollMs: trace ? undefined : (options.pollMs ?? (this.hub.remote ? 5000 : 250)),
+        prepare: trace
+          ? undefined
+          : async () => {
+              if (this.#traces.has(id)) return;
+              if ((await this.store.info(id)) === undefined && (await this.store.read(id, { limit: 1 })).length === 0)
+                throw new TraceNotFoundError(id);
+            },
+        onClose: (s) => this.#traces.get(id)?.forgetSubscription(s),
+        endSeq: async () => {
+          const loaded = this.#traces.get(id);
+          if (loaded) return loaded.isComplete ? loaded.lastSeq : undefined;
+          const info = await this.store.info(id);
+          return info && info.status !== 'pending' && info.status !== 'running' ? info.last_seq : undefined;
+        },
       },
-    });
+    );
     if (trace && !trace.isReleased) trace[kSubscribe](sub);
     return sub;
   }
@@ -473,14 +492,22 @@ export class Tracer {
     if (this.strict) throw new TraceClosedError(trace.id, state, call);
     if (this.#warnedTraces.has(trace)) return;
     this.#warnedTraces.add(trace);
-    this.#warn({ code: 'LT_WARN_LATE_CALL', message: `${call}() on trace ${trace.id}, which is ${state}: ignored (later calls are counted in tracer.stats.lateCalls)`, traceId: trace.id });
+    this.#warn({
+      code: 'LT_WARN_LATE_CALL',
+      message: `${call}() on trace ${trace.id}, which is ${state}: ignored (later calls are counted in tracer.stats.lateCalls)`,
+      traceId: trace.id,
+    });
   }
 
   #dropped(trace: Trace): void {
     this.stats.droppedEvents++;
     if (this.#warnedTraces.has(trace)) return;
     this.#warnedTraces.add(trace);
-    this.#warn({ code: 'LT_WARN_PENDING_OVERFLOW', message: `trace ${trace.id}: ${WARNING_CODES.LT_WARN_PENDING_OVERFLOW} (bound ${this.limits.maxPendingEvents})`, traceId: trace.id });
+    this.#warn({
+      code: 'LT_WARN_PENDING_OVERFLOW',
+      message: `trace ${trace.id}: ${WARNING_CODES.LT_WARN_PENDING_OVERFLOW} (bound ${this.limits.maxPendingEvents})`,
+      traceId: trace.id,
+    });
   }
 
   #sealed(trace: Trace): void {
@@ -504,7 +531,12 @@ export class Tracer {
 
   #storeFailed(err: unknown, log: TraceLog): void {
     this.stats.storeErrors++;
-    const e = err instanceof LivetraceError ? err : new StoreError(`store ${this.store.name} failed for trace ${log.id}: ${errorMessage(err)}; retrying`, { cause: err });
+    const e =
+      err instanceof LivetraceError
+        ? err
+        : new StoreError(`store ${this.store.name} failed for trace ${log.id}: ${errorMessage(err)}; retrying`, {
+            cause: err,
+          });
     this.#error(e);
   }
 
@@ -558,4 +590,3 @@ export class Tracer {
     if (this.#closing) throw new TracerClosedError();
   }
 }
-

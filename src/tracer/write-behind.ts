@@ -65,7 +65,11 @@ export class WriteBehind {
       log.dirty = true;
       this.#dirty.add(log);
       if (this.#timer === undefined && this.#immediate === undefined) this.#arm(this.#opts.intervalMs);
-    } else if (log.events.length - log.stored >= this.#opts.maxBatch && this.#immediate === undefined && log.failure === undefined) {
+    } else if (
+      log.events.length - log.stored >= this.#opts.maxBatch &&
+      this.#immediate === undefined &&
+      log.failure === undefined
+    ) {
       this.#immediate = setImmediate(this.#drain);
       this.#immediate.unref?.();
     }

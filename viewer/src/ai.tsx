@@ -5,7 +5,16 @@
 // `usage` (rollup), `session_id`, `user_id` on TraceInfo.
 import type { NodeData, NodeKind, NodeUsage, TraceInfo, UsageRollup } from '../../src/core/types.js';
 
-export const KINDS: readonly NodeKind[] = ['llm', 'tool', 'retriever', 'embedding', 'agent', 'chain', 'guardrail', 'step'];
+export const KINDS: readonly NodeKind[] = [
+  'llm',
+  'tool',
+  'retriever',
+  'embedding',
+  'agent',
+  'chain',
+  'guardrail',
+  'step',
+];
 
 export const KIND_LABEL: Record<NodeKind, string> = {
   llm: 'LLM call',
@@ -37,7 +46,12 @@ export function KindIcon({ kind, size = 13 }: { kind: NodeKind; size?: number })
       body = <path d="M8 1.2 9.7 6.3 14.8 8 9.7 9.7 8 14.8 6.3 9.7 1.2 8 6.3 6.3Z" class="kf" />;
       break;
     case 'tool':
-      body = <path d="M10.6 1.6a3.6 3.6 0 0 0-3.4 4.7L2.1 11.4a1.4 1.4 0 0 0 2 2l5.1-5.1a3.6 3.6 0 0 0 4.7-3.4l-2.1 2.1-2-.5-.5-2 2.1-2.1a3.6 3.6 0 0 0-.8-.8Z" class="kf" />;
+      body = (
+        <path
+          d="M10.6 1.6a3.6 3.6 0 0 0-3.4 4.7L2.1 11.4a1.4 1.4 0 0 0 2 2l5.1-5.1a3.6 3.6 0 0 0 4.7-3.4l-2.1 2.1-2-.5-.5-2 2.1-2.1a3.6 3.6 0 0 0-.8-.8Z"
+          class="kf"
+        />
+      );
       break;
     case 'retriever':
       body = (
@@ -50,7 +64,9 @@ export function KindIcon({ kind, size = 13 }: { kind: NodeKind; size?: number })
     case 'embedding':
       body = (
         <>
-          {[3, 8, 13].flatMap((x) => [3, 8, 13].map((y) => <circle key={`${x}.${y}`} cx={x} cy={y} r={x === y ? 1.9 : 1.2} class="kf" />))}
+          {[3, 8, 13].flatMap((x) =>
+            [3, 8, 13].map((y) => <circle key={`${x}.${y}`} cx={x} cy={y} r={x === y ? 1.9 : 1.2} class="kf" />),
+          )}
         </>
       );
       break;
@@ -105,7 +121,14 @@ export function formatCost(c: { amount: number; currency: string } | undefined):
   return a < 0 ? `-${sym}${num.slice(1)}` : `${sym}${num}`;
 }
 
-export const EMPTY_ROLLUP: UsageRollup = { input_tokens: 0, output_tokens: 0, total_tokens: 0, llm_calls: 0, tool_calls: 0, failed_nodes: 0 };
+export const EMPTY_ROLLUP: UsageRollup = {
+  input_tokens: 0,
+  output_tokens: 0,
+  total_tokens: 0,
+  llm_calls: 0,
+  tool_calls: 0,
+  failed_nodes: 0,
+};
 
 /** A trace's totals: the reducer's rollup (TraceInfo.usage). */
 export function traceUsage(info: TraceInfo): UsageRollup {
@@ -134,7 +157,10 @@ export function UsageChips({ usage, subtree }: { usage?: NodeUsage; subtree?: Us
   if (subtree && subtree.total_tokens > 0) {
     return (
       <span class="chips-inline">
-        <span class="uchip tok" title={`subtree: ${subtree.llm_calls} LLM call(s), ${subtree.input_tokens} input + ${subtree.output_tokens} output tokens`}>
+        <span
+          class="uchip tok"
+          title={`subtree: ${subtree.llm_calls} LLM call(s), ${subtree.input_tokens} input + ${subtree.output_tokens} output tokens`}
+        >
           Σ {formatTokens(subtree.total_tokens)} <span class="unit">tok</span>
         </span>
         {subtree.cost ? (

@@ -94,7 +94,20 @@ export interface ListParams {
 
 export function listTraces(p: ListParams, signal?: AbortSignal): Promise<ListResult> {
   const params = { q: p.q, session_id: p.sessionId, user_id: p.userId, kind: p.kind, model: p.model, sort: p.sort };
-  return authed(clientListTraces({ ...endpoint(), status: p.status || undefined, createdBy: p.createdBy, teamId: p.teamId, from: p.from, to: p.to, limit: p.limit, cursor: p.cursor, params, signal }));
+  return authed(
+    clientListTraces({
+      ...endpoint(),
+      status: p.status || undefined,
+      createdBy: p.createdBy,
+      teamId: p.teamId,
+      from: p.from,
+      to: p.to,
+      limit: p.limit,
+      cursor: p.cursor,
+      params,
+      signal,
+    }),
+  );
 }
 
 let searchSupport: boolean | undefined;

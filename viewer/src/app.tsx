@@ -24,9 +24,18 @@ function TokenDialog({ onClose, required }: { onClose: () => void; required: boo
       >
         <h2>Access token</h2>
         <p class="muted small">
-          {required ? 'This server needs a token. ' : ''}It is kept for this browser tab only (session storage) and sent with every request.
+          {required ? 'This server needs a token. ' : ''}It is kept for this browser tab only (session storage) and sent
+          with every request.
         </p>
-        <input class="input" type="password" autoFocus value={value} onInput={(e) => setValue(e.currentTarget.value)} placeholder="Bearer token" aria-label="Token" />
+        <input
+          class="input"
+          type="password"
+          autoFocus
+          value={value}
+          onInput={(e) => setValue(e.currentTarget.value)}
+          placeholder="Bearer token"
+          aria-label="Token"
+        />
         <div class="dialog-actions">
           {getToken() ? (
             <button
@@ -63,7 +72,13 @@ export function App() {
   useEffect(() => onAuthChange(() => setAuthNeeded(isAuthNeeded())), []);
   useEffect(() => {
     document.title =
-      route.page === 'trace' ? `${route.traceId} · livetrace` : route.page === 'session' ? `session ${route.sessionId} · livetrace` : route.page === 'compare' ? 'compare · livetrace' : 'livetrace';
+      route.page === 'trace'
+        ? `${route.traceId} · livetrace`
+        : route.page === 'session'
+          ? `session ${route.sessionId} · livetrace`
+          : route.page === 'compare'
+            ? 'compare · livetrace'
+            : 'livetrace';
   }, [route.page, route.traceId, route.sessionId]);
 
   return (
@@ -94,10 +109,19 @@ export function App() {
           </span>
         ) : null}
         <span class="spacer" />
-        <button class={`btn small ${getToken() ? 'on' : ''}`} onClick={() => setTokenOpen(true)} title="Access token (kept in this tab's session storage)">
+        <button
+          class={`btn small ${getToken() ? 'on' : ''}`}
+          onClick={() => setTokenOpen(true)}
+          title="Access token (kept in this tab's session storage)"
+        >
           {getToken() ? 'Token set' : 'Token'}
         </button>
-        <button class="icon-btn" onClick={toggleTheme} title={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme`} aria-label="Toggle theme">
+        <button
+          class="icon-btn"
+          onClick={toggleTheme}
+          title={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme`}
+          aria-label="Toggle theme"
+        >
           {theme === 'dark' ? '☀' : '☾'}
         </button>
       </nav>

@@ -122,13 +122,28 @@ export function compareTraces(a: TraceSide, b: TraceSide): CompareResult {
       const outputChanged = !!na && !!nb && asText(na.output) !== asText(nb.output);
       const errorChanged = !!na && !!nb && asText(na.error?.message) !== asText(nb.error?.message);
       const inputChanged = !!na && !!nb && asText(na.input) !== asText(nb.input);
-      const change: RowChange = !na ? 'added' : !nb ? 'removed' : statusChanged || outputChanged || errorChanged ? 'changed' : 'same';
+      const change: RowChange = !na
+        ? 'added'
+        : !nb
+          ? 'removed'
+          : statusChanged || outputChanged || errorChanged
+            ? 'changed'
+            : 'same';
       if (change === 'added') summary.added++;
       else if (change === 'removed') summary.removed++;
       else if (change === 'same') summary.same++;
       if (statusChanged) summary.statusChanged++;
       if (outputChanged) summary.outputChanged++;
-      const row: CompareRow = { key, name: (ib.name.get(key) ?? ia.name.get(key))!, depth, change, statusChanged, outputChanged, errorChanged, inputChanged };
+      const row: CompareRow = {
+        key,
+        name: (ib.name.get(key) ?? ia.name.get(key))!,
+        depth,
+        change,
+        statusChanged,
+        outputChanged,
+        errorChanged,
+        inputChanged,
+      };
       if (na) row.a = na;
       if (nb) row.b = nb;
       rows.push(row);
@@ -145,7 +160,10 @@ export function durationOf(n: NodeData | undefined): number | undefined {
   return n.end_time - (n.start_time ?? n.created_at);
 }
 
-export function usageDelta(a: NodeUsage | undefined, b: NodeUsage | undefined): { tokens?: number; cost?: number; currency?: string } {
+export function usageDelta(
+  a: NodeUsage | undefined,
+  b: NodeUsage | undefined,
+): { tokens?: number; cost?: number; currency?: string } {
   const out: { tokens?: number; cost?: number; currency?: string } = {};
   if (a || b) out.tokens = (b?.total_tokens ?? 0) - (a?.total_tokens ?? 0);
   const ca = a?.cost;

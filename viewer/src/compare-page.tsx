@@ -24,7 +24,15 @@ function sign(n: number): string {
 }
 
 /** A delta: green when it went down (fewer tokens, cheaper, faster), red when it went up. */
-function Delta({ value, format, testid }: { value: number | undefined; format: (v: number) => string; testid?: string }) {
+function Delta({
+  value,
+  format,
+  testid,
+}: {
+  value: number | undefined;
+  format: (v: number) => string;
+  testid?: string;
+}) {
   if (value === undefined || !Number.isFinite(value)) return <span class="delta muted">–</span>;
   const cls = value > 0 ? 'up' : value < 0 ? 'down' : 'zero';
   return (
@@ -68,7 +76,15 @@ export function TextDiff({ a, b }: { a: string; b: string }) {
   if (!ready) return <pre class="text-diff muted">computing the diff…</pre>;
   return (
     <pre class="text-diff" data-testid="text-diff">
-      {parts.map((p, i) => (p.added ? <ins key={i}>{p.value}</ins> : p.removed ? <del key={i}>{p.value}</del> : <span key={i}>{p.value}</span>))}
+      {parts.map((p, i) =>
+        p.added ? (
+          <ins key={i}>{p.value}</ins>
+        ) : p.removed ? (
+          <del key={i}>{p.value}</del>
+        ) : (
+          <span key={i}>{p.value}</span>
+        ),
+      )}
     </pre>
   );
 }
@@ -117,7 +133,12 @@ function Picker({ a, b }: { a?: string; b?: string }) {
         Compare
       </button>
       {pa && pb ? (
-        <button class="btn small" type="button" onClick={() => (location.hash = compareHref(pb, pa))} title="Swap A and B">
+        <button
+          class="btn small"
+          type="button"
+          onClick={() => (location.hash = compareHref(pb, pa))}
+          title="Swap A and B"
+        >
           ⇄ swap
         </button>
       ) : null}
@@ -132,14 +153,30 @@ function traceDuration(info: TraceInfo, nodes: ReadonlyMap<string, NodeData>, no
   return undefined;
 }
 
-function TotalsRow({ label, a, b, format, testid }: { label: string; a: number | undefined; b: number | undefined; format: (v: number) => string; testid: string }) {
+function TotalsRow({
+  label,
+  a,
+  b,
+  format,
+  testid,
+}: {
+  label: string;
+  a: number | undefined;
+  b: number | undefined;
+  format: (v: number) => string;
+  testid: string;
+}) {
   return (
     <tr data-testid={testid}>
       <th>{label}</th>
       <td class="num">{a === undefined ? '–' : format(a)}</td>
       <td class="num">{b === undefined ? '–' : format(b)}</td>
       <td class="num">
-        <Delta value={a !== undefined && b !== undefined ? b - a : undefined} format={format} testid={`${testid}-delta`} />
+        <Delta
+          value={a !== undefined && b !== undefined ? b - a : undefined}
+          format={format}
+          testid={`${testid}-delta`}
+        />
         <span class="muted small">{a !== undefined && b !== undefined ? pct(a, b) : ''}</span>
       </td>
     </tr>
@@ -160,7 +197,8 @@ function RowDetails({ row, idA, idB }: { row: CompareRow; idA: string; idB: stri
   return (
     <div class="cmp-details" data-testid="compare-details">
       <div class="cmp-links small">
-        {a ? <a href={traceHref(idA, { node: a.id })}>open in A</a> : null} {b ? <a href={traceHref(idB, { node: b.id })}>open in B</a> : null}
+        {a ? <a href={traceHref(idA, { node: a.id })}>open in A</a> : null}{' '}
+        {b ? <a href={traceHref(idB, { node: b.id })}>open in B</a> : null}
       </div>
       {row.change === 'added' || row.change === 'removed' ? (
         <div class="muted small">{row.change === 'added' ? 'Only in B.' : 'Only in A.'}</div>
@@ -174,7 +212,10 @@ function RowDetails({ row, idA, idB }: { row: CompareRow; idA: string; idB: stri
       {a && b && row.errorChanged ? (
         <div class="cmp-block">
           <div class="tool-sub">error (A → B)</div>
-          <TextDiff a={asText(a.error ? `${a.error.name}: ${a.error.message}` : '')} b={asText(b.error ? `${b.error.name}: ${b.error.message}` : '')} />
+          <TextDiff
+            a={asText(a.error ? `${a.error.name}: ${a.error.message}` : '')}
+            b={asText(b.error ? `${b.error.name}: ${b.error.message}` : '')}
+          />
         </div>
       ) : null}
       {a && b && row.inputChanged ? (
@@ -183,7 +224,9 @@ function RowDetails({ row, idA, idB }: { row: CompareRow; idA: string; idB: stri
           <TextDiff a={asText(a.input)} b={asText(b.input)} />
         </div>
       ) : null}
-      {a && b && !row.outputChanged && !row.errorChanged && !row.inputChanged ? <div class="muted small">Same input and output.</div> : null}
+      {a && b && !row.outputChanged && !row.errorChanged && !row.inputChanged ? (
+        <div class="muted small">Same input and output.</div>
+      ) : null}
       {(row.change === 'added' || row.change === 'removed') && (a ?? b)!.output !== undefined ? (
         <div class="cmp-block">
           <div class="tool-sub">output</div>
@@ -247,11 +290,35 @@ function CompareView({ idA, idB }: { idA: string; idB: string }) {
         </thead>
         <tbody>
           <TotalsRow label="Duration" a={da} b={db} format={formatDuration} testid="cmp-duration" />
-          <TotalsRow label="Tokens" a={ua.total_tokens} b={ub.total_tokens} format={(v) => formatTokens(v)} testid="cmp-tokens" />
-          <TotalsRow label="Input tokens" a={ua.input_tokens} b={ub.input_tokens} format={(v) => formatTokens(v)} testid="cmp-input-tokens" />
-          <TotalsRow label="Output tokens" a={ua.output_tokens} b={ub.output_tokens} format={(v) => formatTokens(v)} testid="cmp-output-tokens" />
+          <TotalsRow
+            label="Tokens"
+            a={ua.total_tokens}
+            b={ub.total_tokens}
+            format={(v) => formatTokens(v)}
+            testid="cmp-tokens"
+          />
+          <TotalsRow
+            label="Input tokens"
+            a={ua.input_tokens}
+            b={ub.input_tokens}
+            format={(v) => formatTokens(v)}
+            testid="cmp-input-tokens"
+          />
+          <TotalsRow
+            label="Output tokens"
+            a={ua.output_tokens}
+            b={ub.output_tokens}
+            format={(v) => formatTokens(v)}
+            testid="cmp-output-tokens"
+          />
           {sameCurrency ? (
-            <TotalsRow label="Cost" a={ua.cost ? ua.cost.amount : currency ? 0 : undefined} b={ub.cost ? ub.cost.amount : currency ? 0 : undefined} format={money} testid="cmp-cost" />
+            <TotalsRow
+              label="Cost"
+              a={ua.cost ? ua.cost.amount : currency ? 0 : undefined}
+              b={ub.cost ? ub.cost.amount : currency ? 0 : undefined}
+              format={money}
+              testid="cmp-cost"
+            />
           ) : (
             <tr>
               <th>Cost</th>
@@ -282,7 +349,8 @@ function CompareView({ idA, idB }: { idA: string; idB: string }) {
         <span class="muted small">{s.same} unchanged</span>
         <span class="spacer" />
         <label class="field small">
-          <input type="checkbox" checked={onlyChanges} onChange={(e) => setOnlyChanges(e.currentTarget.checked)} /> only changes
+          <input type="checkbox" checked={onlyChanges} onChange={(e) => setOnlyChanges(e.currentTarget.checked)} /> only
+          changes
         </label>
       </div>
       <table class="cmp-rows" aria-label="Nodes compared">
@@ -303,7 +371,12 @@ function CompareView({ idA, idB }: { idA: string; idB: string }) {
             const dA = durationOf(r.a);
             const dB = durationOf(r.b);
             const isOpen = open.has(r.key);
-            const flags = [r.statusChanged ? 'status' : '', r.outputChanged ? 'output' : '', r.errorChanged ? 'error' : '', r.inputChanged ? 'input' : ''].filter(Boolean);
+            const flags = [
+              r.statusChanged ? 'status' : '',
+              r.outputChanged ? 'output' : '',
+              r.errorChanged ? 'error' : '',
+              r.inputChanged ? 'input' : '',
+            ].filter(Boolean);
             return [
               <tr
                 key={r.key}
@@ -319,7 +392,9 @@ function CompareView({ idA, idB }: { idA: string; idB: string }) {
                 }}
               >
                 <td class="cmp-name" style={{ paddingLeft: `${8 + Math.min(r.depth, 16) * 14}px` }} title={r.key}>
-                  <span class="cmp-mark">{r.change === 'added' ? '+' : r.change === 'removed' ? '−' : r.change === 'changed' ? '~' : ' '}</span>
+                  <span class="cmp-mark">
+                    {r.change === 'added' ? '+' : r.change === 'removed' ? '−' : r.change === 'changed' ? '~' : ' '}
+                  </span>
                   <KindIcon kind={kindOf(n)} /> {r.name}
                   {flags.length ? <span class="muted small"> · {flags.join(', ')} changed</span> : null}
                 </td>
@@ -329,9 +404,27 @@ function CompareView({ idA, idB }: { idA: string; idB: string }) {
                 <td>
                   <StatusBadge n={r.b} />
                 </td>
-                <td class="num">{dA !== undefined && dB !== undefined ? <Delta value={dB - dA} format={formatDuration} /> : <span class="muted">–</span>}</td>
-                <td class="num">{u.tokens !== undefined && r.a && r.b ? <Delta value={u.tokens} format={(v) => formatTokens(v)} /> : <span class="muted">–</span>}</td>
-                <td class="num">{u.cost !== undefined && r.a && r.b ? <Delta value={u.cost} format={(v) => formatCost({ amount: v, currency: u.currency! })} /> : <span class="muted">–</span>}</td>
+                <td class="num">
+                  {dA !== undefined && dB !== undefined ? (
+                    <Delta value={dB - dA} format={formatDuration} />
+                  ) : (
+                    <span class="muted">–</span>
+                  )}
+                </td>
+                <td class="num">
+                  {u.tokens !== undefined && r.a && r.b ? (
+                    <Delta value={u.tokens} format={(v) => formatTokens(v)} />
+                  ) : (
+                    <span class="muted">–</span>
+                  )}
+                </td>
+                <td class="num">
+                  {u.cost !== undefined && r.a && r.b ? (
+                    <Delta value={u.cost} format={(v) => formatCost({ amount: v, currency: u.currency! })} />
+                  ) : (
+                    <span class="muted">–</span>
+                  )}
+                </td>
               </tr>,
               isOpen ? (
                 <tr key={`${r.key}/details`} class="cmp-details-row">
@@ -365,7 +458,13 @@ export function ComparePage({ a, b }: { a?: string; b?: string }) {
         <h1>Compare two runs</h1>
       </div>
       <Picker key={`${a}|${b}`} a={a} b={b} />
-      {a && b ? <CompareView key={`${a}|${b}`} idA={a} idB={b} /> : <div class="empty">Pick two traces (for example the same agent yesterday and today), or tick two rows in the trace list.</div>}
+      {a && b ? (
+        <CompareView key={`${a}|${b}`} idA={a} idB={b} />
+      ) : (
+        <div class="empty">
+          Pick two traces (for example the same agent yesterday and today), or tick two rows in the trace list.
+        </div>
+      )}
     </main>
   );
 }

@@ -30,12 +30,22 @@ function ToolCallView({ call, onSelect }: { call: ToolCall; onSelect: (id: strin
       </div>
       <div class="tool-args">
         <div class="tool-sub">arguments</div>
-        {typeof call.arguments === 'string' ? <pre class="md-plain">{call.arguments}</pre> : <JsonView value={call.arguments} search="" />}
+        {typeof call.arguments === 'string' ? (
+          <pre class="md-plain">{call.arguments}</pre>
+        ) : (
+          <JsonView value={call.arguments} search="" />
+        )}
       </div>
       {r ? (
         <div class={`tool-result ${r.failed ? 'failed' : ''}`} data-testid="tool-result">
           <div class="tool-sub">{r.failed ? 'error' : 'result'}</div>
-          {r.value === undefined ? <span class="muted small">(no output yet)</span> : typeof r.value === 'string' ? <pre class="md-plain">{r.value}</pre> : <JsonView value={r.value} search="" />}
+          {r.value === undefined ? (
+            <span class="muted small">(no output yet)</span>
+          ) : typeof r.value === 'string' ? (
+            <pre class="md-plain">{r.value}</pre>
+          ) : (
+            <JsonView value={r.value} search="" />
+          )}
         </div>
       ) : (
         <div class="tool-result pending muted small">no result recorded</div>
@@ -46,7 +56,11 @@ function ToolCallView({ call, onSelect }: { call: ToolCall; onSelect: (id: strin
 
 function MessageView({ m, onSelect }: { m: Message; onSelect: (id: string) => void }) {
   return (
-    <div class={`msg role-${m.role.replace(/[^a-z]/gi, '')} from-${m.from} ${m.streaming ? 'streaming' : ''}`} data-role={m.role} data-from={m.from}>
+    <div
+      class={`msg role-${m.role.replace(/[^a-z]/gi, '')} from-${m.from} ${m.streaming ? 'streaming' : ''}`}
+      data-role={m.role}
+      data-from={m.from}
+    >
       <div class="msg-head">
         <span class="msg-icon" aria-hidden="true">
           {ROLE_ICON[m.role] ?? '?'}
@@ -76,8 +90,23 @@ function MessageView({ m, onSelect }: { m: Message; onSelect: (id: string) => vo
   );
 }
 
-export function ConversationView({ node, nodes, logs, version, onSelect }: { node: NodeData; nodes: ReadonlyMap<string, NodeData>; logs: readonly LogEntry[]; version: number; onSelect: (id: string) => void }) {
-  const conv = useMemo(() => buildConversation(node, logs, toolNodesByCallId(nodes)), [node, logs, version, node.output, node.status]);
+export function ConversationView({
+  node,
+  nodes,
+  logs,
+  version,
+  onSelect,
+}: {
+  node: NodeData;
+  nodes: ReadonlyMap<string, NodeData>;
+  logs: readonly LogEntry[];
+  version: number;
+  onSelect: (id: string) => void;
+}) {
+  const conv = useMemo(
+    () => buildConversation(node, logs, toolNodesByCallId(nodes)),
+    [node, logs, version, node.output, node.status],
+  );
   if (!conv.messages.length) return <div class="empty small">No messages recorded.</div>;
   return (
     <div class="conversation" data-testid="conversation">

@@ -47,7 +47,13 @@ export interface Conversation {
   messages: Message[];
 }
 
-const ROLE_ALIASES: Record<string, string> = { human: 'user', ai: 'assistant', model: 'assistant', developer: 'system', function: 'tool' };
+const ROLE_ALIASES: Record<string, string> = {
+  human: 'user',
+  ai: 'assistant',
+  model: 'assistant',
+  developer: 'system',
+  function: 'tool',
+};
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -71,7 +77,11 @@ function toolCallOf(v: unknown): ToolCall | undefined {
   const name = v.name ?? v.toolName ?? fn?.name;
   if (typeof name !== 'string') return undefined;
   const id = v.id ?? v.toolCallId ?? v.tool_call_id;
-  return { id: typeof id === 'string' ? id : undefined, name, arguments: parseArgs(v.arguments ?? v.args ?? v.input ?? fn?.arguments) };
+  return {
+    id: typeof id === 'string' ? id : undefined,
+    name,
+    arguments: parseArgs(v.arguments ?? v.args ?? v.input ?? fn?.arguments),
+  };
 }
 
 function textOf(v: unknown): string | undefined {
@@ -107,7 +117,10 @@ function contentOf(content: unknown): Parsed {
     }
     const type = typeof p.type === 'string' ? p.type : '';
     const text = textOf(p.text);
-    if ((type === 'text' || type === 'input_text' || type === 'output_text' || type === 'reasoning' || type === '') && text !== undefined) {
+    if (
+      (type === 'text' || type === 'input_text' || type === 'output_text' || type === 'reasoning' || type === '') &&
+      text !== undefined
+    ) {
       out.parts.push({ type: 'text', text });
     } else if (type === 'tool-call' || type === 'tool_use' || type === 'function_call') {
       const tc = toolCallOf(p);
@@ -135,7 +148,9 @@ function messageOf(m: unknown, from: Message['from']): Message[] {
   const rawRole = textOf(m.role) ?? textOf(m.type) ?? 'unknown';
   const role = ROLE_ALIASES[rawRole] ?? rawRole;
   const c = contentOf(m.content ?? m.text);
-  const calls = Array.isArray(m.tool_calls) ? m.tool_calls.map(toolCallOf).filter((t): t is ToolCall => t !== undefined) : [];
+  const calls = Array.isArray(m.tool_calls)
+    ? m.tool_calls.map(toolCallOf).filter((t): t is ToolCall => t !== undefined)
+    : [];
   const msg: Message = { role, parts: c.parts, toolCalls: [...calls, ...c.toolCalls], from };
   if (typeof m.name === 'string') msg.name = m.name;
   const tcid = m.tool_call_id ?? m.toolCallId;
@@ -155,14 +170,19 @@ function messageOf(m: unknown, from: Message['from']): Message[] {
 function resultPart(v: unknown): Part {
   if (typeof v === 'string') return { type: 'text', text: v };
   // AI SDK tool output: { type: 'text' | 'json', value }.
-  if (isObj(v) && (v.type === 'text' || v.type === 'error-text') && typeof v.value === 'string') return { type: 'text', text: v.value };
-  if (isObj(v) && (v.type === 'json' || v.type === 'error-json') && 'value' in v) return { type: 'json', value: v.value };
+  if (isObj(v) && (v.type === 'text' || v.type === 'error-text') && typeof v.value === 'string')
+    return { type: 'text', text: v.value };
+  if (isObj(v) && (v.type === 'json' || v.type === 'error-json') && 'value' in v)
+    return { type: 'json', value: v.value };
   return { type: 'json', value: v };
 }
 
 /** The input messages of a node, when its input looks like a conversation. */
 export function inputMessages(input: unknown): unknown[] | undefined {
-  if (Array.isArray(input)) return input.length && input.every((m) => isObj(m) && (typeof m.role === 'string' || typeof m.type === 'string')) ? input : undefined;
+  if (Array.isArray(input))
+    return input.length && input.every((m) => isObj(m) && (typeof m.role === 'string' || typeof m.type === 'string'))
+      ? input
+      : undefined;
   if (!isObj(input)) return undefined;
   if (Array.isArray(input.messages)) return input.messages;
   if (typeof input.prompt === 'string') {
@@ -176,11 +196,20 @@ export function inputMessages(input: unknown): unknown[] | undefined {
 
 function outputMessages(output: unknown): Message[] {
   if (output === undefined || output === null) return [];
-  if (typeof output === 'string') return [{ role: 'assistant', parts: output ? [{ type: 'text', text: output }] : [], toolCalls: [], from: 'output' }];
+  if (typeof output === 'string')
+    return [
+      { role: 'assistant', parts: output ? [{ type: 'text', text: output }] : [], toolCalls: [], from: 'output' },
+    ];
   if (isObj(output)) {
     // OpenAI chat completion response.
-    if (Array.isArray(output.choices) && isObj(output.choices[0]) && isObj(output.choices[0].message)) return messageOf(output.choices[0].message, 'output');
-    if (typeof output.role === 'string' || 'content' in output || 'tool_calls' in output || typeof output.text === 'string') {
+    if (Array.isArray(output.choices) && isObj(output.choices[0]) && isObj(output.choices[0].message))
+      return messageOf(output.choices[0].message, 'output');
+    if (
+      typeof output.role === 'string' ||
+      'content' in output ||
+      'tool_calls' in output ||
+      typeof output.text === 'string'
+    ) {
       const msgs = messageOf({ role: 'assistant', ...output }, 'output');
       return msgs;
     }
@@ -224,17 +253,31 @@ export function hasConversation(n: NodeData): boolean {
  * The conversation of a node: its input messages, then its output (or, while it runs and has
  * no output yet, the text streamed so far), with tool calls paired with their results.
  */
-export function buildConversation(node: NodeData, logs: readonly LogEntry[], toolNodes?: ReadonlyMap<string, NodeData>): Conversation {
+export function buildConversation(
+  node: NodeData,
+  logs: readonly LogEntry[],
+  toolNodes?: ReadonlyMap<string, NodeData>,
+): Conversation {
   const messages: Message[] = [];
   const msgs = inputMessages(node.input);
   if (msgs) for (const m of msgs) messages.push(...messageOf(m, 'input'));
-  else if (node.input !== undefined) messages.push({ role: 'user', parts: [resultPart(node.input)], toolCalls: [], from: 'input' });
+  else if (node.input !== undefined)
+    messages.push({ role: 'user', parts: [resultPart(node.input)], toolCalls: [], from: 'input' });
 
   if (node.output !== undefined) messages.push(...outputMessages(node.output));
   else {
-    const streamed = logs.filter(isStreamLog).map((l) => l.message).join('');
+    const streamed = logs
+      .filter(isStreamLog)
+      .map((l) => l.message)
+      .join('');
     if (streamed || node.status === 'running') {
-      messages.push({ role: 'assistant', parts: streamed ? [{ type: 'text', text: streamed }] : [], toolCalls: [], from: 'stream', streaming: node.status === 'running' });
+      messages.push({
+        role: 'assistant',
+        parts: streamed ? [{ type: 'text', text: streamed }] : [],
+        toolCalls: [],
+        from: 'stream',
+        streaming: node.status === 'running',
+      });
     }
   }
 
@@ -247,14 +290,17 @@ export function buildConversation(node: NodeData, logs: readonly LogEntry[], too
     if (!c) continue;
     m.toolName ??= c.name;
     const p = m.parts[0];
-    c.result = { value: p === undefined ? undefined : p.type === 'text' ? p.text : p.type === 'json' ? p.value : p.label };
+    c.result = {
+      value: p === undefined ? undefined : p.type === 'text' ? p.text : p.type === 'json' ? p.value : p.label,
+    };
   }
   if (toolNodes) {
     for (const c of calls.values()) {
       if (c.result || !c.id) continue;
       const t = toolNodes.get(c.id);
       if (!t) continue;
-      if (t.status === 'failed' && t.error) c.result = { value: `${t.error.name}: ${t.error.message}`, failed: true, nodeId: t.id };
+      if (t.status === 'failed' && t.error)
+        c.result = { value: `${t.error.name}: ${t.error.message}`, failed: true, nodeId: t.id };
       else if (t.output !== undefined) c.result = { value: t.output, nodeId: t.id };
       else c.result = { value: undefined, nodeId: t.id };
     }

@@ -56,7 +56,14 @@ export const STATUS_ICON: Record<NodeStatus | TraceStatus, string> = {
   cancelled: '⊘',
 };
 
-export const NODE_STATUSES: readonly NodeStatus[] = ['pending', 'running', 'completed', 'failed', 'skipped', 'cancelled'];
+export const NODE_STATUSES: readonly NodeStatus[] = [
+  'pending',
+  'running',
+  'completed',
+  'failed',
+  'skipped',
+  'cancelled',
+];
 export const TRACE_STATUSES: readonly TraceStatus[] = ['pending', 'running', 'completed', 'failed', 'cancelled'];
 
 export function isTerminal(status: TraceStatus): boolean {

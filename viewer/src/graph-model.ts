@@ -166,7 +166,7 @@ export function buildGraph(nodes: ReadonlyMap<string, NodeData>, opts: ViewOptio
     if (parents.length === 0) anc = EMPTY;
     else if (parents.length === 1) {
       const p = parents[0]!;
-      anc = visible.get(p) ? [p] : visAnc.get(p) ?? EMPTY;
+      anc = visible.get(p) ? [p] : (visAnc.get(p) ?? EMPTY);
     } else {
       const set = new Set<string>();
       for (const p of parents) {
@@ -237,7 +237,16 @@ function layout(out: GraphNode[], filteredOut: number, collapsedHidden: number):
     const members = list.filter((c) => !continues.has(c.node.id));
     if (members.length < GRID_MIN) continue;
     const cols = Math.min(GRID_COLS, members.length);
-    const group = { parent: p, ids: members.map((m) => m.node.id), x: 0, y: 0, w: cols * S - gapX + 2 * GRID_PAD, h: Math.ceil(members.length / cols) * (H + GRID_GAP_Y) - GRID_GAP_Y + 2 * GRID_PAD, members, cols };
+    const group = {
+      parent: p,
+      ids: members.map((m) => m.node.id),
+      x: 0,
+      y: 0,
+      w: cols * S - gapX + 2 * GRID_PAD,
+      h: Math.ceil(members.length / cols) * (H + GRID_GAP_Y) - GRID_GAP_Y + 2 * GRID_PAD,
+      members,
+      cols,
+    };
     for (const m of members) groupOf.set(m, group);
   }
 
@@ -258,7 +267,12 @@ function layout(out: GraphNode[], filteredOut: number, collapsedHidden: number):
         if (seen.has(grp)) continue;
         seen.add(grp);
         const p = byId.get(grp.parent)!;
-        items.push({ group: grp, desired: p.x + W / 2 - (grp.w - 2 * GRID_PAD) / 2 - GRID_PAD, width: grp.w + gapX, order: g.index });
+        items.push({
+          group: grp,
+          desired: p.x + W / 2 - (grp.w - 2 * GRID_PAD) / 2 - GRID_PAD,
+          width: grp.w + gapX,
+          order: g.index,
+        });
         continue;
       }
       let sum = 0;
@@ -313,9 +327,7 @@ function layout(out: GraphNode[], filteredOut: number, collapsedHidden: number):
       }
     }
     // Row order for keyboard navigation: left to right, grids row by row.
-    ranks.push(
-      [...row].sort((a, b) => a.y - b.y || a.x - b.x).map((g) => g.node.id),
-    );
+    ranks.push([...row].sort((a, b) => a.y - b.y || a.x - b.x).map((g) => g.node.id));
     top += rowH + gapY;
   }
   const shift = margin - minX;

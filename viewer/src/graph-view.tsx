@@ -35,15 +35,31 @@ function edgePath(p: GraphNode, c: GraphNode): string {
   return curve(p.x + W / 2, p.y + H, c.x + W / 2, c.y);
 }
 
-function Card({ g, selected, now, sub: subtree, onSelect, onToggle }: { g: GraphNode; selected: boolean; now: number; sub?: UsageRollup; onSelect: (id: string) => void; onToggle: (id: string) => void }) {
+function Card({
+  g,
+  selected,
+  now,
+  sub: subtree,
+  onSelect,
+  onToggle,
+}: {
+  g: GraphNode;
+  selected: boolean;
+  now: number;
+  sub?: UsageRollup;
+  onSelect: (id: string) => void;
+  onToggle: (id: string) => void;
+}) {
   const n = g.node;
   const dur = nodeDuration(n, now);
   const kind = kindOf(n);
   const usage = usageOf(n);
   const failed = n.status === 'failed' && n.error;
-  const sub = failed ? `${n.error!.name}: ${n.error!.message}` : n.description ?? '';
+  const sub = failed ? `${n.error!.name}: ${n.error!.message}` : (n.description ?? '');
   const chips = !failed && (usage || (subtree && subtree.total_tokens > 0));
-  const usageTitle = usage ? `\n${usage.model} · ${formatTokens(usage.input_tokens)} in / ${formatTokens(usage.output_tokens)} out${usage.cost ? ` · ${formatCost(usage.cost)}` : ''}` : '';
+  const usageTitle = usage
+    ? `\n${usage.model} · ${formatTokens(usage.input_tokens)} in / ${formatTokens(usage.output_tokens)} out${usage.cost ? ` · ${formatCost(usage.cost)}` : ''}`
+    : '';
   const style: CSSProperties = { transform: `translate(${g.x}px, ${g.y}px)`, width: `${W}px`, height: `${H}px` };
   return (
     <div
@@ -68,8 +84,16 @@ function Card({ g, selected, now, sub: subtree, onSelect, onToggle }: { g: Graph
         <span class="card-dur">{formatDuration(dur)}</span>
       </div>
       <div class="card-sub">
-        {g.isJoin ? <span class="join-badge" title={`Joins ${n.parent_ids.length} branches`}>⋈ {n.parent_ids.length}</span> : null}
-        {chips ? <UsageChips usage={usage} subtree={usage ? undefined : subtree} /> : <span class={`card-desc ${n.status === 'failed' ? 'err' : ''}`}>{sub || n.id}</span>}
+        {g.isJoin ? (
+          <span class="join-badge" title={`Joins ${n.parent_ids.length} branches`}>
+            ⋈ {n.parent_ids.length}
+          </span>
+        ) : null}
+        {chips ? (
+          <UsageChips usage={usage} subtree={usage ? undefined : subtree} />
+        ) : (
+          <span class={`card-desc ${n.status === 'failed' ? 'err' : ''}`}>{sub || n.id}</span>
+        )}
         {g.hasChildren ? (
           <button
             class={`fold ${g.collapsed ? 'folded' : ''}`}
@@ -88,7 +112,17 @@ function Card({ g, selected, now, sub: subtree, onSelect, onToggle }: { g: Graph
   );
 }
 
-export function GraphView({ model, selected, now, scale, reveal, onSelect, onToggle, onUserScroll, subtreeUsage }: GraphViewProps) {
+export function GraphView({
+  model,
+  selected,
+  now,
+  scale,
+  reveal,
+  onSelect,
+  onToggle,
+  onUserScroll,
+  subtreeUsage,
+}: GraphViewProps) {
   const ref = useRef<HTMLDivElement | null>(null);
   const size = useSize(ref);
   const [scroll, setScroll] = useState({ left: 0, top: 0 });
@@ -100,7 +134,11 @@ export function GraphView({ model, selected, now, scale, reveal, onSelect, onTog
     if (!el || !g) return;
     const cx = (g.x + W / 2) * scale;
     const cy = (g.y + H / 2) * scale;
-    const inView = cx > el.scrollLeft + 40 && cx < el.scrollLeft + el.clientWidth - 40 && cy > el.scrollTop + 40 && cy < el.scrollTop + el.clientHeight - 40;
+    const inView =
+      cx > el.scrollLeft + 40 &&
+      cx < el.scrollLeft + el.clientWidth - 40 &&
+      cy > el.scrollTop + 40 &&
+      cy < el.scrollTop + el.clientHeight - 40;
     if (!inView) el.scrollTo({ left: cx - el.clientWidth / 2, top: cy - el.clientHeight / 2 });
   }, [reveal?.id, reveal?.tick, model, scale]);
 
@@ -116,19 +154,40 @@ export function GraphView({ model, selected, now, scale, reveal, onSelect, onTog
     const p = model.byId.get(grp.parent);
     if (inBox(grp.x, grp.y, grp.x + grp.w, grp.y + grp.h)) {
       frames.push(
-        <div key={`frame${i}`} class="fanout" style={{ transform: `translate(${grp.x}px, ${grp.y}px)`, width: `${grp.w}px`, height: `${grp.h}px` }}>
+        <div
+          key={`frame${i}`}
+          class="fanout"
+          style={{ transform: `translate(${grp.x}px, ${grp.y}px)`, width: `${grp.w}px`, height: `${grp.h}px` }}
+        >
           <span class="fanout-count">{grp.ids.length} branches</span>
         </div>,
       );
     }
     if (p && inBox(Math.min(p.x, grp.x), p.y, Math.max(p.x + W, grp.x + grp.w), grp.y)) {
       const hot = grp.parent === selected || (selected !== undefined && model.groupIndex.get(selected) === i);
-      edges.push(<path key={`${grp.parent}>frame${i}`} d={curve(p.x + W / 2, p.y + H, grp.x + grp.w / 2, grp.y)} class={`edge ${hot ? 'hot' : ''}`} />);
+      edges.push(
+        <path
+          key={`${grp.parent}>frame${i}`}
+          d={curve(p.x + W / 2, p.y + H, grp.x + grp.w / 2, grp.y)}
+          class={`edge ${hot ? 'hot' : ''}`}
+        />,
+      );
     }
   });
   const drawn = new Set<string>();
   for (const g of model.nodes) {
-    if (inBox(g.x, g.y, g.x + W, g.y + H)) cards.push(<Card key={g.node.id} g={g} selected={g.node.id === selected} now={now} sub={g.hasChildren && !g.node.usage ? subtreeUsage?.(g.node.id) : undefined} onSelect={onSelect} onToggle={onToggle} />);
+    if (inBox(g.x, g.y, g.x + W, g.y + H))
+      cards.push(
+        <Card
+          key={g.node.id}
+          g={g}
+          selected={g.node.id === selected}
+          now={now}
+          sub={g.hasChildren && !g.node.usage ? subtreeUsage?.(g.node.id) : undefined}
+          onSelect={onSelect}
+          onToggle={onToggle}
+        />,
+      );
     const gi = model.groupIndex.get(g.node.id);
     for (const pid of g.parents) {
       if (gi !== undefined && model.groups[gi]!.parent === pid) continue; // the frame's edge stands for it
@@ -145,13 +204,25 @@ export function GraphView({ model, selected, now, scale, reveal, onSelect, onTog
         const f = model.groups[pgi]!;
         if (!inBox(Math.min(f.x, g.x), f.y + f.h, Math.max(f.x + f.w, g.x + W), g.y)) continue;
         const hot = g.node.id === selected;
-        edges.push(<path key={key} d={curve(f.x + f.w / 2, f.y + f.h, g.x + W / 2, g.y)} class={`edge ${hot ? 'hot' : ''} ${cls}`} />);
+        edges.push(
+          <path
+            key={key}
+            d={curve(f.x + f.w / 2, f.y + f.h, g.x + W / 2, g.y)}
+            class={`edge ${hot ? 'hot' : ''} ${cls}`}
+          />,
+        );
         continue;
       }
       if (!inBox(Math.min(p.x, g.x), p.y, Math.max(p.x, g.x) + W, g.y)) continue;
       const direct = g.node.parent_ids.includes(pid);
       const isHot = pid === selected || g.node.id === selected;
-      edges.push(<path key={`${pid}>${g.node.id}`} d={edgePath(p, g)} class={`edge ${direct ? '' : 'indirect'} ${isHot ? 'hot' : ''} ${cls}`} />);
+      edges.push(
+        <path
+          key={`${pid}>${g.node.id}`}
+          d={edgePath(p, g)}
+          class={`edge ${direct ? '' : 'indirect'} ${isHot ? 'hot' : ''} ${cls}`}
+        />,
+      );
     }
   }
   return (
@@ -187,7 +258,10 @@ export function GraphView({ model, selected, now, scale, reveal, onSelect, onTog
       }}
     >
       <div class="graph-size" style={{ width: `${model.width * scale}px`, height: `${model.height * scale}px` }}>
-        <div class="graph-canvas" style={{ width: `${model.width}px`, height: `${model.height}px`, transform: `scale(${scale})` }}>
+        <div
+          class="graph-canvas"
+          style={{ width: `${model.width}px`, height: `${model.height}px`, transform: `scale(${scale})` }}
+        >
           <svg class="edges" width={model.width} height={model.height} aria-hidden="true">
             {edges}
           </svg>

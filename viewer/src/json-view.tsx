@@ -61,12 +61,13 @@ function Entry({ name, value, depth, ctx }: { name?: string; value: unknown; dep
   const [open, setOpen] = useState<boolean | null>(null);
   const [limit, setLimit] = useState(PAGE);
   const [fullString, setFullString] = useState(false);
-  const label = name !== undefined ? (
-    <span class="j-key">
-      <Highlight text={name} q={ctx.q} />
-      <span class="j-colon">: </span>
-    </span>
-  ) : null;
+  const label =
+    name !== undefined ? (
+      <span class="j-key">
+        <Highlight text={name} q={ctx.q} />
+        <span class="j-colon">: </span>
+      </span>
+    ) : null;
   if (!isObj) {
     let text = primitiveText(value);
     const long = typeof value === 'string' && text.length > LONG_STRING && !fullString;
@@ -98,7 +99,12 @@ function Entry({ name, value, depth, ctx }: { name?: string; value: unknown; dep
         <span class="j-caret">{total ? (expanded ? '▾' : '▸') : ' '}</span>
         {label}
         <span class="j-summary">{total === 0 ? (arr ? '[]' : '{}') : summary}</span>
-        {ctx.match && entries.length < total ? <span class="j-hint"> {entries.length} of {total} match</span> : null}
+        {ctx.match && entries.length < total ? (
+          <span class="j-hint">
+            {' '}
+            {entries.length} of {total} match
+          </span>
+        ) : null}
       </div>
       {expanded && total > 0 ? (
         <div>

@@ -28,7 +28,13 @@ export function LogsView({ logs, nodes, onSelectNode, version }: LogsViewProps) 
   }, [logs, version]);
   const shown = useMemo(() => {
     if (levels.size === LEVELS.length && !q) return logs;
-    return logs.filter((l) => levels.has(l.level) && (!q || l.message.toLowerCase().includes(q) || (l.data !== undefined && preview(l.data, 10_000).toLowerCase().includes(q))));
+    return logs.filter(
+      (l) =>
+        levels.has(l.level) &&
+        (!q ||
+          l.message.toLowerCase().includes(q) ||
+          (l.data !== undefined && preview(l.data, 10_000).toLowerCase().includes(q))),
+    );
   }, [logs, levels, q, version]);
   const sel = selected === undefined ? undefined : logs.find((l) => l.seq === selected);
   const toggle = (lv: LogLevel) => {
@@ -41,11 +47,24 @@ export function LogsView({ logs, nodes, onSelectNode, version }: LogsViewProps) 
     <div class="logs">
       <div class="logs-bar">
         {LEVELS.map((lv) => (
-          <button key={lv} class={`chip lvl-${lv} ${levels.has(lv) ? 'on' : ''}`} aria-pressed={levels.has(lv)} onClick={() => toggle(lv)} title={`Show ${lv} lines`}>
+          <button
+            key={lv}
+            class={`chip lvl-${lv} ${levels.has(lv) ? 'on' : ''}`}
+            aria-pressed={levels.has(lv)}
+            onClick={() => toggle(lv)}
+            title={`Show ${lv} lines`}
+          >
             {lv} <span class="count">{counts[lv]}</span>
           </button>
         ))}
-        <input class="input small grow" type="search" placeholder="Filter logs…" value={text} onInput={(e) => setText(e.currentTarget.value)} aria-label="Filter logs" />
+        <input
+          class="input small grow"
+          type="search"
+          placeholder="Filter logs…"
+          value={text}
+          onInput={(e) => setText(e.currentTarget.value)}
+          aria-label="Filter logs"
+        />
       </div>
       {shown.length === 0 ? (
         <div class="empty small">{logs.length === 0 ? 'No logs.' : 'No log line matches.'}</div>
@@ -60,7 +79,11 @@ export function LogsView({ logs, nodes, onSelectNode, version }: LogsViewProps) 
             const l = shown[i]!;
             const node = nodes && l.node_id ? nodes.get(l.node_id) : undefined;
             return (
-              <div class={`log-row lvl-${l.level} ${selected === l.seq ? 'selected' : ''}`} onClick={() => setSelected(selected === l.seq ? undefined : l.seq)} title={l.message}>
+              <div
+                class={`log-row lvl-${l.level} ${selected === l.seq ? 'selected' : ''}`}
+                onClick={() => setSelected(selected === l.seq ? undefined : l.seq)}
+                title={l.message}
+              >
                 <span class="log-time">{formatTime(l.timestamp)}</span>
                 <span class={`log-level lvl-${l.level}`}>{l.level}</span>
                 {nodes ? (

@@ -81,7 +81,14 @@ function image(url: string | undefined, alt: string | null | undefined, key: num
   const label = `🖼 ${alt || 'image'}`;
   const href = safeUrl(url);
   return href ? (
-    <a key={key} class="md-image" href={href} target="_blank" rel="noopener noreferrer nofollow" title={`image (not loaded): ${href}`}>
+    <a
+      key={key}
+      class="md-image"
+      href={href}
+      target="_blank"
+      rel="noopener noreferrer nofollow"
+      title={`image (not loaded): ${href}`}
+    >
       {label}
     </a>
   ) : (
@@ -99,7 +106,11 @@ function render(node: Nodes, defs: Defs, key: number): ComponentChildren {
       return <p key={key}>{kids(node, defs)}</p>;
     case 'heading': {
       const H = `h${Math.min(6, node.depth + 2)}` as 'h3';
-      return <H key={key} class="md-h">{kids(node, defs)}</H>;
+      return (
+        <H key={key} class="md-h">
+          {kids(node, defs)}
+        </H>
+      );
     }
     case 'thematicBreak':
       return <hr key={key} />;
@@ -117,7 +128,11 @@ function render(node: Nodes, defs: Defs, key: number): ComponentChildren {
       return (
         <li key={key}>
           {typeof node.checked === 'boolean' ? <input type="checkbox" checked={node.checked} disabled /> : null}
-          {node.spread ? kids(node, defs) : (node.children as Nodes[]).map((c, i) => (c.type === 'paragraph' ? <span key={i}>{kids(c, defs)}</span> : render(c, defs, i)))}
+          {node.spread
+            ? kids(node, defs)
+            : (node.children as Nodes[]).map((c, i) =>
+                c.type === 'paragraph' ? <span key={i}>{kids(c, defs)}</span> : render(c, defs, i),
+              )}
         </li>
       );
     case 'code':

@@ -9,7 +9,19 @@ import { KIND_LABEL, KindIcon, formatCost, formatTokens, kindOf, usageOf } from 
 import { ConversationView } from './conversation-view.js';
 import { hasConversation } from './conversation.js';
 
-function Section({ title, value, search, open: initial = true, tone }: { title: string; value: unknown; search: string; open?: boolean; tone?: string }) {
+function Section({
+  title,
+  value,
+  search,
+  open: initial = true,
+  tone,
+}: {
+  title: string;
+  value: unknown;
+  search: string;
+  open?: boolean;
+  tone?: string;
+}) {
   const [open, setOpen] = useState(initial);
   const hit = jsonContains(value, search);
   if (search && !hit) return null;
@@ -23,7 +35,19 @@ function Section({ title, value, search, open: initial = true, tone }: { title: 
   );
 }
 
-function ConversationSection({ node, nodes, logs, version, onSelect }: { node: NodeData; nodes: ReadonlyMap<string, NodeData>; logs: readonly LogEntry[]; version: number; onSelect: (id: string) => void }) {
+function ConversationSection({
+  node,
+  nodes,
+  logs,
+  version,
+  onSelect,
+}: {
+  node: NodeData;
+  nodes: ReadonlyMap<string, NodeData>;
+  logs: readonly LogEntry[];
+  version: number;
+  onSelect: (id: string) => void;
+}) {
   const [open, setOpen] = useState(true);
   return (
     <section class="section" data-section="conversation">
@@ -94,7 +118,9 @@ export function NodeDetails({ node, nodes, logs, now, version, onSelect, onClose
               <dd data-testid="node-tokens" title={`${usage.total_tokens} tokens`}>
                 {formatTokens(usage.input_tokens)} in · {formatTokens(usage.output_tokens)} out
                 {usage.cached_tokens ? <span class="muted"> · {formatTokens(usage.cached_tokens)} cached</span> : null}
-                {usage.reasoning_tokens ? <span class="muted"> · {formatTokens(usage.reasoning_tokens)} reasoning</span> : null}
+                {usage.reasoning_tokens ? (
+                  <span class="muted"> · {formatTokens(usage.reasoning_tokens)} reasoning</span>
+                ) : null}
               </dd>
               {usage.ttft_ms !== undefined ? (
                 <>
@@ -129,7 +155,9 @@ export function NodeDetails({ node, nodes, logs, now, version, onSelect, onClose
                 {node.parent_ids.slice(0, 12).map((p) => (
                   <NodeLink key={p} node={nodes.get(p)} onSelect={onSelect} />
                 ))}
-                {node.parent_ids.length > 12 ? <span class="muted small">+{node.parent_ids.length - 12} more</span> : null}
+                {node.parent_ids.length > 12 ? (
+                  <span class="muted small">+{node.parent_ids.length - 12} more</span>
+                ) : null}
               </dd>
             </>
           ) : null}
@@ -145,15 +173,39 @@ export function NodeDetails({ node, nodes, logs, now, version, onSelect, onClose
             </>
           ) : null}
         </dl>
-        <input class="input small" type="search" placeholder="Search input, output, error, metadata…" value={search} onInput={(e) => setSearch(e.currentTarget.value)} aria-label="Search node data" />
+        <input
+          class="input small"
+          type="search"
+          placeholder="Search input, output, error, metadata…"
+          value={search}
+          onInput={(e) => setSearch(e.currentTarget.value)}
+          aria-label="Search node data"
+        />
       </header>
       <div class="details-body">
-        {node.error !== undefined ? <Section title="Error" value={node.error} search={search} tone="tone-error" /> : null}
-        {conversation && !search ? <ConversationSection node={node} nodes={nodes} logs={logs} version={version} onSelect={onSelect} /> : null}
-        {'output' in node && node.output !== undefined ? <Section key={`o${conversation}`} title="Output" value={node.output} search={search} open={!conversation} /> : null}
-        {'input' in node && node.input !== undefined ? <Section key={`i${conversation}`} title="Input" value={node.input} search={search} open={!conversation} /> : null}
-        {meta ? <Section title="Metadata" value={meta} search={search} open={!search ? Object.keys(meta).length <= 8 : true} /> : null}
-        {node.output === undefined && node.input === undefined && node.error === undefined && !meta ? <div class="empty small">No input, output or metadata recorded.</div> : null}
+        {node.error !== undefined ? (
+          <Section title="Error" value={node.error} search={search} tone="tone-error" />
+        ) : null}
+        {conversation && !search ? (
+          <ConversationSection node={node} nodes={nodes} logs={logs} version={version} onSelect={onSelect} />
+        ) : null}
+        {'output' in node && node.output !== undefined ? (
+          <Section key={`o${conversation}`} title="Output" value={node.output} search={search} open={!conversation} />
+        ) : null}
+        {'input' in node && node.input !== undefined ? (
+          <Section key={`i${conversation}`} title="Input" value={node.input} search={search} open={!conversation} />
+        ) : null}
+        {meta ? (
+          <Section
+            title="Metadata"
+            value={meta}
+            search={search}
+            open={!search ? Object.keys(meta).length <= 8 : true}
+          />
+        ) : null}
+        {node.output === undefined && node.input === undefined && node.error === undefined && !meta ? (
+          <div class="empty small">No input, output or metadata recorded.</div>
+        ) : null}
         <section class="section section-logs" data-section="logs">
           <div class="section-head static">
             Logs <span class="count">{logs.length}</span>

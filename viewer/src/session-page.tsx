@@ -12,7 +12,9 @@ const POLL_MS = 2000;
 const MAX_PAGES = 20;
 
 function durationOf(t: TraceInfo, now: number): number | undefined {
-  return t.duration ?? (t.ended_at ? t.ended_at - t.created_at : !isTerminal(t.status) ? now - t.created_at : undefined);
+  return (
+    t.duration ?? (t.ended_at ? t.ended_at - t.created_at : !isTerminal(t.status) ? now - t.created_at : undefined)
+  );
 }
 
 export function SessionPage({ id }: { id: string }) {
@@ -40,7 +42,11 @@ export function SessionPage({ id }: { id: string }) {
       setError(undefined);
     })().catch((err: unknown) => {
       if (abort.signal.aborted) return;
-      setError(err instanceof ApiError && err.status === 401 ? 'This server needs an access token.' : `Cannot load the session: ${(err as Error).message}`);
+      setError(
+        err instanceof ApiError && err.status === 401
+          ? 'This server needs an access token.'
+          : `Cannot load the session: ${(err as Error).message}`,
+      );
     });
     const t = setTimeout(() => setPoll((p) => p + 1), POLL_MS);
     return () => {
@@ -112,7 +118,10 @@ export function SessionPage({ id }: { id: string }) {
             </div>
             <div>
               <dt>Tokens</dt>
-              <dd data-testid="session-tokens" title={`${input.toLocaleString()} input + ${output.toLocaleString()} output`}>
+              <dd
+                data-testid="session-tokens"
+                title={`${input.toLocaleString()} input + ${output.toLocaleString()} output`}
+              >
                 {formatTokens(tokens)}
               </dd>
             </div>
@@ -140,7 +149,13 @@ export function SessionPage({ id }: { id: string }) {
             </thead>
             <tbody>
               {traces.map((t, i) => (
-                <tr key={t.id} class="trace-row" data-trace-id={t.id} data-status={t.status} onClick={() => (location.hash = traceHref(t.id))}>
+                <tr
+                  key={t.id}
+                  class="trace-row"
+                  data-trace-id={t.id}
+                  data-status={t.status}
+                  onClick={() => (location.hash = traceHref(t.id))}
+                >
                   <td class="num muted">{i + 1}</td>
                   <td>
                     <span class={`badge st-${t.status}`}>
@@ -157,7 +172,15 @@ export function SessionPage({ id }: { id: string }) {
                   <td class="num" data-col="duration">
                     {formatDuration(durationOf(t, now))}
                   </td>
-                  <td class="num" data-col="tokens" title={t.usage ? `${t.usage.input_tokens} in · ${t.usage.output_tokens} out · ${t.usage.llm_calls} LLM calls` : undefined}>
+                  <td
+                    class="num"
+                    data-col="tokens"
+                    title={
+                      t.usage
+                        ? `${t.usage.input_tokens} in · ${t.usage.output_tokens} out · ${t.usage.llm_calls} LLM calls`
+                        : undefined
+                    }
+                  >
                     {t.usage?.total_tokens ? formatTokens(t.usage.total_tokens) : <span class="muted">–</span>}
                   </td>
                   <td class="num" data-col="cost">
@@ -165,7 +188,11 @@ export function SessionPage({ id }: { id: string }) {
                   </td>
                   <td onClick={(e) => e.stopPropagation()}>
                     {i > 0 ? (
-                      <a class="small" href={compareHref(traces[i - 1]!.id, t.id)} title="Compare with the previous turn">
+                      <a
+                        class="small"
+                        href={compareHref(traces[i - 1]!.id, t.id)}
+                        title="Compare with the previous turn"
+                      >
                         ⇄ prev
                       </a>
                     ) : null}

@@ -19,7 +19,12 @@ function SpaceCard({ space, change }: { space: SpaceData; change: SpaceChange | 
   const [open, setOpen] = useState<string | undefined>();
   const [showAll, setShowAll] = useState(false);
   // `data` is key -> value; `items` holds each key's title and time beside it.
-  const items: Row[] = Object.keys(space.data).map((id) => ({ id, content: space.data[id], title: space.items?.[id]?.title, timestamp: space.items?.[id]?.timestamp }));
+  const items: Row[] = Object.keys(space.data).map((id) => ({
+    id,
+    content: space.data[id],
+    title: space.items?.[id]?.title,
+    timestamp: space.items?.[id]?.timestamp,
+  }));
   const lastKey = change && !change.removed ? change.key : undefined;
   const lastSeq = change?.seq ?? 0;
   const shown = showAll ? items : items.slice(0, MAX_KEYS);
@@ -37,7 +42,9 @@ function SpaceCard({ space, change }: { space: SpaceData; change: SpaceChange | 
       {space.description ? <p class="muted small space-desc">{space.description}</p> : null}
       {change?.removed ? (
         <p class="space-removed small" key={change.seq}>
-          {change.removed === 'cleared' ? 'Last change: all keys cleared' : `Last change: key “${change.key ?? ''}” deleted`}
+          {change.removed === 'cleared'
+            ? 'Last change: all keys cleared'
+            : `Last change: key “${change.key ?? ''}” deleted`}
         </p>
       ) : null}
       {items.length === 0 ? (

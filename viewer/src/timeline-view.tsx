@@ -21,7 +21,10 @@ export interface TimelineViewProps {
 }
 
 function ticks(span: number): number[] {
-  const steps = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000];
+  const steps = [
+    1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000,
+    1_800_000, 3_600_000,
+  ];
   const step = steps.find((s) => span / s <= 8) ?? 3_600_000;
   const out: number[] = [];
   for (let t = 0; t <= span; t += step) out.push(t);
@@ -61,8 +64,17 @@ export function TimelineView({ rows, selected, now, t0, t1, onSelect, onToggle }
           const left = px(start);
           const w = Math.max(2, px(end) - left);
           return (
-            <div class={`tl-row st-${n.status} ${n.id === selected ? 'selected' : ''}`} data-node-id={n.id} data-status={n.status} data-kind={kindOf(n)} onClick={() => onSelect(n.id)}>
-              <div class="tl-label" style={{ width: `${LABEL_W}px`, paddingLeft: `${8 + Math.min(g.rank, 16) * 12}px` }}>
+            <div
+              class={`tl-row st-${n.status} ${n.id === selected ? 'selected' : ''}`}
+              data-node-id={n.id}
+              data-status={n.status}
+              data-kind={kindOf(n)}
+              onClick={() => onSelect(n.id)}
+            >
+              <div
+                class="tl-label"
+                style={{ width: `${LABEL_W}px`, paddingLeft: `${8 + Math.min(g.rank, 16) * 12}px` }}
+              >
                 {g.hasChildren ? (
                   <button
                     class="fold inline"
@@ -86,7 +98,10 @@ export function TimelineView({ rows, selected, now, t0, t1, onSelect, onToggle }
               </div>
               <div class="tl-track" style={{ width: `${barW}px` }}>
                 <div class="tl-bar" style={{ left: `${left}px`, width: `${w}px` }} />
-                <span class={`tl-dur ${left + w + 70 > barW ? 'before' : ''}`} style={{ left: `${left + w + 70 > barW ? left - 6 : left + w + 6}px` }}>
+                <span
+                  class={`tl-dur ${left + w + 70 > barW ? 'before' : ''}`}
+                  style={{ left: `${left + w + 70 > barW ? left - 6 : left + w + 6}px` }}
+                >
                   {formatDuration(nodeDuration(n, now))}
                 </span>
               </div>

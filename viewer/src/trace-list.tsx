@@ -38,12 +38,29 @@ function sortPage(traces: readonly TraceInfo[], sort: string): TraceInfo[] {
     .map((x) => x.t);
 }
 
-function SortHeader({ k, label, sort, setSort, num }: { k: SortKey; label: string; sort: string; setSort: (s: string) => void; num?: boolean }) {
+function SortHeader({
+  k,
+  label,
+  sort,
+  setSort,
+  num,
+}: {
+  k: SortKey;
+  label: string;
+  sort: string;
+  setSort: (s: string) => void;
+  num?: boolean;
+}) {
   const active = sort.replace(/^-/, '') === k;
   const desc = sort.startsWith('-');
   return (
     <th class={num ? 'num' : ''} aria-sort={active ? (desc ? 'descending' : 'ascending') : 'none'}>
-      <button class={`sort-btn ${active ? 'on' : ''}`} data-sort={k} onClick={() => setSort(active && desc ? k : `-${k}`)} title={`Sort by ${label.toLowerCase()}`}>
+      <button
+        class={`sort-btn ${active ? 'on' : ''}`}
+        data-sort={k}
+        onClick={() => setSort(active && desc ? k : `-${k}`)}
+        title={`Sort by ${label.toLowerCase()}`}
+      >
         {label} <span class="sort-arrow">{active ? (desc ? '↓' : '↑') : '↕'}</span>
       </button>
     </th>
@@ -107,7 +124,10 @@ export function TraceList() {
   useEffect(() => {
     if (!q) return;
     const abort = new AbortController();
-    serverSearches(abort.signal).then((yes) => setLocalSearch(!yes), () => undefined);
+    serverSearches(abort.signal).then(
+      (yes) => setLocalSearch(!yes),
+      () => undefined,
+    );
     return () => abort.abort();
   }, [q]);
 
@@ -121,7 +141,11 @@ export function TraceList() {
       })
       .catch((err: unknown) => {
         if (abort.signal.aborted) return;
-        setError(err instanceof ApiError && err.status === 401 ? 'This server needs an access token.' : `Cannot load traces: ${(err as Error).message}`);
+        setError(
+          err instanceof ApiError && err.status === 401
+            ? 'This server needs an access token.'
+            : `Cannot load traces: ${(err as Error).message}`,
+        );
       });
     const t = setTimeout(() => setPoll((p) => p + 1), POLL_MS);
     return () => {
@@ -134,10 +158,16 @@ export function TraceList() {
   // on a server without that parameter (then within the page only).
   const hl = q.toLowerCase();
   const shown = useMemo(() => {
-    const page = localSearch && hl ? (traces ?? []).filter((t) => [t.id, t.label, t.agent_name, t.created_by, t.session_id].some((v) => v?.toLowerCase().includes(hl))) : traces ?? [];
+    const page =
+      localSearch && hl
+        ? (traces ?? []).filter((t) =>
+            [t.id, t.label, t.agent_name, t.created_by, t.session_id].some((v) => v?.toLowerCase().includes(hl)),
+          )
+        : (traces ?? []);
     return sortPage(page, sort);
   }, [traces, sort, localSearch, hl]);
-  const pick = (id: string, on: boolean) => setPicked((p) => (on ? [...p.filter((x) => x !== id), id].slice(-2) : p.filter((x) => x !== id)));
+  const pick = (id: string, on: boolean) =>
+    setPicked((p) => (on ? [...p.filter((x) => x !== id), id].slice(-2) : p.filter((x) => x !== id)));
   const compareLink = () => {
     // Older first: "a" is the baseline, "b" the run compared against it.
     const [x, y] = picked.map((id) => shown.find((t) => t.id === id));
@@ -169,8 +199,21 @@ export function TraceList() {
         </span>
       </div>
       <div class="filters">
-        <input ref={search} class="input grow" type="search" placeholder="Search labels, inputs, outputs, logs, errors…  ( / )" value={text} onInput={(e) => setText(e.currentTarget.value)} aria-label="Search traces" />
-        <select class="input" value={status} onChange={(e) => setStatus(e.currentTarget.value as TraceStatus | '')} aria-label="Status">
+        <input
+          ref={search}
+          class="input grow"
+          type="search"
+          placeholder="Search labels, inputs, outputs, logs, errors…  ( / )"
+          value={text}
+          onInput={(e) => setText(e.currentTarget.value)}
+          aria-label="Search traces"
+        />
+        <select
+          class="input"
+          value={status}
+          onChange={(e) => setStatus(e.currentTarget.value as TraceStatus | '')}
+          aria-label="Status"
+        >
           <option value="">All statuses</option>
           {TRACE_STATUSES.map((s) => (
             <option key={s} value={s}>
@@ -186,15 +229,39 @@ export function TraceList() {
             </option>
           ))}
         </select>
-        <input class="input narrow" placeholder="Model" value={model} onChange={(e) => setModel(e.currentTarget.value)} aria-label="Model" />
-        <input class="input narrow" placeholder="Created by" value={createdBy} onChange={(e) => setCreatedBy(e.currentTarget.value)} aria-label="Created by" />
+        <input
+          class="input narrow"
+          placeholder="Model"
+          value={model}
+          onChange={(e) => setModel(e.currentTarget.value)}
+          aria-label="Model"
+        />
+        <input
+          class="input narrow"
+          placeholder="Created by"
+          value={createdBy}
+          onChange={(e) => setCreatedBy(e.currentTarget.value)}
+          aria-label="Created by"
+        />
         <label class="field">
           from
-          <input class="input" type="datetime-local" value={from} onChange={(e) => setFrom(e.currentTarget.value)} aria-label="Created from" />
+          <input
+            class="input"
+            type="datetime-local"
+            value={from}
+            onChange={(e) => setFrom(e.currentTarget.value)}
+            aria-label="Created from"
+          />
         </label>
         <label class="field">
           to
-          <input class="input" type="datetime-local" value={to} onChange={(e) => setTo(e.currentTarget.value)} aria-label="Created to" />
+          <input
+            class="input"
+            type="datetime-local"
+            value={to}
+            onChange={(e) => setTo(e.currentTarget.value)}
+            aria-label="Created to"
+          />
         </label>
         {filtersOn ? (
           <button
@@ -236,7 +303,10 @@ export function TraceList() {
           {traces.length === 0 && !filtersOn ? (
             <>
               <p>No traces yet.</p>
-              <p class="muted small">Run an agent with a livetrace Tracer pointed at this server's store, or start the demo with `npx livetrace demo`.</p>
+              <p class="muted small">
+                Run an agent with a livetrace Tracer pointed at this server's store, or start the demo with `npx
+                livetrace demo`.
+              </p>
             </>
           ) : (
             'No trace matches these filters.'
@@ -247,7 +317,9 @@ export function TraceList() {
         <table class="traces" aria-label="Traces">
           <thead>
             <tr>
-              <th class="pick" title="Pick two traces to compare">⇄</th>
+              <th class="pick" title="Pick two traces to compare">
+                ⇄
+              </th>
               <th>Status</th>
               <th>Trace</th>
               <th>Created by</th>
@@ -261,11 +333,23 @@ export function TraceList() {
           <tbody>
             {shown.map((t, i) => {
               const running = !isTerminal(t.status);
-              const duration = t.duration ?? (t.ended_at ? t.ended_at - t.created_at : running ? now - t.created_at : undefined);
+              const duration =
+                t.duration ?? (t.ended_at ? t.ended_at - t.created_at : running ? now - t.created_at : undefined);
               return (
-                <tr key={t.id} class={`trace-row ${i === active ? 'active' : ''}`} data-trace-id={t.id} data-status={t.status} onClick={() => (location.hash = traceHref(t.id))}>
+                <tr
+                  key={t.id}
+                  class={`trace-row ${i === active ? 'active' : ''}`}
+                  data-trace-id={t.id}
+                  data-status={t.status}
+                  onClick={() => (location.hash = traceHref(t.id))}
+                >
                   <td class="pick" onClick={(e) => e.stopPropagation()}>
-                    <input type="checkbox" aria-label={`Pick ${t.id} to compare`} checked={picked.includes(t.id)} onChange={(e) => pick(t.id, e.currentTarget.checked)} />
+                    <input
+                      type="checkbox"
+                      aria-label={`Pick ${t.id} to compare`}
+                      checked={picked.includes(t.id)}
+                      onChange={(e) => pick(t.id, e.currentTarget.checked)}
+                    />
                   </td>
                   <td>
                     <span class={`badge st-${t.status}`}>
@@ -287,7 +371,12 @@ export function TraceList() {
                       {t.session_id ? (
                         <>
                           {' · '}
-                          <a href={sessionHref(t.session_id)} class="session-link" onClick={(e) => e.stopPropagation()} title="All traces of this session">
+                          <a
+                            href={sessionHref(t.session_id)}
+                            class="session-link"
+                            onClick={(e) => e.stopPropagation()}
+                            title="All traces of this session"
+                          >
                             session {t.session_id}
                           </a>
                         </>
@@ -296,7 +385,15 @@ export function TraceList() {
                   </td>
                   <td>{t.created_by ? <Highlight text={t.created_by} q={hl} /> : <span class="muted">–</span>}</td>
                   <td class="num">{t.node_count?.toLocaleString() ?? '–'}</td>
-                  <td class="num" data-col="tokens" title={t.usage ? `${t.usage.input_tokens.toLocaleString()} in · ${t.usage.output_tokens.toLocaleString()} out · ${t.usage.llm_calls} LLM calls` : undefined}>
+                  <td
+                    class="num"
+                    data-col="tokens"
+                    title={
+                      t.usage
+                        ? `${t.usage.input_tokens.toLocaleString()} in · ${t.usage.output_tokens.toLocaleString()} out · ${t.usage.llm_calls} LLM calls`
+                        : undefined
+                    }
+                  >
                     {t.usage?.total_tokens ? formatTokens(t.usage.total_tokens) : <span class="muted">–</span>}
                   </td>
                   <td class="num" data-col="cost">

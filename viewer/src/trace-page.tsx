@@ -3,7 +3,15 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { NodeStatus } from '../../src/core/types.js';
 import { NODE_STATUSES, STATUS_ICON, formatDateTime, formatDuration, isTerminal } from './format.js';
-import { DEFAULT_VIEW, ancestorsToExpand, buildGraph, timelineOrder, type GraphModel, type GraphNode, type ViewOptions } from './graph-model.js';
+import {
+  DEFAULT_VIEW,
+  ancestorsToExpand,
+  buildGraph,
+  timelineOrder,
+  type GraphModel,
+  type GraphNode,
+  type ViewOptions,
+} from './graph-model.js';
 import { GraphView } from './graph-view.js';
 import { traceHref, useNow, useShortcuts } from './hooks.js';
 import { LogsView } from './logs-view.js';
@@ -30,7 +38,13 @@ const CONNECTION_TEXT: Record<Connection, string> = {
   error: 'error',
 };
 
-function navigate(model: GraphModel, rows: readonly GraphNode[], view: View, selected: string | undefined, key: string): string | undefined {
+function navigate(
+  model: GraphModel,
+  rows: readonly GraphNode[],
+  view: View,
+  selected: string | undefined,
+  key: string,
+): string | undefined {
   if (!selected || !model.byId.has(selected)) return model.nodes[0]?.node.id;
   const g = model.byId.get(selected)!;
   if (view === 'timeline') {
@@ -42,7 +56,8 @@ function navigate(model: GraphModel, rows: readonly GraphNode[], view: View, sel
   if (key === 'ArrowUp' || key === 'k') return g.parents[0] ?? selected;
   if (key === 'ArrowDown' || key === 'j') {
     let best: GraphNode | undefined;
-    for (const c of model.nodes) if (c.parents.includes(selected) && (!best || Math.abs(c.x - g.x) < Math.abs(best.x - g.x))) best = c;
+    for (const c of model.nodes)
+      if (c.parents.includes(selected) && (!best || Math.abs(c.x - g.x) < Math.abs(best.x - g.x))) best = c;
     return best?.node.id ?? selected;
   }
   const row = model.ranks[g.rank] ?? [];
@@ -68,7 +83,9 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
   const [models, setModels] = useState<ReadonlySet<string>>(new Set());
   const [scale, setScale] = useState(1);
   const [follow, setFollow] = useState(true);
-  const [reveal, setReveal] = useState<{ id: string; tick: number } | undefined>(selected ? { id: selected, tick: 0 } : undefined);
+  const [reveal, setReveal] = useState<{ id: string; tick: number } | undefined>(
+    selected ? { id: selected, tick: 0 } : undefined,
+  );
   const [help, setHelp] = useState(false);
   const pane = useRef<HTMLDivElement | null>(null);
 
@@ -84,12 +101,12 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
     if (v === 'timeline' || v === 'graph') setView(v);
   }, [params.toString()]);
 
-  const opts: ViewOptions = useMemo(() => ({ ...DEFAULT_VIEW, collapsed, text, statuses, minDuration, kinds, models }), [collapsed, text, statuses, minDuration, kinds, models]);
-  const model = useMemo(() => buildGraph(state.nodes, opts, state.root), [version, opts, state]);
-  const rows = useMemo(
-    () => (view === 'timeline' ? timelineOrder(model) : []),
-    [model, view],
+  const opts: ViewOptions = useMemo(
+    () => ({ ...DEFAULT_VIEW, collapsed, text, statuses, minDuration, kinds, models }),
+    [collapsed, text, statuses, minDuration, kinds, models],
   );
+  const model = useMemo(() => buildGraph(state.nodes, opts, state.root), [version, opts, state]);
+  const rows = useMemo(() => (view === 'timeline' ? timelineOrder(model) : []), [model, view]);
   const counts = useMemo(() => {
     const c = new Map<NodeStatus, number>();
     const k = new Map<NodeKind, number>();
@@ -219,7 +236,8 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
   const start = info.created_at || model.nodes[0]?.node.created_at || now;
   let end = info.ended_at ?? (running ? now : start);
   if (!info.ended_at) for (const n of state.nodes.values()) if (n.end_time && n.end_time > end) end = n.end_time;
-  const duration = info.duration ?? (info.ended_at ? info.ended_at - start : running && state.nodes.size ? now - start : undefined);
+  const duration =
+    info.duration ?? (info.ended_at ? info.ended_at - start : running && state.nodes.size ? now - start : undefined);
   const title = info.label ?? info.agent_name ?? id;
   const totals = traceUsage(info);
 
@@ -305,8 +323,14 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
             <>
               <div>
                 <dt>Tokens</dt>
-                <dd data-testid="trace-tokens" title={`${totals.input_tokens.toLocaleString()} input + ${totals.output_tokens.toLocaleString()} output`}>
-                  {formatTokens(totals.total_tokens)} <span class="muted small">({formatTokens(totals.input_tokens)} in · {formatTokens(totals.output_tokens)} out)</span>
+                <dd
+                  data-testid="trace-tokens"
+                  title={`${totals.input_tokens.toLocaleString()} input + ${totals.output_tokens.toLocaleString()} output`}
+                >
+                  {formatTokens(totals.total_tokens)}{' '}
+                  <span class="muted small">
+                    ({formatTokens(totals.input_tokens)} in · {formatTokens(totals.output_tokens)} out)
+                  </span>
                 </dd>
               </div>
               <div>
@@ -345,14 +369,34 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
       </header>
       <div class="toolbar">
         <div class="seg" role="tablist" aria-label="View">
-          <button role="tab" aria-selected={view === 'graph'} class={view === 'graph' ? 'on' : ''} onClick={() => switchView('graph')} title="Graph (g)">
+          <button
+            role="tab"
+            aria-selected={view === 'graph'}
+            class={view === 'graph' ? 'on' : ''}
+            onClick={() => switchView('graph')}
+            title="Graph (g)"
+          >
             Graph
           </button>
-          <button role="tab" aria-selected={view === 'timeline'} class={view === 'timeline' ? 'on' : ''} onClick={() => switchView('timeline')} title="Timeline (t)">
+          <button
+            role="tab"
+            aria-selected={view === 'timeline'}
+            class={view === 'timeline' ? 'on' : ''}
+            onClick={() => switchView('timeline')}
+            title="Timeline (t)"
+          >
             Timeline
           </button>
         </div>
-        <input id="node-search" class="input" type="search" placeholder="Filter nodes by label or id  ( / )" value={text} onInput={(e) => setText(e.currentTarget.value)} aria-label="Filter nodes" />
+        <input
+          id="node-search"
+          class="input"
+          type="search"
+          placeholder="Filter nodes by label or id  ( / )"
+          value={text}
+          onInput={(e) => setText(e.currentTarget.value)}
+          aria-label="Filter nodes"
+        />
         <div class="chips" aria-label="Filter by status">
           {NODE_STATUSES.filter((s) => counts.status.get(s)).map((s) => (
             <button
@@ -411,7 +455,12 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
         ) : null}
         <label class="field small" title="Hide finished nodes that took less than this">
           hide &lt;
-          <select class="input small" value={String(minDuration)} onChange={(e) => setMinDuration(Number(e.currentTarget.value))} aria-label="Hide nodes faster than">
+          <select
+            class="input small"
+            value={String(minDuration)}
+            onChange={(e) => setMinDuration(Number(e.currentTarget.value))}
+            aria-label="Hide nodes faster than"
+          >
             {THRESHOLDS.map((t) => (
               <option key={t} value={String(t)}>
                 {t === 0 ? 'off' : formatDuration(t)}
@@ -430,11 +479,21 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
         </div>
         {view === 'graph' ? (
           <div class="btn-group">
-            <button class="btn small" onClick={() => setScale(SCALES[Math.max(0, SCALES.indexOf(scale) - 1)]!)} title="Zoom out (-)" aria-label="Zoom out">
+            <button
+              class="btn small"
+              onClick={() => setScale(SCALES[Math.max(0, SCALES.indexOf(scale) - 1)]!)}
+              title="Zoom out (-)"
+              aria-label="Zoom out"
+            >
               −
             </button>
             <span class="zoom">{Math.round(scale * 100)}%</span>
-            <button class="btn small" onClick={() => setScale(SCALES[Math.min(SCALES.length - 1, SCALES.indexOf(scale) + 1)]!)} title="Zoom in (+)" aria-label="Zoom in">
+            <button
+              class="btn small"
+              onClick={() => setScale(SCALES[Math.min(SCALES.length - 1, SCALES.indexOf(scale) + 1)]!)}
+              title="Zoom in (+)"
+              aria-label="Zoom in"
+            >
               +
             </button>
             <button class="btn small" onClick={fit} title="Zoom to fit (0)">
@@ -443,11 +502,21 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
           </div>
         ) : null}
         {running ? (
-          <button class={`btn small ${follow ? 'on' : ''}`} aria-pressed={follow} onClick={() => setFollow(!follow)} title="Keep the newest node in view (f)">
+          <button
+            class={`btn small ${follow ? 'on' : ''}`}
+            aria-pressed={follow}
+            onClick={() => setFollow(!follow)}
+            title="Keep the newest node in view (f)"
+          >
             Follow
           </button>
         ) : null}
-        <button class="btn small" onClick={() => setHelp(!help)} title="Keyboard shortcuts (?)" aria-label="Keyboard shortcuts">
+        <button
+          class="btn small"
+          onClick={() => setHelp(!help)}
+          title="Keyboard shortcuts (?)"
+          aria-label="Keyboard shortcuts"
+        >
           ?
         </button>
       </div>
@@ -463,30 +532,74 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
           {state.nodes.size === 0 ? (
             <div class="empty">{live.connection === 'loading' ? 'Loading…' : 'Waiting for the first node…'}</div>
           ) : view === 'graph' ? (
-            <GraphView model={model} selected={selected} now={now} scale={scale} reveal={reveal} onSelect={(nid) => select(nid, false)} onToggle={toggle} onUserScroll={() => follow && setFollow(false)} subtreeUsage={subtree} />
+            <GraphView
+              model={model}
+              selected={selected}
+              now={now}
+              scale={scale}
+              reveal={reveal}
+              onSelect={(nid) => select(nid, false)}
+              onToggle={toggle}
+              onUserScroll={() => follow && setFollow(false)}
+              subtreeUsage={subtree}
+            />
           ) : (
-            <TimelineView rows={rows} selected={selected} now={now} t0={start} t1={Math.max(end, start + 1)} onSelect={(nid) => select(nid, false)} onToggle={toggle} />
+            <TimelineView
+              rows={rows}
+              selected={selected}
+              now={now}
+              t0={start}
+              t1={Math.max(end, start + 1)}
+              onSelect={(nid) => select(nid, false)}
+              onToggle={toggle}
+            />
           )}
         </div>
         <aside class="side">
           <div class="tabs" role="tablist">
-            <button role="tab" aria-selected={tab === 'node'} class={tab === 'node' ? 'on' : ''} onClick={() => setTab('node')}>
+            <button
+              role="tab"
+              aria-selected={tab === 'node'}
+              class={tab === 'node' ? 'on' : ''}
+              onClick={() => setTab('node')}
+            >
               Node
             </button>
-            <button role="tab" aria-selected={tab === 'spaces'} class={tab === 'spaces' ? 'on' : ''} onClick={() => setTab('spaces')}>
+            <button
+              role="tab"
+              aria-selected={tab === 'spaces'}
+              class={tab === 'spaces' ? 'on' : ''}
+              onClick={() => setTab('spaces')}
+            >
               Spaces <span class="count">{state.spaces.size}</span>
             </button>
-            <button role="tab" aria-selected={tab === 'logs'} class={tab === 'logs' ? 'on' : ''} onClick={() => setTab('logs')}>
+            <button
+              role="tab"
+              aria-selected={tab === 'logs'}
+              class={tab === 'logs' ? 'on' : ''}
+              onClick={() => setTab('logs')}
+            >
               Logs <span class="count">{state.logs.length.toLocaleString()}</span>
             </button>
           </div>
           <div class="tab-body">
             {tab === 'node' ? (
               node ? (
-                <NodeDetails key={node.id} node={node} nodes={state.nodes} logs={live.logsOf(node.id)} now={now} version={version} onSelect={(nid) => select(nid)} onClose={() => select(undefined)} />
+                <NodeDetails
+                  key={node.id}
+                  node={node}
+                  nodes={state.nodes}
+                  logs={live.logsOf(node.id)}
+                  now={now}
+                  version={version}
+                  onSelect={(nid) => select(nid)}
+                  onClose={() => select(undefined)}
+                />
               ) : (
                 <div class="empty">
-                  {selected ? `Node ${selected} is not in this trace (yet).` : 'Select a node to see its input, output, error, metadata and logs.'}
+                  {selected
+                    ? `Node ${selected} is not in this trace (yet).`
+                    : 'Select a node to see its input, output, error, metadata and logs.'}
                 </div>
               )
             ) : tab === 'spaces' ? (

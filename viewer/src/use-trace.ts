@@ -27,7 +27,6 @@ export interface LiveTrace {
   logsOf(nodeId: string): readonly LogEntry[];
 }
 
-
 export function useTrace(id: string): LiveTrace {
   const [version, setVersion] = useState(0);
   const [connection, setConnection] = useState<Connection>('loading');
@@ -60,8 +59,14 @@ export function useTrace(id: string): LiveTrace {
     const off = live.subscribe((_state, ev) => {
       if (ev) {
         // Not state, only what to highlight: which key the latest memory event touched.
-        if (ev.type === 'memory_add' || ev.type === 'memory_update') lastChange.set(ev.data?.type, { key: ev.data?.item?.id, seq: ev.seq });
-        else if (ev.type === 'memory_delete') lastChange.set(ev.data?.space_id, { key: ev.data?.key, seq: ev.seq, removed: ev.data?.cleared ? 'cleared' : 'deleted' });
+        if (ev.type === 'memory_add' || ev.type === 'memory_update')
+          lastChange.set(ev.data?.type, { key: ev.data?.item?.id, seq: ev.seq });
+        else if (ev.type === 'memory_delete')
+          lastChange.set(ev.data?.space_id, {
+            key: ev.data?.key,
+            seq: ev.seq,
+            removed: ev.data?.cleared ? 'cleared' : 'deleted',
+          });
       } else {
         setConnection(live.status === 'connecting' ? 'loading' : live.status);
         if (live.status === 'error') {

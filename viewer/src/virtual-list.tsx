@@ -30,9 +30,12 @@ export function VirtualList(props: VirtualListProps) {
     const el = ref.current;
     if (!el || scrollToIndex === undefined || scrollToIndex < 0) return;
     const top = scrollToIndex * rowHeight;
-    const headerH = el.firstElementChild?.classList.contains('vl-header') ? (el.firstElementChild as HTMLElement).offsetHeight : 0;
+    const headerH = el.firstElementChild?.classList.contains('vl-header')
+      ? (el.firstElementChild as HTMLElement).offsetHeight
+      : 0;
     if (top < el.scrollTop) el.scrollTop = top;
-    else if (top + rowHeight > el.scrollTop + el.clientHeight - headerH) el.scrollTop = top + rowHeight - el.clientHeight + headerH;
+    else if (top + rowHeight > el.scrollTop + el.clientHeight - headerH)
+      el.scrollTop = top + rowHeight - el.clientHeight + headerH;
   }, [scrollToIndex, rowHeight]);
 
   useEffect(() => {

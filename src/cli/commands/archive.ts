@@ -16,8 +16,14 @@ interface ArchiveFlags extends StoreFlags {
 export function registerArchive(program: Command, ctx: CliContext, done: Run): void {
   const cmd = program
     .command('archive [ids...]')
-    .description('archive finished traces (the file store gzips them; they stay readable): the given ids, or every finished trace older than --older-than (default 7d)')
-    .option('--older-than <duration>', 'finished traces created more than <duration> ago: 30m, 12h, 7d, 2w', parseDurationOption)
+    .description(
+      'archive finished traces (the file store gzips them; they stay readable): the given ids, or every finished trace older than --older-than (default 7d)',
+    )
+    .option(
+      '--older-than <duration>',
+      'finished traces created more than <duration> ago: 30m, 12h, 7d, 2w',
+      parseDurationOption,
+    )
     .option('--dry-run', 'print what would be archived');
   addStoreOptions(cmd).action((ids: string[], flags: ArchiveFlags) => done(archive(ctx, ids, flags)));
 }
@@ -27,7 +33,12 @@ async function candidates(tracer: Tracer, before: number): Promise<TraceInfo[]> 
   const out: TraceInfo[] = [];
   let cursor: string | undefined;
   do {
-    const page = await tracer.list({ status: ['completed', 'failed', 'cancelled'], to: before, limit: 1000, ...(cursor ? { cursor } : {}) });
+    const page = await tracer.list({
+      status: ['completed', 'failed', 'cancelled'],
+      to: before,
+      limit: 1000,
+      ...(cursor ? { cursor } : {}),
+    });
     for (const t of page.traces) if (!t.archived) out.push(t);
     cursor = page.nextCursor;
   } while (cursor);

@@ -14,8 +14,14 @@ interface DemoFlags extends StoreFlags {
 export function registerDemo(program: Command, ctx: CliContext, done: Run): void {
   const cmd = program
     .command('demo')
-    .description('record a realistic demo agent run (node kinds, plan, parallel tools, a retried failure, a streaming LLM call with its conversation, tokens and cost, memory spaces; with --every, runs continue a session of three turns); prints each trace id as it starts')
-    .option('--every <seconds>', 'keep starting runs, one every <seconds> (the next starts when the previous has finished)', parsePositiveNumber)
+    .description(
+      'record a realistic demo agent run (node kinds, plan, parallel tools, a retried failure, a streaming LLM call with its conversation, tokens and cost, memory spaces; with --every, runs continue a session of three turns); prints each trace id as it starts',
+    )
+    .option(
+      '--every <seconds>',
+      'keep starting runs, one every <seconds> (the next starts when the previous has finished)',
+      parsePositiveNumber,
+    )
     .option('--time-scale <factor>', 'multiply every pause (0.1 = ten times faster)', parsePositiveNumber, 1)
     .option('--tenant <id>', 'tenant id recorded in the trace info');
   addStoreOptions(cmd, true).action((flags: DemoFlags) => done(demo(ctx, flags)));
@@ -44,7 +50,9 @@ async function demo(ctx: CliContext, flags: DemoFlags): Promise<number> {
         },
       });
       const info = await tracer.info(final);
-      io.err.write(`${info?.status === 'completed' ? c.green('✔') : c.yellow('⊘')} ${id} ${info?.status ?? ''} in ${formatDuration(Date.now() - started)}\n`);
+      io.err.write(
+        `${info?.status === 'completed' ? c.green('✔') : c.yellow('⊘')} ${id} ${info?.status ?? ''} in ${formatDuration(Date.now() - started)}\n`,
+      );
       if (signal.aborted) return EXIT.INTERRUPTED;
       if (flags.every === undefined) return EXIT.OK;
       const wait = Math.max(0, flags.every * 1000 - (Date.now() - started));

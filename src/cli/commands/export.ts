@@ -4,7 +4,14 @@ import { InvalidArgumentError, LivetraceError, TraceNotFoundError } from '../../
 import { assertValidId } from '../../core/ids.js';
 import { exportFormatOf, exportTrace } from '../../server/export-trace.js';
 import { ApiClient, UnreachableError } from '../api-client.js';
-import { addServerOptions, addStoreOptions, withTracer, type CliContext, type Run, type StoreFlags } from '../context.js';
+import {
+  addServerOptions,
+  addStoreOptions,
+  withTracer,
+  type CliContext,
+  type Run,
+  type StoreFlags,
+} from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { jsonForTerminal } from '../output.js';
 
@@ -19,10 +26,15 @@ interface ExportFlags extends StoreFlags {
 export function registerExport(program: Command, ctx: CliContext, done: Run): void {
   const cmd = program
     .command('export <id>')
-    .description('export a trace: json (livetrace format, re-importable) or otlp (OTLP/JSON); to stdout, a file, or an OTLP collector')
+    .description(
+      'export a trace: json (livetrace format, re-importable) or otlp (OTLP/JSON); to stdout, a file, or an OTLP collector',
+    )
     .option('-f, --format <format>', 'json or otlp (default: json)')
     .option('-o, --output <file>', 'write to <file> instead of stdout')
-    .option('--otlp-endpoint <url>', 'POST the OTLP/JSON export to this URL (e.g. http://127.0.0.1:4318/v1/traces); implies --format otlp');
+    .option(
+      '--otlp-endpoint <url>',
+      'POST the OTLP/JSON export to this URL (e.g. http://127.0.0.1:4318/v1/traces); implies --format otlp',
+    );
   addServerOptions(addStoreOptions(cmd)).action((id: string, flags: ExportFlags) => done(exportCmd(ctx, id, flags)));
 }
 
@@ -34,7 +46,9 @@ async function exportCmd(ctx: CliContext, id: string, flags: ExportFlags): Promi
   const format = exportFormatOf(flags.otlpEndpoint !== undefined ? 'otlp' : flags.format);
   let doc: unknown;
   if (flags.server) {
-    doc = await new ApiClient(flags.server, flags.token ?? ctx.env['LIVETRACE_TOKEN']).get(`/traces/${id}/export?format=${format}`);
+    doc = await new ApiClient(flags.server, flags.token ?? ctx.env['LIVETRACE_TOKEN']).get(
+      `/traces/${id}/export?format=${format}`,
+    );
   } else {
     doc = await withTracer(ctx, flags, async ({ tracer }) => {
       if (!(await tracer.exists(id))) throw new TraceNotFoundError(id);
@@ -71,7 +85,10 @@ async function postOtlp(endpoint: string, body: string): Promise<void> {
   }
   if (!res.ok) {
     const detail = (await res.text().catch(() => '')).slice(0, 200);
-    throw new LivetraceError('LT_ERR_INTERNAL', `the OTLP endpoint answered HTTP ${res.status}${detail ? `: ${detail}` : ''}`);
+    throw new LivetraceError(
+      'LT_ERR_INTERNAL',
+      `the OTLP endpoint answered HTTP ${res.status}${detail ? `: ${detail}` : ''}`,
+    );
   }
   await res.arrayBuffer().catch(() => undefined);
 }

@@ -35,7 +35,9 @@ async function importCmd(ctx: CliContext, files: string[], flags: ImportFlags): 
         } catch (err) {
           const code = exitCodeOf(err);
           if (worst === EXIT.OK) worst = code;
-          io.err.write(c.red(`${file}: ${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`) + '\n');
+          io.err.write(
+            c.red(`${file}: ${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`) + '\n',
+          );
         }
         bar.increment();
       }

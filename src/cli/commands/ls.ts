@@ -2,9 +2,26 @@ import type { Command } from 'commander';
 import type { ListQuery, ListResult, TraceInfo, TraceStatus } from '../../core/types.js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { ApiClient } from '../api-client.js';
-import { addServerOptions, addStoreOptions, withTracer, type CliContext, type Run, type StoreFlags } from '../context.js';
+import {
+  addServerOptions,
+  addStoreOptions,
+  withTracer,
+  type CliContext,
+  type Run,
+  type StoreFlags,
+} from '../context.js';
 import { EXIT } from '../exit-codes.js';
-import { formatDuration, formatTime, escapeTerminal, jsonForTerminal, paintStatus, statusSymbol, table, terminalSafe, truncate } from '../output.js';
+import {
+  formatDuration,
+  formatTime,
+  escapeTerminal,
+  jsonForTerminal,
+  paintStatus,
+  statusSymbol,
+  table,
+  terminalSafe,
+  truncate,
+} from '../output.js';
 import { parsePositiveInt, parseTimeOption } from './parse.js';
 
 interface LsFlags extends StoreFlags {
@@ -42,8 +59,15 @@ export function registerLs(program: Command, ctx: CliContext, done: Run): void {
 function queryOf(flags: LsFlags): ListQuery {
   const q: ListQuery = { limit: Math.min(flags.limit, 1000) };
   if (flags.status) {
-    const list = flags.status.split(',').map((s) => s.trim()).filter((s) => s !== '');
-    for (const s of list) if (!STATUSES.has(s)) throw new InvalidArgumentError(`--status: unknown status ${JSON.stringify(s)}; use ${[...STATUSES].join(', ')}`);
+    const list = flags.status
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+    for (const s of list)
+      if (!STATUSES.has(s))
+        throw new InvalidArgumentError(
+          `--status: unknown status ${JSON.stringify(s)}; use ${[...STATUSES].join(', ')}`,
+        );
     q.status = list.length === 1 ? (list[0] as TraceStatus) : (list as TraceStatus[]);
   }
   if (flags.createdBy !== undefined) q.createdBy = flags.createdBy;
@@ -72,11 +96,23 @@ async function remoteList(flags: LsFlags, q: ListQuery, ctx: CliContext): Promis
 
 async function ls(ctx: CliContext, flags: LsFlags): Promise<number> {
   const q = queryOf(flags);
-  const result = flags.server ? await remoteList(flags, q, ctx) : await withTracer(ctx, flags, ({ tracer }) => tracer.list(q));
+  const result = flags.server
+    ? await remoteList(flags, q, ctx)
+    : await withTracer(ctx, flags, ({ tracer }) => tracer.list(q));
   const { io } = ctx;
   const c = io.colors;
   if (flags.json) {
-    io.out.write(jsonForTerminal(JSON.stringify(result.nextCursor === undefined ? { traces: result.traces } : { traces: result.traces, next_cursor: result.nextCursor }, null, 2)) + '\n');
+    io.out.write(
+      jsonForTerminal(
+        JSON.stringify(
+          result.nextCursor === undefined
+            ? { traces: result.traces }
+            : { traces: result.traces, next_cursor: result.nextCursor },
+          null,
+          2,
+        ),
+      ) + '\n',
+    );
     return EXIT.OK;
   }
   if (result.traces.length === 0) {

@@ -37,6 +37,7 @@ export function parseTimeOption(v: string): number {
   const ago = parseDuration(v);
   if (ago !== undefined) return Date.now() - ago;
   const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new InvalidArgumentError('expected epoch milliseconds, an ISO date, or a duration ago like 2h or 7d');
+  if (Number.isNaN(t))
+    throw new InvalidArgumentError('expected epoch milliseconds, an ISO date, or a duration ago like 2h or 7d');
   return t;
 }

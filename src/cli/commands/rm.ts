@@ -4,7 +4,9 @@ import { addStoreOptions, withTracer, type CliContext, type Run, type StoreFlags
 import { EXIT } from '../exit-codes.js';
 
 export function registerRm(program: Command, ctx: CliContext, done: Run): void {
-  const cmd = program.command('rm <ids...>').description('delete traces from the store (exit 3 if one of them did not exist)');
+  const cmd = program
+    .command('rm <ids...>')
+    .description('delete traces from the store (exit 3 if one of them did not exist)');
   addStoreOptions(cmd).action((ids: string[], flags: StoreFlags) => done(rm(ctx, ids, flags)));
 }
 

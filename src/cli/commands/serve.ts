@@ -24,12 +24,21 @@ export function registerServe(program: Command, ctx: CliContext, done: Run): voi
     .option('--port <port>', 'port to listen on (0: any free port)', parsePort, 7411)
     .option('--host <host>', 'interface to bind; without --tokens only loopback hosts are allowed', '127.0.0.1')
     .option('--dir <path>', 'file store folder (default: $LIVETRACE_DIR or ./.livetrace)')
-    .option('--store <url>', 'store URL: file:<dir>, sqlite:<path>, postgres://..., redis://... (default: $LIVETRACE_STORE)')
+    .option(
+      '--store <url>',
+      'store URL: file:<dir>, sqlite:<path>, postgres://..., redis://... (default: $LIVETRACE_STORE)',
+    )
     .option('--hub <url>', 'hub URL carrying live events from other processes: redis://... (default: $LIVETRACE_HUB)')
     .option('--tokens <file>', 'JSON array of { "token", "tenantId", "teamId"? }: bearer auth with tenant scoping')
     .option('--cors <origins>', 'comma-separated origins allowed by CORS ("*" for any); default: CORS off')
-    .option('--allowed-hosts <names>', 'comma-separated host names answered besides localhost, 127.0.0.1 and [::1] (DNS-rebinding guard; e.g. behind a proxy)')
-    .option('--prices <file>', 'JSON price table { "<model>": { "input_per_million", "output_per_million", "currency" } } over the defaults: fills in missing costs')
+    .option(
+      '--allowed-hosts <names>',
+      'comma-separated host names answered besides localhost, 127.0.0.1 and [::1] (DNS-rebinding guard; e.g. behind a proxy)',
+    )
+    .option(
+      '--prices <file>',
+      'JSON price table { "<model>": { "input_per_million", "output_per_million", "currency" } } over the defaults: fills in missing costs',
+    )
     .option('--demo', 'keep a demo agent run going (one every 20 s)')
     .action((flags: ServeFlags) => done(serve(ctx, flags)));
 }
@@ -44,15 +53,33 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<number> {
     ...(flags.store !== undefined ? { store: flags.store } : {}),
     ...(flags.hub !== undefined ? { hub: flags.hub } : {}),
     ...(flags.tokens !== undefined ? { tokens: flags.tokens } : {}),
-    ...(flags.cors !== undefined ? { cors: flags.cors.split(',').map((s) => s.trim()).filter((s) => s !== '') } : {}),
-    ...(flags.allowedHosts !== undefined ? { allowedHosts: flags.allowedHosts.split(',').map((s) => s.trim()).filter((s) => s !== '') } : {}),
+    ...(flags.cors !== undefined
+      ? {
+          cors: flags.cors
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== ''),
+        }
+      : {}),
+    ...(flags.allowedHosts !== undefined
+      ? {
+          allowedHosts: flags.allowedHosts
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== ''),
+        }
+      : {}),
     ...(flags.prices !== undefined ? { prices: flags.prices } : {}),
     ...(flags.demo ? { demo: true } : {}),
     logger: { level: 'warn' },
   });
   // Scripts and tests read the URL from the first line: nothing may be printed before it.
   io.out.write(server.url + '\n');
-  io.out.write(c.dim(`API ${server.apiUrl}  store ${server.tracer.store.name}${flags.demo ? '  demo runs every 20 s' : ''}  (Ctrl-C to stop)`) + '\n');
+  io.out.write(
+    c.dim(
+      `API ${server.apiUrl}  store ${server.tracer.store.name}${flags.demo ? '  demo runs every 20 s' : ''}  (Ctrl-C to stop)`,
+    ) + '\n',
+  );
   await new Promise<void>((resolve) => {
     if (ctx.signal.aborted) resolve();
     else ctx.signal.addEventListener('abort', () => resolve(), { once: true });

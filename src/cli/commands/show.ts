@@ -3,7 +3,14 @@ import { TraceNotFoundError } from '../../core/errors.js';
 import { assertValidId } from '../../core/ids.js';
 import type { TraceSnapshot } from '../../core/types.js';
 import { ApiClient } from '../api-client.js';
-import { addServerOptions, addStoreOptions, withTracer, type CliContext, type Run, type StoreFlags } from '../context.js';
+import {
+  addServerOptions,
+  addStoreOptions,
+  withTracer,
+  type CliContext,
+  type Run,
+  type StoreFlags,
+} from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { jsonForTerminal, terminalSafe } from '../output.js';
 import { renderTrace } from '../render-tree.js';
@@ -19,7 +26,7 @@ export function registerShow(program: Command, ctx: CliContext, done: Run): void
   const cmd = program
     .command('show <id>')
     .description('print a trace as a tree: status, durations, joins, errors, spaces')
-    .option('--logs', 'print each node\'s log lines under it')
+    .option('--logs', "print each node's log lines under it")
     .option('--json', 'print the trace snapshot (info, nodes, logs, spaces) as JSON');
   addServerOptions(addStoreOptions(cmd)).action((id: string, flags: ShowFlags) => done(show(ctx, id, flags)));
 }
@@ -28,7 +35,9 @@ async function show(ctx: CliContext, id: string, flags: ShowFlags): Promise<numb
   assertValidId(id);
   let snap: TraceSnapshot | undefined;
   if (flags.server) {
-    snap = await new ApiClient(flags.server, flags.token ?? ctx.env['LIVETRACE_TOKEN']).get<TraceSnapshot>(`/traces/${id}`);
+    snap = await new ApiClient(flags.server, flags.token ?? ctx.env['LIVETRACE_TOKEN']).get<TraceSnapshot>(
+      `/traces/${id}`,
+    );
   } else {
     snap = await withTracer(ctx, flags, ({ tracer }) => tracer.read(id));
   }

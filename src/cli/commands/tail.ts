@@ -3,7 +3,14 @@ import { LivetraceError, TraceNotFoundError } from '../../core/errors.js';
 import { assertValidId } from '../../core/ids.js';
 import type { TraceEvent } from '../../core/types.js';
 import { ApiClient } from '../api-client.js';
-import { addServerOptions, addStoreOptions, withTracer, type CliContext, type Run, type StoreFlags } from '../context.js';
+import {
+  addServerOptions,
+  addStoreOptions,
+  withTracer,
+  type CliContext,
+  type Run,
+  type StoreFlags,
+} from '../context.js';
 import { EventPrinter } from '../event-line.js';
 import { EXIT } from '../exit-codes.js';
 import { jsonForTerminal, terminalSafe } from '../output.js';
@@ -21,7 +28,9 @@ interface TailFlags extends StoreFlags {
 export function registerTail(program: Command, ctx: CliContext, done: Run): void {
   const cmd = program
     .command('tail <id>')
-    .description('follow a trace live until it completes (history first); from a server with -s, resuming after disconnects')
+    .description(
+      'follow a trace live until it completes (history first); from a server with -s, resuming after disconnects',
+    )
     .option('--since <seq>', 'start after this event seq', parseNonNegativeInt, 0)
     .option('--json', 'print events as JSON lines')
     .option('--retries <n>', 'with --server: consecutive failed reconnects before giving up', parsePositiveInt, 30);
@@ -45,7 +54,12 @@ async function tail(ctx: CliContext, id: string, flags: TailFlags): Promise<numb
   });
 }
 
-async function tailRemote(ctx: CliContext, id: string, flags: TailFlags, print: (ev: TraceEvent) => void): Promise<number> {
+async function tailRemote(
+  ctx: CliContext,
+  id: string,
+  flags: TailFlags,
+  print: (ev: TraceEvent) => void,
+): Promise<number> {
   const { signal, io } = ctx;
   const c = io.colors;
   const client = new ApiClient(flags.server!, flags.token ?? ctx.env['LIVETRACE_TOKEN']);

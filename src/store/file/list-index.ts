@@ -42,7 +42,16 @@ export function entryOf(info: TraceInfo, date: string): IndexEntry {
 
 /** Equal listing fields: no new record needed. */
 export function sameEntry(a: IndexEntry | undefined, b: IndexEntry): boolean {
-  return a !== undefined && a.d === b.d && a.c === b.c && a.s === b.s && a.by === b.by && a.tm === b.tm && a.tn === b.tn && a.a === b.a;
+  return (
+    a !== undefined &&
+    a.d === b.d &&
+    a.c === b.c &&
+    a.s === b.s &&
+    a.by === b.by &&
+    a.tm === b.tm &&
+    a.tn === b.tn &&
+    a.a === b.a
+  );
 }
 
 export class ListIndex {
@@ -129,7 +138,8 @@ export class ListIndex {
     // Records come from disk: anything that could name a path outside the store is ignored.
     if (!ID_RE.test(rec.id)) return;
     if ('rm' in rec) this.entries.delete(rec.id);
-    else if (typeof rec.d === 'string' && DATE_RE.test(rec.d) && typeof rec.c === 'number') this.entries.set(rec.id, rec);
+    else if (typeof rec.d === 'string' && DATE_RE.test(rec.d) && typeof rec.c === 'number')
+      this.entries.set(rec.id, rec);
     this.#sorted = undefined;
   }
 

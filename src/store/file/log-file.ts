@@ -7,7 +7,12 @@ import type { TraceEvent } from '../../core/types.js';
 const NL = 10;
 
 function isEvent(v: unknown): v is TraceEvent {
-  return v !== null && typeof v === 'object' && Number.isInteger((v as TraceEvent).seq) && typeof (v as TraceEvent).type === 'string';
+  return (
+    v !== null &&
+    typeof v === 'object' &&
+    Number.isInteger((v as TraceEvent).seq) &&
+    typeof (v as TraceEvent).type === 'string'
+  );
 }
 
 /** Byte offset just after the `n`-th newline at or after `from`, or -1 if there are fewer. */
@@ -81,7 +86,8 @@ export function parseLog(buf: Buffer, traceId: string, since = 0, limit?: number
   // One JSON.parse per line measured faster than one parse of the whole range as an array
   // (less pressure on the garbage collector), and it locates a bad line for free.
   const events = parseLines(buf, start, stop - 1, traceId, stop === end);
-  if (events.length > 0 && events[0]!.seq === since + 1 && events[events.length - 1]!.seq === since + events.length) return events;
+  if (events.length > 0 && events[0]!.seq === since + 1 && events[events.length - 1]!.seq === since + events.length)
+    return events;
   return filterBySeq(buf, end, traceId, since, limit);
 }
 
@@ -102,7 +108,10 @@ export interface LogTail {
  * Finds the last valid event of a log of `size` bytes by reading backwards from the end
  * (`readAt(position, length)` returns those bytes). Lines after it are garbage.
  */
-export async function scanTail(size: number, readAt: (position: number, length: number) => Promise<Buffer>): Promise<LogTail> {
+export async function scanTail(
+  size: number,
+  readAt: (position: number, length: number) => Promise<Buffer>,
+): Promise<LogTail> {
   let end = size;
   let chunk = 64 * 1024;
   while (end > 0) {
