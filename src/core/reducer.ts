@@ -9,7 +9,6 @@ import type {
   LogEntry,
   NodeData,
   SpaceData,
-  SpaceItem,
   SpaceItemInfo,
   TraceEvent,
   TraceInfo,
@@ -213,11 +212,11 @@ export function applyEvent(state: TraceState, ev: TraceEvent): TraceState {
     case 'memory_update': {
       const space = state.spaces.get(d.type);
       if (space && d.item) {
-        const item = d.item as SpaceItem;
+        const item = d.item;
         setOwn(space.data, item.id, item.content);
         const info: SpaceItemInfo = { timestamp: item.timestamp ?? ev.timestamp };
         if (item.title !== undefined) info.title = item.title;
-        setOwn(space.items as Record<string, unknown>, item.id, info);
+        setOwn(space.items, item.id, info);
       }
       break;
     }

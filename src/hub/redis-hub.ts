@@ -425,7 +425,7 @@ export class RedisHub implements EventHub {
       const sub = this.#sub;
       if (!sub) return;
       try {
-        if (this.#subClientId === undefined) this.#subClientId = (await sub.client('ID')) as number;
+        if (this.#subClientId === undefined) this.#subClientId = await sub.client('ID');
         const traces = [...this.#cursors.keys()];
         if (traces.length === 0) return;
         const reply = (await sub.call(

@@ -117,7 +117,7 @@ export function splitAttributes(attributes: Attributes, mapInputOutput = true): 
       const i = Number(m[2]);
       if (i < 10_000) {
         list[i] ??= {};
-        list[i]![m[3]!] = parseAttributeValue(value);
+        list[i][m[3]!] = parseAttributeValue(value);
         continue;
       }
     }
