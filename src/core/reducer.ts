@@ -5,15 +5,7 @@
 // ignored) and touches nothing but the state it is given. It updates that state in place
 // so that applying an event costs O(1), not a copy of the whole trace; it never aliases
 // objects of the event into the state, so recorded events stay immutable.
-import type {
-  LogEntry,
-  NodeData,
-  SpaceData,
-  SpaceItemInfo,
-  TraceEvent,
-  TraceInfo,
-  TraceSnapshot,
-} from './types.js';
+import type { LogEntry, NodeData, SpaceData, SpaceItemInfo, TraceEvent, TraceInfo, TraceSnapshot } from './types.js';
 import { setOwn } from './capture.js';
 import { withData, type EventNode } from './events.js';
 import { RollupAccumulator, toKind } from './rollup.js';
