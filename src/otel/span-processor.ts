@@ -8,11 +8,11 @@ import type { Context } from '@opentelemetry/api';
 import { errorMessage } from '../core/errors.js';
 import type { NodeContext } from '../core/types.js';
 import type { NodeHandle } from '../tracer/node-handle.js';
-import type { NodeOptions, Trace } from '../tracer/trace.js';
+import type { Trace } from '../tracer/trace.js';
 import type { CreateOptions, Tracer } from '../tracer/tracer.js';
 import { splitAttributes, type AttributeValue, type Attributes } from './gen-ai-attributes.js';
-import { spanNodeKind, spanUsage } from './gen-ai-semantics.js';
-import { OTEL_KIND_KEY, OTEL_PARENT_SPAN_ID_KEY, OTEL_SCOPE_KEY, OTEL_SPAN_ID_KEY, OTEL_TRACE_ID_KEY } from './otlp.js';
+import { OTEL_TRACE_ID_KEY } from './otlp.js';
+import { applySpanEnd, spanNodeEnd, spanNodeStart } from './span-mapping.js';
 import { parseTracestate, TRACESTATE_KEY } from './traceparent.js';
 
 /** The parts of an SDK span the processor reads (sdk-trace-base 1.x and 2.x). */
@@ -102,7 +102,6 @@ interface TraceState {
 }
 
 const DONE_MEMORY = 1024;
-const STATUS_ERROR = 2;
 
 export class LivetraceSpanProcessor {
   readonly tracer: Tracer;
@@ -193,19 +192,18 @@ export class LivetraceSpanProcessor {
     const localParent = parentSpanId !== undefined && state.known.has(parentSpanId) ? parentSpanId : undefined;
     const isLocalRoot = localParent === undefined;
     const attrs = { ...span.attributes };
-    const split = splitAttributes(attrs, this.#mapIO);
-    const metadata: Record<string, unknown> = {
-      ...split.metadata,
-      [OTEL_SPAN_ID_KEY]: spanId,
-      [OTEL_KIND_KEY]: span.kind,
-    };
     const scope = span.instrumentationScope ?? span.instrumentationLibrary;
-    if (scope?.name) metadata[OTEL_SCOPE_KEY] = scope.name;
-    if (isLocalRoot && parentSpanId !== undefined) metadata[OTEL_PARENT_SPAN_ID_KEY] = parentSpanId;
-    const kind = spanNodeKind(attrs);
-    const options: NodeOptions = { label: span.name, metadata, autoCompleteParent: false };
-    if (kind !== undefined) options.kind = kind;
-    const input = split.hasInput ? split.input : undefined;
+    const { input, options } = spanNodeStart(
+      {
+        name: span.name,
+        kind: span.kind,
+        spanId,
+        attributes: attrs,
+        scope: scope?.name,
+        foreignParentSpanId: isLocalRoot ? parentSpanId : undefined,
+      },
+      splitAttributes(attrs, this.#mapIO),
+    );
 
     const s = state;
     const accepted = this.#enqueue(s, (trace) => {
@@ -238,36 +236,17 @@ export class LivetraceSpanProcessor {
     s.startAttributes.delete(spanId);
     const changed: Attributes = {};
     for (const [k, v] of Object.entries(span.attributes)) if (!sameValue(before[k], v)) changed[k] = v;
-    const split = splitAttributes(changed, this.#mapIO);
-    const events = span.events.map((e) => ({ name: e.name, attributes: e.attributes }));
-    const status = { code: span.status.code, message: span.status.message };
-    const usage = spanUsage(span.attributes);
+    const end = spanNodeEnd(
+      splitAttributes(changed, this.#mapIO),
+      span.attributes,
+      span.events.map((e) => ({ name: e.name, attributes: e.attributes })),
+      { code: span.status.code, message: span.status.message },
+    );
     this.#enqueue(
       s,
       () => {
         const node = s.nodes.get(spanId);
-        if (!node) return;
-        // One node_updated for all of them: each event carries the whole node (input included).
-        if (usage) node.setUsage(usage, split.metadata);
-        else if (Object.keys(split.metadata).length > 0) node.setMetadata(split.metadata);
-        let exception: Attributes | undefined;
-        for (const e of events) {
-          if (e.name === 'exception') exception = e.attributes;
-          const level = e.name === 'exception' ? 'error' : 'info';
-          if (e.attributes && Object.keys(e.attributes).length > 0) node[level](e.name, e.attributes);
-          else node[level](e.name);
-        }
-        if (status.code === STATUS_ERROR) {
-          if (split.hasOutput) node.setOutput(split.output);
-          node.fail({
-            name: str(exception?.['exception.type']) ?? 'Error',
-            message: status.message || str(exception?.['exception.message']) || 'span status ERROR',
-            ...(exception?.['exception.stacktrace'] !== undefined
-              ? { stack: str(exception['exception.stacktrace']) }
-              : {}),
-          });
-        } else if (split.hasOutput) node.complete(split.output);
-        else node.complete();
+        if (node) applySpanEnd(node, end);
       },
       false,
     );
@@ -500,10 +479,6 @@ function sameValue(a: AttributeValue, b: AttributeValue): boolean {
   if (a === b) return true;
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => v === b[i]);
   return false;
-}
-
-function str(v: AttributeValue): string | undefined {
-  return v === undefined || v === null ? undefined : String(v);
 }
 
 function safeName(span: ProcessorSpan): string {
