@@ -9,7 +9,7 @@ import { errorBody } from './http-error.js';
 import type { LivetraceApiOptions } from './options.js';
 import { DEFAULT_BASE_PATH, livetracePlugin } from './plugin.js';
 import { SseRegistry } from './sse-stream.js';
-import { findViewerDir, viewerPlugin } from './viewer.js';
+import { findViewerDir, sendViewerFile, viewerPlugin } from './viewer.js';
 
 export interface CreateServerOptions extends Omit<LivetraceApiOptions, 'tracer' | 'streams'> {
   /** Default: a new Tracer with the default store, closed with the server. */
@@ -117,7 +117,7 @@ export async function createServer(serverOptions?: CreateServerOptions): Promise
       !path.startsWith(basePath + '/') &&
       /\btext\/html\b/.test(req.headers.accept ?? '')
     ) {
-      return reply.header('cache-control', 'no-cache').sendFile('index.html', viewerDir);
+      return sendViewerFile(req, reply, viewerDir, 'index.html');
     }
     if (
       viewerDir &&
