@@ -117,7 +117,12 @@ for (const c of cases) {
       const snap = await fetch(`${base}v1/trace/traces/${id}`);
       assert.equal(snap.status, 200);
       const stream = sse(`${base}v1/trace/traces/${id}/events?stream=true`);
-      await w.send('steps 3', /^stepped \d+$/);
+      // Live: each step's events reach the stream while the trace is still running (the
+      // writer takes its next step only once the stream has shown the last one).
+      for (let round = 0; round < 3; round++) {
+        const [, stepped] = await w.send('steps 2', /^stepped (\d+)$/);
+        await stream.until(Number(stepped));
+      }
       const [, last] = await w.send('complete', /^completed (\d+)$/);
       await stream.done;
       assertWholeTrace(stream.events, Number(last), id!);
@@ -201,7 +206,8 @@ describe('a writer over PostgreSQL + Redis', { skip: pgSkipped || redisSkipped, 
     await w.proc.line(/^ready$/);
     const [, id] = await w.send('create', /^created (\S+)$/);
     const stream = sse(`${base}v1/trace/traces/${id}/events?stream=true`);
-    await w.send('steps 3', /^stepped \d+$/);
+    const [, stepped] = await w.send('steps 3', /^stepped (\d+)$/);
+    await stream.until(Number(stepped));
     const [, last] = await w.send('complete', /^completed (\d+)$/);
     await stream.done;
     assertWholeTrace(stream.events, Number(last), id!);

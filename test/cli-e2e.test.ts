@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TraceEvent } from '../src/core/types.js';
+import { Proc } from './fixtures/processes.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const bin = join(root, 'bin/livetrace.js');
@@ -23,8 +24,8 @@ interface Running {
   stderr: () => string;
   /** Resolves with the first stdout line. */
   firstLine: Promise<string>;
-  /** Resolves when stdout matches. */
-  waitFor(re: RegExp, timeoutMs?: number): Promise<void>;
+  /** Resolves when stdout (or stderr) matches. */
+  waitFor(re: RegExp, timeoutMs?: number, stream?: 'stdout' | 'stderr'): Promise<void>;
   exit: Promise<Result>;
 }
 
@@ -40,14 +41,18 @@ function start(args: string[], env: NodeJS.ProcessEnv): Running {
     out += d;
     for (const w of [...watchers]) w();
   });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+    for (const w of [...watchers]) w();
+  });
   const exit = new Promise<Result>((resolve) =>
     child.on('close', (code) => resolve({ code, stdout: out, stderr: err })),
   );
-  const waitFor = (re: RegExp, timeoutMs = 30_000): Promise<void> =>
+  const waitFor = (re: RegExp, timeoutMs = 30_000, stream: 'stdout' | 'stderr' = 'stdout'): Promise<void> =>
     new Promise((resolve, reject) => {
+      const text = (): string => (stream === 'stdout' ? out : err);
       const check = (): void => {
-        if (re.test(out)) {
+        if (re.test(text())) {
           watchers.delete(check);
           clearTimeout(timer);
           resolve();
@@ -55,14 +60,14 @@ function start(args: string[], env: NodeJS.ProcessEnv): Running {
       };
       const timer = setTimeout(() => {
         watchers.delete(check);
-        reject(new Error(`timed out waiting for ${re} in stdout: ${out.slice(-500)} / stderr: ${err.slice(-500)}`));
+        reject(new Error(`timed out waiting for ${re} in ${stream}: ${out.slice(-500)} / stderr: ${err.slice(-500)}`));
       }, timeoutMs);
       watchers.add(check);
       void exit.then(() => {
         if (watchers.has(check)) {
           watchers.delete(check);
           clearTimeout(timer);
-          if (re.test(out)) resolve();
+          if (re.test(text())) resolve();
           else reject(new Error(`process exited before ${re}: ${out.slice(-500)} / ${err.slice(-500)}`));
         }
       });
@@ -274,38 +279,66 @@ describe('livetrace CLI end to end', () => {
     assert.equal((await run(['tail', '20990101000000000000'], env)).code, 3);
   });
 
-  it('serve prints its URL first; tail -s follows a run through the server and resumes after the server restarts', async () => {
+  it('serve prints its URL first; tail -s follows a run through the server live and resumes after the server restarts', async () => {
+    // Sequenced by what each process shows, never by the clock: the writer (a real Tracer in
+    // its own process, test/fixtures/handover-writer.ts) takes its next step only once the
+    // tail has printed the last one, so the tail provably follows the run while it runs,
+    // whatever the machine's load (process start-up alone can outlast a time-paced run).
     const port = await freePort();
-    const demo = start(['demo', '--time-scale', '1.5'], env);
-    const tid = (await demo.firstLine).trim();
-    let serve = start(['serve', '--port', String(port)], env);
-    assert.equal(await serve.firstLine, `http://127.0.0.1:${port}/`);
-    const api = `http://127.0.0.1:${port}/v1/trace`;
-    const list = (await (await fetch(`${api}/traces?status=running`)).json()) as { traces: { id: string }[] };
-    assert.ok(
-      list.traces.some((t) => t.id === tid),
-      'the server lists the run written by another process',
-    );
+    const writer = new Proc('./handover-writer.js', [JSON.stringify({ store: `file:${env.LIVETRACE_DIR!}` })]);
+    try {
+      const send = async (cmd: string, answer: RegExp): Promise<RegExpMatchArray> => {
+        const n = writer.lines.length;
+        writer.child.stdin!.write(`${cmd}\n`);
+        const m = await writer.line(new RegExp(`${answer.source}|^(?:tracer-)?error .*$`), 30_000, n);
+        assert.doesNotMatch(m[0], /^(?:tracer-)?error /, `writer answered "${cmd}" with ${m[0]}`);
+        return m;
+      };
+      await writer.line(/^ready$/);
+      const [, tid] = await send('create', /^created (\S+)$/);
+      const [, first] = await send('steps 2', /^stepped (\d+)$/);
+      let serve = start(['serve', '--port', String(port)], env);
+      assert.equal(await serve.firstLine, `http://127.0.0.1:${port}/`);
+      const api = `http://127.0.0.1:${port}/v1/trace`;
+      const list = (await (await fetch(`${api}/traces?status=running`)).json()) as { traces: { id: string }[] };
+      assert.ok(
+        list.traces.some((t) => t.id === tid),
+        'the server lists the run written by another process',
+      );
 
-    const tail = start(['tail', tid, '-s', `http://127.0.0.1:${port}`, '--json'], env);
-    await tail.waitFor(/"seq":5,/);
-    serve.child.kill('SIGTERM');
-    const stopped = await serve.exit;
-    assert.equal(stopped.code, 0, stopped.stderr);
-    serve = start(['serve', '--port', String(port)], env);
-    await serve.firstLine;
-    const [t, d] = await Promise.all([tail.exit, demo.exit]);
-    assert.equal(d.code, 0);
-    assert.equal(t.code, 0, t.stderr);
-    assert.match(t.stderr, /connection lost; resuming after seq \d+/);
-    const events = t.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as TraceEvent);
-    gapless(events);
-    assert.equal(events.at(-1)!.type, 'complete');
-    serve.child.kill('SIGINT');
-    assert.equal((await serve.exit).code, 0);
+      const tail = start(['tail', tid!, '-s', `http://127.0.0.1:${port}`, '--json'], env);
+      const printed = (seq: string): Promise<void> => tail.waitFor(new RegExp(`"seq":${seq},`));
+      await printed(first!); // the history
+      const [, live] = await send('steps 2', /^stepped (\d+)$/);
+      await printed(live!); // written after the tail had the history: it came live
+      serve.child.kill('SIGTERM');
+      const stopped = await serve.exit;
+      assert.equal(stopped.code, 0, stopped.stderr);
+      await tail.waitFor(new RegExp(`connection lost; resuming after seq ${live}\\b`), 30_000, 'stderr');
+      // Written while no server runs: the tail gets it after the restart.
+      const [, offline] = await send('steps 2', /^stepped (\d+)$/);
+      serve = start(['serve', '--port', String(port)], env);
+      await serve.firstLine;
+      await printed(offline!);
+      const [, again] = await send('steps 1', /^stepped (\d+)$/);
+      await printed(again!); // live again through the new server
+      const [, last] = await send('complete', /^completed (\d+)$/);
+      const t = await tail.exit;
+      assert.equal(t.code, 0, t.stderr);
+      const events = t.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as TraceEvent);
+      gapless(events);
+      assert.equal(events.length, Number(last));
+      assert.equal(events.at(-1)!.type, 'complete');
+      await send('close', /^closed$/);
+      assert.equal(await writer.exited, 0);
+      serve.child.kill('SIGINT');
+      assert.equal((await serve.exit).code, 0);
+    } finally {
+      await writer.stop('SIGKILL');
+    }
     const unauthorizedTail = await run(['tail', '20990101000000000000', '-s', 'http://127.0.0.1:1'], env);
     assert.equal(unauthorizedTail.code, 5, 'unreachable server');
   });

@@ -59,18 +59,66 @@ export function initialState(traceId: string, createdAt = 0): TraceState {
   };
 }
 
+/**
+ * The children of a node without any: one frozen array shared by every such node (of the
+ * state and of events). addNode gives a node its own array with its first child.
+ */
+export const NO_CHILDREN: string[] = Object.freeze([]) as unknown as string[];
+
 // Only `children` is ever changed in place (when a child starts), so only it is copied;
 // parent_ids and metadata are replaced, never mutated, and may be shared with the event.
 // Nodes of old writers have no kind: they are steps.
+//
+// Built field by field in one fixed order (not with a spread): every node of the state then
+// shares one hidden class, and the in-place updates of the reducer (`end_time`, `status`...)
+// stay monomorphic. A spread gave each copy a map V8 could not share, which made those
+// stores the hottest lines of a trace (docs/performance.md). Fields beyond NodeData (events
+// of other writers) are kept, after the known ones.
 function copyNode(n: EventNode): NodeData {
-  return {
-    ...n,
-    kind: toKind(n.kind),
+  const c: NodeData = {
+    id: n.id,
     parent_ids: n.parent_ids ?? [],
-    children: n.children ? n.children.slice() : [],
+    children: n.children && n.children.length !== 0 ? n.children.slice() : NO_CHILDREN,
+    kind: toKind(n.kind),
     metadata: n.metadata ?? {},
+    status: n.status,
+    created_at: n.created_at,
+    updated_at: n.updated_at,
   };
+  if ('start_time' in n) c.start_time = n.start_time;
+  if ('usage' in n) c.usage = n.usage;
+  if ('label' in n) c.label = n.label;
+  if ('icon' in n) c.icon = n.icon;
+  if ('description' in n) c.description = n.description;
+  if ('input' in n) c.input = n.input;
+  if ('output' in n) c.output = n.output;
+  if ('end_time' in n) c.end_time = n.end_time;
+  if ('error' in n) c.error = n.error;
+  for (const k in n)
+    if (!NODE_FIELDS.has(k))
+      setOwn(c as unknown as Record<string, unknown>, k, (n as unknown as Record<string, unknown>)[k]);
+  return c;
 }
+
+const NODE_FIELDS: ReadonlySet<string> = new Set([
+  'id',
+  'parent_ids',
+  'children',
+  'kind',
+  'metadata',
+  'status',
+  'created_at',
+  'updated_at',
+  'start_time',
+  'usage',
+  'label',
+  'icon',
+  'description',
+  'input',
+  'output',
+  'end_time',
+  'error',
+]);
 
 // The info's rollup fields are replaced, never mutated, so snapshots may share them.
 function publishRollup(state: TraceState): void {
@@ -101,7 +149,11 @@ function addNode(state: TraceState, src: EventNode | undefined): void {
   }
   for (const pid of node.parent_ids) {
     const parent = state.nodes.get(pid);
-    if (parent) parent.children.push(node.id);
+    if (!parent) continue;
+    // A first child gets an array of its exact size: a push onto an empty array reserves
+    // 16 slots, kept for the life of the trace (most nodes of a run have one child).
+    if (parent.children.length === 0) parent.children = [node.id];
+    else parent.children.push(node.id);
   }
   state.info.node_count = state.nodes.size;
   const acc = state.rollup;

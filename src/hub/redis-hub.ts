@@ -42,39 +42,88 @@ const SEND_TIMEOUT_MS = 3000;
 /** Traces whose last event a hub remembers to re-send after a reconnect. */
 const RECENT_TRACES = 1000;
 
+/** The options, checked, with their defaults. */
+interface HubSettings {
+  readonly prefix: string;
+  readonly maxLen: number;
+  readonly ttl: number;
+  readonly maxPending: number;
+  readonly blockMs: number;
+  readonly onError: ((err: Error) => void) | undefined;
+  readonly redis: object;
+}
+
+/** The two connections and their health. */
+interface Connections {
+  pub: RedisClient | undefined;
+  sub: RedisClient | undefined;
+  /** Set on first use: loads ioredis and creates both clients. */
+  connecting: Promise<void> | undefined;
+  /** The publishing connection has been ready once (a later 'ready' is a reconnect). */
+  everReady: boolean;
+  /** In a failing streak: onError was called and is not called again until recovery. */
+  failing: boolean;
+}
+
+/** Publishing: the outbox and its flush. */
+interface Outbox {
+  /** Events waiting to be XADDed, per trace, in seq order. */
+  byTrace: Map<string, TraceEvent[]>;
+  /** Events in `byTrace`, all traces together. */
+  count: number;
+  /** Last event published per trace (most recent RECENT_TRACES traces), re-sent after a reconnect. */
+  readonly recent: Map<string, TraceEvent>;
+  /** A flush is queued for the end of this tick. */
+  queued: boolean;
+  /** The flush in progress. */
+  flushing: Promise<void> | undefined;
+  /** Set while waiting to retry a failed flush; its delay doubles up to a bound. */
+  retryTimer: ReturnType<typeof setTimeout> | undefined;
+  retryDelay: number;
+}
+
+/** Reading: the subscribed streams and the one blocking reader. */
+interface Reader {
+  readonly listeners: Map<string, Set<HubListener>>;
+  /** Last stream entry id read, per subscribed trace; absent while being resolved. */
+  readonly cursors: Map<string, string>;
+  /** Subscribed traces whose starting id is not known yet (Redis was unreachable). */
+  readonly unresolved: Set<string>;
+  /** The read loop is running. */
+  running: boolean;
+  /** CLIENT ID of the reading connection (to UNBLOCK its XREAD); reset on reconnect. */
+  clientId: number | undefined;
+}
+
 export class RedisHub implements EventHub {
   readonly remote = true;
   readonly url: string;
-  readonly #prefix: string;
-  readonly #maxLen: number;
-  readonly #ttl: number;
-  readonly #maxPending: number;
-  readonly #blockMs: number;
-  readonly #onError: ((err: Error) => void) | undefined;
-  readonly #redisOpts: object;
+  readonly #opts: HubSettings;
   /** Tags our own entries so the reader skips what was already delivered in-process. */
   readonly #origin = randomBytes(6).toString('hex');
-  readonly #listeners = new Map<string, Set<HubListener>>();
-  /** Last stream entry id read, per subscribed trace; absent while being resolved. */
-  readonly #cursors = new Map<string, string>();
-  /** Subscribed traces whose starting id is not known yet (Redis was unreachable). */
-  readonly #unresolved = new Set<string>();
-  /** Events waiting to be XADDed, per trace, in seq order. */
-  #outbox = new Map<string, TraceEvent[]>();
-  #outboxCount = 0;
-  /** Last event published per trace (most recent RECENT_TRACES traces), re-sent after a reconnect. */
-  readonly #recent = new Map<string, TraceEvent>();
-  #everReady = false;
-  #flushQueued = false;
-  #flushing: Promise<void> | undefined;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #retryDelay = 0;
-  #pub: RedisClient | undefined;
-  #sub: RedisClient | undefined;
-  #connecting: Promise<void> | undefined;
-  #reading = false;
-  #subClientId: number | undefined;
-  #failing = false;
+  readonly #conn: Connections = {
+    pub: undefined,
+    sub: undefined,
+    connecting: undefined,
+    everReady: false,
+    failing: false,
+  };
+  readonly #out: Outbox = {
+    byTrace: new Map(),
+    count: 0,
+    recent: new Map(),
+    queued: false,
+    flushing: undefined,
+    retryTimer: undefined,
+    retryDelay: 0,
+  };
+  readonly #in: Reader = {
+    listeners: new Map(),
+    cursors: new Map(),
+    unresolved: new Set(),
+    running: false,
+    clientId: undefined,
+  };
   #closed: Promise<void> | undefined;
   /** Events dropped from the outbox because Redis stayed unreachable too long. */
   droppedEvents = 0;
@@ -87,28 +136,30 @@ export class RedisHub implements EventHub {
       );
     }
     this.url = options.url;
-    this.#prefix = options.prefix ?? 'livetrace';
-    this.#maxLen = positive('maxLen', options.maxLen ?? 1000);
-    this.#ttl = positive('ttlMs', options.ttlMs ?? 3_600_000);
-    this.#maxPending = positive('maxPendingEvents', options.maxPendingEvents ?? 100_000);
-    this.#blockMs = positive('blockMs', options.blockMs ?? 2000);
-    this.#onError = options.onError;
-    this.#redisOpts = options.redis ?? {};
+    this.#opts = {
+      prefix: options.prefix ?? 'livetrace',
+      maxLen: positive('maxLen', options.maxLen ?? 1000),
+      ttl: positive('ttlMs', options.ttlMs ?? 3_600_000),
+      maxPending: positive('maxPendingEvents', options.maxPendingEvents ?? 100_000),
+      blockMs: positive('blockMs', options.blockMs ?? 2000),
+      onError: options.onError,
+      redis: options.redis ?? {},
+    };
   }
 
   publish(traceId: string, events: readonly TraceEvent[]): void {
     if (this.#closed || events.length === 0) return;
-    const set = this.#listeners.get(traceId);
+    const set = this.#in.listeners.get(traceId);
     if (set) for (const l of set) safeCall(l, events);
-    let box = this.#outbox.get(traceId);
-    if (!box) this.#outbox.set(traceId, (box = []));
+    let box = this.#out.byTrace.get(traceId);
+    if (!box) this.#out.byTrace.set(traceId, (box = []));
     for (const ev of events) box.push(ev);
-    this.#outboxCount += events.length;
-    if (this.#outboxCount > this.#maxPending) this.#trim();
-    if (!this.#flushQueued) {
-      this.#flushQueued = true;
+    this.#out.count += events.length;
+    if (this.#out.count > this.#opts.maxPending) this.#trim();
+    if (!this.#out.queued) {
+      this.#out.queued = true;
       setImmediate(() => {
-        this.#flushQueued = false;
+        this.#out.queued = false;
         this.#kick();
       }).unref();
     }
@@ -116,51 +167,51 @@ export class RedisHub implements EventHub {
 
   subscribe(traceId: string, listener: HubListener): () => void {
     if (this.#closed) return () => undefined;
-    let set = this.#listeners.get(traceId);
+    let set = this.#in.listeners.get(traceId);
     if (!set) {
-      this.#listeners.set(traceId, (set = new Set()));
-      this.#unresolved.add(traceId);
+      this.#in.listeners.set(traceId, (set = new Set()));
+      this.#in.unresolved.add(traceId);
       void this.#resolveCursors();
     }
     set.add(listener);
     return () => {
-      const s = this.#listeners.get(traceId);
+      const s = this.#in.listeners.get(traceId);
       if (!s || !s.delete(listener) || s.size > 0) return;
-      this.#listeners.delete(traceId);
-      this.#cursors.delete(traceId);
-      this.#unresolved.delete(traceId);
+      this.#in.listeners.delete(traceId);
+      this.#in.cursors.delete(traceId);
+      this.#in.unresolved.delete(traceId);
     };
   }
 
   hasSubscribers(traceId: string): boolean {
-    return this.#listeners.has(traceId);
+    return this.#in.listeners.has(traceId);
   }
 
   /** Traces with listeners in this process (leak checks). */
   get size(): number {
-    return this.#listeners.size;
+    return this.#in.listeners.size;
   }
 
   /** CLIENT SETNAME of this hub's two connections: livetrace-hub-<prefix>-<random> (CLIENT LIST, fault tests). */
   get connectionName(): string {
-    return `livetrace-hub-${this.#prefix.replace(/[^A-Za-z0-9_:.-]/g, '_')}-${this.#origin}`;
+    return `livetrace-hub-${this.#opts.prefix.replace(/[^A-Za-z0-9_:.-]/g, '_')}-${this.#origin}`;
   }
 
   /** Events waiting to reach Redis. */
   get pending(): number {
-    return this.#outboxCount;
+    return this.#out.count;
   }
 
   /** Resolves when everything published so far has reached Redis (or rejects after `timeoutMs`). */
   async flush(timeoutMs = 5000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.#outboxCount > 0 || this.#flushing) {
+    while (this.#out.count > 0 || this.#out.flushing) {
       if (Date.now() > deadline)
         throw new StoreError(
-          `redis hub: ${this.#outboxCount} event(s) not published within ${timeoutMs} ms: ${errorMessage(this.lastError)}`,
+          `redis hub: ${this.#out.count} event(s) not published within ${timeoutMs} ms: ${errorMessage(this.lastError)}`,
         );
       this.#kick();
-      await (this.#flushing ?? new Promise((r) => setTimeout(r, 20)));
+      await (this.#out.flushing ?? new Promise((r) => setTimeout(r, 20)));
     }
   }
 
@@ -171,22 +222,22 @@ export class RedisHub implements EventHub {
   }
 
   async #close(): Promise<void> {
-    this.#listeners.clear();
-    this.#cursors.clear();
-    this.#unresolved.clear();
-    if (this.#retryTimer) clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
-    await this.#connecting?.catch(() => undefined);
-    if (this.#outboxCount > 0 && this.#pub?.status === 'ready') {
+    this.#in.listeners.clear();
+    this.#in.cursors.clear();
+    this.#in.unresolved.clear();
+    if (this.#out.retryTimer) clearTimeout(this.#out.retryTimer);
+    this.#out.retryTimer = undefined;
+    await this.#conn.connecting?.catch(() => undefined);
+    if (this.#out.count > 0 && this.#conn.pub?.status === 'ready') {
       await this.#send().catch(() => undefined);
     }
-    await this.#flushing?.catch(() => undefined);
-    this.#outbox.clear();
-    this.#recent.clear();
-    this.#outboxCount = 0;
-    const pub = this.#pub;
-    const sub = this.#sub;
-    this.#pub = this.#sub = undefined;
+    await this.#out.flushing?.catch(() => undefined);
+    this.#out.byTrace.clear();
+    this.#out.recent.clear();
+    this.#out.count = 0;
+    const pub = this.#conn.pub;
+    const sub = this.#conn.sub;
+    this.#conn.pub = this.#conn.sub = undefined;
     sub?.disconnect();
     if (pub) await pub.quit().catch(() => pub.disconnect());
     for (const c of [pub, sub]) if (c) c.removeAllListeners('ready');
@@ -195,7 +246,7 @@ export class RedisHub implements EventHub {
   // ---- connections --------------------------------------------------------------------
 
   #connect(): Promise<void> {
-    this.#connecting ??= (async () => {
+    this.#conn.connecting ??= (async () => {
       const mod = await import('ioredis').catch((err: unknown) => {
         throw new StoreError(
           `RedisHub needs the optional dependency ioredis (npm install ioredis): ${errorMessage(err)}`,
@@ -207,7 +258,7 @@ export class RedisHub implements EventHub {
         protocol: 2,
         connectionName: this.connectionName,
         retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
-        ...(this.#redisOpts as RedisOptions),
+        ...(this.#opts.redis as RedisOptions),
       };
       // Publishing fails fast while disconnected: the outbox (bounded) holds the events.
       const pub = new mod.Redis(this.url, { ...base, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
@@ -215,24 +266,24 @@ export class RedisHub implements EventHub {
       const sub = new mod.Redis(this.url, { ...base, maxRetriesPerRequest: null });
       for (const c of [pub, sub]) c.on('error', (err: Error) => this.#failed(err));
       pub.on('ready', () => {
-        if (this.#everReady) this.#republishRecent();
-        this.#everReady = true;
+        if (this.#conn.everReady) this.#republishRecent();
+        this.#conn.everReady = true;
         this.#recovered();
         void this.#resolveCursors();
         this.#kick();
       });
       sub.on('ready', () => {
-        this.#subClientId = undefined;
+        this.#in.clientId = undefined;
       });
-      this.#pub = pub;
-      this.#sub = sub;
+      this.#conn.pub = pub;
+      this.#conn.sub = sub;
     })();
-    return this.#connecting;
+    return this.#conn.connecting;
   }
 
   /** Waits for the publishing connection (first connect, reconnect) for a bounded time. */
   #whenReady(): Promise<void> {
-    const pub = this.#pub;
+    const pub = this.#conn.pub;
     if (!pub || pub.status === 'ready') return Promise.resolve();
     if (pub.status === 'end' || pub.status === 'close')
       return Promise.reject(this.lastError ?? new Error('redis hub: connection closed'));
@@ -258,68 +309,68 @@ export class RedisHub implements EventHub {
    * catch up from the store (a duplicate is dropped by seq).
    */
   #republishRecent(): void {
-    for (const [traceId, ev] of this.#recent) {
-      const box = this.#outbox.get(traceId);
+    for (const [traceId, ev] of this.#out.recent) {
+      const box = this.#out.byTrace.get(traceId);
       if (box && box.length > 0 && box[0]!.seq <= ev.seq) continue;
-      this.#outbox.set(traceId, [ev, ...(box ?? [])]);
-      this.#outboxCount++;
+      this.#out.byTrace.set(traceId, [ev, ...(box ?? [])]);
+      this.#out.count++;
     }
   }
 
   #failed(err: Error): void {
     this.lastError = err;
-    if (this.#failing || this.#closed) return;
-    this.#failing = true;
+    if (this.#conn.failing || this.#closed) return;
+    this.#conn.failing = true;
     try {
-      this.#onError?.(new StoreError(`redis hub ${redact(this.url)}: ${err.message}; retrying`, { cause: err }));
+      this.#opts.onError?.(new StoreError(`redis hub ${redact(this.url)}: ${err.message}; retrying`, { cause: err }));
     } catch {
       /* a listener's failure must not reach the hub */
     }
   }
 
   #recovered(): void {
-    this.#failing = false;
-    this.#retryDelay = 0;
+    this.#conn.failing = false;
+    this.#out.retryDelay = 0;
   }
 
   // ---- publishing ---------------------------------------------------------------------
 
   #kick(): void {
-    if (this.#closed || this.#flushing || this.#outboxCount === 0 || this.#retryTimer) return;
-    this.#flushing = this.#connect()
+    if (this.#closed || this.#out.flushing || this.#out.count === 0 || this.#out.retryTimer) return;
+    this.#out.flushing = this.#connect()
       .then(() => this.#whenReady())
       .then(() => this.#send())
       .catch((err: unknown) => {
         this.#failed(err instanceof Error ? err : new Error(String(err)));
-        this.#retryDelay = Math.min(Math.max(50, this.#retryDelay * 2), 2000);
-        this.#retryTimer = setTimeout(() => {
-          this.#retryTimer = undefined;
+        this.#out.retryDelay = Math.min(Math.max(50, this.#out.retryDelay * 2), 2000);
+        this.#out.retryTimer = setTimeout(() => {
+          this.#out.retryTimer = undefined;
           this.#kick();
-        }, this.#retryDelay);
-        this.#retryTimer.unref();
+        }, this.#out.retryDelay);
+        this.#out.retryTimer.unref();
       })
       .finally(() => {
-        this.#flushing = undefined;
-        if (this.#outboxCount > 0 && !this.#retryTimer) this.#kick();
+        this.#out.flushing = undefined;
+        if (this.#out.count > 0 && !this.#out.retryTimer) this.#kick();
       });
   }
 
   async #send(): Promise<void> {
-    const pub = this.#pub;
+    const pub = this.#conn.pub;
     if (!pub || pub.status !== 'ready') throw this.lastError ?? new Error('redis hub: not connected yet');
-    const batch = this.#outbox;
-    this.#outbox = new Map();
-    this.#outboxCount = 0;
+    const batch = this.#out.byTrace;
+    this.#out.byTrace = new Map();
+    this.#out.count = 0;
     const failed = new Map<string, TraceEvent[]>();
     try {
       const p = pub.pipeline();
       const order: string[] = [];
       for (const [traceId, events] of batch) {
         const key = this.#key(traceId);
-        p.xadd(key, 'MAXLEN', '~', this.#maxLen, '*', 'o', this.#origin, 'e', JSON.stringify(events));
+        p.xadd(key, 'MAXLEN', '~', this.#opts.maxLen, '*', 'o', this.#origin, 'e', JSON.stringify(events));
         // A finished trace's stream is only needed by readers a moment behind.
         const done = events[events.length - 1]!.type === 'complete';
-        p.pexpire(key, done ? Math.min(this.#ttl, 60_000) : this.#ttl);
+        p.pexpire(key, done ? Math.min(this.#opts.ttl, 60_000) : this.#opts.ttl);
         order.push(traceId);
       }
       // A pipeline caught in a reconnect must not hold the outbox forever: past the
@@ -343,32 +394,32 @@ export class RedisHub implements EventHub {
       });
       for (const [traceId, events] of batch) {
         if (failed.has(traceId)) continue;
-        this.#recent.delete(traceId);
-        this.#recent.set(traceId, events[events.length - 1]!);
-        if (this.#recent.size > RECENT_TRACES) this.#recent.delete(this.#recent.keys().next().value!);
+        this.#out.recent.delete(traceId);
+        this.#out.recent.set(traceId, events[events.length - 1]!);
+        if (this.#out.recent.size > RECENT_TRACES) this.#out.recent.delete(this.#out.recent.keys().next().value!);
       }
       if (failed.size > 0) throw results.find((r) => r[0])![0]!;
     } catch (err) {
       // Put back in front of anything published meanwhile: per-trace order is kept. A
       // batch may reach the stream twice (reply lost); subscribers drop duplicate seqs.
       const back = failed.size > 0 ? failed : batch;
-      for (const [traceId, events] of this.#outbox) back.set(traceId, [...(back.get(traceId) ?? []), ...events]);
-      this.#outbox = back;
-      this.#outboxCount = 0;
-      for (const evs of back.values()) this.#outboxCount += evs.length;
-      if (this.#outboxCount > this.#maxPending) this.#trim();
+      for (const [traceId, events] of this.#out.byTrace) back.set(traceId, [...(back.get(traceId) ?? []), ...events]);
+      this.#out.byTrace = back;
+      this.#out.count = 0;
+      for (const evs of back.values()) this.#out.count += evs.length;
+      if (this.#out.count > this.#opts.maxPending) this.#trim();
       throw err;
     }
   }
 
   /** Drops the oldest pending events until under the bound (subscribers see a gap and read the store). */
   #trim(): void {
-    for (const evs of this.#outbox.values()) {
-      if (this.#outboxCount <= this.#maxPending) break;
-      const n = Math.min(evs.length - 1, this.#outboxCount - this.#maxPending);
+    for (const evs of this.#out.byTrace.values()) {
+      if (this.#out.count <= this.#opts.maxPending) break;
+      const n = Math.min(evs.length - 1, this.#out.count - this.#opts.maxPending);
       if (n <= 0) continue;
       evs.splice(0, n);
-      this.#outboxCount -= n;
+      this.#out.count -= n;
       this.droppedEvents += n;
     }
   }
@@ -377,21 +428,21 @@ export class RedisHub implements EventHub {
 
   /** Starts each newly subscribed trace at its stream's current last entry. */
   async #resolveCursors(): Promise<void> {
-    if (this.#unresolved.size === 0 || this.#closed) return;
+    if (this.#in.unresolved.size === 0 || this.#closed) return;
     try {
       await this.#connect();
-      const pub = this.#pub;
+      const pub = this.#conn.pub;
       if (!pub || pub.status !== 'ready') return; // retried on 'ready'
-      const ids = [...this.#unresolved];
+      const ids = [...this.#in.unresolved];
       const p = pub.pipeline();
       for (const id of ids) p.xrevrange(this.#key(id), '+', '-', 'COUNT', 1);
       const results = (await p.exec()) ?? [];
       ids.forEach((id, i) => {
         const [err, entries] = results[i] ?? [new Error('no reply')];
-        if (err || !this.#unresolved.has(id)) return;
-        this.#unresolved.delete(id);
+        if (err || !this.#in.unresolved.has(id)) return;
+        this.#in.unresolved.delete(id);
         const last = (entries as [string, string[]][])[0];
-        this.#cursors.set(id, last ? last[0] : START);
+        this.#in.cursors.set(id, last ? last[0] : START);
         // The newest batch tells the subscriber how far the trace already is: whatever it
         // missed between its store read and now shows up as a gap it fills from the store,
         // even if the writer has finished and nothing else will be published.
@@ -405,38 +456,39 @@ export class RedisHub implements EventHub {
   }
 
   #wakeReader(): void {
-    if (this.#closed || this.#cursors.size === 0) return;
-    if (!this.#reading) {
-      this.#reading = true;
+    if (this.#closed || this.#in.cursors.size === 0) return;
+    if (!this.#in.running) {
+      this.#in.running = true;
       void this.#readLoop().finally(() => {
-        this.#reading = false;
-        if (this.#cursors.size > 0 && !this.#closed) this.#wakeReader();
+        this.#in.running = false;
+        if (this.#in.cursors.size > 0 && !this.#closed) this.#wakeReader();
       });
       return;
     }
     // The reader is blocked on the old set of streams: interrupt it.
-    const id = this.#subClientId;
-    if (id !== undefined && this.#pub?.status === 'ready') this.#pub.client('UNBLOCK', id).catch(() => undefined);
+    const id = this.#in.clientId;
+    if (id !== undefined && this.#conn.pub?.status === 'ready')
+      this.#conn.pub.client('UNBLOCK', id).catch(() => undefined);
   }
 
   async #readLoop(): Promise<void> {
     await this.#connect();
-    while (!this.#closed && this.#cursors.size > 0) {
-      const sub = this.#sub;
+    while (!this.#closed && this.#in.cursors.size > 0) {
+      const sub = this.#conn.sub;
       if (!sub) return;
       try {
-        if (this.#subClientId === undefined) this.#subClientId = (await sub.client('ID')) as number;
-        const traces = [...this.#cursors.keys()];
+        if (this.#in.clientId === undefined) this.#in.clientId = (await sub.client('ID')) as number;
+        const traces = [...this.#in.cursors.keys()];
         if (traces.length === 0) return;
         const reply = (await sub.call(
           'XREAD',
           'COUNT',
           1000,
           'BLOCK',
-          this.#blockMs,
+          this.#opts.blockMs,
           'STREAMS',
           ...traces.map((t) => this.#key(t)),
-          ...traces.map((t) => this.#cursors.get(t)!),
+          ...traces.map((t) => this.#in.cursors.get(t)!),
         )) as [string, [string, string[]][]][] | null;
         if (reply) this.#deliver(reply);
       } catch (err) {
@@ -448,12 +500,12 @@ export class RedisHub implements EventHub {
   }
 
   #deliver(reply: [string, [string, string[]][]][]): void {
-    const skip = this.#prefix.length + 1;
+    const skip = this.#opts.prefix.length + 1;
     for (const [key, entries] of reply) {
       const traceId = key.slice(skip);
       for (const [entryId, fields] of entries) {
-        if (!this.#cursors.has(traceId)) break; // unsubscribed meanwhile
-        this.#cursors.set(traceId, entryId);
+        if (!this.#in.cursors.has(traceId)) break; // unsubscribed meanwhile
+        this.#in.cursors.set(traceId, entryId);
         this.#deliverEntry(traceId, fields);
       }
     }
@@ -473,12 +525,12 @@ export class RedisHub implements EventHub {
     } catch {
       return; // not ours: subscribers fill any gap from the store
     }
-    const set = this.#listeners.get(traceId);
+    const set = this.#in.listeners.get(traceId);
     if (set) for (const l of [...set]) safeCall(l, events);
   }
 
   #key(traceId: string): string {
-    return `${this.#prefix}:${traceId}`;
+    return `${this.#opts.prefix}:${traceId}`;
   }
 }
 

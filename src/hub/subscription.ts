@@ -62,31 +62,50 @@ export interface SubscriptionConfig {
 
 const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
 
+/**
+ * Where a subscription is:
+ * - `replaying`: behind the live stream (a late start, a gap, a full buffer): reads pages
+ *   from the source until it holds everything seen live;
+ * - `live`: caught up; live events are queued as they come (or, for a trace loaded here,
+ *   read in place from its log);
+ * - `draining`: the trace was released here: hands out what is left up to the final seq
+ *   (from the queue, then the source), then ends;
+ * - `done`: ended (complete handed out, returned, aborted, closed, or failed); next()
+ *   returns done from now on.
+ */
+export type SubscriptionState = 'replaying' | 'live' | 'draining' | 'done';
+
 export class Subscription implements AsyncIterableIterator<TraceEvent> {
   readonly traceId: string;
   readonly #source: EventSource;
   readonly #config: SubscriptionConfig;
+  #state: SubscriptionState;
   /** Events queued for the consumer; `#head` is the next one to hand out. */
   #queue: (TraceEvent | undefined)[] = [];
   #head = 0;
   /** Seq of the last event queued or skipped; the consumer has everything up to it. */
   #cursor: number;
-  /** True until the source has confirmed we hold everything seen live. */
-  #behind = true;
+  /** Highest seq seen live: replaying ends once the source has given us up to it. */
   #liveMax = 0;
+  /** Events before this time are skipped (until the first one at or after it). */
   #minTime: number | undefined;
-  /** Set when the trace was released here: deliver up to this seq, then end. */
-  #finalSeq: number | undefined;
-  #done = false;
+  /** While draining: deliver up to this seq, then end. */
+  #finalSeq = 0;
+  /** True once the trace's end was reached (set when entering `done`). */
   #reachedEnd = false;
-  #prepared: boolean;
+  /** Runs before the first read; cleared once started. */
+  #prepare: (() => Promise<void>) | undefined;
+  /** The consumer's pending next(), waiting for an event or a state change. */
   #waiter: ((v: void) => void) | undefined;
+  /** The poll or retry timer, armed only while a consumer waits. */
   #timer: ReturnType<typeof setTimeout> | undefined;
   #unsubscribe: (() => void) | undefined;
   #signal: AbortSignal | undefined;
-  /** Set while the trace is loaded here (until close()): events are read from its log in place. */
+  /** Set while the trace is loaded here (live, until close()): events are read from its log in place. */
   #local: LocalFeed | undefined;
-  readonly #onAbort = (): void => this.#finish();
+  readonly #onAbort = (): void => {
+    this.#end(false);
+  };
   readonly #wakeUp = (): void => this.#wake();
 
   constructor(
@@ -101,19 +120,23 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
     this.#config = config;
     this.#cursor = Math.max(0, Math.floor(options.since ?? 0));
     this.#minTime = options.sinceTime;
-    this.#prepared = config.prepare === undefined;
+    this.#prepare = config.prepare;
     this.#local = config.local;
-    if (this.#local) this.#behind = false;
-    else if (hub) this.#unsubscribe = hub.subscribe(traceId, (events) => this.#onLive(events));
+    this.#state = this.#local ? 'live' : 'replaying';
+    if (!this.#local && hub) this.#unsubscribe = hub.subscribe(traceId, (events) => this.#onLive(events));
     if (options.signal) {
       this.#signal = options.signal;
-      if (options.signal.aborted) this.#finish();
+      if (options.signal.aborted) this.#end(false);
       else options.signal.addEventListener('abort', this.#onAbort, { once: true });
     }
   }
 
+  get state(): SubscriptionState {
+    return this.#state;
+  }
+
   get done(): boolean {
-    return this.#done;
+    return this.#state === 'done';
   }
 
   /** True once the trace's end was reached: `complete` handed out, or resumed after it. */
@@ -143,25 +166,20 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
     // Hot path: a local subscriber that is behind the writer takes the next event without
     // the machinery of an async function.
     const local = this.#local;
-    if (local !== undefined && !this.#done && this.#cursor < local.events.length) {
+    if (local !== undefined && this.#cursor < local.events.length) {
       const r = this.#takeLocal(local);
       if (r !== undefined) return Promise.resolve(r);
     }
-    return this.#guardedNext();
-  }
-
-  async #guardedNext(): Promise<IteratorResult<TraceEvent>> {
-    try {
-      return await this.#next();
-    } catch (err) {
-      this.#finish();
+    return this.#next().catch((err: unknown) => {
+      // The one failure path: whatever failed, the subscription ends, then the caller hears why.
+      this.#end(false);
       throw err;
-    }
+    });
   }
 
   async #next(): Promise<IteratorResult<TraceEvent>> {
     for (;;) {
-      if (this.#done) return DONE;
+      if (this.#state === 'done') return DONE;
       const local = this.#local;
       if (local) {
         const r = this.#takeLocal(local);
@@ -172,53 +190,63 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
         });
         continue;
       }
-      if (this.#head < this.#queue.length) {
-        const ev = this.#queue[this.#head]!;
-        this.#queue[this.#head++] = undefined;
-        if (this.#head === this.#queue.length) {
-          this.#queue = [];
-          this.#head = 0;
-        }
-        if (ev.type === 'complete') this.#reachedEnd = true;
-        if (ev.type === 'complete' || (this.#finalSeq !== undefined && ev.seq >= this.#finalSeq)) this.#finish();
-        return { value: ev, done: false };
-      }
-      if (this.#finalSeq !== undefined && this.#cursor >= this.#finalSeq) {
-        this.#finish();
-        return DONE;
-      }
-      if (!this.#prepared) {
-        this.#prepared = true;
-        await this.#config.prepare!();
+      if (this.#head < this.#queue.length) return this.#takeQueued();
+      if (this.#state === 'draining' && this.#cursor >= this.#finalSeq) return this.#end(false);
+      const prepare = this.#prepare;
+      if (prepare) {
+        this.#prepare = undefined;
+        await prepare();
         continue;
       }
-      if (this.#behind || this.#finalSeq !== undefined) {
+      if (this.#state === 'replaying' || this.#state === 'draining') {
         if (await this.#fill()) continue;
-        if (this.#finalSeq !== undefined) {
-          // Released here and the source has nothing more: that is the end.
-          this.#finish();
-          return DONE;
-        }
-        if (this.#behind) this.#armRetry();
-        else if (this.#config.endSeq) {
-          const end = await this.#config.endSeq();
-          if (end !== undefined && this.#cursor >= end) {
-            this.#reachedEnd = true;
-            this.#finish();
-            return DONE;
-          }
-          if (end !== undefined) {
-            // Finished elsewhere but the store has not shown us the end yet: poll it.
-            this.#behind = true;
-            this.#armRetry();
-          }
-          if (this.#head < this.#queue.length || this.#done) continue;
-        }
+        // The state may have changed while the page was read (close(), a gap seen live).
+        const now = this.#now();
+        // Released here and the source has nothing more: that is the end.
+        if (now === 'draining') return this.#end(false);
+        if (now === 'replaying') this.#armRetry();
+        else if (now === 'live' && this.#config.endSeq && (await this.#checkEnd())) continue;
       }
-      if (this.#done) return DONE;
-      if (!this.#behind && this.#config.pollMs !== undefined) this.#armPoll(this.#config.pollMs);
+      if (this.#now() === 'done') return DONE;
+      if (this.#state === 'live' && this.#config.pollMs !== undefined) this.#armPoll(this.#config.pollMs);
       await new Promise<void>((resolve) => (this.#waiter = resolve));
     }
+  }
+
+  /** Hands out the next queued event (ending after `complete` or the final seq). */
+  #takeQueued(): IteratorResult<TraceEvent> {
+    const ev = this.#queue[this.#head]!;
+    this.#queue[this.#head++] = undefined;
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    }
+    if (ev.type === 'complete') this.#end(true);
+    else if (this.#state === 'draining' && ev.seq >= this.#finalSeq) this.#end(false);
+    return { value: ev, done: false };
+  }
+
+  /**
+   * Caught up: asks whether the trace has ended. True if next() should look again (ended,
+   * released, or events queued meanwhile), false to wait.
+   */
+  async #checkEnd(): Promise<boolean> {
+    const end = await this.#config.endSeq!();
+    if (end !== undefined && this.#cursor >= end) {
+      this.#end(true);
+      return true;
+    }
+    if (end !== undefined && this.#state === 'live') {
+      // Finished elsewhere but the store has not shown us the end yet: poll it.
+      this.#state = 'replaying';
+      this.#armRetry();
+    }
+    return this.#head < this.#queue.length || this.#now() === 'done' || this.#now() === 'draining';
+  }
+
+  /** The state read afresh (after an await, where TypeScript would keep an old narrowing). */
+  #now(): SubscriptionState {
+    return this.#state;
   }
 
   /** Next event from the local log; undefined if the consumer must wait for the next one. */
@@ -231,25 +259,17 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
         if (ev.timestamp < this.#minTime) continue;
         this.#minTime = undefined;
       }
-      if (ev.type === 'complete') {
-        this.#reachedEnd = true;
-        this.#finish();
-      }
+      if (ev.type === 'complete') this.#end(true);
       return { value: ev, done: false };
     }
     const last = events[events.length - 1];
-    if (last !== undefined && last.type === 'complete') {
-      // Resumed at or after the end.
-      this.#reachedEnd = true;
-      this.#finish();
-      return DONE;
-    }
+    // Resumed at or after the end.
+    if (last !== undefined && last.type === 'complete') return this.#end(true);
     return undefined;
   }
 
   async return(): Promise<IteratorResult<TraceEvent>> {
-    this.#finish();
-    return DONE;
+    return this.#end(false);
   }
 
   /**
@@ -257,21 +277,20 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
    * left up to `finalSeq` (from the buffer or the store), then end.
    */
   close(finalSeq?: number): void {
-    if (this.#done) return;
+    if (this.#state === 'done') return;
     this.#detach();
-    if (this.#local) {
-      // The trace leaves this process: the rest comes from the store, like for a late subscriber.
-      this.#local = undefined;
-      this.#behind = true;
-    }
+    // A local subscriber's rest comes from the store, like a late subscriber's.
+    this.#local = undefined;
+    this.#state = 'draining';
     this.#finalSeq = finalSeq ?? this.#cursor;
-    if (this.#head >= this.#queue.length && this.#cursor >= this.#finalSeq) this.#finish();
+    if (this.#head >= this.#queue.length && this.#cursor >= this.#finalSeq) this.#end(false);
     else this.#wake();
   }
 
+  /** Queues the source's next page; true if it had anything new. */
   async #fill(): Promise<boolean> {
     const page = await this.#source(this.traceId, this.#cursor, this.#config.bufferSize);
-    if (this.#done) return false;
+    if (this.#state === 'done') return false;
     let progressed = false;
     for (const ev of page) {
       if (ev.seq <= this.#cursor) continue;
@@ -280,7 +299,8 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
       this.#accept(ev);
       if (ev.type === 'complete') break;
     }
-    if (page.length < this.#config.bufferSize && this.#cursor >= this.#liveMax) this.#behind = false;
+    if (this.#state === 'replaying' && page.length < this.#config.bufferSize && this.#cursor >= this.#liveMax)
+      this.#state = 'live';
     return progressed;
   }
 
@@ -294,12 +314,13 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
   }
 
   #onLive(events: readonly TraceEvent[]): void {
-    if (this.#done) return;
+    if (this.#state === 'done') return;
     for (const ev of events) {
       if (ev.seq > this.#liveMax) this.#liveMax = ev.seq;
-      if (this.#behind || ev.seq <= this.#cursor) continue;
+      if (this.#state !== 'live' || ev.seq <= this.#cursor) continue;
       if (ev.seq !== this.#cursor + 1 || this.#queue.length - this.#head >= this.#config.bufferSize) {
-        this.#behind = true;
+        // A gap or a full buffer: read the rest from the source.
+        this.#state = 'replaying';
         continue;
       }
       this.#accept(ev);
@@ -322,7 +343,7 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
     if (this.#timer) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#behind = true;
+      if (this.#state === 'live') this.#state = 'replaying';
       this.#wake();
     }, ms);
   }
@@ -350,14 +371,17 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
     }
   }
 
-  #finish(): void {
-    if (this.#done) return;
-    this.#done = true;
+  /** Enters `done` (once): detaches, drops the queue, wakes a waiting consumer. */
+  #end(reachedEnd: boolean): IteratorReturnResult<undefined> {
+    if (this.#state === 'done') return DONE;
+    this.#state = 'done';
+    this.#reachedEnd = reachedEnd;
     this.#local = undefined;
     this.#detach();
     this.#queue = [];
     this.#head = 0;
     this.#wake();
     this.#config.onClose?.(this);
+    return DONE;
   }
 }

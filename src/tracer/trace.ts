@@ -5,7 +5,7 @@
 import { capture, captureError, captureKey, captureText, setOwn, type CaptureLimits } from '../core/capture.js';
 import { InvalidArgumentError, InvalidKeyError, NoRootError, UnknownSpaceError } from '../core/errors.js';
 import { assertValidId, newId } from '../core/ids.js';
-import { applyEvent, initialState, toSnapshot, type TraceState } from '../core/reducer.js';
+import { NO_CHILDREN, applyEvent, initialState, toSnapshot, type TraceState } from '../core/reducer.js';
 import type { PriceTable } from '../core/prices.js';
 import { NODE_KIND_SET } from '../core/rollup.js';
 import { guardRead, readItems, readOptions } from '../core/read-options.js';
@@ -105,6 +105,13 @@ export interface TraceHost {
 }
 
 type Phase = 'open' | 'sealed' | 'released';
+
+/**
+ * The metadata of a node created without any: one frozen object shared by all of them (an
+ * empty object per node was 56 bytes of heap for the life of the trace). Metadata is never
+ * mutated in place: setMetadata() replaces it with a copy.
+ */
+const NO_METADATA: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 const OPEN_STATUSES: ReadonlySet<NodeStatus> = new Set(['pending', 'running']);
 const NODE_STATUSES: ReadonlySet<string> = new Set([
@@ -695,9 +702,9 @@ export class Trace {
     const node: NodeData = {
       id: newId(),
       parent_ids: parentIds as string[],
-      children: [],
+      children: NO_CHILDREN,
       kind,
-      metadata: {},
+      metadata: NO_METADATA,
       status: 'running',
       created_at: now,
       start_time: now,

@@ -1,0 +1,142 @@
+// Writes info.json of a FileStore's traces: always atomically (a temporary file renamed
+// into place), and for a running trace at most every `intervalMs`. A change of status or
+// of a listing field is written at once; a newer info that can wait stays pending on the
+// open trace (info() and list() of this process read it from there) and one store-wide
+// timer writes the pending ones. On a process exit without close(), pending infos are
+// written synchronously.
+import * as fs from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import { promisify } from 'node:util';
+import type { TraceInfo } from '../../core/types.js';
+import type { OpenTrace } from './descriptor-cache.js';
+import { tmpPath } from './layout.js';
+
+const open = promisify(fs.open);
+const write = promisify(fs.write);
+const fsync = promisify(fs.fsync);
+const closeFd = promisify(fs.close);
+
+export interface InfoWriterOptions {
+  fileMode: number;
+  /** Write and fsync the file before renaming it (and never defer). */
+  fsync: boolean;
+  /** Least time between two writes of a running trace's info (ms); 0: always at once. */
+  intervalMs: number;
+  /** Runs a write of pending info in the trace's queue, so that it never races an append. */
+  schedule: (t: OpenTrace, write: () => Promise<void>) => Promise<void>;
+}
+
+export class InfoWriter {
+  readonly #fileMode: number;
+  readonly #fsync: boolean;
+  readonly #interval: number;
+  readonly #schedule: InfoWriterOptions['schedule'];
+  /** Open traces whose latest info is not on disk yet (each has `pendingInfo`). */
+  readonly #pending = new Set<OpenTrace>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Writes pending infos synchronously when the process exits without close(). */
+  readonly #onExit = (): void => {
+    for (const t of this.#pending) this.flush(t);
+  };
+  #exitHook = false;
+
+  constructor(options: InfoWriterOptions) {
+    this.#fileMode = options.fileMode;
+    this.#fsync = options.fsync;
+    this.#interval = options.fsync ? 0 : options.intervalMs;
+    this.#schedule = options.schedule;
+  }
+
+  /** True if the info of a batch must be written now rather than deferred. */
+  due(t: OpenTrace, listingChanged: boolean): boolean {
+    return (
+      this.#fsync || t.fd < 0 || t.entry === undefined || listingChanged || Date.now() - t.infoAt >= this.#interval
+    );
+  }
+
+  /** Writes info.json now (with fsync under "fsync" durability). */
+  async write(t: OpenTrace, info: TraceInfo): Promise<void> {
+    const tmp = tmpPath(t.files.dir, 'info');
+    const data = JSON.stringify(info);
+    if (this.#fsync) {
+      const fd = await open(tmp, 'w', this.#fileMode);
+      try {
+        await write(fd, data);
+        await fsync(fd);
+      } finally {
+        await closeFd(fd);
+      }
+    } else {
+      await fsp.writeFile(tmp, data, { mode: this.#fileMode });
+    }
+    await fsp.rename(tmp, t.files.info);
+    this.#written(t);
+  }
+
+  /** Writes info.json now, synchronously (a small file: cheaper than a thread-pool round trip). */
+  writeSync(t: OpenTrace, info: TraceInfo): void {
+    const tmp = tmpPath(t.files.dir, 'info');
+    fs.writeFileSync(tmp, JSON.stringify(info), { mode: this.#fileMode });
+    fs.renameSync(tmp, t.files.info);
+    this.#written(t);
+  }
+
+  /** Keeps `info` pending on the trace; the timer writes it within the interval. */
+  defer(t: OpenTrace, info: TraceInfo): void {
+    t.pendingInfo = info;
+    this.#pending.add(t);
+    this.#arm();
+  }
+
+  /** Writes the trace's pending info, if any; a failure keeps it pending. */
+  flush(t: OpenTrace): void {
+    const info = t.pendingInfo;
+    if (!info) return;
+    try {
+      this.writeSync(t, info);
+    } catch {
+      return;
+    }
+    t.pendingInfo = undefined;
+    this.#pending.delete(t);
+  }
+
+  /** The trace leaves the open set: its pending info is no longer this writer's to write. */
+  forget(t: OpenTrace): void {
+    this.#pending.delete(t);
+  }
+
+  /** Writes every pending info and stops the timer and the exit hook. */
+  close(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const t of this.#pending) this.flush(t);
+    this.#pending.clear();
+    if (this.#exitHook) {
+      this.#exitHook = false;
+      process.off('exit', this.#onExit);
+    }
+  }
+
+  #written(t: OpenTrace): void {
+    t.infoAt = Date.now();
+    t.pendingInfo = undefined;
+    this.#pending.delete(t);
+  }
+
+  #arm(): void {
+    if (!this.#exitHook) {
+      this.#exitHook = true;
+      process.on('exit', this.#onExit);
+    }
+    if (this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      for (const t of this.#pending) {
+        // A failure keeps the info pending (the next append reports the folder problem).
+        this.#schedule(t, async () => this.flush(t)).catch(() => undefined);
+      }
+    }, this.#interval);
+    this.#timer.unref?.();
+  }
+}

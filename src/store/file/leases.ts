@@ -1,0 +1,37 @@
+// The single-writer leases a FileStore holds (the lock files are in lease-file.ts):
+// remembered so that close() gives every one of them back.
+import { promises as fsp } from 'node:fs';
+import { acquireLease, releaseLease } from './lease-file.js';
+import type { FileLayout } from './layout.js';
+
+export class HeldLeases {
+  readonly #layout: FileLayout;
+  readonly #fileMode: number;
+  readonly #dirMode: number;
+  /** Trace id -> owner, for the leases this store took and has not given back. */
+  readonly #held = new Map<string, string>();
+
+  constructor(layout: FileLayout, fileMode: number, dirMode: number) {
+    this.#layout = layout;
+    this.#fileMode = fileMode;
+    this.#dirMode = dirMode;
+  }
+
+  async acquire(traceId: string, owner: string): Promise<void> {
+    await fsp.mkdir(this.#layout.locks, { recursive: true, mode: this.#dirMode });
+    await acquireLease(this.#layout.lock(traceId), traceId, owner, this.#fileMode);
+    this.#held.set(traceId, owner);
+  }
+
+  async release(traceId: string, owner: string): Promise<void> {
+    await releaseLease(this.#layout.lock(traceId), owner);
+    if (this.#held.get(traceId) === owner) this.#held.delete(traceId);
+  }
+
+  /** Gives back every lease held; failures are ignored (a stale lock is taken over later). */
+  async releaseAll(): Promise<void> {
+    const leases = [...this.#held];
+    this.#held.clear();
+    await Promise.allSettled(leases.map(([id, owner]) => releaseLease(this.#layout.lock(id), owner)));
+  }
+}

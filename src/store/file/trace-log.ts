@@ -1,0 +1,181 @@
+// The event log of one trace folder: opening it for appending (cutting a torn last line),
+// writing a batch, undoing a partly written one, and reading the log and the info back
+// (plain or archived). The line format itself is in log-file.ts.
+import * as fs from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import { promisify } from 'node:util';
+import { gunzip as gunzipCb } from 'node:zlib';
+import { WARNING_CODES, type LivetraceWarning } from '../../core/errors.js';
+import { reduceEvents, toSnapshot } from '../../core/reducer.js';
+import type { TraceEvent, TraceInfo } from '../../core/types.js';
+import type { OpenTrace } from './descriptor-cache.js';
+import { entryOf } from './list-index.js';
+import { exists, ioError, isCode, traceFiles, type TraceFiles } from './layout.js';
+import { parseLog, scanTail } from './log-file.js';
+
+const open = promisify(fs.open);
+const write = promisify(fs.write);
+const read = promisify(fs.read);
+const fstat = promisify(fs.fstat);
+const fdatasync = promisify(fs.fdatasync);
+const ftruncate = promisify(fs.ftruncate);
+const closeFd = promisify(fs.close);
+export const gunzip = promisify(gunzipCb);
+
+/**
+ * Opens the trace folder `dir` (which exists) for appending: the log's tail is checked and
+ * a torn or garbage last line cut (with a warning). An archived trace opens with fd -1.
+ */
+export async function openTraceLog(
+  traceId: string,
+  date: string,
+  dir: string,
+  fileMode: number,
+  onWarning: (w: LivetraceWarning) => void,
+): Promise<OpenTrace> {
+  const files = traceFiles(dir);
+  const t: OpenTrace = {
+    id: traceId,
+    date,
+    files,
+    fd: -1,
+    size: 0,
+    lastSeq: 0,
+    archived: false,
+    archivedAt: undefined,
+    entry: undefined,
+    ino: -1,
+    pendingInfo: undefined,
+    infoAt: 0,
+  };
+  const info = await readInfoFile(files.info);
+  if (info) {
+    t.entry = entryOf(info, date);
+    t.archivedAt = info.archived_at;
+  }
+  if (await exists(files.archive)) {
+    // A crash between writing the archive and deleting the log leaves both: the archive
+    // is complete (it was renamed into place), the log is the leftover.
+    await fsp.rm(files.log, { force: true });
+    t.archived = true;
+    const events = parseLog(await gunzip(await fsp.readFile(files.archive)), traceId);
+    t.lastSeq = events.length > 0 ? events[events.length - 1]!.seq : 0;
+    return t;
+  }
+  const fd = await open(files.log, 'a+', fileMode);
+  try {
+    const { size, ino } = await fstat(fd);
+    t.ino = ino;
+    const tail = await scanTail(size, async (position, length) => {
+      const buf = Buffer.allocUnsafe(length);
+      const { bytesRead } = await read(fd, buf, 0, length, position);
+      return buf.subarray(0, bytesRead);
+    });
+    if (tail.validSize < size) {
+      await ftruncate(fd, tail.validSize);
+      onWarning({
+        code: 'LT_WARN_TORN_LINE',
+        message: `trace ${traceId}: ${WARNING_CODES.LT_WARN_TORN_LINE} (${size - tail.validSize} bytes after seq ${tail.lastSeq} in ${files.log})`,
+        traceId,
+      });
+    }
+    t.fd = fd;
+    t.size = tail.validSize;
+    t.lastSeq = tail.lastSeq;
+  } catch (err) {
+    await closeFd(fd).catch(() => undefined);
+    throw err;
+  }
+  return t;
+}
+
+/** Opens the plain log of `t` again for appending (after unarchiving). */
+export async function reopenLog(t: OpenTrace, fileMode: number, size: number): Promise<void> {
+  t.fd = await open(t.files.log, 'a+', fileMode);
+  t.ino = (await fstat(t.fd)).ino;
+  t.size = size;
+}
+
+/**
+ * Appends the encoded batch at the log's end; `t.size` follows every byte written so
+ * that a failure can be undone. `durable`: written with fdatasync before resolving.
+ */
+export async function writeBatch(t: OpenTrace, bytes: Uint8Array, durable: boolean): Promise<void> {
+  const oldSize = t.size;
+  if (durable) {
+    const buf = Buffer.from(bytes); // the encoder's buffer is shared: copy before awaiting
+    let off = 0;
+    while (off < buf.length) {
+      const { bytesWritten } = await write(t.fd, buf, off, buf.length - off);
+      off += bytesWritten;
+      t.size = oldSize + off;
+    }
+    await fdatasync(t.fd);
+  } else {
+    // A batch is a short write into the page cache: done synchronously, as pino's
+    // default file destination does, it costs less than a thread-pool round trip.
+    let off = 0;
+    while (off < bytes.length) {
+      off += fs.writeSync(t.fd, bytes, off, bytes.length - off);
+      t.size = oldSize + off;
+    }
+  }
+}
+
+/** Throws if the log's path no longer leads to the open file (a moved or deleted folder). */
+export function assertSameLog(t: OpenTrace): void {
+  const st = fs.statSync(t.files.log);
+  if (st.ino !== t.ino) throw new Error(`${t.files.log} was replaced`);
+}
+
+/** Cuts the log back to `size` (a partly written batch); a vanished file has nothing to undo. */
+export async function truncateLog(t: OpenTrace, size: number): Promise<void> {
+  if (t.fd >= 0 && t.size !== size) {
+    try {
+      await ftruncate(t.fd, size);
+    } catch {
+      /* the file is gone: nothing to undo */
+    }
+  }
+  t.size = size;
+}
+
+/** The log's bytes (plain or archived), or undefined if the trace has none. */
+export async function readLog(traceId: string, files: TraceFiles): Promise<Buffer | undefined> {
+  // The log may move to the archive (or back) while we look: try both, twice.
+  for (let i = 0; i < 2; i++) {
+    try {
+      return await fsp.readFile(files.log);
+    } catch (err) {
+      if (!isCode(err, 'ENOENT')) throw ioError('read', traceId, err);
+    }
+    try {
+      return await gunzip(await fsp.readFile(files.archive));
+    } catch (err) {
+      if (!isCode(err, 'ENOENT')) throw ioError('read', traceId, err);
+    }
+  }
+  return undefined;
+}
+
+export async function readInfoFile(path: string): Promise<TraceInfo | undefined> {
+  try {
+    return JSON.parse(await fsp.readFile(path, 'utf8')) as TraceInfo;
+  } catch (err) {
+    if (isCode(err, 'ENOENT', 'ENOTDIR') || err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+/** info.json, or (after a crash before the first info write) the info derived from the log. */
+export async function readInfo(traceId: string, files: TraceFiles): Promise<TraceInfo | undefined> {
+  const info = await readInfoFile(files.info);
+  if (info) return info;
+  const buf = await readLog(traceId, files);
+  if (!buf) return undefined;
+  const events: TraceEvent[] = parseLog(buf, traceId);
+  if (events.length === 0) return undefined;
+  const derived = toSnapshot(reduceEvents(traceId, events)).info;
+  derived.archived = await exists(files.archive);
+  return derived;
+}
