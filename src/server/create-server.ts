@@ -12,7 +12,7 @@ import { SseRegistry } from './sse-stream.js';
 import { TokenAuth } from './auth.js';
 import { OtlpReceiver, type OtlpReceiverOptions } from './otlp-receiver.js';
 import { otlpPlugin } from './otlp-routes.js';
-import { findViewerDir, viewerPlugin } from './viewer.js';
+import { findViewerDir, sendViewerFile, viewerPlugin } from './viewer.js';
 
 export interface CreateServerOptions extends Omit<LivetraceApiOptions, 'tracer' | 'streams'> {
   /** Default: a new Tracer with the default store, closed with the server. */
@@ -158,7 +158,7 @@ export async function createServer(serverOptions?: CreateServerOptions): Promise
       !path.startsWith(basePath + '/') &&
       /\btext\/html\b/.test(req.headers.accept ?? '')
     ) {
-      return reply.header('cache-control', 'no-cache').sendFile('index.html', viewerDir);
+      return sendViewerFile(req, reply, viewerDir, 'index.html');
     }
     if (
       viewerDir &&
