@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -32,7 +32,7 @@ describe(
   'the packed tarball',
   { skip: existsSync(join(root, 'dist/index.d.ts')) ? false : 'needs `npm run build` (dist/)', timeout: 300_000 },
   () => {
-    it('installs into a fresh project without the optional peers, and its types compile with skipLibCheck: false', async () => {
+    it('installs into a fresh project without the optional peers and without engine warnings on Node 20, and its types compile with skipLibCheck: false', async () => {
       work = await mkdtemp(join(tmpdir(), 'lt-pack-'));
       const packed = run(npm, ['pack', '--ignore-scripts', '--pack-destination', work], root);
       assert.equal(packed.code, 0, packed.out);
@@ -59,6 +59,31 @@ describe(
         proj,
       );
       assert.equal(installed.code, 0, installed.out);
+      // livetrace's runtime tree fits the Node range it declares (>= 20): npm names no
+      // package with an unsupported engine, and no installed package asks for a newer major.
+      assert.doesNotMatch(installed.out, /EBADENGINE/, `engine warnings on install:\n${installed.out}`);
+      const tooNew: string[] = [];
+      const scan = async (dir: string): Promise<void> => {
+        for (const name of await readdir(dir).catch(() => [] as string[])) {
+          if (name.startsWith('.')) continue;
+          if (name.startsWith('@')) {
+            await scan(join(dir, name));
+            continue;
+          }
+          const pkg = join(dir, name, 'package.json');
+          if (!existsSync(pkg)) continue;
+          const { version, engines } = JSON.parse(await readFile(pkg, 'utf8')) as {
+            version: string;
+            engines?: { node?: string };
+          };
+          const min = /^\s*>=?\s*v?(\d+)/.exec(engines?.node ?? '');
+          if (min && Number(min[1]) > 20) tooNew.push(`${name}@${version} (node ${engines!.node})`);
+          await scan(join(dir, name, 'node_modules'));
+        }
+      };
+      await scan(join(proj, 'node_modules'));
+      assert.deepEqual(tooNew, [], 'installed packages that declare a Node major above 20');
+      assert.ok(existsSync(join(proj, 'node_modules/fastify')), 'the runtime tree was scanned');
       for (const peer of ['pg', 'ioredis', 'better-sqlite3', 'ai', '@opentelemetry/api', '@langchain/core']) {
         assert.equal(
           existsSync(join(proj, 'node_modules', peer)),

@@ -9,7 +9,10 @@ import { errorBody } from './http-error.js';
 import type { LivetraceApiOptions } from './options.js';
 import { DEFAULT_BASE_PATH, livetracePlugin } from './plugin.js';
 import { SseRegistry } from './sse-stream.js';
-import { findViewerDir, viewerPlugin } from './viewer.js';
+import { TokenAuth } from './auth.js';
+import { OtlpReceiver, type OtlpReceiverOptions } from './otlp-receiver.js';
+import { otlpPlugin } from './otlp-routes.js';
+import { findViewerDir, sendViewerFile, viewerPlugin } from './viewer.js';
 
 export interface CreateServerOptions extends Omit<LivetraceApiOptions, 'tracer' | 'streams'> {
   /** Default: a new Tracer with the default store, closed with the server. */
@@ -28,6 +31,11 @@ export interface CreateServerOptions extends Omit<LivetraceApiOptions, 'tracer' 
    * tokens) and whenever this option is given. Default: none.
    */
   allowedHosts?: readonly string[];
+  /**
+   * The OTLP/HTTP receiver (`POST /v1/traces`): its options, a shared OtlpReceiver, or false
+   * to turn it off. Default on, with the write API's auth (the `write` scope) and body limit.
+   */
+  otlp?: OtlpReceiverOptions | OtlpReceiver | false;
 }
 
 export interface ServerState {
@@ -35,6 +43,12 @@ export interface ServerState {
   readonly basePath: string;
   readonly streams: SseRegistry;
   readonly viewerDir: string | undefined;
+  /** The OTLP receiver (undefined when turned off). */
+  readonly otlp: OtlpReceiver | undefined;
+  /** The token check shared by the API and the OTLP routes (undefined: open API). */
+  readonly auth: TokenAuth | undefined;
+  /** Largest write body (ops batch, OTLP export), compressed and decompressed. */
+  readonly writeBodyLimit: number;
 }
 
 export type LivetraceServer = FastifyInstance & { livetrace: ServerState };
@@ -80,7 +94,20 @@ export async function createServer(serverOptions?: CreateServerOptions): Promise
     },
     clientErrorHandler: clientError,
   });
-  const state: ServerState = { tracer, basePath, streams, viewerDir };
+  const auth =
+    options.tokens === undefined
+      ? undefined
+      : options.tokens instanceof TokenAuth
+        ? options.tokens
+        : new TokenAuth(options.tokens);
+  const otlp =
+    options.otlp === false
+      ? undefined
+      : options.otlp instanceof OtlpReceiver
+        ? options.otlp
+        : new OtlpReceiver(tracer, options.otlp);
+  const writeBodyLimit = options.writeBodyLimit ?? 1024 * 1024;
+  const state: ServerState = { tracer, basePath, streams, viewerDir, otlp, auth, writeBodyLimit };
   app.decorate('livetrace', state);
   if (hostCheck) {
     // Root hook: runs before the API's auth and for the viewer's files too.
@@ -97,10 +124,24 @@ export async function createServer(serverOptions?: CreateServerOptions): Promise
   app.addHook('preClose', async () => {
     streams.closing = true;
     await before?.();
+    // Traces being assembled from OTLP spans complete before the tracer closes.
+    if (otlp && !(options.otlp instanceof OtlpReceiver)) await otlp.close();
   });
-  const { beforeClose: _b, tracer: _t, basePath: _p, viewer: _v, logger: _l, allowedHosts: _a, ...api } = options;
+  const {
+    beforeClose: _b,
+    tracer: _t,
+    basePath: _p,
+    viewer: _v,
+    logger: _l,
+    allowedHosts: _a,
+    otlp: _o,
+    tokens: _tk,
+    ...api
+  } = options;
+  if (otlp) await app.register(otlpPlugin, { receiver: otlp, auth, bodyLimit: writeBodyLimit });
   await app.register(livetracePlugin, {
     ...api,
+    ...(auth ? { tokens: auth } : {}),
     tracer,
     streams,
     closeTracer: options.closeTracer ?? ownsTracer,
@@ -117,7 +158,7 @@ export async function createServer(serverOptions?: CreateServerOptions): Promise
       !path.startsWith(basePath + '/') &&
       /\btext\/html\b/.test(req.headers.accept ?? '')
     ) {
-      return reply.header('cache-control', 'no-cache').sendFile('index.html', viewerDir);
+      return sendViewerFile(req, reply, viewerDir, 'index.html');
     }
     if (
       viewerDir &&

@@ -11,6 +11,11 @@ import { createServer, type CreateServerOptions, type LivetraceServer } from './
 import { openTracer } from './open-tracer.js';
 import { readOptions } from '../core/read-options.js';
 import { intOption } from '../core/int-option.js';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { HostNotAllowedError } from '../core/errors.js';
+import { HostCheck } from './host-check.js';
+import { errorBody } from './http-error.js';
+import { otlpPlugin } from './otlp-routes.js';
 
 export interface StartServerOptions extends Omit<CreateServerOptions, 'tracer' | 'tokens' | 'beforeClose' | 'prices'> {
   /**
@@ -35,6 +40,8 @@ export interface StartServerOptions extends Omit<CreateServerOptions, 'tracer' |
   tokens?: string | readonly TokenEntry[];
   /** Keep demo agent runs going (one every `everyMs`, default 20 s). */
   demo?: boolean | { everyMs?: number; timeScale?: number };
+  /** Also serve OTLP/HTTP (`POST /v1/traces`) on this port (4318 is the standard one; 0: any free port). Default: only on `port`. */
+  otlpPort?: number;
 }
 
 export interface RunningServer {
@@ -44,6 +51,8 @@ export interface RunningServer {
   /** The API base URL, e.g. http://127.0.0.1:7411/v1/trace */
   readonly apiUrl: string;
   readonly tracer: Tracer;
+  /** The OTLP/HTTP traces endpoint on the second port, e.g. http://127.0.0.1:4318/v1/traces (with `otlpPort`). */
+  readonly otlpUrl: string | undefined;
   /** Graceful shutdown (see docs/server.md for the order). Idempotent. */
   close(): Promise<void>;
 }
@@ -53,6 +62,8 @@ export async function startServer(serverOptions?: StartServerOptions): Promise<R
   const port = options.port ?? 7411;
   const host = options.host ?? '127.0.0.1';
   intOption('option port', port, undefined, { min: 0, max: 65535 });
+  const otlpPort = options.otlpPort;
+  if (otlpPort !== undefined) intOption('option otlpPort', otlpPort, undefined, { min: 0, max: 65535 });
   const auth =
     options.tokens === undefined
       ? undefined
@@ -79,6 +90,8 @@ export async function startServer(serverOptions?: StartServerOptions): Promise<R
   const tracer = options.tracer ?? opened!.tracer;
   let demo: DemoLoop | undefined;
   let app: LivetraceServer;
+  let otlpApp: FastifyInstance | undefined;
+  let created: LivetraceServer | undefined;
   try {
     // A store that cannot serve (a --dir that is a file, a database that refuses us) fails
     // here, at start, rather than with a 500 on every request.
@@ -93,6 +106,7 @@ export async function startServer(serverOptions?: StartServerOptions): Promise<R
       demo: _demo,
       tracer: _tr,
       prices: _pr,
+      otlpPort: _op,
       ...rest
     } = options;
     app = await createServer({
@@ -103,12 +117,22 @@ export async function startServer(serverOptions?: StartServerOptions): Promise<R
       closeTracer: false,
       beforeClose: async () => {
         await demo?.stop();
+        // The second port stops taking exports before the receiver completes what it holds.
+        await otlpApp?.close();
       },
     });
+    created = app;
     // After the server has closed (its connections are gone): flush, release, close the store.
     if (opened) app.addHook('onClose', async () => opened.close());
     await app.listen({ port, host });
+    if (otlpPort !== undefined) {
+      if (!app.livetrace.otlp)
+        throw new InvalidArgumentError('option otlpPort needs the OTLP receiver (otlp: false turns it off)');
+      otlpApp = await otlpServer(app, otlpPort, host, options.allowedHosts);
+    }
   } catch (err) {
+    await otlpApp?.close().catch(() => undefined);
+    await created?.close().catch(() => undefined);
     await opened?.close().catch(() => undefined);
     throw err;
   }
@@ -123,14 +147,58 @@ export async function startServer(serverOptions?: StartServerOptions): Promise<R
       onError: (err) => app.log.error({ err }, 'demo run failed'),
     });
   }
+  let otlpUrl: string | undefined;
+  if (otlpApp) {
+    const o = otlpApp.server.address() as AddressInfo;
+    otlpUrl = `http://${o.family === 'IPv6' ? `[${o.address}]` : o.address}:${o.port}/v1/traces`;
+  }
   let closing: Promise<void> | undefined;
   return {
     app,
     url,
+    otlpUrl,
     apiUrl: url.slice(0, -1) + app.livetrace.basePath,
     tracer,
     close: () => (closing ??= app.close()),
   };
+}
+
+/** A second app on `port` serving only OTLP/HTTP, with the main app's receiver, tokens and host guard. */
+async function otlpServer(
+  main: LivetraceServer,
+  port: number,
+  host: string,
+  allowedHosts: readonly string[] | undefined,
+): Promise<FastifyInstance> {
+  const { otlp, auth, writeBodyLimit } = main.livetrace;
+  const app = Fastify({ logger: false, forceCloseConnections: 'idle', return503OnClosing: false });
+  if (!auth || allowedHosts !== undefined) {
+    const hostCheck = new HostCheck(allowedHosts);
+    app.addHook('onRequest', async (req, reply) => {
+      if (!hostCheck.allows(req.headers.host))
+        return reply
+          .code(403)
+          .send(errorBody('LT_ERR_HOST_NOT_ALLOWED', new HostNotAllowedError(req.headers.host).message));
+    });
+  }
+  await app.register(otlpPlugin, { receiver: otlp!, auth, bodyLimit: writeBodyLimit });
+  app.setNotFoundHandler((req, reply) =>
+    reply
+      .code(404)
+      .send(
+        errorBody(
+          'LT_ERR_NOT_FOUND',
+          `no route ${req.method} ${req.url.split('?')[0]!}; this port serves POST /v1/traces`,
+        ),
+      ),
+  );
+  try {
+    await app.listen({ port, host });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    throw err;
+  }
+  return app;
 }
 
 async function probeStore(tracer: Tracer): Promise<void> {

@@ -1,11 +1,18 @@
 // Serves the web viewer (the Vite build in `viewer-dist/` at the package root) at `/`.
 // index.html is never cached (it names the current hashed assets); hashed files under
 // /assets/ are immutable. Without a build, `/` is a short page that links the API.
-import { existsSync, readFileSync } from 'node:fs';
+//
+// Files go out through @fastify/send (the file sender inside @fastify/static: ETag,
+// Last-Modified, conditional GET, Range, HEAD), one route per file found at start-up, so no
+// request path ever reaches the file system. @fastify/static itself is not used: its
+// current releases depend on content-disposition 3, which declares Node >= 22 and so warns
+// (EBADENGINE) in every Node 20 project that installs livetrace, for reply.download(), which
+// the viewer never needs.
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import fastifyStatic from '@fastify/static';
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import send from '@fastify/send';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 
 /** `viewer-dist/` of the livetrace package this file belongs to, if it was built. */
 export function findViewerDir(start: string = dirname(fileURLToPath(import.meta.url))): string | undefined {
@@ -47,17 +54,47 @@ export const viewerPlugin: FastifyPluginAsync<ViewerOptions> = async (app: Fasti
     });
     return;
   }
-  await app.register(fastifyStatic, {
-    root,
-    prefix: '/',
-    // One route per file found at startup: no wildcard that could shadow the API's 404s.
-    wildcard: false,
-    cacheControl: false,
-    setHeaders(reply, path) {
-      void reply.header('cache-control', path.includes(`${sep}assets${sep}`) ? IMMUTABLE : 'no-cache');
-    },
-  });
+  for (const file of viewerFiles(root)) {
+    app.get(file === 'index.html' ? '/' : `/${file}`, (req, reply) => sendViewerFile(req, reply, root, file));
+    if (file === 'index.html') app.get('/index.html', (req, reply) => sendViewerFile(req, reply, root, file));
+  }
 };
+
+/** Files of the viewer build (POSIX paths relative to root), dotfiles and odd names left out. */
+function viewerFiles(root: string): string[] {
+  return readdirSync(root, { recursive: true, encoding: 'utf8' })
+    .filter((f) => statSync(join(root, f)).isFile())
+    .map((f) => f.split(sep).join('/'))
+    .filter((f) => /^(?:[A-Za-z0-9_-][A-Za-z0-9._-]*\/)*[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(f))
+    .sort();
+}
+
+/**
+ * Sends one file of the viewer build (`file`: a path found at start-up, never a request's).
+ * A file gone since start-up is the not-found handler's business.
+ */
+export async function sendViewerFile(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  root: string,
+  file: string,
+): Promise<FastifyReply> {
+  const r = await send(req.raw, `/${file}`, { root, cacheControl: false, index: false, dotfiles: 'deny' });
+  if (r.type !== 'file') {
+    r.stream.destroy();
+    const status = r.statusCode;
+    if (status === 404 && file !== 'index.html') {
+      reply.callNotFound();
+      return reply;
+    }
+    return reply.code(status).send(new Error(`cannot send the viewer's ${file}`));
+  }
+  void reply
+    .code(r.statusCode)
+    .headers(r.headers)
+    .header('cache-control', file.startsWith('assets/') ? IMMUTABLE : 'no-cache');
+  return reply.send(r.stream);
+}
 
 function fallbackPage(base: string): string {
   const b = escapeHtml(base);
@@ -81,7 +118,7 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-// Not encapsulated (what fastify-plugin does): reply.sendFile must reach the root's
+// Not encapsulated (what fastify-plugin does): reply.callNotFound() must reach the root's
 // not-found handler, which serves index.html for the viewer's client-side routes.
 Object.assign(viewerPlugin, {
   [Symbol.for('skip-override')]: true,

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { startServer } from '../../server/start-server.js';
 import type { CliContext, Run } from '../context.js';
 import { EXIT } from '../exit-codes.js';
-import { parsePort } from './parse.js';
+import { parseNonNegativeInt, parsePort } from './parse.js';
 
 interface ServeFlags {
   port: number;
@@ -15,6 +15,8 @@ interface ServeFlags {
   allowedHosts?: string;
   prices?: string;
   demo?: boolean;
+  otlpPort?: number;
+  otlpQuietMs?: number;
 }
 
 export function registerServe(program: Command, ctx: CliContext, done: Run): void {
@@ -38,6 +40,16 @@ export function registerServe(program: Command, ctx: CliContext, done: Run): voi
     .option(
       '--prices <file>',
       'JSON price table { "<model>": { "input_per_million", "output_per_million", "currency" } } over the defaults: fills in missing costs',
+    )
+    .option(
+      '--otlp-port <port>',
+      'also serve OTLP/HTTP POST /v1/traces on this port (4318 is the standard one); it is always served on --port',
+      parsePort,
+    )
+    .option(
+      '--otlp-quiet-ms <ms>',
+      'an OTLP trace completes once its root span arrived and nothing arrived for this long (default 5000)',
+      parseNonNegativeInt,
     )
     .option('--demo', 'keep a demo agent run going (one every 20 s)')
     .action((flags: ServeFlags) => done(serve(ctx, flags)));
@@ -71,13 +83,15 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<number> {
       : {}),
     ...(flags.prices !== undefined ? { prices: flags.prices } : {}),
     ...(flags.demo ? { demo: true } : {}),
+    ...(flags.otlpPort !== undefined ? { otlpPort: flags.otlpPort } : {}),
+    ...(flags.otlpQuietMs !== undefined ? { otlp: { quietMs: flags.otlpQuietMs } } : {}),
     logger: { level: 'warn' },
   });
   // Scripts and tests read the URL from the first line: nothing may be printed before it.
   io.out.write(server.url + '\n');
   io.out.write(
     c.dim(
-      `API ${server.apiUrl}  store ${server.tracer.store.name}${flags.demo ? '  demo runs every 20 s' : ''}  (Ctrl-C to stop)`,
+      `API ${server.apiUrl}  OTLP ${server.otlpUrl ?? server.url + 'v1/traces'}  store ${server.tracer.store.name}${flags.demo ? '  demo runs every 20 s' : ''}  (Ctrl-C to stop)`,
     ) + '\n',
   );
   await new Promise<void>((resolve) => {

@@ -44,12 +44,21 @@ export async function acquireLease(path: string, traceId: string, owner: string,
     if (held && held.owner === owner) return;
     const stale = !held || (held.host === data.host && !alive(held.pid));
     if (!stale) throw new TraceLockedError(traceId, held.owner);
-    await fsp.rm(path, { force: true });
+    await removeLock(path);
   }
   throw new TraceLockedError(traceId);
 }
 
 export async function releaseLease(path: string, owner: string): Promise<void> {
   const held = await readLock(path);
-  if (held && held.owner === owner) await fsp.rm(path, { force: true });
+  if (held && held.owner === owner) await removeLock(path);
+}
+
+/** Deletes a lock file; one already gone is fine. (One unlink: `rm` adds two lstat calls.) */
+async function removeLock(path: string): Promise<void> {
+  try {
+    await fsp.unlink(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
 }

@@ -10,6 +10,8 @@ export class HeldLeases {
   readonly #dirMode: number;
   /** Trace id -> owner, for the leases this store took and has not given back. */
   readonly #held = new Map<string, string>();
+  /** The locks folder was made by this store: not asked of the file system again per trace. */
+  #locksReady = false;
 
   constructor(layout: FileLayout, fileMode: number, dirMode: number) {
     this.#layout = layout;
@@ -18,9 +20,21 @@ export class HeldLeases {
   }
 
   async acquire(traceId: string, owner: string): Promise<void> {
-    await fsp.mkdir(this.#layout.locks, { recursive: true, mode: this.#dirMode });
-    await acquireLease(this.#layout.lock(traceId), traceId, owner, this.#fileMode);
+    if (!this.#locksReady) await this.#makeLocks();
+    try {
+      await acquireLease(this.#layout.lock(traceId), traceId, owner, this.#fileMode);
+    } catch (err) {
+      // The folder was removed under us (the store's dir deleted and made again): once more.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await this.#makeLocks();
+      await acquireLease(this.#layout.lock(traceId), traceId, owner, this.#fileMode);
+    }
     this.#held.set(traceId, owner);
+  }
+
+  async #makeLocks(): Promise<void> {
+    await fsp.mkdir(this.#layout.locks, { recursive: true, mode: this.#dirMode });
+    this.#locksReady = true;
   }
 
   async release(traceId: string, owner: string): Promise<void> {
