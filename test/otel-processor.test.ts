@@ -384,3 +384,18 @@ test('GenAI operation names, OpenInference span kinds and AI SDK operation ids s
   await processor.shutdown();
   await tracer.close();
 });
+
+test('attributes named like Object.prototype members are metadata, never input/output or a prototype', async () => {
+  const { splitAttributes } = await import('../src/otel/gen-ai-attributes.js');
+  const attrs = JSON.parse(
+    '{"constructor":"c","toString":"t","__proto__":"p","hasOwnProperty":"h","gen_ai.prompt":"hi","gen_ai.prompt.0.content":"x"}',
+  ) as Record<string, string>;
+  const split = splitAttributes(attrs);
+  assert.deepEqual(Object.keys(split.metadata).sort(), ['__proto__', 'constructor', 'hasOwnProperty', 'toString']);
+  assert.equal(Object.getPrototypeOf(split.metadata), Object.prototype);
+  assert.equal(split.metadata['constructor'], 'c');
+  assert.equal(split.hasInput, true);
+  assert.equal(split.input, 'hi');
+  assert.equal(split.hasOutput, false);
+  assert.equal(split.output, undefined);
+});

@@ -91,46 +91,61 @@ function collect(fields: Map<string, unknown>): unknown {
   return Object.fromEntries(fields);
 }
 
-/** Splits span attributes into metadata, input (prompt) and output (completion). */
+/**
+ * Splits span attributes into metadata, input (prompt) and output (completion). Called twice
+ * per span by the processor (start, end): the maps and lists are made only when an attribute
+ * needs them, and the indexed-key pattern runs only on `gen_ai.` keys.
+ */
 export function splitAttributes(attributes: Attributes, mapInputOutput = true): SplitAttributes {
   const metadata: Record<string, AttributeValue> = {};
   if (!mapInputOutput)
     return { metadata: { ...attributes }, input: undefined, output: undefined, hasInput: false, hasOutput: false };
-  const input = new Map<string, unknown>();
-  const output = new Map<string, unknown>();
-  const indexed = { prompt: [] as Record<string, unknown>[], completion: [] as Record<string, unknown>[] };
-  for (const [key, value] of Object.entries(attributes)) {
+  let input: Map<string, unknown> | undefined;
+  let output: Map<string, unknown> | undefined;
+  let indexed: { prompt: Record<string, unknown>[]; completion: Record<string, unknown>[] } | undefined;
+  for (const key in attributes) {
+    if (!hasOwn(attributes, key)) continue;
+    const value = attributes[key];
     if (value === undefined || value === null) continue;
-    const inField = INPUT_KEYS[key];
+    // Own keys only: an attribute named `constructor` or `toString` is metadata like any other.
+    const inField = hasOwn(INPUT_KEYS, key) ? INPUT_KEYS[key] : undefined;
     if (inField !== undefined) {
-      input.set(inField, parseAttributeValue(value, ALWAYS_JSON.has(key)));
+      (input ??= new Map()).set(inField, parseAttributeValue(value, ALWAYS_JSON.has(key)));
       continue;
     }
-    const outField = OUTPUT_KEYS[key];
+    const outField = hasOwn(OUTPUT_KEYS, key) ? OUTPUT_KEYS[key] : undefined;
     if (outField !== undefined) {
-      output.set(outField, parseAttributeValue(value, ALWAYS_JSON.has(key)));
+      (output ??= new Map()).set(outField, parseAttributeValue(value, ALWAYS_JSON.has(key)));
       continue;
     }
-    const m = INDEXED_RE.exec(key);
+    const m = key.startsWith('gen_ai.') ? INDEXED_RE.exec(key) : null;
     if (m) {
-      const list = indexed[m[1] as 'prompt' | 'completion'];
       const i = Number(m[2]);
       if (i < 10_000) {
+        indexed ??= { prompt: [], completion: [] };
+        const list = indexed[m[1] as 'prompt' | 'completion'];
         list[i] ??= {};
-        list[i]![m[3]!] = parseAttributeValue(value);
+        list[i][m[3]!] = parseAttributeValue(value);
         continue;
       }
     }
-    metadata[key] = value;
+    if (key === '__proto__')
+      Object.defineProperty(metadata, key, { value, enumerable: true, writable: true, configurable: true });
+    else metadata[key] = value;
   }
-  if (indexed.prompt.length > 0 && !input.has('prompt')) input.set('prompt', indexed.prompt.filter(Boolean));
-  if (indexed.completion.length > 0 && !output.has('completion'))
-    output.set('completion', indexed.completion.filter(Boolean));
+  if (indexed && indexed.prompt.length > 0 && !input?.has('prompt'))
+    (input ??= new Map()).set('prompt', indexed.prompt.filter(Boolean));
+  if (indexed && indexed.completion.length > 0 && !output?.has('completion'))
+    (output ??= new Map()).set('completion', indexed.completion.filter(Boolean));
   return {
     metadata,
-    input: input.size > 0 ? collect(input) : undefined,
-    output: output.size > 0 ? collect(output) : undefined,
-    hasInput: input.size > 0,
-    hasOutput: output.size > 0,
+    input: input ? collect(input) : undefined,
+    output: output ? collect(output) : undefined,
+    hasInput: input !== undefined,
+    hasOutput: output !== undefined,
   };
+}
+
+function hasOwn(o: object, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(o, key);
 }
