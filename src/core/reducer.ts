@@ -5,16 +5,7 @@
 // ignored) and touches nothing but the state it is given. It updates that state in place
 // so that applying an event costs O(1), not a copy of the whole trace; it never aliases
 // objects of the event into the state, so recorded events stay immutable.
-import type {
-  LogEntry,
-  NodeData,
-  SpaceData,
-  SpaceItem,
-  SpaceItemInfo,
-  TraceEvent,
-  TraceInfo,
-  TraceSnapshot,
-} from './types.js';
+import type { LogEntry, NodeData, SpaceData, SpaceItemInfo, TraceEvent, TraceInfo, TraceSnapshot } from './types.js';
 import { setOwn } from './capture.js';
 import { withData, type EventNode } from './events.js';
 import { RollupAccumulator, toKind } from './rollup.js';
@@ -267,11 +258,11 @@ export function applyEvent(state: TraceState, ev: TraceEvent): TraceState {
     case 'memory_update': {
       const space = state.spaces.get(d.type);
       if (space && d.item) {
-        const item = d.item as SpaceItem;
+        const item = d.item;
         setOwn(space.data, item.id, item.content);
         const info: SpaceItemInfo = { timestamp: item.timestamp ?? ev.timestamp };
         if (item.title !== undefined) info.title = item.title;
-        setOwn(space.items as Record<string, unknown>, item.id, info);
+        setOwn(space.items, item.id, info);
       }
       break;
     }

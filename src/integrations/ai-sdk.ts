@@ -4,7 +4,6 @@
 // structurally here so this module imports nothing from `ai` (an optional peer).
 import { errorMessage } from '../core/errors.js';
 import type { NodeKind } from '../core/types.js';
-import type { UsageInput } from '../core/usage.js';
 import { contextStorage, currentNode, currentTrace } from '../tracer/context.js';
 import type { NodeHandle } from '../tracer/node-handle.js';
 import type { NodeOptions, Trace } from '../tracer/trace.js';
@@ -478,7 +477,7 @@ function setUsage(node: NodeHandle, usage: Record<string, unknown>): void {
   for (const [k, v] of Object.entries(usage)) {
     if (typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v) && v >= 0)) clean[k] = v;
   }
-  node.setUsage(clean as UsageInput);
+  node.setUsage(clean);
 }
 
 function promptOf(e: { system?: unknown; instructions?: unknown; prompt?: unknown; messages?: unknown }): unknown {

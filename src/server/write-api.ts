@@ -179,7 +179,7 @@ function obj(o: Obj, k: string, i: number): Record<string, unknown> | undefined 
 function bool(o: Obj, k: string, i: number): boolean | undefined {
   if (!has(o, k) || o[k] === undefined) return undefined;
   if (typeof o[k] !== 'boolean') bad(i, `"${k}" must be true or false`);
-  return o[k] as boolean;
+  return o[k];
 }
 function ref(o: Obj, k: string, i: number, required = false): string | undefined {
   const v = str(o, k, i, required, 128);
@@ -224,7 +224,7 @@ function usageOf(u: Record<string, unknown>): UsageInput {
       );
     out[key] = v;
   }
-  return out as UsageInput;
+  return out;
 }
 
 /** Validates a whole batch before anything is applied. */
@@ -351,7 +351,7 @@ export function parseOps(body: unknown, maxOps: number): Op[] {
         Object.assign(op, f);
         if (has(o, 'ttl')) {
           if (typeof o['ttl'] !== 'number' || !Number.isFinite(o['ttl'])) bad(i, '"ttl" must be a number');
-          op.ttl = o['ttl'] as number;
+          op.ttl = o['ttl'];
         }
         return op;
       }

@@ -544,7 +544,7 @@ export class Trace {
     const now = Date.now();
     const nodes: NodeData[] = [];
     for (const item of items) nodes.push(this.#newNode(parents, item?.input, item ?? {}, now));
-    const data: NodeStartEventData = fanOut ? { nodes } : { node: nodes[0] };
+    const data: NodeStartEventData = fanOut ? { nodes } : { node: nodes[0]! };
     if (cursor) data['cursor'] = nodes.map((n) => n.id);
     this.#emit('node_start', data, fanOut ? undefined : nodes[0]!.id);
     return nodes.map((n) => new NodeHandle(this, n.id));

@@ -20,7 +20,6 @@ import {
 import { assertValidId, newId, newTraceId } from '../core/ids.js';
 import { resolvePrices, type PriceTable } from '../core/prices.js';
 import { reduceEvents, toSnapshot } from '../core/reducer.js';
-import type { InitEventData } from '../core/events.js';
 import type { ListQuery, ListResult, NodeContext, TraceEvent, TraceInfo, TraceSnapshot } from '../core/types.js';
 import type { EventHub } from '../hub/hub.js';
 import { LocalHub } from '../hub/local-hub.js';
@@ -428,7 +427,7 @@ export class Tracer {
     this.#traces.set(id, trace);
     this.#installExitHook();
     if (trace.lastSeq === 0) {
-      trace[kInit]({ trace_id: id, ...(init ?? {}) } as InitEventData);
+      trace[kInit]({ trace_id: id, ...(init ?? {}) });
       // Visible everywhere once create() resolves: the `init` is stored before we return,
       // so another process sharing the store can info()/read()/subscribe at once.
       try {
