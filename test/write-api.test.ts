@@ -148,7 +148,11 @@ describe('HTTP write API (open, loopback)', () => {
     const byRef = (r: string) => stored.nodes.find((n) => n.id === (first.body['refs'][r] ?? second.body['refs'][r]))!;
     assert.equal(byRef('search').output && (byRef('search').output as Json)['temp'], 21);
     assert.equal(byRef('calc').status, 'failed');
-    assert.deepEqual(byRef('answer').parent_ids.sort(), [byRef('search').id, byRef('calc').id].sort(), 'implicit join');
+    assert.deepEqual(
+      [...byRef('answer').parent_ids].sort(),
+      [byRef('search').id, byRef('calc').id].sort(),
+      'implicit join',
+    );
 
     const reference = new Tracer({ store: new MemoryStore(), exitHook: false });
     try {

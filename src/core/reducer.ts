@@ -54,7 +54,7 @@ export function initialState(traceId: string, createdAt = 0): TraceState {
  * The children of a node without any: one frozen array shared by every such node (of the
  * state and of events). addNode gives a node its own array with its first child.
  */
-export const NO_CHILDREN: string[] = Object.freeze([]) as unknown as string[];
+export const NO_CHILDREN: readonly string[] = Object.freeze([]);
 
 // Only `children` is ever changed in place (when a child starts), so only it is copied;
 // parent_ids and metadata are replaced, never mutated, and may be shared with the event.
@@ -143,8 +143,10 @@ function addNode(state: TraceState, src: EventNode | undefined): void {
     if (!parent) continue;
     // A first child gets an array of its exact size: a push onto an empty array reserves
     // 16 slots, kept for the life of the trace (most nodes of a run have one child).
+    // A non-empty children array of a state node is always the state's own (copyNode, or
+    // the line above), never shared: appending to it in place is safe.
     if (parent.children.length === 0) parent.children = [node.id];
-    else parent.children.push(node.id);
+    else (parent.children as string[]).push(node.id);
   }
   state.info.node_count = state.nodes.size;
   const acc = state.rollup;

@@ -8,6 +8,7 @@ import { contextStorage, currentNode, currentTrace } from '../tracer/context.js'
 import type { NodeHandle } from '../tracer/node-handle.js';
 import type { NodeOptions, Trace } from '../tracer/trace.js';
 import type { CreateOptions, Tracer } from '../tracer/tracer.js';
+import { intOption } from '../core/int-option.js';
 
 export interface LivetraceTelemetryOptions {
   /** Creates a trace per operation when no livetrace node or trace is current (see `newTrace`). */
@@ -514,9 +515,5 @@ function toolResult(e: ToolEnd): { failed: boolean; output?: unknown; error?: un
 }
 
 function positive(name: string, value: number | undefined, def: number): number {
-  if (value === undefined) return def;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new TypeError(`livetraceTelemetry option ${name} must be an integer >= 1, got ${String(value)}`);
-  }
-  return value;
+  return intOption(`livetraceTelemetry option ${name}`, value, def, { error: TypeError });
 }
