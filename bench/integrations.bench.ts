@@ -55,7 +55,7 @@ async function openaiAgents(): Promise<void> {
           return { output, usage: new Usage({ requests: 1, inputTokens: 10, outputTokens: 5, totalTokens: 15 }) };
         });
       },
-      async *getStreamedResponse(): AsyncIterable<never> {
+      getStreamedResponse(): AsyncIterable<never> {
         throw new Error('unused');
       },
     };

@@ -19,7 +19,7 @@ import { MemoryStore } from '../src/store/memory-store.js';
 import { Tracer } from '../src/tracer/tracer.js';
 import { LivetraceSpanProcessor } from '../src/otel/span-processor.js';
 import { toOtlp } from '../src/otel/otlp.js';
-import { median, rate as rateOf, sized } from './support/measure.js';
+import { rate as rateOf, sized } from './support/measure.js';
 
 const TRACES = sized(100, 3);
 const SPANS_PER_TRACE = sized(200, 20);

@@ -150,7 +150,7 @@ async function redisLatency(): Promise<number[]> {
   );
   const exited = new Promise((r) => child.on('exit', r));
   const id = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (l) => {
+    createInterface({ input: child.stdout }).on('line', (l) => {
       const m = /^created (\S+)$/.exec(l);
       if (m) resolve(m[1]!);
     });
@@ -160,7 +160,7 @@ async function redisLatency(): Promise<number[]> {
   const now = (): number => performance.timeOrigin + performance.now();
   const sub = tracer.subscribe(id);
   const first = sub.next(); // starts the subscription (store read + hub listener)
-  child.stdin!.write('go\n');
+  child.stdin.write('go\n');
   const reading = (async () => {
     const handle = (ev: { type: string; data: unknown }): void => {
       const t = (ev.data as { data?: { t?: number } }).data?.t;

@@ -257,7 +257,6 @@ async function fanOut(mode: 'livetrace' | 'naive', EVENTS: number, rate = 0): Pr
   const path = mode === 'livetrace' ? `/v1/trace/traces/${ready.traceId}/events?stream=true&since=2` : '/';
   const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
   const firstSeq = mode === 'livetrace' ? 3 : 1;
-  const lastSeq = firstSeq + EVENTS - 1;
   // Receive times of every 10th event, per client: the latency sample.
   const recvTimes: number[][] = [];
   let finished = 0;

@@ -44,7 +44,7 @@ function scripted(name, turns) {
         return { output, usage: new Usage({ requests: 1, inputTokens: 120, outputTokens: 30, totalTokens: 150 }) };
       });
     },
-    async *getStreamedResponse() {
+    getStreamedResponse() {
       throw new Error('not used here');
     },
   };

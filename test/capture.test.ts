@@ -76,7 +76,7 @@ describe('value capture', () => {
     assert.match(String(obj['$truncated']), /more keys/);
     let deep: Record<string, unknown> = {};
     const top = deep;
-    for (let i = 0; i < 100; i++) deep = (deep['d'] = {}) as Record<string, unknown>;
+    for (let i = 0; i < 100; i++) deep = deep['d'] = {};
     assert.match(JSON.stringify(capture(top)), /"reason":"depth"/);
     assert.ok(JSON.stringify(capture({ big: 'z'.repeat(200_000) })).length < 70_000);
   });

@@ -55,7 +55,7 @@ describe('cli building blocks', () => {
     t.add(undefined, { label: 'join' });
     t.add(undefined, { label: 'after' });
     const lines = renderTree(t.nodes(), t.logs(), plain, { now: Date.now() }).map((l) =>
-      l.replace(/  #[0-9a-z]{12}$/, '').replace(/\d+ ms/, 'N ms'),
+      l.replace(/ {2}#[0-9a-z]{12}$/, '').replace(/\d+ ms/, 'N ms'),
     );
     assert.deepEqual(
       lines.map((l) => l.replace(/\d+ ms/g, 'N ms')),
@@ -92,7 +92,7 @@ describe('cli building blocks', () => {
       lines[5],
       lines[6],
     ]);
-    assert.match(lines[5]!, /^✔ step  \d+ ms$/);
+    assert.match(lines[5]!, /^✔ step {2}\d+ ms$/);
     assert.match(lines[6]!, /^■ trace completed in \d+ ms$/);
     await tracer.close();
   });

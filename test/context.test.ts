@@ -94,6 +94,7 @@ describe('context propagation', () => {
     const ctx = JSON.parse(JSON.stringify(a!.context()));
     assert.deepEqual(ctx, { trace_id: t.id, node_id: a!.id });
     const child = tracer.run(ctx, () => traced('via context', (node) => node));
+    assert.ok(!(child instanceof Promise), 'the trace is loaded here: fn runs at once');
     assert.deepEqual(child.data?.parent_ids, [a!.id]);
     await t.release();
     // Another tracer on the same store (as another process would be) loads the trace.

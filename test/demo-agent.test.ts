@@ -23,7 +23,7 @@ test('two turns of one session: kinds, conversation, streamed deltas, usage and 
     assert.equal(u.tool_calls, 3);
     assert.equal(u.failed_nodes, 1, 'the timed-out weather attempt');
     assert.equal(u.cost?.currency, 'USD');
-    assert.ok(u.cost!.amount > 0);
+    assert.ok(u.cost.amount > 0);
     const llm = snap.nodes.find((n) => n.label === 'LLM: synthesize answer')!;
     assert.equal(llm.kind, 'llm');
     assert.equal(llm.usage!.model, 'gpt-4o');

@@ -129,7 +129,7 @@ test('autoArchive archives a trace once it completes and is stored', async () =>
   const info = await store.info('auto-arch');
   assert.equal(info?.archived, true);
   assert.equal(info?.status, 'completed');
-  const folder = join(dir, traceDate('auto-arch', info!.created_at), 'auto-arch');
+  const folder = join(dir, traceDate('auto-arch', info.created_at), 'auto-arch');
   assert.equal(existsSync(join(folder, 'events.jsonl')), false);
   assert.equal(existsSync(join(folder, 'events.jsonl.gz')), true);
   assert.equal((await store.read('auto-arch')).at(-1)?.type, 'complete');

@@ -135,7 +135,7 @@ describe('a failed create() leaves no ghost', () => {
     await assert.rejects(tracer.create({ id: 'ghost-2', signal: 'not a signal' as unknown as AbortSignal }), {
       code: 'LT_ERR_INVALID_ARGUMENT',
     });
-    await assert.rejects(tracer.create(hostile() as never), { code: 'LT_ERR_INVALID_ARGUMENT' });
+    await assert.rejects(tracer.create(hostile()), { code: 'LT_ERR_INVALID_ARGUMENT' });
     // The retry is not "already exists".
     const t = await tracer.create({ id: 'ghost-1', agentName: 'ok' });
     t.add('x').complete();

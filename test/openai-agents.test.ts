@@ -78,7 +78,7 @@ class ScriptedModel implements Model {
       };
     });
   }
-  async *getStreamedResponse(): AsyncIterable<StreamEvent> {
+  getStreamedResponse(): AsyncIterable<StreamEvent> {
     throw new Error('not streamed');
   }
 }
@@ -323,10 +323,10 @@ test('a streamed run: agent and model-call nodes are live while the stream is fe
       const span = createGenerationSpan({ data: { model: 'stream-1', input: messagesOf(request) } });
       span.start();
       try {
-        yield { type: 'response_started' } as StreamEvent;
-        yield { type: 'output_text_delta', delta: 'Hel' } as StreamEvent;
+        yield { type: 'response_started' };
+        yield { type: 'output_text_delta', delta: 'Hel' };
         await gate;
-        yield { type: 'output_text_delta', delta: 'lo' } as StreamEvent;
+        yield { type: 'output_text_delta', delta: 'lo' };
         const output = outputOf({ text: 'Hello' });
         span.spanData.output = output as Record<string, unknown>[];
         span.spanData.usage = { input_tokens: 7, output_tokens: 2 };

@@ -99,7 +99,7 @@ describe(
         stdio: ['pipe', 'pipe', 'inherit'],
       });
       const lines: string[] = [];
-      const rl = createInterface({ input: agent.stdout! });
+      const rl = createInterface({ input: agent.stdout });
       const gotId = new Promise<string>((resolve) =>
         rl.on('line', (l) => (lines.push(l.trim()), lines.length === 1 && resolve(l.trim()))),
       );
@@ -111,7 +111,7 @@ describe(
       });
       await sub.ready;
       const seenBeforeSteps = sub.events.length;
-      agent.stdin!.end('go\n');
+      agent.stdin.end('go\n');
       assert.equal(await exited, 0, 'the python agent exits 0');
       await sub.done;
       assert.equal(seenBeforeSteps, 1, 'only init existed when the subscriber attached: the rest arrived live');
@@ -166,7 +166,7 @@ describe(
         ],
       );
       assert.deepEqual(
-        snap.spaces.map((s) => [s.id, (s.data as Record<string, unknown>)['city']]),
+        snap.spaces.map((s) => [s.id, s.data['city']]),
         [['memory', 'Paris']],
       );
     });

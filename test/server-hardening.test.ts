@@ -375,7 +375,7 @@ describe('heavy work: streamed exports, bounded concurrency, light requests stay
     doc.events.forEach((e, i) => assert.equal(e.seq, i + 1));
     const paged = store.limits.filter((l) => l !== undefined);
     assert.ok(paged.length >= 3, `events read in pages: ${JSON.stringify(store.limits)}`);
-    assert.ok(paged.every((l) => l! <= 10_000));
+    assert.ok(paged.every((l) => l <= 10_000));
     await until(() => heavy.active === 0);
   });
 

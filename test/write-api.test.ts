@@ -148,7 +148,11 @@ describe('HTTP write API (open, loopback)', () => {
     const byRef = (r: string) => stored.nodes.find((n) => n.id === (first.body['refs'][r] ?? second.body['refs'][r]))!;
     assert.equal(byRef('search').output && (byRef('search').output as Json)['temp'], 21);
     assert.equal(byRef('calc').status, 'failed');
-    assert.deepEqual(byRef('answer').parent_ids.sort(), [byRef('search').id, byRef('calc').id].sort(), 'implicit join');
+    assert.deepEqual(
+      [...byRef('answer').parent_ids].sort(),
+      [byRef('search').id, byRef('calc').id].sort(),
+      'implicit join',
+    );
 
     const reference = new Tracer({ store: new MemoryStore(), exitHook: false });
     try {
@@ -175,7 +179,7 @@ describe('HTTP write API (open, loopback)', () => {
     ]);
     const again = await post(`${s.api}/traces/${id}/ops`, batch, h);
     for (const a of [...answers, again]) assert.deepEqual(a, answers[0]);
-    assert.equal(answers[0]!.status, 200);
+    assert.equal(answers[0].status, 200);
     const snap = (await (await fetch(`${s.api}/traces/${id}`)).json()) as TraceSnapshot;
     assert.equal(snap.nodes.length, 1);
     assert.equal(snap.logs.length, 1);

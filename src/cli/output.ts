@@ -148,7 +148,6 @@ function safeValue(value: unknown, depth: number): unknown {
  * `\uXXXX` is the same value, so the output parses to the same data.
  */
 export function jsonForTerminal(json: string): string {
-  // eslint-disable-next-line no-control-regex
   return json.replace(
     /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
     (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,

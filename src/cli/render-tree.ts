@@ -3,6 +3,7 @@
 // ancestor, and marked with the parents it joins.
 import type { LogEntry, NodeData, TraceSnapshot } from '../core/types.js';
 import { formatDuration, formatTime, oneLine, paintStatus, statusSymbol, type Colors } from './output.js';
+import { isActive } from '../core/status.js';
 
 export interface TreeOptions {
   logs?: boolean;
@@ -88,7 +89,7 @@ export function renderTree(
   const label = (n: NodeData): string => `${n.icon ? n.icon + ' ' : ''}${n.label ?? n.id}`;
   const walk = (n: NodeData, prefix: string, branch: string, childPrefix: string): void => {
     const start = n.start_time ?? n.created_at;
-    const end = n.end_time ?? (n.status === 'running' || n.status === 'pending' ? now : undefined);
+    const end = n.end_time ?? (isActive(n.status) ? now : undefined);
     const dur = end !== undefined ? formatDuration(end - start) : '-';
     let line = `${prefix}${branch}${paintStatus(c, n.status, statusSymbol(n.status))} ${label(n)}  ${c.dim(dur)}`;
     if (n.status !== 'completed') line += `  ${paintStatus(c, n.status)}`;

@@ -6,6 +6,8 @@ import { applyEvent, initialState, type TraceState } from '../core/reducer.js';
 import type { TraceEvent } from '../core/types.js';
 import { apiUrl, ClientError, getJson, type Endpoint, type EventsPage } from './http.js';
 import { openEventSource, openFetchStream, type EventSourceCtor, type StreamCloser } from './sse.js';
+import { backoffDelay } from '../core/backoff.js';
+import { SSE_DONE } from '../core/sse.js';
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'ended' | 'error';
 
@@ -73,7 +75,8 @@ class LiveTraceImpl implements LiveTrace {
   #settle!: (err?: ClientError) => void;
   #stream: StreamCloser | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #backoff: number;
+  /** Dropped connections in a row since the last event (the backoff's exponent). */
+  #drops = 0;
   #closed = false;
   /** Bumped per attempt so that late callbacks of an abandoned attempt do nothing. */
   #attempt = 0;
@@ -85,7 +88,6 @@ class LiveTraceImpl implements LiveTrace {
     this.#opts = opts;
     this.traceId = opts.traceId;
     this.state = initialState(opts.traceId);
-    this.#backoff = opts.retryMs ?? 500;
     this.done = new Promise<TraceState>((resolve, reject) => {
       this.#settle = (err) => (err ? reject(err) : resolve(this.state));
     });
@@ -208,7 +210,7 @@ class LiveTraceImpl implements LiveTrace {
       },
       onMessage: (data: string) => {
         if (attempt !== this.#attempt) return;
-        if (data === '[DONE]') return this.#end();
+        if (data === SSE_DONE) return this.#end();
         let ev: TraceEvent;
         try {
           ev = JSON.parse(data) as TraceEvent;
@@ -216,7 +218,7 @@ class LiveTraceImpl implements LiveTrace {
           return;
         }
         if (!this.#apply(ev)) return this.#dropped(attempt, undefined, 0);
-        this.#backoff = this.#opts.retryMs ?? 500;
+        this.#drops = 0;
         if (this.#ended()) this.#end();
       },
       onEnd: (err?: unknown) => this.#dropped(attempt, err),
@@ -233,8 +235,9 @@ class LiveTraceImpl implements LiveTrace {
     this.#stream = undefined;
     this.#attempt++;
     this.#setStatus(this.status === 'connecting' ? 'connecting' : 'reconnecting');
-    const wait = delay ?? this.#backoff;
-    if (delay === undefined) this.#backoff = Math.min(this.#backoff * 2, this.#opts.maxRetryMs ?? 10_000);
+    const wait =
+      delay ??
+      backoffDelay(++this.#drops, { initialMs: this.#opts.retryMs ?? 500, maxMs: this.#opts.maxRetryMs ?? 10_000 });
     this.#timer = setTimeout(() => {
       if (this.#closed) return;
       this.stats.reconnects++;

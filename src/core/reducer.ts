@@ -5,16 +5,7 @@
 // ignored) and touches nothing but the state it is given. It updates that state in place
 // so that applying an event costs O(1), not a copy of the whole trace; it never aliases
 // objects of the event into the state, so recorded events stay immutable.
-import type {
-  LogEntry,
-  NodeData,
-  SpaceData,
-  SpaceItem,
-  SpaceItemInfo,
-  TraceEvent,
-  TraceInfo,
-  TraceSnapshot,
-} from './types.js';
+import type { LogEntry, NodeData, SpaceData, SpaceItemInfo, TraceEvent, TraceInfo, TraceSnapshot } from './types.js';
 import { setOwn } from './capture.js';
 import { withData, type EventNode } from './events.js';
 import { RollupAccumulator, toKind } from './rollup.js';
@@ -63,7 +54,7 @@ export function initialState(traceId: string, createdAt = 0): TraceState {
  * The children of a node without any: one frozen array shared by every such node (of the
  * state and of events). addNode gives a node its own array with its first child.
  */
-export const NO_CHILDREN: string[] = Object.freeze([]) as unknown as string[];
+export const NO_CHILDREN: readonly string[] = Object.freeze([]);
 
 // Only `children` is ever changed in place (when a child starts), so only it is copied;
 // parent_ids and metadata are replaced, never mutated, and may be shared with the event.
@@ -152,8 +143,10 @@ function addNode(state: TraceState, src: EventNode | undefined): void {
     if (!parent) continue;
     // A first child gets an array of its exact size: a push onto an empty array reserves
     // 16 slots, kept for the life of the trace (most nodes of a run have one child).
+    // A non-empty children array of a state node is always the state's own (copyNode, or
+    // the line above), never shared: appending to it in place is safe.
     if (parent.children.length === 0) parent.children = [node.id];
-    else parent.children.push(node.id);
+    else (parent.children as string[]).push(node.id);
   }
   state.info.node_count = state.nodes.size;
   const acc = state.rollup;
@@ -265,11 +258,11 @@ export function applyEvent(state: TraceState, ev: TraceEvent): TraceState {
     case 'memory_update': {
       const space = state.spaces.get(d.type);
       if (space && d.item) {
-        const item = d.item as SpaceItem;
+        const item = d.item;
         setOwn(space.data, item.id, item.content);
         const info: SpaceItemInfo = { timestamp: item.timestamp ?? ev.timestamp };
         if (item.title !== undefined) info.title = item.title;
-        setOwn(space.items as Record<string, unknown>, item.id, info);
+        setOwn(space.items, item.id, info);
       }
       break;
     }

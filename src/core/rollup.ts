@@ -2,18 +2,9 @@
 // whole trace incrementally (a node's old contribution is taken out before its new one is
 // added, so a usage that changes is replaced, never counted twice); the viewer asks for one
 // per subtree with `subtreeRollup`. Depends on nothing, so the browser can import it.
-import type { NodeData, NodeKind, UsageRollup } from './types.js';
+import { NODE_KINDS, type NodeData, type NodeKind, type UsageRollup } from './types.js';
 
-export const NODE_KIND_SET: ReadonlySet<string> = new Set<NodeKind>([
-  'llm',
-  'tool',
-  'retriever',
-  'embedding',
-  'agent',
-  'chain',
-  'guardrail',
-  'step',
-]);
+export const NODE_KIND_SET: ReadonlySet<string> = new Set<NodeKind>(NODE_KINDS);
 
 /** A valid kind, or `step` for anything else (old writers, forged events). */
 export function toKind(kind: unknown): NodeKind {

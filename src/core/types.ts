@@ -98,8 +98,8 @@ export interface ErrorData {
 
 export interface NodeData {
   id: string;
-  parent_ids: string[];
-  children: string[];
+  parent_ids: readonly string[];
+  children: readonly string[];
   label?: string;
   /** Always present in reducer state (default `step`); may be absent on events of old writers. */
   kind: NodeKind;

@@ -31,7 +31,7 @@ const ended = (n: NodeData): boolean => n.end_time !== undefined;
 function overlaps(a: NodeData, b: NodeData): boolean {
   const aStart = a.start_time ?? a.created_at;
   const bStart = b.start_time ?? b.created_at;
-  const [first, second, secondStart] = aStart <= bStart ? [a, b, bStart] : [b, a, aStart];
+  const [first, , secondStart] = aStart <= bStart ? [a, b, bStart] : [b, a, aStart];
   return (
     first.end_time === undefined ||
     secondStart < first.end_time ||

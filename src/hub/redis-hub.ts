@@ -12,6 +12,9 @@ import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import { InvalidArgumentError, StoreError, errorMessage } from '../core/errors.js';
 import type { TraceEvent } from '../core/types.js';
 import type { EventHub, HubListener } from './hub.js';
+import { intOption } from '../core/int-option.js';
+import { backoffDelay, type BackoffPolicy } from '../core/backoff.js';
+import { redactUrl } from '../core/redact.js';
 
 export interface RedisHubOptions {
   /** redis://[user:password@]host:port[/db] or rediss://... */
@@ -39,6 +42,9 @@ export interface RedisHubOptions {
 const START = '0-0';
 /** Longest wait for a publish pipeline's replies. */
 const SEND_TIMEOUT_MS = 3000;
+/** Waits between reconnect attempts (ioredis retryStrategy) and between failed publishes. */
+const RECONNECT_BACKOFF: BackoffPolicy = { initialMs: 100, maxMs: 2000 };
+const PUBLISH_BACKOFF: BackoffPolicy = { initialMs: 50, maxMs: 2000 };
 /** Traces whose last event a hub remembers to re-send after a reconnect. */
 const RECENT_TRACES = 1000;
 
@@ -77,9 +83,10 @@ interface Outbox {
   queued: boolean;
   /** The flush in progress. */
   flushing: Promise<void> | undefined;
-  /** Set while waiting to retry a failed flush; its delay doubles up to a bound. */
+  /** Set while waiting to retry a failed flush. */
   retryTimer: ReturnType<typeof setTimeout> | undefined;
-  retryDelay: number;
+  /** Failed flushes in a row (the backoff's exponent). */
+  failures: number;
 }
 
 /** Reading: the subscribed streams and the one blocking reader. */
@@ -115,7 +122,7 @@ export class RedisHub implements EventHub {
     queued: false,
     flushing: undefined,
     retryTimer: undefined,
-    retryDelay: 0,
+    failures: 0,
   };
   readonly #in: Reader = {
     listeners: new Map(),
@@ -257,7 +264,7 @@ export class RedisHub implements EventHub {
       const base: RedisOptions = {
         protocol: 2,
         connectionName: this.connectionName,
-        retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+        retryStrategy: (times) => backoffDelay(times, RECONNECT_BACKOFF),
         ...(this.#opts.redis as RedisOptions),
       };
       // Publishing fails fast while disconnected: the outbox (bounded) holds the events.
@@ -322,7 +329,9 @@ export class RedisHub implements EventHub {
     if (this.#conn.failing || this.#closed) return;
     this.#conn.failing = true;
     try {
-      this.#opts.onError?.(new StoreError(`redis hub ${redact(this.url)}: ${err.message}; retrying`, { cause: err }));
+      this.#opts.onError?.(
+        new StoreError(`redis hub ${redactUrl(this.url)}: ${err.message}; retrying`, { cause: err }),
+      );
     } catch {
       /* a listener's failure must not reach the hub */
     }
@@ -330,7 +339,7 @@ export class RedisHub implements EventHub {
 
   #recovered(): void {
     this.#conn.failing = false;
-    this.#out.retryDelay = 0;
+    this.#out.failures = 0;
   }
 
   // ---- publishing ---------------------------------------------------------------------
@@ -342,11 +351,11 @@ export class RedisHub implements EventHub {
       .then(() => this.#send())
       .catch((err: unknown) => {
         this.#failed(err instanceof Error ? err : new Error(String(err)));
-        this.#out.retryDelay = Math.min(Math.max(50, this.#out.retryDelay * 2), 2000);
+        const delay = backoffDelay(++this.#out.failures, PUBLISH_BACKOFF);
         this.#out.retryTimer = setTimeout(() => {
           this.#out.retryTimer = undefined;
           this.#kick();
-        }, this.#out.retryDelay);
+        }, delay);
         this.#out.retryTimer.unref();
       })
       .finally(() => {
@@ -543,13 +552,5 @@ function safeCall(listener: HubListener, events: readonly TraceEvent[]): void {
 }
 
 function positive(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1)
-    throw new InvalidArgumentError(
-      `new RedisHub({ ${name} }): must be an integer >= 1, got ${String(v)} (${typeof v})`,
-    );
-  return v;
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+  return intOption(`new RedisHub() option ${name}`, v);
 }

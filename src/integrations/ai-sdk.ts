@@ -4,11 +4,11 @@
 // structurally here so this module imports nothing from `ai` (an optional peer).
 import { errorMessage } from '../core/errors.js';
 import type { NodeKind } from '../core/types.js';
-import type { UsageInput } from '../core/usage.js';
 import { contextStorage, currentNode, currentTrace } from '../tracer/context.js';
 import type { NodeHandle } from '../tracer/node-handle.js';
 import type { NodeOptions, Trace } from '../tracer/trace.js';
 import type { CreateOptions, Tracer } from '../tracer/tracer.js';
+import { intOption } from '../core/int-option.js';
 
 export interface LivetraceTelemetryOptions {
   /** Creates a trace per operation when no livetrace node or trace is current (see `newTrace`). */
@@ -477,7 +477,7 @@ function setUsage(node: NodeHandle, usage: Record<string, unknown>): void {
   for (const [k, v] of Object.entries(usage)) {
     if (typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v) && v >= 0)) clean[k] = v;
   }
-  node.setUsage(clean as UsageInput);
+  node.setUsage(clean);
 }
 
 function promptOf(e: { system?: unknown; instructions?: unknown; prompt?: unknown; messages?: unknown }): unknown {
@@ -515,9 +515,5 @@ function toolResult(e: ToolEnd): { failed: boolean; output?: unknown; error?: un
 }
 
 function positive(name: string, value: number | undefined, def: number): number {
-  if (value === undefined) return def;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new TypeError(`livetraceTelemetry option ${name} must be an integer >= 1, got ${String(value)}`);
-  }
-  return value;
+  return intOption(`livetraceTelemetry option ${name}`, value, def, { error: TypeError });
 }

@@ -15,6 +15,7 @@ import { currentNode, currentTrace } from '../tracer/context.js';
 import { NodeHandle } from '../tracer/node-handle.js';
 import type { Trace } from '../tracer/trace.js';
 import type { CreateOptions, Tracer } from '../tracer/tracer.js';
+import { intOption } from '../core/int-option.js';
 
 export interface LivetraceCallbackHandlerOptions {
   /** Where traces are created (one per top-level run) or loaded (for `parent` contexts). */
@@ -641,13 +642,7 @@ function sameStep(a: GraphStep | undefined, b: GraphStep): boolean {
 }
 
 function positive(name: string, value: number | undefined, def: number): number {
-  if (value === undefined) return def;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new TypeError(
-      `LivetraceCallbackHandler option ${name} must be an integer >= 1, got ${String(value)} (${typeof value})`,
-    );
-  }
-  return value;
+  return intOption(`LivetraceCallbackHandler option ${name}`, value, def, { error: TypeError });
 }
 
 function lastId(s: Serialized | undefined): string | undefined {

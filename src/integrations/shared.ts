@@ -28,14 +28,6 @@ export function patchNode(node: NodeHandle, patch: { input?: unknown; label?: st
   node.trace?.[kPatch](node.id, patch);
 }
 
-export function positiveInt(owner: string, name: string, value: number | undefined, def: number): number {
-  if (value === undefined) return def;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new TypeError(`${owner} option ${name} must be an integer >= 1, got ${String(value)}`);
-  }
-  return value;
-}
-
 /** Where integration problems go: a callback or process.emitWarning; never throws. */
 export function warner<C extends string>(
   code: C,

@@ -125,7 +125,7 @@ export function splitAttributes(attributes: Attributes, mapInputOutput = true): 
         indexed ??= { prompt: [], completion: [] };
         const list = indexed[m[1] as 'prompt' | 'completion'];
         list[i] ??= {};
-        list[i]![m[3]!] = parseAttributeValue(value);
+        list[i][m[3]!] = parseAttributeValue(value);
         continue;
       }
     }

@@ -14,6 +14,7 @@ import { splitAttributes, type AttributeValue, type Attributes } from './gen-ai-
 import { OTEL_TRACE_ID_KEY } from './otlp.js';
 import { applySpanEnd, spanNodeEnd, spanNodeStart } from './span-mapping.js';
 import { parseTracestate, TRACESTATE_KEY } from './traceparent.js';
+import { intOption } from '../core/int-option.js';
 
 /** The parts of an SDK span the processor reads (sdk-trace-base 1.x and 2.x). */
 export interface ProcessorSpan {
@@ -466,13 +467,7 @@ export class LivetraceSpanProcessor {
 }
 
 function positive(name: string, value: number | undefined, def: number): number {
-  if (value === undefined) return def;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new TypeError(
-      `LivetraceSpanProcessor option ${name} must be an integer >= 1, got ${String(value)} (${typeof value})`,
-    );
-  }
-  return value;
+  return intOption(`LivetraceSpanProcessor option ${name}`, value, def, { error: TypeError });
 }
 
 function sameValue(a: AttributeValue, b: AttributeValue): boolean {

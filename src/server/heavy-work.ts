@@ -2,7 +2,8 @@
 // streaming an export can take seconds and memory for a big trace. At most `concurrency`
 // run at once and at most `queue` wait for a slot; beyond that a request is refused at once
 // with 503 LT_ERR_BUSY and Retry-After, so light requests (/info, listings, SSE) stay fast.
-import { BusyError, InvalidArgumentError } from '../core/errors.js';
+import { BusyError } from '../core/errors.js';
+import { intOption } from '../core/int-option.js';
 
 export interface HeavyWorkOptions {
   /** Heavy requests running at once. Default 4. */
@@ -23,12 +24,8 @@ export class HeavyWork {
   refused = 0;
 
   constructor(options: HeavyWorkOptions = {}) {
-    const int = (name: string, v: unknown, fallback: number, min: number): number => {
-      if (v === undefined) return fallback;
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
-        throw new InvalidArgumentError(`option heavyWork.${name} must be an integer >= ${min}, got ${String(v)}`);
-      return v;
-    };
+    const int = (name: string, v: unknown, fallback: number, min: number): number =>
+      intOption(`option heavyWork.${name}`, v, fallback, { min });
     this.concurrency = int('concurrency', options.concurrency, 4, 1);
     this.queue = int('queue', options.queue, 16, 0);
     this.retryAfterSec = int('retryAfterSec', options.retryAfterSec, 1, 1);

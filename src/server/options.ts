@@ -7,6 +7,7 @@ import type { HeavyWork, HeavyWorkOptions } from './heavy-work.js';
 import type { SnapshotCacheOptions } from './snapshot-cache.js';
 import type { SseOptions, SseRegistry } from './sse-stream.js';
 import type { TraceWriter, WriteApiOptions } from './write-api.js';
+import { intOption } from '../core/int-option.js';
 
 export interface LivetraceApiOptions {
   /** The tracer whose traces are served (loaded here or only in its store). */
@@ -54,11 +55,7 @@ export interface ResolvedApiOptions {
 }
 
 function positive(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new InvalidArgumentError(`option ${name} must be an integer >= 1, got ${String(value)} (${typeof value})`);
-  }
-  return value;
+  return intOption(`option ${name}`, value, fallback);
 }
 
 export function resolveApiOptions(o: LivetraceApiOptions): ResolvedApiOptions {

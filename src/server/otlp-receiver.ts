@@ -21,6 +21,7 @@ import { OTEL_PARENT_SPAN_ID_KEY, OTEL_SPAN_ID_KEY, OTEL_TRACE_ID_KEY } from '..
 import { applySpanEnd, endedSpanNode } from '../otel/span-mapping.js';
 import { canSee, type Principal } from './auth.js';
 import type { ReceivedSpan } from './otlp-decode.js';
+import { intOption } from '../core/int-option.js';
 
 export interface OtlpReceiverOptions {
   /** A trace completes this long after its last span once its root span arrived. Default 5000 ms (at most 10 s is advised). */
@@ -91,12 +92,7 @@ export interface HandoverState {
 }
 
 function resolve(o: OtlpReceiverOptions): Resolved {
-  const int = (name: string, v: unknown, d: number, min = 1): number => {
-    if (v === undefined) return d;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
-      throw new LivetraceError('LT_ERR_INVALID_ARGUMENT', `option otlp.${name} must be an integer >= ${min}`);
-    return v;
-  };
+  const int = (name: string, v: unknown, d: number, min = 1): number => intOption(`option otlp.${name}`, v, d, { min });
   return {
     quietMs: int('quietMs', o.quietMs, 5000, 0),
     rootlessMs: int('rootlessMs', o.rootlessMs, 300_000, 0),

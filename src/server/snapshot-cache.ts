@@ -6,6 +6,7 @@
 // serves its views as prebuilt bytes (finished-views.ts).
 import type { TraceInfo, TraceSnapshot } from '../core/types.js';
 import type { Tracer } from '../tracer/tracer.js';
+import { isActive } from '../core/status.js';
 
 export interface SnapshotCacheOptions {
   /** Most traces kept. Default 32. */
@@ -20,7 +21,7 @@ interface Entry {
 }
 
 function finished(info: TraceInfo): boolean {
-  return info.status !== 'pending' && info.status !== 'running';
+  return !isActive(info.status);
 }
 
 function stampOf(info: TraceInfo): string {

@@ -8,6 +8,9 @@ import type { ServerResponse, OutgoingHttpHeaders } from 'node:http';
 import type { TraceEvent } from '../core/types.js';
 import type { Subscription } from '../hub/subscription.js';
 import type { Tracer } from '../tracer/tracer.js';
+import { SSE_DONE } from '../core/sse.js';
+
+const DONE_MESSAGE = `data: ${SSE_DONE}\n\n`;
 
 export interface SseOptions {
   /** Comment line sent when the stream is idle, in ms. Default 15000. */
@@ -121,7 +124,7 @@ export async function streamTrace(req: StreamRequest): Promise<void> {
       if (ended) break;
       if (first.done) {
         // Resumed after the end: nothing to send but the end marker.
-        if (follower.reachedEnd) res.write('data: [DONE]\n\n');
+        if (follower.reachedEnd) res.write(DONE_MESSAGE);
         break;
       }
       let last = first.value;
@@ -134,7 +137,7 @@ export async function streamTrace(req: StreamRequest): Promise<void> {
         chunk += sseFrame(last);
       }
       if (ended) break;
-      if (last.type === 'complete') chunk += 'data: [DONE]\n\n';
+      if (last.type === 'complete') chunk += DONE_MESSAGE;
       if (!res.write(chunk)) {
         waitingDrain = true;
         const drained = await waitDrain(res, options.stallTimeoutMs);

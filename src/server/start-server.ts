@@ -10,6 +10,7 @@ import { TokenAuth, isLoopbackHost, type TokenEntry } from './auth.js';
 import { createServer, type CreateServerOptions, type LivetraceServer } from './create-server.js';
 import { openTracer } from './open-tracer.js';
 import { readOptions } from '../core/read-options.js';
+import { intOption } from '../core/int-option.js';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { HostNotAllowedError } from '../core/errors.js';
 import { HostCheck } from './host-check.js';
@@ -60,11 +61,9 @@ export async function startServer(serverOptions?: StartServerOptions): Promise<R
   const options = readOptions('startServer()', serverOptions);
   const port = options.port ?? 7411;
   const host = options.host ?? '127.0.0.1';
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new InvalidArgumentError(`option port must be an integer from 0 to 65535, got ${String(port)}`);
+  intOption('option port', port, undefined, { min: 0, max: 65535 });
   const otlpPort = options.otlpPort;
-  if (otlpPort !== undefined && (!Number.isInteger(otlpPort) || otlpPort < 0 || otlpPort > 65535))
-    throw new InvalidArgumentError(`option otlpPort must be an integer from 0 to 65535, got ${String(otlpPort)}`);
+  if (otlpPort !== undefined) intOption('option otlpPort', otlpPort, undefined, { min: 0, max: 65535 });
   const auth =
     options.tokens === undefined
       ? undefined

@@ -22,6 +22,8 @@ import type { NodeOptions, ParallelItem, Trace } from '../tracer/trace.js';
 import type { CreateOptions, Tracer } from '../tracer/tracer.js';
 import type { Principal } from './auth.js';
 import { toHttpError, type ErrorBody } from './http-error.js';
+import { intOption } from '../core/int-option.js';
+import { SerialQueue } from '../core/serial-queue.js';
 
 /** Metadata key under which a node keeps the client ref it was created with. */
 export const REF_KEY = 'livetrace.ref';
@@ -45,12 +47,7 @@ export interface ResolvedWriteOptions {
 }
 
 export function resolveWriteOptions(o: WriteApiOptions = {}): ResolvedWriteOptions {
-  const int = (name: string, v: unknown, d: number): number => {
-    if (v === undefined) return d;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
-      throw new InvalidArgumentError(`option write.${name} must be an integer >= 1, got ${String(v)}`);
-    return v;
-  };
+  const int = (name: string, v: unknown, d: number): number => intOption(`option write.${name}`, v, d);
   return {
     maxOpsPerBatch: int('maxOpsPerBatch', o.maxOpsPerBatch, 1000),
     idleMs: int('idleMs', o.idleMs, 600_000),
@@ -156,6 +153,10 @@ const REF_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
 type Obj = Record<string, unknown>;
 const has = (o: Obj, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
+function isRefList(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((n) => typeof n === 'string' && REF_RE.test(n));
+}
+
 function bad(i: number, msg: string): never {
   throw new InvalidArgumentError(`ops[${i}]: ${msg}`);
 }
@@ -178,7 +179,7 @@ function obj(o: Obj, k: string, i: number): Record<string, unknown> | undefined 
 function bool(o: Obj, k: string, i: number): boolean | undefined {
   if (!has(o, k) || o[k] === undefined) return undefined;
   if (typeof o[k] !== 'boolean') bad(i, `"${k}" must be true or false`);
-  return o[k] as boolean;
+  return o[k];
 }
 function ref(o: Obj, k: string, i: number, required = false): string | undefined {
   const v = str(o, k, i, required, 128);
@@ -223,7 +224,7 @@ function usageOf(u: Record<string, unknown>): UsageInput {
       );
     out[key] = v;
   }
-  return out as UsageInput;
+  return out;
 }
 
 /** Validates a whole batch before anything is applied. */
@@ -287,9 +288,8 @@ export function parseOps(body: unknown, maxOps: number): Op[] {
       case 'join': {
         const node = ref(o, 'node', i, true)!;
         const nodes = o['nodes'];
-        if (!Array.isArray(nodes) || nodes.some((n) => typeof n !== 'string' || !REF_RE.test(n)))
-          bad(i, '"nodes" must be an array of node refs or ids');
-        const op: Op = { op: 'join', node, nodes: nodes as string[], ...nodeFields(o, i) };
+        if (!isRefList(nodes)) bad(i, '"nodes" must be an array of node refs or ids');
+        const op: Op = { op: 'join', node, nodes, ...nodeFields(o, i) };
         const r = ref(o, 'ref', i);
         declare(r, i);
         if (r !== undefined) op.ref = r;
@@ -351,7 +351,7 @@ export function parseOps(body: unknown, maxOps: number): Op[] {
         Object.assign(op, f);
         if (has(o, 'ttl')) {
           if (typeof o['ttl'] !== 'number' || !Number.isFinite(o['ttl'])) bad(i, '"ttl" must be a number');
-          op.ttl = o['ttl'] as number;
+          op.ttl = o['ttl'];
         }
         return op;
       }
@@ -463,8 +463,8 @@ export class TraceWriter {
   readonly #held = new Map<string, Held>();
   /** trace id -> idempotency key -> answer; kept after the trace finishes (bounded, oldest trace first). */
   readonly #keys = new Map<string, Map<string, KeyEntry>>();
-  /** trace id -> tail of its batch chain. */
-  readonly #chains = new Map<string, Promise<void>>();
+  /** Batches of one trace apply one after the other. */
+  readonly #chains = new SerialQueue();
   readonly #createKeys = new Map<string, { digest: string; answer: Promise<OpsAnswer> }>();
   readonly #releasing = new Set<Promise<unknown>>();
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -537,16 +537,7 @@ export class TraceWriter {
       }
       return out;
     };
-    const prev = this.#chains.get(id);
-    const answer = prev ? prev.then(run, run) : run();
-    const tail = answer.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#chains.set(id, tail);
-    void tail.then(() => {
-      if (this.#chains.get(id) === tail) this.#chains.delete(id);
-    });
+    const answer = this.#chains.run(id, run);
     // Registered at once, so that a replay arriving before the answer waits for it.
     if (key !== undefined) remember(keys!, key, { digest, answer }, this.options.maxKeysPerTrace);
     return answer;
@@ -634,7 +625,7 @@ export class TraceWriter {
       else if (held.lastUsed <= limit) {
         this.#held.delete(held.trace.id);
         const h = held;
-        this.#track((this.#chains.get(h.trace.id) ?? Promise.resolve()).then(() => h.trace.release()));
+        this.#track(this.#chains.idle(h.trace.id).then(() => h.trace.release()));
       }
     }
     if (this.#held.size === 0 && this.#timer) {

@@ -5,7 +5,7 @@
 // be written the log is truncated back, so a failed append leaves nothing behind and the
 // writer's retry continues the seq. FileStore coordinates one module per job:
 //   file/layout.ts            every path
-//   file/serial-queue.ts      the per-trace queue (operations of one trace never overlap)
+//   core/serial-queue.ts      the per-trace queue (operations of one trace never overlap)
 //   file/descriptor-cache.ts  the LRU of open logs
 //   file/trace-log.ts         opening, appending to and reading one trace's log and info
 //   file/info-writer.ts       info.json writes and their throttling
@@ -30,9 +30,11 @@ import { FileLayout, ioError, isCode, traceFiles } from './file/layout.js';
 import { HeldLeases } from './file/leases.js';
 import { Listing } from './file/listing.js';
 import { encodeBatch, parseLog } from './file/log-file.js';
-import { SerialQueue } from './file/serial-queue.js';
+import { SerialQueue } from '../core/serial-queue.js';
 import { assertSameLog, openTraceLog, readInfo, readLog, truncateLog, writeBatch } from './file/trace-log.js';
 import type { ReadOptions, TraceStore } from './store.js';
+import { intOption } from '../core/int-option.js';
+import { isActive } from '../core/status.js';
 
 export type Durability = 'batch' | 'fsync' | 'none';
 
@@ -94,16 +96,8 @@ export class FileStore implements TraceStore {
     if (durability !== 'batch' && durability !== 'fsync' && durability !== 'none') {
       throw new InvalidArgumentError(`option durability must be "batch", "fsync" or "none", got ${String(durability)}`);
     }
-    const maxOpen = options.maxOpenFiles ?? 64;
-    if (!Number.isInteger(maxOpen) || maxOpen < 1)
-      throw new InvalidArgumentError(
-        `option maxOpenFiles must be an integer >= 1, got ${String(maxOpen)} (${typeof maxOpen})`,
-      );
-    const infoInterval = options.infoIntervalMs ?? 200;
-    if (!Number.isInteger(infoInterval) || infoInterval < 0)
-      throw new InvalidArgumentError(
-        `option infoIntervalMs must be an integer >= 0, got ${String(infoInterval)} (${typeof infoInterval})`,
-      );
+    const maxOpen = intOption('option maxOpenFiles', options.maxOpenFiles, 64);
+    const infoInterval = intOption('option infoIntervalMs', options.infoIntervalMs, 200, { min: 0 });
     this.#layout = new FileLayout(options.dir);
     this.dir = this.#layout.root;
     this.name = `file:${this.dir}`;
@@ -189,7 +183,7 @@ export class FileStore implements TraceStore {
       if (!t) throw new TraceNotFoundError(traceId);
       const info = t.pendingInfo ?? (await readInfo(traceId, t.files));
       if (!info) throw new TraceNotFoundError(traceId);
-      if (info.status === 'pending' || info.status === 'running') throw new TraceRunningError(traceId, 'archive');
+      if (isActive(info.status)) throw new TraceRunningError(traceId, 'archive');
       if (t.archived) return;
       try {
         await archiveLog(t, this.#fileMode, this.durability === 'fsync');

@@ -4,6 +4,7 @@ import { StoreConflictError, TraceLockedError, TraceNotFoundError, TraceRunningE
 import type { ListQuery, ListResult, TraceEvent, TraceInfo } from '../core/types.js';
 import type { ReadOptions, TraceStore } from './store.js';
 import { afterCursor, compareNewestFirst, decodeCursor, listLimit, matchesQuery, toPage } from './store.js';
+import { isActive } from '../core/status.js';
 
 interface Entry {
   info: TraceInfo;
@@ -77,8 +78,7 @@ export class MemoryStore implements TraceStore {
   async archive(traceId: string): Promise<void> {
     const entry = this.#traces.get(traceId);
     if (!entry) throw new TraceNotFoundError(traceId);
-    if (entry.info.status === 'pending' || entry.info.status === 'running')
-      throw new TraceRunningError(traceId, 'archive');
+    if (isActive(entry.info.status)) throw new TraceRunningError(traceId, 'archive');
     entry.info = { ...entry.info, archived: true, archived_at: Date.now() };
   }
 

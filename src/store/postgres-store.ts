@@ -13,10 +13,13 @@ import {
   TraceRunningError,
   errorMessage,
 } from '../core/errors.js';
-import type { ListQuery, ListResult, TraceEvent, TraceInfo } from '../core/types.js';
+import type { ListQuery, ListResult, TraceEvent, TraceInfo, TraceStatus } from '../core/types.js';
 import { LeaseSet } from './lease-set.js';
+import { encodeInfo, rowToInfo, type TraceRow } from './sql-rows.js';
 import type { ReadOptions, TraceStore } from './store.js';
 import { decodeCursor, listLimit, toPage } from './store.js';
+import { redactUrl } from '../core/redact.js';
+import { isActive } from '../core/status.js';
 
 export interface PostgresStoreOptions {
   /** Connection string, e.g. postgres://user@127.0.0.1:5432/db. */
@@ -75,12 +78,6 @@ const MIGRATIONS: readonly ((s: string) => string)[] = [
     CREATE INDEX traces_creator ON ${S}.traces (created_by, created_at DESC, id DESC);`,
 ];
 
-interface TraceRow {
-  info: string;
-  archived: boolean;
-  archived_at: string | null;
-}
-
 export class PostgresStore implements TraceStore {
   readonly name: string;
   readonly schema: string;
@@ -109,7 +106,7 @@ export class PostgresStore implements TraceStore {
     this.#url = options.url;
     this.#opts = options;
     this.schema = schema;
-    this.name = `postgres:${redact(options.url)}#${schema}`;
+    this.name = `postgres:${redactUrl(options.url)}#${schema}`;
     this.#ttl = options.leaseTtlMs ?? 30_000;
     const S = `"${schema}"`;
     this.#t = { traces: `${S}.traces`, events: `${S}.events`, leases: `${S}.leases`, version: `${S}.schema_version` };
@@ -138,7 +135,7 @@ export class PostgresStore implements TraceStore {
       info.created_by ?? null,
       info.team_id ?? null,
       info.tenant_id ?? null,
-      infoJson(info),
+      encodeInfo(info),
     ];
     try {
       if (events.length === 0) {
@@ -251,7 +248,7 @@ export class PostgresStore implements TraceStore {
 
   async archive(traceId: string): Promise<void> {
     const pool = await this.#ready();
-    const res = await pool.query<{ status: string }>(
+    const res = await pool.query<{ status: TraceStatus }>(
       `UPDATE ${this.#t.traces} SET archived = (status NOT IN ('pending', 'running')) OR archived,
          archived_at = CASE WHEN status IN ('pending', 'running') THEN archived_at ELSE $2 END
        WHERE id = $1 RETURNING status`,
@@ -259,7 +256,7 @@ export class PostgresStore implements TraceStore {
     );
     const row = res.rows[0];
     if (!row) throw new TraceNotFoundError(traceId);
-    if (row.status === 'pending' || row.status === 'running') throw new TraceRunningError(traceId, 'archive');
+    if (isActive(row.status)) throw new TraceRunningError(traceId, 'archive');
   }
 
   async acquire(traceId: string, owner: string): Promise<void> {
@@ -387,22 +384,6 @@ export class PostgresStore implements TraceStore {
       client.release(broken);
     }
   }
-}
-
-function infoJson(info: TraceInfo): string {
-  const { archived: _a, archived_at: _b, ...rest } = info;
-  return JSON.stringify(rest);
-}
-
-function rowToInfo(row: TraceRow): TraceInfo {
-  const info = JSON.parse(row.info) as TraceInfo;
-  info.archived = row.archived;
-  if (row.archived_at !== null) info.archived_at = Number(row.archived_at);
-  return info;
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
 function wrap(err: unknown, what: string): unknown {

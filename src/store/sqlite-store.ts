@@ -11,10 +11,12 @@ import {
   TraceRunningError,
   errorMessage,
 } from '../core/errors.js';
-import type { ListQuery, ListResult, TraceEvent, TraceInfo } from '../core/types.js';
+import type { ListQuery, ListResult, TraceEvent, TraceInfo, TraceStatus } from '../core/types.js';
 import { LeaseSet } from './lease-set.js';
+import { encodeInfo, rowToInfo, type TraceRow } from './sql-rows.js';
 import type { ReadOptions, TraceStore } from './store.js';
 import { decodeCursor, listLimit, toPage } from './store.js';
+import { isActive } from '../core/status.js';
 
 export interface SqliteStoreOptions {
   /** Database file (created if missing), or ':memory:'. */
@@ -59,12 +61,6 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX lt_traces_team ON lt_traces (team_id, created_at DESC, id DESC);
    CREATE INDEX lt_traces_creator ON lt_traces (created_by, created_at DESC, id DESC);`,
 ];
-
-interface TraceRow {
-  info: string;
-  archived: number;
-  archived_at: number | null;
-}
 
 interface Statements {
   lastSeq: BetterSqlite3.Statement<[string], { last_seq: number }>;
@@ -169,9 +165,9 @@ export class SqliteStore implements TraceStore {
   async archive(traceId: string): Promise<void> {
     await this.#ready();
     const db = this.#db!;
-    const row = db.prepare<[string], { status: string }>('SELECT status FROM lt_traces WHERE id = ?').get(traceId);
+    const row = db.prepare<[string], { status: TraceStatus }>('SELECT status FROM lt_traces WHERE id = ?').get(traceId);
     if (!row) throw new TraceNotFoundError(traceId);
-    if (row.status === 'pending' || row.status === 'running') throw new TraceRunningError(traceId, 'archive');
+    if (isActive(row.status)) throw new TraceRunningError(traceId, 'archive');
     db.prepare('UPDATE lt_traces SET archived = 1, archived_at = ? WHERE id = ?').run(Date.now(), traceId);
   }
 
@@ -303,23 +299,10 @@ function prepare(db: BetterSqlite3.Database): Statements {
       ti.team_id ?? null,
       ti.tenant_id ?? null,
       end,
-      infoJson(ti),
+      encodeInfo(ti),
     );
   });
   return { lastSeq, insertEvent, upsert, read, info, append: (id, evs, ti) => tx.immediate(id, evs, ti) };
-}
-
-/** The info JSON without the archive fields, which the store owns. */
-function infoJson(info: TraceInfo): string {
-  const { archived: _a, archived_at: _b, ...rest } = info;
-  return JSON.stringify(rest);
-}
-
-function rowToInfo(row: TraceRow): TraceInfo {
-  const info = JSON.parse(row.info) as TraceInfo;
-  info.archived = row.archived === 1;
-  if (row.archived_at !== null) info.archived_at = row.archived_at;
-  return info;
 }
 
 function wrap(err: unknown, what: string): unknown {

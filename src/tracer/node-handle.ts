@@ -52,21 +52,21 @@ export class NodeHandle {
   add(input?: unknown, options?: NodeOptions): NodeHandle {
     if (!this.#trace) return this;
     const o = readOptions('add()', options);
-    return this.#trace[kAdd]('add', [this.id], input, o, false, o.autoCompleteParent ?? false);
+    return this.#trace[kAdd]('add', [this.id], input, o, {
+      moveCursor: false,
+      completeParents: o.autoCompleteParent ?? false,
+    });
   }
 
   /** Children running in parallel under this node. */
   parallel(items: readonly (NodeOptions & { input?: unknown })[]): NodeHandle[] {
     if (!this.#trace) return [];
     const list = readItems('parallel()', items);
-    return this.#trace[kSpawn](
-      'parallel',
-      [this.id],
-      list,
-      false,
-      list?.some?.((i) => i?.autoCompleteParent === true) ?? false,
-      true,
-    );
+    return this.#trace[kSpawn]('parallel', [this.id], list, {
+      moveCursor: false,
+      completeParents: list?.some?.((i) => i?.autoCompleteParent === true) ?? false,
+      fanOut: true,
+    });
   }
 
   /**

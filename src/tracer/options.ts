@@ -4,6 +4,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import type { PriceTable } from '../core/prices.js';
 import type { EventHub } from '../hub/hub.js';
 import type { TraceStore } from '../store/store.js';
+import { intOption } from '../core/int-option.js';
 
 export interface Limits {
   /** Approximate JSON size budget of one captured value (input, output, log data...). Default 64 KiB. */
@@ -79,12 +80,7 @@ export const DEFAULT_LIMITS: Limits = {
 export const DEFAULT_FLUSH: FlushOptions = { intervalMs: 50, maxBatch: 2000, maxRetryMs: 5000 };
 
 function positiveInt(name: string, value: unknown, min = 1): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new InvalidArgumentError(
-      `option ${name} must be an integer >= ${min}, got ${String(value)} (${typeof value})`,
-    );
-  }
-  return value;
+  return intOption(`option ${name}`, value, undefined, { min });
 }
 
 export function resolveLimits(limits: Partial<Limits> = {}): Limits {

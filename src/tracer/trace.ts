@@ -55,6 +55,7 @@ import {
   kUsage,
 } from './symbols.js';
 import { TraceLog, type WriteBehind } from './write-behind.js';
+import { isActive } from '../core/status.js';
 
 export interface NodeOptions {
   label?: string;
@@ -111,9 +112,18 @@ type Phase = 'open' | 'sealed' | 'released';
  * empty object per node was 56 bytes of heap for the life of the trace). Metadata is never
  * mutated in place: setMetadata() replaces it with a copy.
  */
+/** @internal How the add/spawn paths attach new nodes (options, not positional booleans). */
+export interface AttachOptions {
+  /** The new node(s) become the trace's current nodes. */
+  readonly moveCursor: boolean;
+  /** Parents still running are completed first. */
+  readonly completeParents: boolean;
+  /** parallel(): a non-empty list of branches, started by one node_start event. */
+  readonly fanOut?: boolean;
+}
+
 const NO_METADATA: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
-const OPEN_STATUSES: ReadonlySet<NodeStatus> = new Set(['pending', 'running']);
 const NODE_STATUSES: ReadonlySet<string> = new Set([
   'pending',
   'running',
@@ -247,20 +257,20 @@ export class Trace {
    */
   add(input?: unknown, options?: NodeOptions): NodeHandle {
     const o = readOptions('add()', options);
-    return this[kAdd]('add', this.#state.current, input, o, true, o.autoCompleteParent ?? true);
+    return this[kAdd]('add', this.#state.current, input, o, {
+      moveCursor: true,
+      completeParents: o.autoCompleteParent ?? true,
+    });
   }
 
   /** Fans out: one node per item under the current node(s); they become the current nodes. */
   parallel(items: readonly ParallelItem[]): NodeHandle[] {
     const list = readItems('parallel()', items);
-    return this[kSpawn](
-      'parallel',
-      this.#state.current,
-      list,
-      true,
-      !list?.some?.((i) => i?.autoCompleteParent === false),
-      true,
-    );
+    return this[kSpawn]('parallel', this.#state.current, list, {
+      moveCursor: true,
+      completeParents: !list?.some?.((i) => i?.autoCompleteParent === false),
+      fanOut: true,
+    });
   }
 
   setOutput(output: unknown): this {
@@ -497,18 +507,19 @@ export class Trace {
 
   /**
    * @internal creates one node under `parents` (the hot path of add/traced);
-   * `cursor` makes it the only current node. `parents` is never mutated, so it may be shared.
+   * `moveCursor` makes it the only current node. `parents` is never mutated, so it may be shared.
    */
   [kAdd](
     call: string,
     parents: readonly string[],
     input: unknown,
     options: NodeOptions,
-    cursor: boolean,
-    autoComplete: boolean,
+    attach: AttachOptions,
   ): NodeHandle {
     if (!this.#writable(call)) return new NodeHandle(this, '');
-    if (autoComplete) for (let i = 0; i < parents.length; i++) this[kEnd](parents[i]!, 'completed', undefined, false);
+    const cursor = attach.moveCursor;
+    if (attach.completeParents)
+      for (let i = 0; i < parents.length; i++) this[kEnd](parents[i]!, 'completed', undefined, false);
     const now = Date.now();
     const node = this.#newNode(parents, input, options, now);
     this.#emit('node_start', cursor ? { node, cursor: [node.id] } : { node }, node.id, undefined, now);
@@ -520,10 +531,9 @@ export class Trace {
     call: string,
     parents: readonly string[],
     items: readonly ParallelItem[],
-    cursor: boolean,
-    autoComplete: boolean,
-    fanOut = false,
+    attach: AttachOptions,
   ): NodeHandle[] {
+    const { moveCursor: cursor, completeParents: autoComplete, fanOut = false } = attach;
     if (!this.#writable(call)) return fanOut ? [] : [new NodeHandle(this, '')];
     if (fanOut) {
       if (!Array.isArray(items) || items.length === 0)
@@ -534,7 +544,7 @@ export class Trace {
     const now = Date.now();
     const nodes: NodeData[] = [];
     for (const item of items) nodes.push(this.#newNode(parents, item?.input, item ?? {}, now));
-    const data: NodeStartEventData = fanOut ? { nodes } : { node: nodes[0] };
+    const data: NodeStartEventData = fanOut ? { nodes } : { node: nodes[0]! };
     if (cursor) data['cursor'] = nodes.map((n) => n.id);
     this.#emit('node_start', data, fanOut ? undefined : nodes[0]!.id);
     return nodes.map((n) => new NodeHandle(this, n.id));
@@ -656,7 +666,7 @@ export class Trace {
   [kEnd](nodeId: string, status: 'completed' | 'failed' | 'cancelled', value: unknown, hasValue: boolean): void {
     if (!this.#writable(status === 'completed' ? 'complete' : 'fail')) return;
     const node = this.#state.nodes.get(nodeId);
-    if (!node || (node.status !== 'running' && node.status !== 'pending')) return;
+    if (!node || !isActive(node.status)) return;
     const end = Date.now();
     const duration = end - (node.start_time ?? node.created_at);
     if (status === 'completed') {
@@ -681,7 +691,7 @@ export class Trace {
     if (!this.#writable(status === 'completed' ? 'markComplete' : status === 'failed' ? 'markFailed' : 'markCancelled'))
       return this;
     for (const node of this.#state.nodes.values()) {
-      if (OPEN_STATUSES.has(node.status)) this[kEnd](node.id, status, error, status !== 'completed');
+      if (isActive(node.status)) this[kEnd](node.id, status, error, status !== 'completed');
     }
     const data: CompleteEventData = {
       trace_id: this.id,
@@ -701,7 +711,7 @@ export class Trace {
     const kind = item.kind === undefined ? (item.usage === undefined ? 'step' : 'llm') : checkKind(item.kind);
     const node: NodeData = {
       id: newId(),
-      parent_ids: parentIds as string[],
+      parent_ids: parentIds,
       children: NO_CHILDREN,
       kind,
       metadata: NO_METADATA,

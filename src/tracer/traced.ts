@@ -2,8 +2,11 @@
 import { InvalidArgumentError } from '../core/errors.js';
 import { contextStorage } from './context.js';
 import { NodeHandle } from './node-handle.js';
-import type { NodeOptions } from './trace.js';
+import type { AttachOptions, NodeOptions } from './trace.js';
 import { kAdd } from './symbols.js';
+
+/** traced() nodes hang under the current node(s) and move nothing. */
+const TRACED_ATTACH: AttachOptions = { moveCursor: false, completeParents: false };
 
 export interface TracedOptions extends NodeOptions {
   /** Label of the node (same as `label`). */
@@ -26,7 +29,7 @@ export function traced<T>(nameOrOptions: string | TracedOptions, fn: (node: Node
   if (!ctx) return fn(NOOP_NODE);
   const { input, name: _name, ...nodeOptions } = options;
   const parents = ctx.node ? [ctx.node.id] : ctx.trace.currentNodes.map((n) => n.id);
-  const node = ctx.trace[kAdd]('traced', parents, input, nodeOptions, false, false);
+  const node = ctx.trace[kAdd]('traced', parents, input, nodeOptions, TRACED_ATTACH);
   return contextStorage.run({ trace: ctx.trace, node: node.id === '' ? undefined : node }, () => {
     let result: T;
     try {

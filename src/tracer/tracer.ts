@@ -20,7 +20,6 @@ import {
 import { assertValidId, newId, newTraceId } from '../core/ids.js';
 import { resolvePrices, type PriceTable } from '../core/prices.js';
 import { reduceEvents, toSnapshot } from '../core/reducer.js';
-import type { InitEventData } from '../core/events.js';
 import type { ListQuery, ListResult, NodeContext, TraceEvent, TraceInfo, TraceSnapshot } from '../core/types.js';
 import type { EventHub } from '../hub/hub.js';
 import { LocalHub } from '../hub/local-hub.js';
@@ -33,6 +32,7 @@ import { resolveFlush, resolveLimits, resolveShared, type Limits, type TracerOpt
 import { kFeed, kInit, kLogOf, kSubscribe } from './symbols.js';
 import { Trace, type TraceHost } from './trace.js';
 import { WriteBehind, type TraceLog } from './write-behind.js';
+import { isActive } from '../core/status.js';
 
 export interface CreateOptions {
   id?: string;
@@ -304,16 +304,21 @@ export class Tracer {
     }
     const info = await this.store.info(id);
     if (!info) throw new TraceNotFoundError(id);
-    if (info.status === 'pending' || info.status === 'running') throw new TraceRunningError(id, 'archive');
+    if (isActive(info.status)) throw new TraceRunningError(id, 'archive');
     await this.store.archive(id);
   }
 
   /**
-   * Runs `fn` with `target` as the current node/trace (AsyncLocalStorage). A NodeContext
-   * from another process works when its trace is loaded here or can be loaded from the
-   * shared store (then the result is a Promise).
+   * Runs `fn` with `target` as the current node/trace (AsyncLocalStorage) and returns what
+   * it returns.
    */
-  run<T>(target: Trace | NodeHandle | NodeContext, fn: () => T): T;
+  run<T>(target: Trace | NodeHandle, fn: () => T): T;
+  /**
+   * Runs `fn` in the node a NodeContext (from `node.context()`, maybe in another process)
+   * names. If its trace is loaded here, `fn` runs at once and its result is returned;
+   * otherwise the trace is loaded from the shared store first and the result is a Promise.
+   */
+  run<T>(target: NodeContext, fn: () => T): T | Promise<Awaited<T>>;
   run<T>(target: Trace | NodeHandle | NodeContext, fn: () => T): T | Promise<Awaited<T>> {
     // instanceof runs a Proxy's getPrototypeOf trap: guarded like any read of caller objects.
     const what = guardRead('tracer.run()', () =>
@@ -422,7 +427,7 @@ export class Tracer {
     this.#traces.set(id, trace);
     this.#installExitHook();
     if (trace.lastSeq === 0) {
-      trace[kInit]({ trace_id: id, ...(init ?? {}) } as InitEventData);
+      trace[kInit]({ trace_id: id, ...(init ?? {}) });
       // Visible everywhere once create() resolves: the `init` is stored before we return,
       // so another process sharing the store can info()/read()/subscribe at once.
       try {
@@ -472,7 +477,7 @@ export class Tracer {
           const loaded = this.#traces.get(id);
           if (loaded) return loaded.isComplete ? loaded.lastSeq : undefined;
           const info = await this.store.info(id);
-          return info && info.status !== 'pending' && info.status !== 'running' ? info.last_seq : undefined;
+          return info && !isActive(info.status) ? info.last_seq : undefined;
         },
       },
     );

@@ -7,6 +7,7 @@ import { FlushError, StoreConflictError } from '../core/errors.js';
 import type { TraceEvent, TraceInfo } from '../core/types.js';
 import type { TraceStore } from '../store/store.js';
 import type { FlushOptions } from './options.js';
+import { backoffDelay } from '../core/backoff.js';
 
 /** A trace's event log as the writer sees it. */
 export class TraceLog {
@@ -22,7 +23,8 @@ export class TraceLog {
   failure: unknown = undefined;
   /** A failure that retrying cannot fix (seq conflict): no more background attempts. */
   fatal = false;
-  retryDelay = 0;
+  /** Failed attempts in a row (the backoff's exponent); 0 when healthy. */
+  failedAttempts = 0;
   nextAttempt = 0;
   readonly info: () => TraceInfo;
 
@@ -35,6 +37,9 @@ export class TraceLog {
     return this.events.length - this.stored;
   }
 }
+
+/** First wait after a failed store append; doubles up to flush.maxRetryMs. */
+const STORE_RETRY_INITIAL_MS = 50;
 
 export class WriteBehind {
   readonly #store: TraceStore;
@@ -144,7 +149,7 @@ export class WriteBehind {
         log.inflight = undefined;
         log.stored = Math.max(log.stored, start + batch.length);
         log.failure = undefined;
-        log.retryDelay = 0;
+        log.failedAttempts = 0;
         log.nextAttempt = 0;
         if (log.stored < log.events.length) {
           if (log.dirty) this.#arm(log.pending >= this.#opts.maxBatch ? 0 : this.#opts.intervalMs);
@@ -158,9 +163,12 @@ export class WriteBehind {
         const first = log.failure === undefined;
         log.failure = err;
         if (err instanceof StoreConflictError) log.fatal = true;
-        log.retryDelay = Math.min(Math.max(50, log.retryDelay * 2), this.#opts.maxRetryMs);
-        log.nextAttempt = Date.now() + log.retryDelay;
-        if (!log.fatal && log.dirty) this.#arm(log.retryDelay);
+        const delay = backoffDelay(++log.failedAttempts, {
+          initialMs: STORE_RETRY_INITIAL_MS,
+          maxMs: this.#opts.maxRetryMs,
+        });
+        log.nextAttempt = Date.now() + delay;
+        if (!log.fatal && log.dirty) this.#arm(delay);
         if (first) this.#onError(err, log);
         throw err;
       },

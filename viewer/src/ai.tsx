@@ -29,7 +29,7 @@ export const KIND_LABEL: Record<NodeKind, string> = {
 
 /** The node's kind (`step` when an old writer left it out). */
 export function kindOf(n: NodeData): NodeKind {
-  return (n.kind as NodeKind | undefined) ?? 'step';
+  return n.kind ?? 'step';
 }
 
 export function usageOf(n: NodeData): NodeUsage | undefined {

@@ -87,7 +87,7 @@ function Entry({ name, value, depth, ctx }: { name?: string; value: unknown; dep
     );
   }
   const arr = Array.isArray(value);
-  let entries = Object.entries(value as object);
+  let entries = Object.entries(value);
   const total = entries.length;
   if (ctx.match) entries = entries.filter(([k, v]) => k.toLowerCase().includes(ctx.q) || ctx.match!(v));
   const expanded = open ?? (ctx.match ? true : depth < 2 && total <= 50);

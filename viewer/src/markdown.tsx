@@ -46,7 +46,7 @@ type Defs = Map<string, Definition>;
 
 function collectDefs(node: Nodes, defs: Defs): void {
   if (node.type === 'definition') defs.set(node.identifier.toLowerCase(), node);
-  if ('children' in node) for (const c of node.children) collectDefs(c as Nodes, defs);
+  if ('children' in node) for (const c of node.children) collectDefs(c, defs);
 }
 
 function kids(node: Nodes, defs: Defs): ComponentChildren {

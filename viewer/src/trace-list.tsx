@@ -186,7 +186,7 @@ export function TraceList() {
     } else if (e.key === 'ArrowUp' || e.key === 'k') {
       e.preventDefault();
       setActive((a) => Math.max(0, a - 1));
-    } else if (e.key === 'Enter' && shown[active]) location.hash = traceHref(shown[active]!.id);
+    } else if (e.key === 'Enter' && shown[active]) location.hash = traceHref(shown[active].id);
   });
 
   const filtersOn = status || createdBy || from || to || text || kind || model;

@@ -16,6 +16,11 @@ import { EXIT } from '../exit-codes.js';
 import { jsonForTerminal, terminalSafe } from '../output.js';
 import { readSse } from '../sse-reader.js';
 import { parseNonNegativeInt, parsePositiveInt } from './parse.js';
+import { backoffDelay, type BackoffPolicy } from '../../core/backoff.js';
+import { SSE_DONE } from '../../core/sse.js';
+
+/** Waits before resuming a dropped stream: 250 ms after a clean end, doubling per failure up to 5 s. */
+const RESUME_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 5000 };
 
 interface TailFlags extends StoreFlags {
   since: number;
@@ -74,7 +79,7 @@ async function tailRemote(
       const res = await client.fetch(`/traces/${id}/events?stream=true`, { signal, headers });
       failures = 0;
       for await (const m of readSse(res.body!)) {
-        if (m.data === '[DONE]') return EXIT.OK;
+        if (m.data === SSE_DONE) return EXIT.OK;
         const ev = JSON.parse(m.data) as TraceEvent;
         if (ev.seq <= last) continue;
         print(ev);
@@ -86,7 +91,7 @@ async function tailRemote(
       if (++failures > flags.retries) throw err;
     }
     if (signal.aborted) break;
-    const delay = Math.min(5000, 250 * 2 ** Math.min(failures, 5));
+    const delay = backoffDelay(failures + 1, RESUME_BACKOFF);
     io.err.write(c.dim(`connection lost; resuming after seq ${last} in ${delay} ms`) + '\n');
     await new Promise<void>((resolve) => {
       const t = setTimeout(done, delay);

@@ -1,7 +1,7 @@
 // Per-key chains of operations: the operations of one key run one after the other (in
 // call order, each starting after the previous one settled); different keys run freely.
 // The FileStore keys by trace id so that appends, archive and remove of one trace never
-// overlap.
+// overlap; the write API so that the batches of one trace apply in order.
 export class SerialQueue {
   /** Key -> the settled tail of its chain; present only while an operation is queued or running. */
   readonly #tails = new Map<string, Promise<void>>();
@@ -33,6 +33,11 @@ export class SerialQueue {
   /** True while an operation of `key` is queued or running. */
   busy(key: string): boolean {
     return this.#tails.has(key);
+  }
+
+  /** Settles once the operations queued so far for `key` have settled. */
+  idle(key: string): Promise<void> {
+    return this.#tails.get(key) ?? Promise.resolve();
   }
 
   /** Settles once every operation queued so far has settled. */
