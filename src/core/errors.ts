@@ -218,6 +218,8 @@ export const WARNING_CODES = {
   LT_WARN_AI_SDK: 'the AI SDK integration could not record something (never thrown into the SDK)',
   LT_WARN_OPENAI_AGENTS: 'the OpenAI Agents SDK processor could not record something (never thrown into the SDK)',
   LT_WARN_LANGCHAIN: 'the LangChain handler could not record something (never thrown into LangChain)',
+  LT_WARN_OTEL: 'the OpenTelemetry span processor could not record something (never thrown into OTel)',
+  LT_WARN_OTLP: 'the OTLP receiver could not complete a trace after its spans were answered',
 } as const;
 
 export type WarningCode = keyof typeof WARNING_CODES;
