@@ -24,5 +24,3 @@ export {
 } from './export-trace.js';
 export { openTracer, type OpenTracerOptions, type OpenedTracer } from './open-tracer.js';
 export { findViewerDir } from './viewer.js';
-export { runDemoAgent, newDemoSession, type DemoOptions, type DemoSession } from '../demo/agent.js';
-export { startDemoLoop, type DemoLoop, type DemoLoopOptions } from '../demo/demo-loop.js';

@@ -12,23 +12,10 @@ interface Entry {
   owner?: string;
 }
 
-export interface MemoryStoreOptions {
-  /** Fails every append with this error while set (for failure tests). */
-  failWith?: Error;
-}
-
 export class MemoryStore implements TraceStore {
   readonly name = 'memory';
   readonly #traces = new Map<string, Entry>();
-  /** Set to an Error to make appends fail (tests of the retry path). */
-  failWith: Error | undefined;
-
-  constructor(options: MemoryStoreOptions = {}) {
-    this.failWith = options.failWith;
-  }
-
   async append(traceId: string, events: readonly TraceEvent[], info: TraceInfo): Promise<void> {
-    if (this.failWith) throw this.failWith;
     let entry = this.#traces.get(traceId);
     const last = entry ? entry.events.length : 0;
     if (events.length > 0 && events[0]!.seq !== last + 1)

@@ -14,3 +14,5 @@ export const kAdd = Symbol('livetrace.add');
 export const kPatch = Symbol('livetrace.patch');
 export const kUsage = Symbol('livetrace.usage');
 export const kFeed = Symbol('livetrace.feed');
+export const kForget = Symbol('livetrace.forgetSubscription');
+export const kLateCall = Symbol('livetrace.lateCall');

@@ -50,6 +50,8 @@ import {
   kPatch,
   kSetStatus,
   kSpawn,
+  kForget,
+  kLateCall,
   kSubscribe,
   kUpdate,
   kUsage,
@@ -149,8 +151,7 @@ export class Trace {
   readonly #onAbort = (): void => {
     this.markCancelled(abortReason(this.#signal));
   };
-  /** Calls ignored because the trace was closed. */
-  lateCalls = 0;
+  #lateCalls = 0;
 
   /** @internal use tracer.create()/tracer.load() */
   constructor(
@@ -470,9 +471,19 @@ export class Trace {
     if (!sub.done) this.#subs.add(sub);
   }
 
-  /** @internal */
-  forgetSubscription(sub: Subscription): void {
+  /** @internal a subscription ended: nothing to end on release. */
+  [kForget](sub: Subscription): void {
     this.#subs.delete(sub);
+  }
+
+  /** Calls ignored because the trace was closed (read-only; counted by the tracer). */
+  get lateCalls(): number {
+    return this.#lateCalls;
+  }
+
+  /** @internal counts one ignored call. */
+  [kLateCall](): void {
+    this.#lateCalls++;
   }
 
   // ---- internals used by NodeHandle ---------------------------------------------------

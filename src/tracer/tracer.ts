@@ -29,7 +29,7 @@ import type { TraceStore } from '../store/store.js';
 import { contextStorage } from './context.js';
 import { NodeHandle } from './node-handle.js';
 import { resolveFlush, resolveLimits, resolveShared, type Limits, type TracerOptions } from './options.js';
-import { kFeed, kInit, kLogOf, kSubscribe } from './symbols.js';
+import { kFeed, kForget, kInit, kLateCall, kLogOf, kSubscribe } from './symbols.js';
 import { Trace, type TraceHost } from './trace.js';
 import { WriteBehind, type TraceLog } from './write-behind.js';
 import { isActive } from '../core/status.js';
@@ -472,7 +472,7 @@ export class Tracer {
               if ((await this.store.info(id)) === undefined && (await this.store.read(id, { limit: 1 })).length === 0)
                 throw new TraceNotFoundError(id);
             },
-        onClose: (s) => this.#traces.get(id)?.forgetSubscription(s),
+        onClose: (s) => this.#traces.get(id)?.[kForget](s),
         endSeq: async () => {
           const loaded = this.#traces.get(id);
           if (loaded) return loaded.isComplete ? loaded.lastSeq : undefined;
@@ -493,7 +493,7 @@ export class Tracer {
 
   #late(trace: Trace, call: string, state: string): void {
     this.stats.lateCalls++;
-    trace.lateCalls++;
+    trace[kLateCall]();
     if (this.strict) throw new TraceClosedError(trace.id, state, call);
     if (this.#warnedTraces.has(trace)) return;
     this.#warnedTraces.add(trace);
