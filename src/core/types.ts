@@ -203,14 +203,7 @@ export interface TraceSnapshot {
 
 /** Listing order: a field, `-` for descending. Default `-created_at` (newest first). */
 export type ListSort =
-  | 'created_at'
-  | '-created_at'
-  | 'duration'
-  | '-duration'
-  | 'tokens'
-  | '-tokens'
-  | 'cost'
-  | '-cost';
+  'created_at' | '-created_at' | 'duration' | '-duration' | 'tokens' | '-tokens' | 'cost' | '-cost';
 
 /**
  * A listing: filters (all must hold), an order and a page. The search fields (`q` to
