@@ -106,6 +106,7 @@ export async function createServer(serverOptions?: CreateServerOptions): Promise
       : options.otlp instanceof OtlpReceiver
         ? options.otlp
         : new OtlpReceiver(tracer, options.otlp);
+  if (otlp && options.cluster) otlp.cluster = options.cluster;
   const writeBodyLimit = options.writeBodyLimit ?? 1024 * 1024;
   const state: ServerState = { tracer, basePath, streams, viewerDir, otlp, auth, writeBodyLimit };
   app.decorate('livetrace', state);
@@ -144,6 +145,7 @@ export async function createServer(serverOptions?: CreateServerOptions): Promise
     ...(auth ? { tokens: auth } : {}),
     tracer,
     streams,
+    ...(otlp ? { keepLoaded: (id: string) => otlp.isAssembling(id) } : {}),
     closeTracer: options.closeTracer ?? ownsTracer,
     prefix: basePath,
   });
