@@ -26,6 +26,7 @@ import { canSee, type Principal } from './auth.js';
 import type { ReceivedSpan } from './otlp-decode.js';
 import { intOption } from '../core/int-option.js';
 import type { Cluster } from './cluster/cluster.js';
+import type { HeavyWork } from './heavy-work.js';
 
 /** Where an export request came from: what forwarding it to another instance needs. */
 export interface ExportOrigin {
@@ -125,6 +126,8 @@ export class OtlpReceiver {
   #closed = false;
   /** Spans that waited in an assembly dropped under us (its trace released elsewhere), for the next open. */
   readonly #carried = new Map<string, ReceivedSpan[]>();
+  /** Bounds loading stored traces (the read side's heavy work: beyond it, 503 LT_ERR_BUSY). Set by the server. */
+  heavy: HeavyWork | undefined;
   /** Several servers: forwarding, shared waiting spans, adoption. Set by the server. */
   cluster: Cluster | undefined;
 
@@ -333,7 +336,8 @@ export class OtlpReceiver {
       }
       const live = this.tracer.get(id);
       // A lease held by another instance: TraceLockedError (the cluster forwards the spans there).
-      trace = live && !live.isReleased ? live : await this.tracer.load(id);
+      const load = (): Promise<Trace> => this.tracer.load(id);
+      trace = live && !live.isReleased ? live : await (this.heavy ? this.heavy.run('trace loads', load) : load());
       if (this.cluster && trace !== live) {
         // Taken over (its holder died, or released it): what waited for parents there waits here.
         try {

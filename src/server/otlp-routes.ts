@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import {
+  BusyError,
   ForbiddenError,
   HolderUnavailableError,
   InvalidArgumentError,
@@ -103,7 +104,8 @@ export const otlpPlugin: FastifyPluginAsync<OtlpRoutesOptions> = async (app: Fas
   app.setErrorHandler((err, req, reply) => {
     const e = toHttpError(err);
     // OTLP exporters retry a 503 (after Retry-After): spans are recorded once by span id.
-    if (err instanceof HolderUnavailableError) void reply.header('retry-after', String(err.retryAfter));
+    if (err instanceof HolderUnavailableError || err instanceof BusyError)
+      void reply.header('retry-after', String(err.retryAfter));
     else if (e.status >= 500) req.log.error({ err }, 'livetrace OTLP receiver error');
     void reply.code(e.status).send(e.body);
   });

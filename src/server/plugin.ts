@@ -74,6 +74,7 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
         ? options.write
         : new TraceWriter(tracer, options.write);
   if (writer && options.cluster) writer.cluster = options.cluster;
+  if (writer) writer.heavy ??= heavy;
   if (writer && options.keepLoaded) writer.keepLoaded = options.keepLoaded;
   const views = new FinishedViews();
   let closing = false;

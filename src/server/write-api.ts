@@ -26,6 +26,7 @@ import { intOption } from '../core/int-option.js';
 import { SerialQueue } from '../core/serial-queue.js';
 import type { Cluster } from './cluster/cluster.js';
 import type { StoredAnswer } from './cluster/shared-state.js';
+import type { HeavyWork } from './heavy-work.js';
 
 /** Metadata key under which a node keeps the client ref it was created with. */
 export const REF_KEY = 'livetrace.ref';
@@ -476,6 +477,8 @@ export class TraceWriter {
   #closed = false;
   /** Several servers: forwarding to a trace's holder, idempotency answers shared in Redis. Set by the server. */
   cluster: Cluster | undefined;
+  /** Bounds loading stored traces (a whole log read and reduced) with the read side's heavy work. Set by the server. */
+  heavy: HeavyWork | undefined;
   /** Traces the idle sweep must not release (the OTLP receiver still assembles them). */
   keepLoaded: ((traceId: string) => boolean) | undefined;
 
@@ -617,7 +620,10 @@ export class TraceWriter {
     const loaded = this.tracer.get(id);
     // Released by the idle sweep a moment ago: let the release finish, then load again.
     if (loaded?.isReleased) await loaded.release().catch(() => undefined);
-    const trace = loaded && !loaded.isReleased ? loaded : await this.tracer.load(id);
+    const trace =
+      loaded && !loaded.isReleased
+        ? loaded
+        : await (this.heavy ? this.heavy.run('trace loads', () => this.tracer.load(id)) : this.tracer.load(id));
     return this.#held.get(id) ?? this.#hold(trace);
   }
 
