@@ -38,6 +38,14 @@ export const ERROR_CODES = {
   LT_ERR_BAD_REQUEST: { message: 'malformed HTTP request', status: 400 },
   LT_ERR_REQUEST_TIMEOUT: { message: 'request timed out', status: 408 },
   LT_ERR_BUSY: { message: 'the server is busy; retry later', status: 503 },
+  LT_ERR_HOLDER_UNAVAILABLE: {
+    message: 'the server instance writing this trace does not answer; retry later',
+    status: 503,
+  },
+  LT_ERR_HOLDER_FAILED: {
+    message: 'the server instance writing this trace failed during the request; it may have been applied',
+    status: 502,
+  },
   LT_ERR_INTERNAL: { message: 'internal error', status: 500 },
 } as const satisfies Record<string, ErrorSpec>;
 
@@ -115,10 +123,36 @@ export class TraceRunningError extends LivetraceError {
 }
 
 export class TraceLockedError extends LivetraceError {
+  /** The lease owner holding the trace, when the store names it. */
+  readonly owner: string | undefined;
   constructor(traceId: string, owner?: string) {
     super(
       'LT_ERR_TRACE_LOCKED',
       `trace ${traceId} is live in another writer${owner ? ` (${owner})` : ''}; only one process may write a trace at a time`,
+    );
+    this.owner = owner;
+  }
+}
+
+/** Several servers: the instance holding a trace's lease did not answer a forwarded request (and its lease has not expired yet). */
+export class HolderUnavailableError extends LivetraceError {
+  /** Seconds after which a retry is likely to be served (the holder's lease expires by then). */
+  readonly retryAfter: number;
+  constructor(traceId: string, retryAfter: number) {
+    super(
+      'LT_ERR_HOLDER_UNAVAILABLE',
+      `the server instance writing trace ${traceId} does not answer; this instance takes the trace over once its lease expires: retry in ${retryAfter} s`,
+    );
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** Several servers: the holder of a trace failed while it handled a forwarded write batch. */
+export class HolderFailedError extends LivetraceError {
+  constructor(traceId: string) {
+    super(
+      'LT_ERR_HOLDER_FAILED',
+      `the server instance writing trace ${traceId} failed during the request: the batch may or may not have been applied; retry it with the same Idempotency-Key`,
     );
   }
 }

@@ -154,6 +154,16 @@ export class RedisHub implements EventHub {
     };
   }
 
+  /** Key prefix of this hub's streams (other Redis users of a deployment, e.g. the server cluster, share it). */
+  get prefix(): string {
+    return this.#opts.prefix;
+  }
+
+  /** Extra ioredis options this hub was given (tls, username...). */
+  get redisOptions(): object {
+    return this.#opts.redis;
+  }
+
   publish(traceId: string, events: readonly TraceEvent[]): void {
     if (this.#closed || events.length === 0) return;
     const set = this.#in.listeners.get(traceId);
