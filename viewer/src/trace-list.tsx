@@ -125,14 +125,14 @@ export function TraceList() {
   // A server without the text query: the search box filters the loaded page instead.
   const [localSearch, setLocalSearch] = useState(false);
   useEffect(() => {
-    if (!q) return;
+    if (!q && sort === '-created_at') return;
     const abort = new AbortController();
     serverSearches(abort.signal).then(
       (yes) => setLocalSearch(!yes),
       () => undefined,
     );
     return () => abort.abort();
-  }, [q]);
+  }, [q, sort]);
 
   useEffect(() => {
     const abort = new AbortController();
@@ -157,8 +157,9 @@ export function TraceList() {
     };
   }, [params, poll]);
 
-  // The server sorts (`sort`); the page is sorted here too, stably, so the order holds
-  // on a server without that parameter (then within the page only).
+  // The server searches and sorts (`q`, `sort`: missing values sort as -1, so last when
+  // descending, first when ascending) and its order is kept; a server without search gets
+  // the page filtered and sorted here instead (then within the page only).
   const hl = q.toLowerCase();
   const shown = useMemo(() => {
     const page =
@@ -167,7 +168,7 @@ export function TraceList() {
             [t.id, t.label, t.agent_name, t.created_by, t.session_id].some((v) => v?.toLowerCase().includes(hl)),
           )
         : (traces ?? []);
-    return sortPage(page, sort);
+    return localSearch ? sortPage(page, sort) : page;
   }, [traces, sort, localSearch, hl]);
   const pick = (id: string, on: boolean) =>
     setPicked((p) => (on ? [...p.filter((x) => x !== id), id].slice(-2) : p.filter((x) => x !== id)));
