@@ -10,6 +10,7 @@
 //   file/trace-log.ts         opening, appending to and reading one trace's log and info
 //   file/info-writer.ts       info.json writes and their throttling
 //   file/listing.ts           the listing index: list(), locating a trace's folder
+//   file/search-index.ts      the search index: list() with q, facets, ranges, sorts
 //   file/leases.ts            single-writer leases held
 //   file/archive.ts           gzip archive and back
 import { promises as fsp } from 'node:fs';
@@ -29,6 +30,8 @@ import { InfoWriter } from './file/info-writer.js';
 import { FileLayout, ioError, isCode, traceFiles } from './file/layout.js';
 import { HeldLeases } from './file/leases.js';
 import { Listing } from './file/listing.js';
+import { SearchIndex } from './file/search-index.js';
+import { searchPlan } from '../core/search.js';
 import { encodeBatch, parseLog } from './file/log-file.js';
 import { SerialQueue } from '../core/serial-queue.js';
 import { assertSameLog, openTraceLog, readInfo, readLog, truncateLog, writeBatch } from './file/trace-log.js';
@@ -76,6 +79,7 @@ export class FileStore implements TraceStore {
   readonly #open: DescriptorCache;
   readonly #info: InfoWriter;
   readonly #listing: Listing;
+  readonly #search: SearchIndex;
   readonly #leases: HeldLeases;
   /** Traces this store has written: a missing folder for one of them is an I/O failure, not a new trace. */
   readonly #known = new Set<string>();
@@ -121,6 +125,7 @@ export class FileStore implements TraceStore {
       },
     });
     this.#listing = new Listing(this.#layout, this.#fileMode, this.#dirMode);
+    this.#search = new SearchIndex(this.#layout, this.#fileMode);
     this.#leases = new HeldLeases(this.#layout, this.#fileMode, this.#dirMode);
   }
 
@@ -150,12 +155,16 @@ export class FileStore implements TraceStore {
   }
 
   async list(query: ListQuery = {}): Promise<ListResult> {
-    return this.#listing.page(query, (e) => {
+    const infoOf = (e: { id: string; d: string }): Promise<TraceInfo | undefined> => {
       const pending = this.#open.peek(e.id)?.pendingInfo;
       return pending
         ? Promise.resolve({ ...pending })
         : readInfo(e.id, traceFiles(this.#layout.traceDir(e.d, e.id))).catch(() => undefined);
-    });
+    };
+    const plan = searchPlan(query);
+    if (plan.plain) return this.#listing.page(query, infoOf);
+    await this.#search.load(() => this.#listing.entries());
+    return this.#search.page(query, plan, await this.#listing.entries(), infoOf);
   }
 
   async remove(traceId: string): Promise<boolean> {
@@ -171,6 +180,7 @@ export class FileStore implements TraceStore {
       );
       await fsp.rm(dir, { recursive: true, force: true });
       await this.#listing.recordRemoval(traceId);
+      await this.#search.recordRemoval(traceId);
       this.#known.delete(traceId);
       return existed;
     });
@@ -215,6 +225,8 @@ export class FileStore implements TraceStore {
       const t = this.#open.peek(traceId);
       if (t) this.#info.flush(t);
       await this.#open.evict(traceId);
+      // The next writer's records must come after ours.
+      await this.#search.flush().catch(() => undefined);
     });
     await this.#leases.release(traceId, owner);
   }
@@ -240,8 +252,9 @@ export class FileStore implements TraceStore {
    * the index file was deleted or damaged by hand; the store does it by itself when the
    * index is missing.
    */
-  rebuildIndex(): Promise<void> {
-    return this.#listing.rebuild();
+  async rebuildIndex(): Promise<void> {
+    await this.#listing.rebuild();
+    await this.#search.rebuild(() => this.#listing.entries());
   }
 
   // ---- append -------------------------------------------------------------------------
@@ -267,8 +280,10 @@ export class FileStore implements TraceStore {
     else delete stored.archived_at;
     const oldSize = t.size;
     try {
-      // The index record goes first: if the batch then fails, the record only names a
-      // status the info file does not have yet, which list() checks.
+      // The search record goes first (words of a batch that then fails are only false
+      // hits until its retry), then the index record: if the batch then fails, the record
+      // only names a status the info file does not have yet, which list() checks.
+      await this.#search.record(traceId, events, stored);
       const changed = await this.#listing.record(t, stored);
       if (events.length > 0) await writeBatch(t, encodeBatch(events), this.durability === 'fsync');
       // Writing info also proves the folder is still where it should be: a log fd keeps
@@ -337,6 +352,7 @@ export class FileStore implements TraceStore {
   async #close(): Promise<void> {
     await this.#queue.settled();
     this.#info.close();
+    await this.#search.close();
     await this.#open.closeAll();
     await this.#leases.releaseAll();
   }

@@ -74,6 +74,12 @@ export class Listing {
     await this.#index.refresh();
   }
 
+  /** The loaded listing entries (id -> entry), refreshed with other processes' records. */
+  async entries(): Promise<ReadonlyMap<string, IndexEntry>> {
+    await this.load(true);
+    return this.#index.entries;
+  }
+
   /** Records changed listing fields of an open trace; true if there was a change. */
   async record(t: OpenTrace, info: TraceInfo): Promise<boolean> {
     const entry = entryOf(info, t.date);
