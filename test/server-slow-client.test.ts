@@ -107,9 +107,12 @@ describe('slow SSE clients', () => {
     await writeMany(s, t.id, 20_000, () => undefined);
     while (![...s.app.livetrace.streams.streams].some((st) => st.res.writableNeedDrain))
       await new Promise((r) => setTimeout(r, 10));
-    const t0 = Date.now();
+    const [stream] = [...s.app.livetrace.streams.streams];
+    assert.ok(stream);
+    // The client still reads nothing (and never will): close() resolves because the server
+    // cuts its stream (the client resumes by Last-Event-ID), not because it was drained.
     await s.close();
-    assert.ok(Date.now() - t0 < 10_000, `closed in ${Date.now() - t0} ms`);
+    assert.equal(stream.res.destroyed, true, 'the stalled stream was cut');
     res.destroy();
   });
 
