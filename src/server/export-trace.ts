@@ -1,6 +1,6 @@
 // Export documents: `json` is livetrace's own format (the snapshot plus the full event log,
 // re-importable by `livetrace import`); `otlp` is an OTLP/JSON ExportTraceServiceRequest.
-import { InvalidArgumentError, TraceNotFoundError } from '../core/errors.js';
+import { InvalidArgumentError, TraceNotFoundError, shownValue } from '../core/errors.js';
 import type { TraceEvent, TraceSnapshot } from '../core/types.js';
 import { toOtlp, type OtlpExportTraceServiceRequest } from '../otel/otlp.js';
 import type { Tracer } from '../tracer/tracer.js';
@@ -22,7 +22,7 @@ export function exportFormatOf(value: unknown): ExportFormat {
   if (value === undefined || value === '' || value === 'json') return 'json';
   if (value === 'otlp') return 'otlp';
   throw new InvalidArgumentError(
-    `export format must be "json" or "otlp", got ${JSON.stringify(String(value).slice(0, 40))}`,
+    `export format must be "json" or "otlp", got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : shownValue(value)}`,
   );
 }
 
