@@ -231,7 +231,7 @@ describe('subscriptions to a trace written by another tracer, over a shared hub'
     for (let i = 0; i < t.lastSeq; i++) {
       const r = await sub.next();
       assert.equal(r.done, false);
-      got.push(r.value!.seq);
+      got.push(r.value.seq);
     }
     // Caught up. The next store check of the end finds the trace finished, and the events
     // that finished it reached the subscriber through the hub during that check.
