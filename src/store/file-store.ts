@@ -163,18 +163,21 @@ export class FileStore implements TraceStore {
     return readInfo(traceId, traceFiles(this.#layout.traceDir(date, traceId)));
   }
 
+  /** The latest info of a listed trace: this process's pending one, else its info file. */
+  readonly #infoOf = (e: { id: string; d: string }): Promise<TraceInfo | undefined> => {
+    const pending = this.#open.peek(e.id)?.pendingInfo;
+    return pending
+      ? Promise.resolve({ ...pending })
+      : readInfo(e.id, traceFiles(this.#layout.traceDir(e.d, e.id))).catch(() => undefined);
+  };
+
   async list(query: ListQuery = {}): Promise<ListResult> {
-    const infoOf = (e: { id: string; d: string }): Promise<TraceInfo | undefined> => {
-      const pending = this.#open.peek(e.id)?.pendingInfo;
-      return pending
-        ? Promise.resolve({ ...pending })
-        : readInfo(e.id, traceFiles(this.#layout.traceDir(e.d, e.id))).catch(() => undefined);
-    };
+    const infoOf = this.#infoOf;
     const plan = searchPlan(query);
     if (plan.plain) return this.#listing.page(query, infoOf);
     const search = this.#search;
     if (!search) throw new UnsupportedError(`file store ${this.dir} was opened with search: false; it cannot search`);
-    await search.load(() => this.#listing.entries());
+    await search.load(() => this.#listing.entries(), infoOf);
     return search.page(query, plan, await this.#listing.entries(), infoOf);
   }
 
@@ -265,7 +268,7 @@ export class FileStore implements TraceStore {
    */
   async rebuildIndex(): Promise<void> {
     await this.#listing.rebuild();
-    await this.#search?.rebuild(() => this.#listing.entries());
+    await this.#search?.rebuild(() => this.#listing.entries(), this.#infoOf);
   }
 
   // ---- append -------------------------------------------------------------------------
