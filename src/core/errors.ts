@@ -2,6 +2,8 @@
 // an HTTP status for the server, and a class so callers can `instanceof`. docs/errors.md
 // is kept in sync by test/errors-doc.test.ts.
 
+import type { TraceEvent } from './types.js';
+
 export interface ErrorSpec {
   readonly message: string;
   readonly status: number;
@@ -182,8 +184,8 @@ export class StoreConflictError extends LivetraceError {
 /** `flush()`/`release()` could not store every event. `pending` holds what is not stored. */
 export class FlushError extends LivetraceError {
   readonly traceId: string;
-  readonly pending: readonly import('./types.js').TraceEvent[];
-  constructor(traceId: string, pending: readonly import('./types.js').TraceEvent[], cause: unknown) {
+  readonly pending: readonly TraceEvent[];
+  constructor(traceId: string, pending: readonly TraceEvent[], cause: unknown) {
     super('LT_ERR_FLUSH', `trace ${traceId}: ${pending.length} event(s) not stored: ${errorMessage(cause)}`, { cause });
     this.traceId = traceId;
     this.pending = pending;
@@ -263,6 +265,20 @@ export interface LivetraceWarning {
   message: string;
   traceId?: string;
   count?: number;
+}
+
+/**
+ * How a usage error shows the bad value it got: its text and its type, e.g. `-1 (number)`,
+ * `[object Object] (object)`. Never throws (a value whose toString throws is "unprintable").
+ */
+export function shownValue(value: unknown): string {
+  let text: string;
+  try {
+    text = String(value);
+  } catch {
+    text = 'unprintable';
+  }
+  return `${text} (${typeof value})`;
 }
 
 export function errorMessage(err: unknown): string {

@@ -496,7 +496,7 @@ export class RedisHub implements EventHub {
       const sub = this.#conn.sub;
       if (!sub) return;
       try {
-        if (this.#in.clientId === undefined) this.#in.clientId = (await sub.client('ID')) as number;
+        if (this.#in.clientId === undefined) this.#in.clientId = await sub.client('ID');
         const traces = [...this.#in.cursors.keys()];
         if (traces.length === 0) return;
         const reply = (await sub.call(

@@ -56,7 +56,7 @@ export type LivetraceServer = FastifyInstance & { livetrace: ServerState };
 
 export function normalizeBasePath(p: string | undefined): string {
   const path = p ?? DEFAULT_BASE_PATH;
-  if (typeof path !== 'string' || !/^\/[A-Za-z0-9._~\/-]*$/.test(path) || path.includes('//')) {
+  if (typeof path !== 'string' || !/^\/[A-Za-z0-9._~/-]*$/.test(path) || path.includes('//')) {
     throw new InvalidArgumentError(`option basePath must be a URL path like "/v1/trace", got ${JSON.stringify(path)}`);
   }
   const trimmed = path.replace(/\/+$/, '');

@@ -598,7 +598,7 @@ export class TraceWriter {
       this.#keys.set(id, keys);
       return keys;
     }
-    this.#keys.set(id, (keys = new Map()));
+    this.#keys.set(id, (keys = new Map<string, KeyEntry>()));
     if (this.#keys.size > this.options.maxTraces + 1000) this.#keys.delete(this.#keys.keys().next().value!);
     return keys;
   }

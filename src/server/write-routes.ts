@@ -22,7 +22,8 @@ export const WRITE_ROUTES = ['/traces/:id/ops'];
 /** Parses a JSON body read as bytes (the plugin reads every body as a Buffer). */
 export function jsonBody(body: unknown): unknown {
   if (body === undefined || body === null) return undefined;
-  const buf = Buffer.isBuffer(body) ? body : Buffer.from(String(body));
+  if (!Buffer.isBuffer(body) && typeof body !== 'string') return body; // already parsed
+  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body);
   if (buf.length === 0) return undefined;
   try {
     return JSON.parse(buf.toString('utf8')) as unknown;
