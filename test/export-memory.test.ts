@@ -17,6 +17,10 @@ import { FileStore } from '../src/store/file-store.js';
 import { Tracer } from '../src/tracer/tracer.js';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { createStoreFromUrl } from '../src/store/from-url.js';
+import { EXPORT_PAGE_SIZE, toExport } from '../src/server/export-trace.js';
+import { jsonForTerminal } from '../src/cli/output.js';
+import { PG_URL, dropSchema, pgSkip, uniqueName } from './fixtures/services.js';
 import { LOG_BYTES, peakRss, readExport, writeBigTrace, type BigLog } from './fixtures/big-trace.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -194,4 +198,67 @@ function fixture(): Promise<Fixture> {
     await tracer.close();
     return { dir, big, small: { id: small.id, lastSeq: small.lastSeq } };
   })());
+}
+
+// Every store, through the real CLI: pages of events spanning several export pages come out
+// complete, in order, and byte for byte in the export format (the document `toExport` builds,
+// serialized whole, as the CLI wrote before it streamed), to a file and to stdout alike.
+const pgSkipped = await pgSkip();
+for (const kind of ['sqlite', 'postgres'] as const) {
+  test(
+    `\`livetrace export --store ${kind}\` streams a multi-page log in the export format, to a file and to stdout`,
+    { skip: kind === 'postgres' ? pgSkipped : false },
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), `lt-export-${kind}-`));
+      cleanup.push(() => rm(dir, { recursive: true, force: true }));
+      let url = `sqlite:${join(dir, 'traces.db')}`;
+      if (kind === 'postgres') {
+        const schema = uniqueName('lt_export');
+        cleanup.push(() => dropSchema(schema));
+        url = `${PG_URL}?schema=${schema}`;
+      }
+      const tracer = new Tracer({ store: await createStoreFromUrl(url), exitHook: false });
+      try {
+        const t = await tracer.create({ agentName: 'paged' });
+        // Over two export pages of events, with text a terminal must not see raw.
+        for (let i = 0; i < EXPORT_PAGE_SIZE; i++) t.add({ i, note: 'bidi \u202e and \u0085' }).complete(i);
+        t.markComplete();
+        await t.release();
+        const events = await tracer.events(t.id);
+        assert.ok(events.length > 2 * EXPORT_PAGE_SIZE, `${events.length} events`);
+        const snapshot = await tracer.read(t.id);
+
+        const file = join(dir, 'export.json');
+        const toFile = await runCli(['export', t.id, '--store', url, '-o', file]);
+        assert.equal(toFile.code, 0, toFile.stderr);
+        const text = await readFile(file, 'utf8');
+        const doc = JSON.parse(text) as { exported_at: number };
+        assert.equal(text, JSON.stringify({ ...toExport(snapshot!, events), exported_at: doc.exported_at }) + '\n');
+
+        const toStdout = await runCli(['export', t.id, '--store', url]);
+        assert.equal(toStdout.code, 0, toStdout.stderr);
+        const shown = JSON.parse(toStdout.stdout) as { exported_at: number };
+        assert.equal(
+          toStdout.stdout,
+          jsonForTerminal(JSON.stringify({ ...toExport(snapshot!, events), exported_at: shown.exported_at })) + '\n',
+        );
+        assert.doesNotMatch(toStdout.stdout, /[\u202e\u0085]/, 'stdout escapes what a terminal must not see raw');
+      } finally {
+        await tracer.close();
+      }
+    },
+  );
+}
+
+async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [bin, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const [code] = (await once(child, 'close')) as [number | null];
+  return { code, stdout, stderr };
 }
