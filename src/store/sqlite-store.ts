@@ -181,20 +181,23 @@ export class SqliteStore implements TraceStore {
     }
     const where: string[] = [];
     const params: unknown[] = [];
+    /** One condition of the WHERE clause and the values of its `?` placeholders. */
+    const and = (condition: string, ...values: unknown[]): void => {
+      where.push(condition);
+      params.push(...values);
+    };
     if (query.status !== undefined) {
       const statuses = Array.isArray(query.status) ? query.status : [query.status];
       if (statuses.length === 0) return { traces: [] };
-      where.push(`status IN (${statuses.map(() => '?').join(',')})`);
-      params.push(...statuses);
+      and(`status IN (${statuses.map(() => '?').join(',')})`, ...statuses);
     }
-    if (query.createdBy !== undefined) (where.push('created_by = ?'), params.push(query.createdBy));
-    if (query.teamId !== undefined) (where.push('team_id = ?'), params.push(query.teamId));
-    if (query.tenantId !== undefined) (where.push('tenant_id = ?'), params.push(query.tenantId));
-    if (query.from !== undefined) (where.push('created_at >= ?'), params.push(query.from));
-    if (query.to !== undefined) (where.push('created_at <= ?'), params.push(query.to));
+    if (query.createdBy !== undefined) and('created_by = ?', query.createdBy);
+    if (query.teamId !== undefined) and('team_id = ?', query.teamId);
+    if (query.tenantId !== undefined) and('tenant_id = ?', query.tenantId);
+    if (query.from !== undefined) and('created_at >= ?', query.from);
+    if (query.to !== undefined) and('created_at <= ?', query.to);
     const cursor = decodeCursor(query.cursor);
-    if (cursor)
-      (where.push('(created_at < ? OR (created_at = ? AND id < ?))'), params.push(cursor[0], cursor[0], cursor[1]));
+    if (cursor) and('(created_at < ? OR (created_at = ? AND id < ?))', cursor[0], cursor[0], cursor[1]);
     const sql = `SELECT info, archived, archived_at FROM lt_traces ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
     const rows = this.#db!.prepare<unknown[], TraceRow>(sql).all(...params, limit + 1);
     return toPage(rows.map(rowToInfo), limit);

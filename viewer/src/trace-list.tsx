@@ -103,19 +103,22 @@ export function TraceList() {
     return () => clearTimeout(t);
   }, [text]);
 
-  const params: ListParams = {
-    status,
-    createdBy: createdBy.trim(),
-    from: toMs(from),
-    to: toMs(to),
-    limit: PAGE_SIZE,
-    cursor: cursors[cursors.length - 1],
-    q: q || undefined,
-    kind: kind || undefined,
-    model: model.trim() || undefined,
-    sort: sort === '-created_at' ? undefined : sort,
-  };
-  const key = JSON.stringify(params);
+  const cursor = cursors[cursors.length - 1];
+  const params = useMemo(
+    (): ListParams => ({
+      status,
+      createdBy: createdBy.trim(),
+      from: toMs(from),
+      to: toMs(to),
+      limit: PAGE_SIZE,
+      cursor,
+      q: q || undefined,
+      kind: kind || undefined,
+      model: model.trim() || undefined,
+      sort: sort === '-created_at' ? undefined : sort,
+    }),
+    [status, createdBy, from, to, cursor, q, kind, model, sort],
+  );
 
   useEffect(() => setCursors([undefined]), [status, createdBy, from, to, q, kind, model, sort]);
 
@@ -152,7 +155,7 @@ export function TraceList() {
       abort.abort();
       clearTimeout(t);
     };
-  }, [key, poll]);
+  }, [params, poll]);
 
   // The server searches and sorts (`q`, `sort`: missing values sort as -1, so last when
   // descending, first when ascending) and its order is kept; a server without search gets
