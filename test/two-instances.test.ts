@@ -3,7 +3,8 @@
 // process) and HTTP write batches go alternately to both instances; the instance that does
 // not hold the trace forwards them to the one that does. Then the holder is SIGKILLed
 // mid-trace: the other takes the trace over once the lease expired, with everything that
-// was acknowledged (spans waiting for their parent included).
+// was acknowledged (spans waiting for their parent included), and adopts a trace of the
+// dead instance that receives nothing more.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -34,7 +35,7 @@ function serve(dir: string, schema: string, prefix: string): Instance & { ready:
     '--tokens',
     join(dir, 'tokens.json'),
     '--otlp-quiet-ms',
-    '800',
+    '2000',
   ]);
   const inst = { proc, origin: '' };
   const ready = proc.line(/^(http:\/\/\S+?)\/?$/).then((m) => {
@@ -220,6 +221,16 @@ describe('two livetrace serve processes on one PostgreSQL store and one Redis hu
       assert.equal(r2.status, 200, JSON.stringify(r2.body));
       assert.equal(await w.end('c2', 'b'), '0');
       const sseB = follow(b, t);
+      // Another trace whose last span (its root) reached A just before A dies: nothing more
+      // will arrive for it. o-wait waits for a parent that never comes.
+      const o = (await w.start('o-root')).traceId;
+      await w.start('o-child', 'o-root');
+      const ghost = await w.start('ghost', 'o-root');
+      await w.start('o-wait', 'ghost');
+      assert.equal(await w.end('o-wait', 'a'), '0');
+      assert.equal(await w.end('o-child', 'a'), '0');
+      assert.equal(await w.end('o-root', 'a'), '0');
+      const sseO = follow(b, o);
 
       await a.proc.stop('SIGKILL');
 
@@ -246,6 +257,23 @@ describe('two livetrace serve processes on one PostgreSQL store and one Redis hu
         events.filter((e) => e.type === 'memory_add').map((e) => (e.data as { item: { id: string } }).item.id),
         ['before-kill-a', 'before-kill-b', 'after-kill'],
       );
+
+      // The orphan: B adopts it once A's lease expired (nothing else writes it) and completes it.
+      await sseO.done;
+      const orphan = await get<{ events: TraceEvent[] }>(b, `/traces/${o}/events?limit=10000`);
+      assertGapless(orphan.events);
+      assert.deepEqual(sseO.events, orphan.events);
+      const os = await get<TraceSnapshot>(b, `/traces/${o}`);
+      assert.equal(os.info.status, 'completed');
+      const on = (name: string) => os.nodes.find((n) => n.label === name)!;
+      assert.deepEqual(os.nodes.map((n) => n.label).sort(), ['o-child', 'o-root', 'o-wait']);
+      assert.deepEqual(on('o-child').parent_ids, [on('o-root').id]);
+      // Its parent never arrived: attached under the root at completion, real parent kept.
+      assert.deepEqual(on('o-wait').parent_ids, [on('o-root').id]);
+      assert.equal(on('o-wait').metadata?.['otel.parent_span_id'], ghost.spanId);
+      // No lease left behind: both traces completed and were released by B.
+      const leases = await pgExec(`SELECT * FROM "${schema}".leases WHERE trace_id = ANY($1)`, [[t, o]]);
+      assert.deepEqual(leases, []);
     } finally {
       await w.stop();
     }

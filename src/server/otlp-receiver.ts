@@ -216,7 +216,9 @@ export class OtlpReceiver {
       if (this.#traces.has(info.id) || this.#opening.has(info.id) || this.tracer.get(info.id)) continue;
       if (now - info.updated_at < quiet) continue;
       try {
-        await this.#assembly(info.id, [], undefined);
+        const a = await this.#assembly(info.id, [], undefined);
+        // Quiet since its last write: completes at the next sweep (root arrived) or rootlessMs after it.
+        if (typeof a !== 'string') a.lastArrival = Math.min(a.lastArrival, info.updated_at);
       } catch (err) {
         if (!(err instanceof TraceLockedError)) throw err;
       }

@@ -7,7 +7,8 @@
 //   file/layout.ts            every path
 //   core/serial-queue.ts      the per-trace queue (operations of one trace never overlap)
 //   file/descriptor-cache.ts  the LRU of open logs
-//   file/trace-log.ts         opening, appending to and reading one trace's log and info
+//   file/trace-log.ts         opening and appending to one trace's log, reading its info
+//   file/log-reader.ts        ranged reads of a log (plain or archived) in constant memory
 //   file/info-writer.ts       info.json writes and their throttling
 //   file/listing.ts           the listing index: list(), locating a trace's folder
 //   file/search-index.ts      the search index: list() with q, facets, ranges, sorts
@@ -32,9 +33,10 @@ import { HeldLeases } from './file/leases.js';
 import { Listing } from './file/listing.js';
 import { SearchIndex } from './file/search-index.js';
 import { searchPlan } from '../core/search.js';
-import { encodeBatch, parseLog } from './file/log-file.js';
+import { encodeBatch } from './file/log-file.js';
+import { LogReader } from './file/log-reader.js';
 import { SerialQueue } from '../core/serial-queue.js';
-import { assertSameLog, openTraceLog, readInfo, readLog, truncateLog, writeBatch } from './file/trace-log.js';
+import { assertSameLog, openTraceLog, readInfo, truncateLog, writeBatch } from './file/trace-log.js';
 import type { ReadOptions, TraceStore } from './store.js';
 import { intOption } from '../core/int-option.js';
 import { isActive } from '../core/status.js';
@@ -81,6 +83,8 @@ export class FileStore implements TraceStore {
   readonly #listing: Listing;
   readonly #search: SearchIndex;
   readonly #leases: HeldLeases;
+  /** Ranged reads of the logs (an index of line starts per trace, parked archive streams). */
+  readonly #reader = new LogReader();
   /** Traces this store has written: a missing folder for one of them is an I/O failure, not a new trace. */
   readonly #known = new Set<string>();
   #closing: Promise<void> | undefined;
@@ -125,7 +129,7 @@ export class FileStore implements TraceStore {
       },
     });
     this.#listing = new Listing(this.#layout, this.#fileMode, this.#dirMode);
-    this.#search = new SearchIndex(this.#layout, this.#fileMode);
+    this.#search = new SearchIndex(this.#layout, this.#fileMode, this.#reader);
     this.#leases = new HeldLeases(this.#layout, this.#fileMode, this.#dirMode);
   }
 
@@ -140,9 +144,8 @@ export class FileStore implements TraceStore {
     assertValidId(traceId);
     const date = await this.#locate(traceId);
     if (date === undefined) return [];
-    const buf = await readLog(traceId, traceFiles(this.#layout.traceDir(date, traceId)));
-    if (!buf) return [];
-    return parseLog(buf, traceId, Math.max(0, options.since ?? 0), options.limit);
+    const files = traceFiles(this.#layout.traceDir(date, traceId));
+    return this.#reader.read(traceId, files, Math.max(0, options.since ?? 0), options.limit);
   }
 
   async info(traceId: string): Promise<TraceInfo | undefined> {
@@ -151,7 +154,7 @@ export class FileStore implements TraceStore {
     if (pending) return { ...pending };
     const date = await this.#locate(traceId);
     if (date === undefined) return undefined;
-    return readInfo(traceId, traceFiles(this.#layout.traceDir(date, traceId)));
+    return readInfo(traceId, traceFiles(this.#layout.traceDir(date, traceId)), this.#reader);
   }
 
   async list(query: ListQuery = {}): Promise<ListResult> {
@@ -159,7 +162,7 @@ export class FileStore implements TraceStore {
       const pending = this.#open.peek(e.id)?.pendingInfo;
       return pending
         ? Promise.resolve({ ...pending })
-        : readInfo(e.id, traceFiles(this.#layout.traceDir(e.d, e.id))).catch(() => undefined);
+        : readInfo(e.id, traceFiles(this.#layout.traceDir(e.d, e.id)), this.#reader).catch(() => undefined);
     };
     const plan = searchPlan(query);
     if (plan.plain) return this.#listing.page(query, infoOf);
@@ -173,6 +176,7 @@ export class FileStore implements TraceStore {
       const date = await this.#locate(traceId);
       if (date === undefined) return false;
       await this.#open.evict(traceId);
+      this.#reader.forget(traceId);
       const dir = this.#layout.traceDir(date, traceId);
       const existed = await fsp.stat(dir).then(
         () => true,
@@ -191,12 +195,13 @@ export class FileStore implements TraceStore {
     return this.#queue.run(traceId, async () => {
       const t = await this.#openTrace(traceId, false);
       if (!t) throw new TraceNotFoundError(traceId);
-      const info = t.pendingInfo ?? (await readInfo(traceId, t.files));
+      const info = t.pendingInfo ?? (await readInfo(traceId, t.files, this.#reader));
       if (!info) throw new TraceNotFoundError(traceId);
       if (isActive(info.status)) throw new TraceRunningError(traceId, 'archive');
       if (t.archived) return;
       try {
         await archiveLog(t, this.#fileMode, this.durability === 'fsync');
+        this.#reader.forget(traceId);
         const stored: TraceInfo = { ...info, archived: true, archived_at: t.archivedAt! };
         await this.#info.write(t, stored);
         await this.#listing.record(t, stored);
@@ -354,6 +359,7 @@ export class FileStore implements TraceStore {
     this.#info.close();
     await this.#search.close();
     await this.#open.closeAll();
+    this.#reader.close();
     await this.#leases.releaseAll();
   }
 }

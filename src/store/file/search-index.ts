@@ -38,13 +38,15 @@ import {
 } from '../store.js';
 import { SeenWords, TextIndex } from '../text-index.js';
 import type { IndexEntry } from './list-index.js';
-import { parseLog } from './log-file.js';
 import { traceFiles, type FileLayout } from './layout.js';
-import { readInfo, readLog } from './trace-log.js';
+import type { LogReader } from './log-reader.js';
+import { readInfo } from './trace-log.js';
 import { join } from 'node:path';
 
 const ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
 const FLUSH_MS = 100;
+/** Events read at a time when the index is repaired from a log. */
+const REPAIR_PAGE = 2000;
 
 /** What the non-text filters and the sorts need of a trace. */
 interface Facets {
@@ -113,6 +115,8 @@ export class SearchIndex {
   readonly path: string;
   readonly #layout: FileLayout;
   readonly #fileMode: number;
+  /** The store's ranged log reader (repairs read logs through it, a page at a time). */
+  readonly #reader: LogReader;
   readonly #text = new TextIndex();
   readonly #facets = new Map<string, Facets>();
   /** id -> last seq whose words are indexed. */
@@ -128,9 +132,10 @@ export class SearchIndex {
   #busy: Promise<unknown> = Promise.resolve();
   #loaded: Promise<void> | undefined;
 
-  constructor(layout: FileLayout, fileMode: number) {
+  constructor(layout: FileLayout, fileMode: number, reader: LogReader) {
     this.#layout = layout;
     this.#fileMode = fileMode;
+    this.#reader = reader;
     this.path = join(layout.root, 'search.jsonl');
   }
 
@@ -305,15 +310,17 @@ export class SearchIndex {
 
   async #repair(e: IndexEntry): Promise<void> {
     const files = traceFiles(this.#layout.traceDir(e.d, e.id));
-    const info = await readInfo(e.id, files).catch(() => undefined);
+    const info = await readInfo(e.id, files, this.#reader).catch(() => undefined);
     if (!info) return;
-    const buf = await readLog(e.id, files).catch(() => undefined);
-    const since = this.#seq.get(e.id) ?? 0;
-    const events = buf ? parseLog(buf, e.id, since) : [];
-    if (events.length > 0) {
-      const rec: SearchRecord = { id: e.id, q: events[events.length - 1]!.seq, w: [...batchTokens(events)] };
+    // A page at a time (one record each): a big log is never in memory whole.
+    for (let since = this.#seq.get(e.id) ?? 0; ;) {
+      const events = await this.#reader.read(e.id, files, since, REPAIR_PAGE).catch(() => []);
+      if (events.length === 0) break;
+      since = events[events.length - 1]!.seq;
+      const rec: SearchRecord = { id: e.id, q: since, w: [...batchTokens(events)] };
       this.#apply(rec);
       this.#buffer.push(rec);
+      if (events.length < REPAIR_PAGE) break;
     }
     const f = facetsOf(info);
     if (!sameFacets(this.#facets.get(e.id), f)) {
