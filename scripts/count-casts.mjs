@@ -29,4 +29,5 @@ for (const f of files) {
   if (n) perFile.push([n, path]);
 }
 console.log(`${total} casts in ${files.length} files under ${dir}`);
-for (const [n, path] of perFile.sort((a, b) => b[0] - a[0]).slice(0, 10)) console.log(`${String(n).padStart(5)}  ${path}`);
+for (const [n, path] of perFile.sort((a, b) => b[0] - a[0]).slice(0, 10))
+  console.log(`${String(n).padStart(5)}  ${path}`);
