@@ -67,16 +67,16 @@ import { TraceLog, type WriteBehind } from './write-behind.js';
 import { isActive } from '../core/status.js';
 
 export interface NodeOptions {
-  label?: string;
+  label?: string | undefined;
   /** What the node stands for (`llm`, `tool`, `retriever`, ...). Default `step`, or `llm` when `usage` is given. */
-  kind?: NodeKind;
+  kind?: NodeKind | undefined;
   /** Usage of the model call this node records (same as `node.setUsage(usage)`). */
-  usage?: UsageInput;
-  icon?: string;
-  description?: string;
-  metadata?: Record<string, unknown>;
+  usage?: UsageInput | undefined;
+  icon?: string | undefined;
+  description?: string | undefined;
+  metadata?: Record<string, unknown> | undefined;
   /** Complete the parent node(s) that are still open. Trace-level calls: default true. */
-  autoCompleteParent?: boolean;
+  autoCompleteParent?: boolean | undefined;
 }
 
 export interface ParallelItem extends NodeOptions {
@@ -164,7 +164,7 @@ export class Trace {
   constructor(
     host: TraceHost,
     id: string,
-    init: { events?: TraceEvent[]; autoArchive?: boolean; signal?: AbortSignal },
+    init: { events?: TraceEvent[] | undefined; autoArchive?: boolean; signal?: AbortSignal | undefined },
   ) {
     this.id = id;
     this.#host = host;

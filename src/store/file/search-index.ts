@@ -25,7 +25,8 @@ import {
   tokensOf,
   type SearchPlan,
 } from '../../core/search.js';
-import type { ListQuery, ListResult, TraceEvent, TraceInfo } from '../../core/types.js';
+import type { ListQuery, ListResult, NodeKind, TraceEvent, TraceInfo } from '../../core/types.js';
+import { NODE_KIND_SET } from '../../core/rollup.js';
 import {
   afterPos,
   comparePos,
@@ -90,7 +91,7 @@ function asInfo(e: IndexEntry, f: Facets): TraceInfo {
     created_at: e.c,
     updated_at: e.c,
     archived: e.a === 1,
-    kinds: f.k as TraceInfo['kinds'],
+    kinds: f.k.filter((k): k is NodeKind => NODE_KIND_SET.has(k)),
     models: f.m,
     usage: {
       input_tokens: 0,
