@@ -3,7 +3,7 @@
 //   <dir>/index.jsonl                         listing index (see list-index.ts)
 //   <dir>/YYYY-MM-DD/<id>/events.jsonl        append-only event log, one JSON event per line
 //   <dir>/YYYY-MM-DD/<id>/events.jsonl.gz     the same log once archived
-//   <dir>/YYYY-MM-DD/<id>/info.json           TraceInfo, replaced atomically (tmp + rename)
+//   <dir>/YYYY-MM-DD/<id>/info.json           TraceInfo: created in place, then replaced atomically (tmp + rename)
 //   <dir>/locks/<id>.lock                     single-writer lease (pid, host, owner)
 //   <dir>/locks/.owner-<pid>-<random>         a writer's lock content; its leases link to it
 import { promises as fsp } from 'node:fs';
