@@ -75,8 +75,8 @@ async function inProcess(): Promise<void> {
   const t0 = process.hrtime.bigint();
   // Replay in start order (parents first), then end order.
   const byStart = [...spans].sort((a, b) => (a.parentSpanContext ? 1 : 0) - (b.parentSpanContext ? 1 : 0));
-  for (const s of byStart) processor.onStart(s as never, context.active());
-  for (const s of spans) processor.onEnd(s as never);
+  for (const s of byStart) processor.onStart(s, context.active());
+  for (const s of spans) processor.onEnd(s);
   await processor.forceFlush();
   const elapsed = Number(process.hrtime.bigint() - t0);
   const { traces } = await tracer.list({ limit: TRACES + 1 });

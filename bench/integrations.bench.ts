@@ -133,7 +133,7 @@ async function langgraph(): Promise<void> {
   const graph = new StateGraph(State)
     .addNode('plan', () => ({ notes: ['plan'] }))
     .addNode('search', async () => ({ notes: ['search'] }))
-    .addNode('ask', async () => ({ notes: [String((await model.invoke('q')).content)] }))
+    .addNode('ask', async () => ({ notes: [(await model.invoke('q')).text] }))
     .addNode('merge', () => ({ notes: ['merge'] }))
     .addEdge(START, 'plan')
     .addEdge('plan', 'search')

@@ -42,6 +42,16 @@ const now = (): number => performance.timeOrigin + performance.now();
  * The writer's pacing: flat out (rate 0) yields every BURST events; at `rate` events/s it
  * waits until each event is due (a timer per 5 ms slot), so both servers see the same load.
  */
+/** Runs `handler` for each message from the parent; a failure ends the child (exit code 1). */
+function onParentMessage(handler: (m: ToChild) => Promise<void>): void {
+  process.on('message', (m: ToChild) => {
+    handler(m).catch((err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    });
+  });
+}
+
 function pacer(rate: number): (i: number) => Promise<void> | undefined {
   if (rate <= 0) return (i) => (i % BURST === BURST - 1 ? new Promise((r) => setImmediate(r)) : undefined);
   const start = now();
@@ -84,7 +94,7 @@ async function livetraceChild(EVENTS: number, RATE: number): Promise<void> {
   let onFinish: (() => void) | undefined;
   let finishAsked = false;
   send({ kind: 'ready', port: (app.server.address() as AddressInfo).port, traceId: trace.id });
-  process.on('message', async (m: ToChild) => {
+  onParentMessage(async (m) => {
     if (m.cmd === 'streams') send({ kind: 'streams', n: app.livetrace.streams.size });
     else if (m.cmd === 'publish') {
       global.gc?.();
@@ -138,7 +148,7 @@ async function naiveChild(EVENTS: number, RATE: number): Promise<void> {
   let onFinish: (() => void) | undefined;
   let finishAsked = false;
   send({ kind: 'ready', port: (server.address() as AddressInfo).port, traceId });
-  process.on('message', async (m: ToChild) => {
+  onParentMessage(async (m) => {
     if (m.cmd === 'streams') send({ kind: 'streams', n: clients.size });
     else if (m.cmd === 'publish') {
       global.gc?.();
@@ -212,7 +222,7 @@ async function restChild(): Promise<void> {
     loaded,
     stored,
   } satisfies FromChild);
-  process.on('message', async () => {
+  onParentMessage(async () => {
     await app.close();
     await tracer.close();
     process.disconnect();

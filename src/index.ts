@@ -29,6 +29,7 @@ export {
 } from './core/prices.js';
 export { normalizeUsage, withCost, type UsageInput } from './core/usage.js';
 export { subtreeRollup, rollupNodes, emptyRollup } from './core/rollup.js';
+export { tokenize } from './core/search.js';
 export { newId, newTraceId, isValidId } from './core/ids.js';
 export * from './core/errors.js';
 export type * from './core/types.js';

@@ -28,7 +28,9 @@ describe('value capture', () => {
       inf: -Infinity,
       re: /x+/g,
     };
-    const out = capture(input) as Record<string, any>;
+    const out = capture(input) as Record<string, unknown> & {
+      err: { $type: string; message: string; code: string; extra: number; cause: { message: string } };
+    };
     assert.deepEqual(out.circular, { name: 'loop', self: { $type: 'circular' } });
     assert.deepEqual(out.big, { $type: 'bigint', value: '12345678901234567890' });
     assert.equal(out.err.$type, 'error');

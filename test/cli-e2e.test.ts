@@ -37,11 +37,11 @@ function start(args: string[], env: NodeJS.ProcessEnv): Running {
   let out = '';
   let err = '';
   const watchers = new Set<() => void>();
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
     out += d;
     for (const w of [...watchers]) w();
   });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
     err += d;
     for (const w of [...watchers]) w();
   });
@@ -232,7 +232,7 @@ describe('livetrace CLI end to end', () => {
       const r = await run(['export', id, '--otlp-endpoint', `http://127.0.0.1:${port}/v1/traces`], env);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(received?.type, 'application/json');
-      assert.ok(Array.isArray((JSON.parse(received!.body) as { resourceSpans: unknown }).resourceSpans));
+      assert.ok(Array.isArray((JSON.parse(received.body) as { resourceSpans: unknown }).resourceSpans));
       const refused = await run(['export', id, '--otlp-endpoint', `http://127.0.0.1:1/v1/traces`], env);
       assert.equal(refused.code, 5);
     } finally {

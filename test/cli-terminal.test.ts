@@ -113,7 +113,7 @@ describe('CLI output escapes control characters from trace content', () => {
           ? r.stdout
               .trim()
               .split('\n')
-              .map((l) => JSON.parse(l))
+              .map((l): unknown => JSON.parse(l))
           : [JSON.parse(r.stdout)];
       const text = JSON.stringify(docs);
       assert.ok(

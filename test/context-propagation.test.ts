@@ -31,11 +31,17 @@ import type { NodeData } from '../src/core/types.js';
 const run = promisify(execFile);
 const worker = fileURLToPath(new URL('./fixtures/context-propagation-worker.js', import.meta.url));
 
-async function child(mode: string, dir: string, payload: unknown, hubArgs: string[] = []): Promise<any> {
+/** What the worker prints: the node it saw as current (`run`), the W3C trace it continued (`otel`). */
+interface ChildResult {
+  parent?: string;
+  otelTraceId?: string;
+}
+
+async function child(mode: string, dir: string, payload: unknown, hubArgs: string[] = []): Promise<ChildResult> {
   const { stdout } = await run(process.execPath, [worker, mode, dir, JSON.stringify(payload), ...hubArgs], {
     timeout: 30_000,
   });
-  return JSON.parse(stdout);
+  return JSON.parse(stdout) as ChildResult;
 }
 
 function byLabel(nodes: readonly NodeData[], label: string): NodeData {

@@ -91,7 +91,7 @@ describe('context propagation', () => {
     const [a, b] = (t.add('r'), t.parallel([{ label: 'a' }, { label: 'b' }]));
     const n = tracer.run(t, () => traced('on cursor', (node) => node));
     assert.deepEqual(n.data?.parent_ids, [a!.id, b!.id]);
-    const ctx = JSON.parse(JSON.stringify(a!.context()));
+    const ctx: unknown = JSON.parse(JSON.stringify(a!.context()));
     assert.deepEqual(ctx, { trace_id: t.id, node_id: a!.id });
     const child = tracer.run(ctx, () => traced('via context', (node) => node));
     assert.ok(!(child instanceof Promise), 'the trace is loaded here: fn runs at once');

@@ -258,7 +258,11 @@ test("a lease is a hard link to the writer's owner file; close() removes it, a d
   assert.equal((await stat(join(locks, 'one.lock'))).ino, ino, 'the lock is a link to the owner file');
   assert.equal((await stat(join(locks, 'two.lock'))).ino, ino);
   assert.equal((await stat(join(locks, owner))).nlink, 3);
-  assert.equal(JSON.parse(await readFile(join(locks, 'one.lock'), 'utf8')).owner, a.owner, 'lock content: the owner');
+  assert.equal(
+    (JSON.parse(await readFile(join(locks, 'one.lock'), 'utf8')) as { owner: string }).owner,
+    a.owner,
+    'lock content: the owner',
+  );
   await t1.release();
   assert.equal(existsSync(join(locks, 'one.lock')), false, 'release unlinks the lock');
   assert.equal(existsSync(join(locks, 'two.lock')), true);
@@ -276,7 +280,7 @@ test("a lease is a hard link to the writer's owner file; close() removes it, a d
   const again = await b.load('one');
   assert.equal(existsSync(leftover), false, "the dead writer's owner file is gone");
   assert.equal(
-    JSON.parse(await readFile(join(locks, 'one.lock'), 'utf8')).owner,
+    (JSON.parse(await readFile(join(locks, 'one.lock'), 'utf8')) as { owner: string }).owner,
     b.owner,
     'the stale lock was taken over',
   );

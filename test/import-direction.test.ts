@@ -103,7 +103,11 @@ it('the import graph is read (a test that reads nothing cannot fail)', () => {
 
 it('the allowed imports form layers: no layer reaches itself through another', () => {
   const reach = (from: string, seen = new Set<string>()): Set<string> => {
-    for (const to of MAY_IMPORT[from] ?? []) if (!seen.has(to)) (seen.add(to), reach(to, seen));
+    for (const to of MAY_IMPORT[from] ?? [])
+      if (!seen.has(to)) {
+        seen.add(to);
+        reach(to, seen);
+      }
     return seen;
   };
   for (const l of Object.keys(MAY_IMPORT)) assert.ok(!reach(l).has(l), `${l} can reach itself`);

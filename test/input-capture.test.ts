@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TRUNCATED } from '../src/core/capture.js';
 import { LivetraceError } from '../src/core/errors.js';
-import type { NodeData } from '../src/core/types.js';
 import { createServer } from '../src/server/create-server.js';
 import { FileStore } from '../src/store/file-store.js';
 import { MemoryStore } from '../src/store/memory-store.js';
@@ -201,7 +200,7 @@ describe('every caller-given string is bounded', () => {
     const snap = (await reader.read(t.id))!;
     const info = (await reader.info(t.id))!;
     await reader.close();
-    const node = snap.nodes.find((x) => x.id === root.id)! as NodeData;
+    const node = snap.nodes.find((x) => x.id === root.id)!;
     assert.ok(node.label!.length <= 1024 + 40 && node.label!.includes(TRUNCATED));
     assert.ok(node.description!.length <= 16_384 + 40);
     assert.ok(

@@ -258,7 +258,7 @@ class ReportingChatModel extends BaseChatModel {
       },
       response_metadata: { model_name: 'gpt-4o-mini-2024-07-18' },
     });
-    return { generations: [{ text: String(message.content), message }] };
+    return { generations: [{ text: message.text, message }] };
   }
 }
 

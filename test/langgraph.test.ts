@@ -59,7 +59,7 @@ test('fan-out/fan-in graph: branches side by side, the fan-in node a join of the
     })
     .addNode('summarize', async () => {
       const r = await model.invoke('summarize');
-      return { log: [`summarize:${String(r.content)}`] };
+      return { log: [`summarize:${r.text}`] };
     })
     .addNode('merge', () => ({ log: ['merge'] }))
     .addNode('deep', sub)

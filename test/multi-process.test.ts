@@ -4,6 +4,7 @@
 // mid-trace and a SIGKILLed writer. And a second writer of a live trace gets a clear error.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Redis } from 'ioredis';
 import type { TraceEvent } from '../src/core/types.js';
 import { PostgresStore } from '../src/store/postgres-store.js';
 import { Proc, sse } from './fixtures/processes.js';
@@ -58,7 +59,7 @@ async function within<T>(p: Promise<T>, ms: number, what: () => string): Promise
   }
 }
 
-async function redisAdmin(): Promise<import('ioredis').Redis> {
+async function redisAdmin(): Promise<Redis> {
   const { Redis } = await import('ioredis');
   const r = new Redis(REDIS_URL, { protocol: 2 });
   r.on('error', () => undefined);

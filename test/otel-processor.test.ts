@@ -336,7 +336,7 @@ test('GenAI operation names, OpenInference span kinds and AI SDK operation ids s
   root.end();
   await processor.forceFlush();
   const snap = (await tracer.read(traceId))!;
-  const kinds = Object.fromEntries(snap.nodes.map((n) => [n.label, n.kind]));
+  const kinds = Object.fromEntries(snap.nodes.map((n) => [n.label ?? n.id, n.kind]));
   assert.deepEqual(kinds, {
     'invoke_agent planner': 'agent',
     'chat gpt-4o': 'llm',

@@ -31,8 +31,16 @@ interface Sent {
   events: { name: string; attributes: Record<string, unknown> }[];
 }
 
-function lines(child: ChildProcess): AsyncIterator<string> {
-  return createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+/** The child's stdout, line by line: `next()` gives the next line (throws at the end). */
+function lines(child: ChildProcess): { next(): Promise<string> } {
+  const it = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  return {
+    async next() {
+      const r = await it.next();
+      if (r.done) throw new Error('the child closed its stdout');
+      return r.value;
+    },
+  };
 }
 
 /** Collects SSE events of a trace until its `complete` event. */
@@ -100,8 +108,8 @@ describe('real OpenTelemetry OTLP exporters -> a real livetrace serve', () => {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const it = lines(serve);
-    origin = (await it.next()).value.trim().replace(/\/$/, '');
-    const second = (await it.next()).value as string;
+    origin = (await it.next()).trim().replace(/\/$/, '');
+    const second = await it.next();
     otlpUrl = /OTLP (\S+)/.exec(second)![1]!;
     assert.match(otlpUrl, /^http:\/\/127\.0\.0\.1:\d+\/v1\/traces$/);
     assert.notEqual(new URL(otlpUrl).port, new URL(origin).port);

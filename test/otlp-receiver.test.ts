@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import type { NodeData, TraceSnapshot } from '../src/core/types.js';
 import { decodeResponse, encodeRequest } from '../src/server/otlp-decode.js';
-import { startTestServer, type TestServer } from './server-helpers.js';
+import { startTestServer, type ErrorBody, type TestServer } from './server-helpers.js';
 
 const TOKENS = [
   { token: 'alpha-write-001', tenantId: 'alpha', scopes: ['read', 'write'] as const },
@@ -29,8 +29,19 @@ interface S {
   error?: string;
 }
 
+interface JsonSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  [field: string]: unknown;
+}
+interface JsonRequest {
+  resourceSpans: { resource: unknown; scopeSpans: { scope: unknown; spans: JsonSpan[] }[] }[];
+}
+
 /** OTLP/JSON as the spec writes it (hex ids, lowerCamelCase, int64 as strings). */
-function jsonRequest(traceId: string, spans: S[], service = 'svc'): Record<string, unknown> {
+function jsonRequest(traceId: string, spans: S[], service = 'svc'): JsonRequest {
   const value = (v: string | number | boolean) =>
     typeof v === 'string'
       ? { stringValue: v }
@@ -66,15 +77,22 @@ function jsonRequest(traceId: string, spans: S[], service = 'svc'): Record<strin
 
 /** The same request as protobuf (ids as bytes), encoded by protobufjs from the official protos. */
 function protoRequest(traceId: string, spans: S[], service = 'svc'): Buffer {
-  const json = jsonRequest(traceId, spans, service) as { resourceSpans: { scopeSpans: { spans: any[] }[] }[] };
-  for (const rs of json.resourceSpans)
-    for (const ss of rs.scopeSpans)
-      for (const s of ss.spans) {
-        s.traceId = Buffer.from(s.traceId, 'hex');
-        s.spanId = Buffer.from(s.spanId, 'hex');
-        if (s.parentSpanId) s.parentSpanId = Buffer.from(s.parentSpanId, 'hex');
-      }
-  return encodeRequest(json);
+  const json = jsonRequest(traceId, spans, service);
+  const bytes = (hex: string) => Buffer.from(hex, 'hex');
+  return encodeRequest({
+    resourceSpans: json.resourceSpans.map((rs) => ({
+      ...rs,
+      scopeSpans: rs.scopeSpans.map((ss) => ({
+        ...ss,
+        spans: ss.spans.map((s) => ({
+          ...s,
+          traceId: bytes(s.traceId),
+          spanId: bytes(s.spanId),
+          ...(s.parentSpanId ? { parentSpanId: bytes(s.parentSpanId) } : {}),
+        })),
+      })),
+    })),
+  });
 }
 
 async function send(
@@ -85,13 +103,14 @@ async function send(
     token = W,
     encoding,
   }: { type?: string; token?: string | null; encoding?: string } = {},
-): Promise<{ status: number; rejected: number; message: string; body: any }> {
+): Promise<{ status: number; rejected: number; message: string; body: ErrorBody | undefined }> {
   const headers: Record<string, string> = { 'content-type': type };
   if (token) headers['authorization'] = `Bearer ${token}`;
   if (encoding) headers['content-encoding'] = encoding;
   const res = await fetch(`${origin}/v1/traces`, { method: 'POST', headers, body: body as unknown as BodyInit });
   const buf = Buffer.from(await res.arrayBuffer());
-  if (res.status !== 200) return { status: res.status, rejected: -1, message: '', body: JSON.parse(buf.toString()) };
+  if (res.status !== 200)
+    return { status: res.status, rejected: -1, message: '', body: JSON.parse(buf.toString()) as ErrorBody };
   const enc = (res.headers.get('content-type') ?? '').includes('json') ? 'json' : 'protobuf';
   const r = decodeResponse(buf, enc);
   return { status: 200, rejected: r.rejectedSpans, message: r.errorMessage, body: undefined };
@@ -227,8 +246,8 @@ describe('OTLP/HTTP receiver: POST /v1/traces', () => {
 
   it('answers in the request encoding: JSON gets OTLP/JSON partial success, protobuf gets protobuf', async () => {
     const t = hexId(16);
-    const bad = { ...jsonRequest(t, [{ spanId: hexId(8), name: 'ok' }]) } as any;
-    bad.resourceSpans[0].scopeSpans[0].spans.push({
+    const bad = jsonRequest(t, [{ spanId: hexId(8), name: 'ok' }]);
+    bad.resourceSpans[0]!.scopeSpans[0]!.spans.push({
       traceId: t,
       spanId: '00000000000000ab'.slice(0, 14),
       name: 'short id',
@@ -285,7 +304,7 @@ describe('OTLP/HTTP receiver: POST /v1/traces', () => {
   it('400 for a malformed body, 415 for other content types and encodings', async () => {
     const garbage = await send(server.origin, Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]));
     assert.equal(garbage.status, 400);
-    assert.equal(garbage.body.error.code, 'LT_ERR_INVALID_ARGUMENT');
+    assert.equal(garbage.body?.error.code, 'LT_ERR_INVALID_ARGUMENT');
     assert.equal((await send(server.origin, '{"resourceSpans": [', { type: 'application/json' })).status, 400);
     assert.equal((await send(server.origin, '[1,2]', { type: 'application/json' })).status, 400);
     const badHex = JSON.stringify(jsonRequest('zz'.repeat(16), [{ spanId: hexId(8), name: 'x' }]));
@@ -293,7 +312,7 @@ describe('OTLP/HTTP receiver: POST /v1/traces', () => {
     assert.equal((await send(server.origin, Buffer.from('not gzip'), { encoding: 'gzip' })).status, 400);
     const text = await send(server.origin, 'hello', { type: 'text/plain' });
     assert.equal(text.status, 415);
-    assert.equal(text.body.error.code, 'LT_ERR_UNSUPPORTED_MEDIA_TYPE');
+    assert.equal(text.body?.error.code, 'LT_ERR_UNSUPPORTED_MEDIA_TYPE');
     assert.equal((await send(server.origin, Buffer.alloc(0), { encoding: 'br' })).status, 415);
   });
 
@@ -303,7 +322,7 @@ describe('OTLP/HTTP receiver: POST /v1/traces', () => {
     assert.equal((await send(server.origin, body, { token: 'not-a-token-at-all' })).status, 401);
     const ro = await send(server.origin, body, { token: 'alpha-read-0001' });
     assert.equal(ro.status, 403);
-    assert.equal(ro.body.error.code, 'LT_ERR_FORBIDDEN');
+    assert.equal(ro.body?.error.code, 'LT_ERR_FORBIDDEN');
   });
 
   it('413 over the body limit, compressed or decompressed (a gzip bomb stops at the limit)', async () => {
@@ -314,8 +333,8 @@ describe('OTLP/HTTP receiver: POST /v1/traces', () => {
     assert.ok(bomb.length < 64 * 1024);
     const r = await send(server.origin, bomb, { encoding: 'gzip' });
     assert.equal(r.status, 413);
-    assert.equal(r.body.error.code, 'LT_ERR_PAYLOAD_TOO_LARGE');
-    assert.match(r.body.error.message, /decompressed/);
+    assert.equal(r.body?.error.code, 'LT_ERR_PAYLOAD_TOO_LARGE');
+    assert.match(r.body?.error.message, /decompressed/);
   });
 
   it("tenant isolation: another tenant's spans never reach a trace, and its own land in its tenant", async () => {

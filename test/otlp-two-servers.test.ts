@@ -1,7 +1,8 @@
-// Two servers on one PostgreSQL store (what runs today; the lease handover between
-// instances is NOT implemented): spans of a trace held by instance A that reach instance B
-// are refused in rejected_spans with the lease message, never written twice or forked; once
-// A completed and released the trace, B refuses them as late. docs/deploy.md says so.
+// Two servers on one PostgreSQL store WITHOUT a Redis hub (so without the cluster of
+// docs/deploy.md, which forwards writes to the holder; test/two-instances.test.ts covers it):
+// spans of a trace held by instance A that reach instance B are refused in rejected_spans
+// with the lease message, never written twice or forked; once A completed and released the
+// trace, B refuses them as late.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PostgresStore } from '../src/store/postgres-store.js';

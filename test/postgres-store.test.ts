@@ -37,13 +37,22 @@ describe('PostgresStore', { skip }, () => {
     const versions = await pgExec<{ version: number }>(`SELECT version FROM "${schema}".schema_version`);
     assert.deepEqual(
       versions.map((v) => v.version),
-      [1],
+      [1, 2],
     );
     const idx = await pgExec<{ indexname: string }>(
       'SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname',
       [schema],
     );
-    for (const name of ['traces_created', 'traces_status', 'traces_tenant', 'traces_team', 'traces_creator'])
+    for (const name of [
+      'traces_created',
+      'traces_status',
+      'traces_tenant',
+      'traces_team',
+      'traces_creator',
+      'traces_facets',
+      'traces_tokens',
+      'words_gin',
+    ])
       assert.ok(
         idx.some((i) => i.indexname === name),
         name,

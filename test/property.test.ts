@@ -7,6 +7,7 @@ import { reduceEvents, toSnapshot } from '../src/core/reducer.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { Tracer } from '../src/tracer/tracer.js';
 import type { NodeHandle } from '../src/tracer/node-handle.js';
+import type { TraceEvent } from '../src/core/types.js';
 
 type Op =
   | { k: 'add'; auto: boolean }
@@ -157,7 +158,10 @@ it('live state, reducer-rebuilt state and snapshot agree for random call sequenc
         live.nodes,
       );
       // JSON round trip (what every persistent store does) changes nothing
-      assert.deepEqual(toSnapshot(reduceEvents(t.id, JSON.parse(JSON.stringify(stored)))).nodes, live.nodes);
+      assert.deepEqual(
+        toSnapshot(reduceEvents(t.id, JSON.parse(JSON.stringify(stored)) as TraceEvent[])).nodes,
+        live.nodes,
+      );
       await tracer.close();
     }),
     { numRuns: 300 },

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import type { Redis } from 'ioredis';
 import type { TraceEvent } from '../src/core/types.js';
 import { RedisHub } from '../src/hub/redis-hub.js';
 import { MemoryStore } from '../src/store/memory-store.js';
@@ -12,7 +13,7 @@ const skip = await redisSkip();
 if (skip) console.log(`# skipping Redis hub tests: ${skip}`);
 const prefix = uniqueName('lt_test');
 
-async function admin(): Promise<import('ioredis').Redis> {
+async function admin(): Promise<Redis> {
   const { Redis } = await import('ioredis');
   const r = new Redis(REDIS_URL, { protocol: 2 });
   r.on('error', () => undefined);

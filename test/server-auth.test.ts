@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EventSource } from 'eventsource';
 import { LivetraceError } from '../src/core/errors.js';
-import type { TraceInfo } from '../src/core/types.js';
+import type { TraceEvent, TraceInfo } from '../src/core/types.js';
 import { TokenAuth, isLoopbackHost, validateTokens } from '../src/server/auth.js';
 import { startServer } from '../src/server/start-server.js';
 import { MemoryStore } from '../src/store/memory-store.js';
@@ -87,7 +87,7 @@ describe('server auth and tenant isolation', () => {
     const es = new EventSource(`${s.api}/traces/${alphaRed}/events?stream=true&access_token=alpha-token-0001`);
     const types: string[] = [];
     await new Promise<void>((resolve, reject) => {
-      es.addEventListener('complete', (e) => types.push(JSON.parse(e.data).type));
+      es.addEventListener('complete', (e: MessageEvent<string>) => types.push((JSON.parse(e.data) as TraceEvent).type));
       es.onmessage = (e) => {
         if (e.data === '[DONE]') {
           es.close();

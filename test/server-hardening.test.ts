@@ -9,12 +9,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { TraceEvent } from '../src/core/types.js';
+import type { TraceEvent, TraceInfo } from '../src/core/types.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import type { ReadOptions } from '../src/store/store.js';
 import { HeavyWork } from '../src/server/heavy-work.js';
 import { Tracer } from '../src/tracer/tracer.js';
-import { sampleTrace, startTestServer, type TestServer } from './server-helpers.js';
+import { sampleTrace, startTestServer, type ErrorBody, type TestServer, type TracesBody } from './server-helpers.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const bin = join(root, 'bin/livetrace.js');
@@ -28,14 +28,18 @@ class CountingStore extends MemoryStore {
   }
 }
 
-interface RawResponse {
+/** `T`: the JSON body the test expects (an error body unless said otherwise). */
+interface RawResponse<T = ErrorBody> {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: any;
+  body: T;
 }
 
 /** An HTTP request with full control of the headers (fetch cannot set Host). */
-function raw(url: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<RawResponse> {
+function raw<T = ErrorBody>(
+  url: string,
+  options: { method?: string; headers?: Record<string, string> } = {},
+): Promise<RawResponse<T>> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: options.method ?? 'GET', headers: options.headers ?? {} }, (res) => {
       let text = '';
@@ -47,7 +51,7 @@ function raw(url: string, options: { method?: string; headers?: Record<string, s
         } catch {
           /* not JSON */
         }
-        resolve({ status: res.statusCode!, headers: res.headers, body });
+        resolve({ status: res.statusCode!, headers: res.headers, body: body as T });
       });
     });
     req.on('error', reject);
@@ -56,7 +60,7 @@ function raw(url: string, options: { method?: string; headers?: Record<string, s
 }
 
 /** Sends raw bytes and returns the parsed status line and JSON body of the answer. */
-function rawBytes(origin: string, text: string): Promise<{ status: number; body: any }> {
+function rawBytes(origin: string, text: string): Promise<{ status: number; body: ErrorBody }> {
   const { hostname, port } = new URL(origin);
   return new Promise((resolve, reject) => {
     const sock = connect(Number(port), hostname);
@@ -68,13 +72,13 @@ function rawBytes(origin: string, text: string): Promise<{ status: number; body:
       const m = /^HTTP\/1\.1 (\d{3})/.exec(data);
       if (!m) return reject(new Error(`no HTTP answer: ${JSON.stringify(data.slice(0, 200))}`));
       const body = data.slice(data.indexOf('\r\n\r\n') + 4);
-      resolve({ status: Number(m[1]), body: JSON.parse(body) });
+      resolve({ status: Number(m[1]), body: JSON.parse(body) as ErrorBody });
     });
     sock.write(text);
   });
 }
 
-function assertErrorShape(r: { status: number; body: any }, status: number, code: string): void {
+function assertErrorShape(r: { status: number; body: ErrorBody }, status: number, code: string): void {
   assert.equal(r.status, status, JSON.stringify(r.body));
   assert.equal(typeof r.body, 'object', `JSON body expected, got ${JSON.stringify(r.body)}`);
   assert.deepEqual(Object.keys(r.body), ['error']);
@@ -148,7 +152,7 @@ describe('Host allowlist (DNS rebinding) on an open API', () => {
 
   for (const host of ['localhost', 'LOCALHOST:7411', '127.0.0.1', '127.0.0.1:1', '[::1]', '[::1]:7411']) {
     it(`answers Host: ${host}`, async () => {
-      const r = await raw(`${s.api}/traces/${id}/info`, { headers: { host } });
+      const r = await raw<TraceInfo>(`${s.api}/traces/${id}/info`, { headers: { host } });
       assert.equal(r.status, 200);
       assert.equal(r.body.id, id);
     });
@@ -248,10 +252,10 @@ describe('every error answers { error: { code, message } }', () => {
     }
     // A real cursor still pages.
     await sampleTrace(s.tracer);
-    const page1 = await raw(`${s.api}/traces?limit=1`);
-    const page2 = await raw(`${s.api}/traces?limit=1&cursor=${page1.body.next_cursor}`);
+    const page1 = await raw<TracesBody>(`${s.api}/traces?limit=1`);
+    const page2 = await raw<TracesBody>(`${s.api}/traces?limit=1&cursor=${page1.body.next_cursor ?? ''}`);
     assert.equal(page2.status, 200);
-    assert.notEqual(page2.body.traces[0].id, page1.body.traces[0].id);
+    assert.notEqual(page2.body.traces[0]?.id, page1.body.traces[0]?.id);
   });
 
   it('an unparsable cursor is an InvalidArgumentError from the store itself', async () => {

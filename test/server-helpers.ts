@@ -5,6 +5,29 @@ import { createServer, type CreateServerOptions, type LivetraceServer } from '..
 import { MemoryStore } from '../src/store/memory-store.js';
 import { Tracer } from '../src/tracer/tracer.js';
 import type { Trace } from '../src/tracer/trace.js';
+import type { LogEntry, NodeData, SpaceData, TraceEvent, TraceInfo } from '../src/core/types.js';
+
+// The JSON bodies of the HTTP API (docs/server.md), as the tests read them.
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+export interface TracesBody {
+  traces: TraceInfo[];
+  next_cursor?: string;
+}
+export interface NodesBody {
+  nodes: NodeData[];
+}
+export interface LogsBody {
+  logs: LogEntry[];
+}
+export interface SpacesBody {
+  spaces: (Omit<SpaceData, 'data' | 'items'> & { keys: string[] })[];
+}
+export interface EventsBody {
+  events: TraceEvent[];
+  next_since: number | null;
+}
 
 export interface TestServer {
   app: LivetraceServer;

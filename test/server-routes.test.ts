@@ -8,9 +8,23 @@ import { livetracePlugin } from '../src/server/plugin.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { Tracer } from '../src/tracer/tracer.js';
 import Fastify from 'fastify';
-import { sampleTrace, startTestServer, type TestServer } from './server-helpers.js';
+import {
+  sampleTrace,
+  startTestServer,
+  type ErrorBody,
+  type EventsBody,
+  type LogsBody,
+  type NodesBody,
+  type SpacesBody,
+  type TestServer,
+  type TracesBody,
+} from './server-helpers.js';
 
-async function get(url: string, init?: RequestInit): Promise<{ status: number; body: any; headers: Headers }> {
+/** A request and its body, parsed as JSON when it is JSON; `T` is the body the test expects. */
+async function get<T = ErrorBody>(
+  url: string,
+  init?: RequestInit,
+): Promise<{ status: number; body: T; headers: Headers }> {
   const res = await fetch(url, init);
   const text = await res.text();
   let body: unknown = text;
@@ -19,7 +33,7 @@ async function get(url: string, init?: RequestInit): Promise<{ status: number; b
   } catch {
     /* not JSON */
   }
-  return { status: res.status, body, headers: res.headers };
+  return { status: res.status, body: body as T, headers: res.headers };
 }
 
 describe('server routes', () => {
@@ -41,24 +55,24 @@ describe('server routes', () => {
   after(async () => s.close());
 
   it('GET /traces lists newest first with paging', async () => {
-    const r = await get(`${s.api}/traces`);
+    const r = await get<TracesBody>(`${s.api}/traces`);
     assert.equal(r.status, 200);
-    assert.deepEqual(new Set(r.body.traces.map((t: TraceInfo) => t.id)), new Set([loadedId, storedId]));
-    const page1 = await get(`${s.api}/traces?limit=1`);
+    assert.deepEqual(new Set(r.body.traces.map((t) => t.id)), new Set([loadedId, storedId]));
+    const page1 = await get<TracesBody>(`${s.api}/traces?limit=1`);
     assert.equal(page1.body.traces.length, 1);
     assert.equal(typeof page1.body.next_cursor, 'string');
-    const page2 = await get(`${s.api}/traces?limit=1&cursor=${page1.body.next_cursor}`);
+    const page2 = await get<TracesBody>(`${s.api}/traces?limit=1&cursor=${page1.body.next_cursor ?? ''}`);
     assert.equal(page2.body.traces.length, 1);
-    assert.notEqual(page2.body.traces[0].id, page1.body.traces[0].id);
+    assert.notEqual(page2.body.traces[0]?.id, page1.body.traces[0]?.id);
   });
 
   it('GET /traces filters by status and rejects bad filters with 400', async () => {
-    const completed = await get(`${s.api}/traces?status=completed`);
+    const completed = await get<TracesBody>(`${s.api}/traces?status=completed`);
     assert.deepEqual(
-      completed.body.traces.map((t: TraceInfo) => t.id),
+      completed.body.traces.map((t) => t.id),
       [storedId],
     );
-    const both = await get(`${s.api}/traces?status=completed,running`);
+    const both = await get<TracesBody>(`${s.api}/traces?status=completed,running`);
     assert.equal(both.body.traces.length, 2);
     for (const q of ['status=done', 'limit=0', 'limit=abc', 'from=yesterday']) {
       const r = await get(`${s.api}/traces?${q}`);
@@ -72,52 +86,52 @@ describe('server routes', () => {
     it(`serves info, nodes, node, logs, spaces, space, events and snapshot of a ${which} trace`, async () => {
       const id = which === 'loaded' ? loadedId : storedId;
       const snap = which === 'loaded' ? s.tracer.get(loadedId)!.snapshot() : snapshot;
-      const info = await get(`${s.api}/traces/${id}/info`);
+      const info = await get<TraceInfo>(`${s.api}/traces/${id}/info`);
       assert.equal(info.status, 200);
       assert.equal(info.body.id, id);
       assert.equal(info.body.status, which === 'loaded' ? 'running' : 'completed');
 
-      const nodes = await get(`${s.api}/traces/${id}/nodes`);
+      const nodes = await get<NodesBody>(`${s.api}/traces/${id}/nodes`);
       assert.deepEqual(nodes.body.nodes, snap.nodes);
-      const join = nodes.body.nodes.find((n: NodeData) => n.label === 'join');
+      const join = nodes.body.nodes.find((n) => n.label === 'join')!;
       assert.equal(join.parent_ids.length, 2, 'join has both branches as parents');
 
-      const one = await get(`${s.api}/traces/${id}/nodes/${join.id}`);
+      const one = await get<NodeData>(`${s.api}/traces/${id}/nodes/${join.id}`);
       assert.deepEqual(one.body, join);
 
-      const logs = await get(`${s.api}/traces/${id}/logs`);
+      const logs = await get<LogsBody>(`${s.api}/traces/${id}/logs`);
       assert.deepEqual(logs.body.logs, snap.logs);
       const root = snap.nodes[0]!;
-      const rootLogs = await get(`${s.api}/traces/${id}/logs/${root.id}`);
+      const rootLogs = await get<LogsBody>(`${s.api}/traces/${id}/logs/${root.id}`);
       assert.deepEqual(
-        rootLogs.body.logs.map((l: { message: string }) => l.message),
+        rootLogs.body.logs.map((l) => l.message),
         ['starting'],
       );
 
-      const spaces = await get(`${s.api}/traces/${id}/spaces`);
+      const spaces = await get<SpacesBody>(`${s.api}/traces/${id}/spaces`);
       assert.equal(spaces.body.spaces.length, 1);
-      assert.deepEqual(spaces.body.spaces[0].keys, ['k']);
+      assert.deepEqual(spaces.body.spaces[0]?.keys, ['k']);
       assert.equal('data' in spaces.body.spaces[0], false, 'the list leaves the data out');
       assert.equal('items' in spaces.body.spaces[0], false, 'and the item details');
-      const space = await get(`${s.api}/traces/${id}/spaces/context`);
+      const space = await get<SpaceData>(`${s.api}/traces/${id}/spaces/context`);
       // key -> value, as the reference's API; the details of each key beside it, under `items`.
-      assert.deepEqual((space.body as SpaceData).data, { k: 2 });
-      assert.deepEqual(Object.keys((space.body as SpaceData).items), ['k']);
-      assert.equal(typeof (space.body as SpaceData).items['k']!.timestamp, 'number');
+      assert.deepEqual(space.body.data, { k: 2 });
+      assert.deepEqual(Object.keys(space.body.items), ['k']);
+      assert.equal(typeof space.body.items['k']!.timestamp, 'number');
       assert.deepEqual(
         space.body,
-        (await get(`${s.api}/traces/${id}`)).body.spaces[0],
+        (await get<TraceSnapshot>(`${s.api}/traces/${id}`)).body.spaces[0],
         'the snapshot holds the same space',
       );
 
-      const events = await get(`${s.api}/traces/${id}/events`);
+      const events = await get<EventsBody>(`${s.api}/traces/${id}/events`);
       assert.deepEqual(
-        events.body.events.map((e: TraceEvent) => e.seq),
+        events.body.events.map((e) => e.seq),
         Array.from({ length: snap.last_seq }, (_, i) => i + 1),
       );
       assert.equal(events.body.next_since, null);
 
-      const whole = await get(`${s.api}/traces/${id}`);
+      const whole = await get<TraceSnapshot>(`${s.api}/traces/${id}`);
       assert.deepEqual(whole.body.nodes, snap.nodes);
       assert.equal(whole.body.last_seq, snap.last_seq);
     });
@@ -135,12 +149,12 @@ describe('server routes', () => {
       return origRead(tid, o);
     };
     try {
-      const first = await get(`${s.api}/traces/${id}/nodes`);
-      const second = await get(`${s.api}/traces/${id}/nodes`);
+      const first = await get<NodesBody>(`${s.api}/traces/${id}/nodes`);
+      const second = await get<NodesBody>(`${s.api}/traces/${id}/nodes`);
       assert.deepEqual(second.body, first.body);
       assert.equal(reads, 1, 'the second request reused the snapshot');
       await s.tracer.archive(id);
-      const archived = await get(`${s.api}/traces/${id}`);
+      const archived = await get<TraceSnapshot>(`${s.api}/traces/${id}`);
       assert.equal(archived.body.info.archived, true, 'archiving changes the stored info: rebuilt');
       assert.equal(reads, 2);
       await s.tracer.remove(id);
@@ -151,30 +165,34 @@ describe('server routes', () => {
   });
 
   it('pages the event history with since/limit and next_since', async () => {
-    const page = await get(`${s.api}/traces/${storedId}/events?since=2&limit=3`);
+    const page = await get<EventsBody>(`${s.api}/traces/${storedId}/events?since=2&limit=3`);
     assert.deepEqual(
-      page.body.events.map((e: TraceEvent) => e.seq),
+      page.body.events.map((e) => e.seq),
       [3, 4, 5],
     );
     assert.equal(page.body.next_since, 5);
-    const rest = await get(`${s.api}/traces/${storedId}/events?since=5&limit=10000`);
-    assert.equal(rest.body.events[0].seq, 6);
+    const rest = await get<EventsBody>(`${s.api}/traces/${storedId}/events?since=5&limit=10000`);
+    assert.equal(rest.body.events[0]?.seq, 6);
     assert.equal(rest.body.next_since, null);
     const bad = await get(`${s.api}/traces/${storedId}/events?since=-1`);
     assert.equal(bad.status, 400);
   });
 
   it('exports json (re-importable: snapshot + events) and otlp', async () => {
-    const json = await get(`${s.api}/traces/${storedId}/export?format=json`);
+    const json = await get<{ format: string; version: number; trace: TraceSnapshot; events: TraceEvent[] }>(
+      `${s.api}/traces/${storedId}/export?format=json`,
+    );
     assert.equal(json.status, 200);
     assert.equal(json.body.format, 'livetrace.trace');
     assert.equal(json.body.version, 1);
     assert.deepEqual(json.body.trace.nodes, snapshot.nodes);
     assert.equal(json.body.events.length, snapshot.last_seq);
     assert.match(json.headers.get('content-disposition') ?? '', /attachment; filename="\d+\.json"/);
-    const otlp = await get(`${s.api}/traces/${storedId}/export?format=otlp`);
+    const otlp = await get<{ resourceSpans: { scopeSpans: { spans: unknown[] }[] }[] }>(
+      `${s.api}/traces/${storedId}/export?format=otlp`,
+    );
     assert.equal(otlp.status, 200);
-    const spans = otlp.body.resourceSpans[0].scopeSpans[0].spans;
+    const spans = otlp.body.resourceSpans[0]?.scopeSpans[0]?.spans ?? [];
     assert.equal(spans.length, snapshot.nodes.length);
     const bad = await get(`${s.api}/traces/${storedId}/export?format=xml`);
     assert.equal(bad.status, 400);
@@ -332,13 +350,13 @@ describe('server routes', () => {
     const t = await sampleTrace(tracer);
     const r = await app.inject({ url: `/tracing/traces/${t.id}/nodes` });
     assert.equal(r.statusCode, 200);
-    assert.equal(r.json().nodes.length, 4);
+    assert.equal(r.json<NodesBody>().nodes.length, 4);
     const bad = await app.inject({ url: '/tracing/traces/bad$/info' });
-    assert.equal(bad.json().error.code, 'LT_ERR_INVALID_ID');
+    assert.equal(bad.json<ErrorBody>().error.code, 'LT_ERR_INVALID_ID');
     // The plugin's handlers are encapsulated: the user's app keeps its own 404.
     const other = await app.inject({ url: '/elsewhere' });
     assert.equal(other.statusCode, 404);
-    assert.equal(other.json().error, 'Not Found');
+    assert.equal(other.json<{ error: string }>().error, 'Not Found');
     await app.close();
     await tracer.close();
   });

@@ -40,7 +40,7 @@ function follow(url: string): EsRun {
     'complete',
   ];
   for (const t of types) {
-    es.addEventListener(t, (e) => {
+    es.addEventListener(t, (e: MessageEvent<string>) => {
       const ev = JSON.parse(e.data) as TraceEvent;
       assert.equal(ev.type, t);
       assert.equal(e.lastEventId, String(ev.seq));

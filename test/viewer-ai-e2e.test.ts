@@ -426,34 +426,79 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
     assert.deepEqual(pageErrors, []);
   });
 
-  it(
-    'list: the search box is the server-side query q',
-    { skip: 'needs the list query q of h12a (not landed)' },
-    async () => {
-      const { t2 } = turns!;
-      await page.goto(server.url);
-      await page.waitForSelector(`tr[data-trace-id="${t2.id}"]`, WAIT);
-
-      // The search box asks the server (`q`): a word only in one trace's input.
-      await page.fill('input[aria-label="Search traces"]', 'zanzibar');
-      await page.waitForFunction(
-        (id) => {
+  it('list: the search box is the server-side query q, with the kind and model filters; hostile text stays inert', async () => {
+    const { t2, t3 } = turns!;
+    // A trace whose label is markup: found by its words, rendered (and highlighted) as text.
+    const hostile = await server.tracer.create({ agentName: 'hostile' });
+    hostile
+      .add('nothing to see', { label: `<img src=x onerror="window.__xss=5"> zanzibar ${HOSTILE_SCRIPT}`, kind: 'tool' })
+      .complete('ok');
+    hostile.markComplete();
+    await hostile.flush();
+    await page.goto(server.url);
+    await page.waitForSelector(`tr[data-trace-id="${t2.id}"]`, WAIT);
+    const rowsAre = (ids: string[]) =>
+      page.waitForFunction(
+        (want) => {
           const rows = Array.from(document.querySelectorAll('tbody tr.trace-row')).map((r) =>
             r.getAttribute('data-trace-id'),
           );
-          return rows.length === 1 && rows[0] === id;
+          return rows.length === want.length && want.every((id, i) => rows[i] === id);
         },
-        t2.id,
+        ids,
         WAIT,
       );
-      assert.ok(
-        requests.some((u) => /\/traces\?.*q=zanzibar/.test(u)),
-        'the list query carries q',
-      );
-      await page.fill('input[aria-label="Search traces"]', '');
-      assert.deepEqual(pageErrors, []);
-    },
-  );
+
+    // The search box asks the server (`q`): a word only in t2's input (and the hostile label).
+    await page.fill('input[aria-label="Search traces"]', 'zanzibar');
+    await rowsAre([hostile.id, t2.id]);
+    assert.ok(
+      requests.some((u) => /\/traces\?.*q=zanzibar/.test(u)),
+      'the list query carries q',
+    );
+    // Whole words, every word: case does not matter, a word prefix finds nothing.
+    await page.fill('input[aria-label="Search traces"]', 'ZANZIBAR weather');
+    await rowsAre([t2.id]);
+    await page.fill('input[aria-label="Search traces"]', 'zanzi');
+    await page.waitForSelector('.empty:has-text("No trace matches these filters.")', WAIT);
+
+    // Kind and model filters go to the server too.
+    await page.fill('input[aria-label="Search traces"]', 'zanzibar');
+    await rowsAre([hostile.id, t2.id]);
+    await page.selectOption('select[aria-label="Node kind"]', 'llm');
+    await rowsAre([t2.id]);
+    assert.ok(
+      requests.some((u) => /\/traces\?.*kind=llm/.test(u)),
+      'the list query carries kind',
+    );
+    await page.selectOption('select[aria-label="Node kind"]', '');
+    await page.fill('input[aria-label="Model"]', 'no-such-model');
+    await page.press('input[aria-label="Model"]', 'Enter');
+    await page.waitForSelector('.empty:has-text("No trace matches these filters.")', WAIT);
+    assert.ok(
+      requests.some((u) => /\/traces\?.*model=no-such-model/.test(u)),
+      'the list query carries model',
+    );
+    await page.fill('input[aria-label="Model"]', 'gpt-4o-mini');
+    await page.press('input[aria-label="Model"]', 'Enter');
+    await rowsAre([t2.id]);
+    await page.fill('input[aria-label="Model"]', '');
+    await page.press('input[aria-label="Model"]', 'Enter');
+
+    // Hostile text in the query itself: its words find the hostile trace; nothing runs,
+    // no element is made of it, the label shows as text.
+    await page.fill('input[aria-label="Search traces"]', `<img src=x onerror="window.__xss=5"> ${HOSTILE_SCRIPT}`);
+    await rowsAre([hostile.id]);
+    const row = `tr[data-trace-id="${hostile.id}"]`;
+    assert.equal(await page.locator(`${row} img, ${row} script`).count(), 0);
+    assert.match((await page.textContent(row)) ?? '', /<img src=x onerror=/);
+    assert.equal(await xss(), undefined);
+    await page.screenshot({ path: join(artifacts, 'viewer-ai-search.png') });
+    await page.fill('input[aria-label="Search traces"]', '');
+    await page.waitForSelector(`tr[data-trace-id="${t3.id}"]`, WAIT);
+    assert.deepEqual(dialogs, []);
+    assert.deepEqual(pageErrors, []);
+  });
 
   it('session page: its traces in time order with status, duration, tokens, cost and totals', async () => {
     const { session, t1, t2, t3 } = turns!;

@@ -3,10 +3,11 @@
 // the in-process Trace API (the same calls produce the same stored trace).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { NodeData, TraceSnapshot } from '../src/core/types.js';
+import type { NodeData, TraceInfo, TraceSnapshot } from '../src/core/types.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { Tracer } from '../src/tracer/tracer.js';
 import { startTestServer, type TestServer } from './server-helpers.js';
+import type { OpsResponse } from '../src/server/write-api.js';
 
 const TOKENS = [
   { token: 'alpha-read-0001', tenantId: 'alpha' },
@@ -14,7 +15,8 @@ const TOKENS = [
   { token: 'beta-write-0001', tenantId: 'beta', scopes: ['read', 'write'] as const },
 ];
 
-type Json = Record<string, any>;
+/** A write API answer: the ops response, or an error (with what was applied before it). */
+type Json = Partial<OpsResponse> & { applied?: number; error?: { code: string; message: string } };
 
 async function post(
   url: string,
@@ -119,34 +121,34 @@ describe('HTTP write API (open, loopback)', () => {
   it('creates a trace, applies batches with refs and stores what the Trace API would', async () => {
     const created = await post(`${s.api}/traces`, { agent_name: 'http-agent' });
     assert.equal(created.status, 201);
-    const id = created.body['trace_id'] as string;
+    const id = created.body.trace_id!;
     assert.match(id, /^[A-Za-z0-9_-]+$/);
-    assert.equal(created.body['last_seq'], 1);
+    assert.equal(created.body.last_seq, 1);
 
     const first = await post(`${s.api}/traces/${id}/ops`, { ops: AGENT_OPS[0] });
     assert.equal(first.status, 200, JSON.stringify(first.body));
-    assert.deepEqual(Object.keys(first.body['refs']).sort(), ['calc', 'root', 'search']);
-    const results = first.body['results'] as Json[];
+    assert.deepEqual(Object.keys(first.body.refs ?? {}).sort(), ['calc', 'root', 'search']);
+    const results = first.body.results ?? [];
     assert.equal(results.length, 3);
     assert.deepEqual([results[0]!['first_seq'], results[0]!['last_seq']], [2, 2]);
     assert.deepEqual([results[1]!['first_seq'], results[1]!['last_seq']], [3, 3]);
     // parallel after add: completes the root (auto-complete) then starts both branches.
     assert.deepEqual([results[2]!['first_seq'], results[2]!['last_seq']], [4, 5]);
-    assert.deepEqual(results[2]!['node_ids'], [first.body['refs']['search'], first.body['refs']['calc']]);
-    assert.equal(first.body['last_seq'], 5);
+    assert.deepEqual(results[2]!['node_ids'], [first.body.refs?.['search'], first.body.refs?.['calc']]);
+    assert.equal(first.body.last_seq, 5);
 
     const second = await post(`${s.api}/traces/${id}/ops`, { ops: AGENT_OPS[1] });
     assert.equal(second.status, 200, JSON.stringify(second.body));
-    assert.deepEqual(Object.keys(second.body['refs']), ['answer']);
+    assert.deepEqual(Object.keys(second.body.refs ?? {}), ['answer']);
     // Seqs are contiguous across batches and cover every event exactly once.
-    const seqs = [...results, ...(second.body['results'] as Json[])].filter((r) => r['first_seq'] !== undefined);
-    for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i]!['first_seq'], seqs[i - 1]!['last_seq'] + 1);
+    const seqs = [...results, ...(second.body.results ?? [])].filter((r) => r['first_seq'] !== undefined);
+    for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i]!['first_seq'], seqs[i - 1]!['last_seq']! + 1);
 
     const stored = (await (await fetch(`${s.api}/traces/${id}`)).json()) as TraceSnapshot;
     assert.equal(stored.info.status, 'completed');
-    assert.equal(stored.last_seq, second.body['last_seq']);
-    const byRef = (r: string) => stored.nodes.find((n) => n.id === (first.body['refs'][r] ?? second.body['refs'][r]))!;
-    assert.equal(byRef('search').output && (byRef('search').output as Json)['temp'], 21);
+    assert.equal(stored.last_seq, second.body.last_seq);
+    const byRef = (r: string) => stored.nodes.find((n) => n.id === (first.body.refs?.[r] ?? second.body.refs?.[r]))!;
+    assert.equal(byRef('search').output && (byRef('search').output as { temp: number })['temp'], 21);
     assert.equal(byRef('calc').status, 'failed');
     assert.deepEqual(
       [...byRef('answer').parent_ids].sort(),
@@ -163,7 +165,7 @@ describe('HTTP write API (open, loopback)', () => {
   });
 
   it('replays a batch with the same idempotency key without applying it twice', async () => {
-    const id = (await post(`${s.api}/traces`, {})).body['trace_id'] as string;
+    const id = (await post(`${s.api}/traces`, {})).body.trace_id!;
     const batch = {
       ops: [
         { op: 'add', ref: 'a', label: 'a' },
@@ -192,7 +194,7 @@ describe('HTTP write API (open, loopback)', () => {
     // Same key, another batch: refused, nothing applied.
     const other = await post(`${s.api}/traces/${id}/ops`, { ops: [{ op: 'log', message: 'x' }] }, h);
     assert.equal(other.status, 422);
-    assert.equal(other.body['error']['code'], 'LT_ERR_IDEMPOTENCY_MISMATCH');
+    assert.equal(other.body.error?.code, 'LT_ERR_IDEMPOTENCY_MISMATCH');
     const after = (await (await fetch(`${s.api}/traces/${id}`)).json()) as TraceSnapshot;
     assert.equal(after.logs.length, 2);
     // A replay of the closing batch after the trace finished still gets its answer.
@@ -213,7 +215,7 @@ describe('HTTP write API (open, loopback)', () => {
   });
 
   it('maps typed errors to 4xx JSON and applies nothing from an invalid batch', async () => {
-    const id = (await post(`${s.api}/traces`, {})).body['trace_id'] as string;
+    const id = (await post(`${s.api}/traces`, {})).body.trace_id!;
     const cases: [unknown, number, string][] = [
       [{ ops: [{ op: 'add', ref: 'a' }, { op: 'teleport' }] }, 400, 'LT_ERR_INVALID_ARGUMENT'],
       [{ ops: [] }, 400, 'LT_ERR_INVALID_ARGUMENT'],
@@ -243,7 +245,7 @@ describe('HTTP write API (open, loopback)', () => {
     for (const [body, status, code] of cases) {
       const r = await post(`${s.api}/traces/${id}/ops`, body);
       assert.equal(r.status, status, JSON.stringify(body));
-      assert.equal(r.body['error']['code'], code, JSON.stringify(body));
+      assert.equal(r.body.error?.code, code, JSON.stringify(body));
     }
     assert.equal(
       ((await (await fetch(`${s.api}/traces/${id}`)).json()) as TraceSnapshot).last_seq,
@@ -260,41 +262,41 @@ describe('HTTP write API (open, loopback)', () => {
       ],
     });
     assert.equal(noRoot.status, 400);
-    assert.equal(noRoot.body['error']['code'], 'LT_ERR_NO_ROOT');
-    assert.equal(noRoot.body['applied'], 1);
+    assert.equal(noRoot.body.error?.code, 'LT_ERR_NO_ROOT');
+    assert.equal(noRoot.body.applied, 1);
     const missingSpace = await post(`${s.api}/traces/${id}/ops`, {
       ops: [{ op: 'space_set', space: 'ghost', key: 'k', value: 1 }],
     });
     assert.equal(missingSpace.status, 404);
-    assert.equal(missingSpace.body['error']['code'], 'LT_ERR_UNKNOWN_SPACE');
+    assert.equal(missingSpace.body.error?.code, 'LT_ERR_UNKNOWN_SPACE');
 
     const done = await post(`${s.api}/traces/${id}/ops`, {
       ops: [{ op: 'mark_complete' }, { op: 'add', label: 'late' }],
     });
     assert.equal(done.status, 409);
-    assert.equal(done.body['error']['code'], 'LT_ERR_TRACE_CLOSED');
-    assert.equal(done.body['applied'], 1);
+    assert.equal(done.body.error?.code, 'LT_ERR_TRACE_CLOSED');
+    assert.equal(done.body.applied, 1);
     const late = await post(`${s.api}/traces/${id}/ops`, { ops: [{ op: 'add', label: 'late' }] });
     assert.equal(late.status, 409);
-    assert.equal(late.body['error']['code'], 'LT_ERR_TRACE_CLOSED');
+    assert.equal(late.body.error?.code, 'LT_ERR_TRACE_CLOSED');
 
     const missing = await post(`${s.api}/traces/no-such-trace/ops`, { ops: [{ op: 'mark_complete' }] });
     assert.equal(missing.status, 404);
-    assert.equal(missing.body['error']['code'], 'LT_ERR_TRACE_NOT_FOUND');
+    assert.equal(missing.body.error?.code, 'LT_ERR_TRACE_NOT_FOUND');
     const exists = await post(`${s.api}/traces`, { id });
     assert.equal(exists.status, 409);
-    assert.equal(exists.body['error']['code'], 'LT_ERR_TRACE_EXISTS');
+    assert.equal(exists.body.error?.code, 'LT_ERR_TRACE_EXISTS');
     const get = await fetch(`${s.api}/traces/${id}/ops`);
     assert.equal(get.status, 405);
     assert.equal(get.headers.get('allow'), 'POST');
   });
 
   it('refuses a body over the write limit with 413 before reading it', async () => {
-    const id = (await post(`${s.api}/traces`, {})).body['trace_id'] as string;
+    const id = (await post(`${s.api}/traces`, {})).body.trace_id!;
     const big = { ops: [{ op: 'add', input: 'x'.repeat(1024 * 1024 + 10) }] };
     const r = await post(`${s.api}/traces/${id}/ops`, big);
     assert.equal(r.status, 413);
-    assert.equal(r.body['error']['code'], 'LT_ERR_PAYLOAD_TOO_LARGE');
+    assert.equal(r.body.error?.code, 'LT_ERR_PAYLOAD_TOO_LARGE');
     const tooMany = await post(`${s.api}/traces/${id}/ops`, {
       ops: Array.from({ length: 1001 }, () => ({ op: 'log', message: 'x' })),
     });
@@ -305,7 +307,7 @@ describe('HTTP write API (open, loopback)', () => {
     const tracer = new Tracer({ store: new MemoryStore(), exitHook: false, limits: { maxValueSize: 1000 } });
     const small = await startTestServer({ tracer });
     try {
-      const id = (await post(`${small.api}/traces`, {})).body['trace_id'] as string;
+      const id = (await post(`${small.api}/traces`, {})).body.trace_id!;
       const r = await post(`${small.api}/traces/${id}/ops`, {
         ops: [{ op: 'add', ref: 'a', input: 'y'.repeat(5000) }],
       });
@@ -331,16 +333,16 @@ describe('HTTP write API with tokens: scopes and tenants', () => {
     assert.equal((await post(`${s.api}/traces`, {})).status, 401);
     const ro = await post(`${s.api}/traces`, {}, auth('alpha-read-0001'));
     assert.equal(ro.status, 403);
-    assert.equal(ro.body['error']['code'], 'LT_ERR_FORBIDDEN');
+    assert.equal(ro.body.error?.code, 'LT_ERR_FORBIDDEN');
   });
 
   it('writes traces of the token tenant only', async () => {
     const a = await post(`${s.api}/traces`, { agent_name: 'a' }, auth('alpha-write-001'));
     assert.equal(a.status, 201);
-    const id = a.body['trace_id'] as string;
+    const id = a.body.trace_id!;
     const info = (await (
       await fetch(`${s.api}/traces/${id}/info`, { headers: auth('alpha-read-0001') })
-    ).json()) as Json;
+    ).json()) as TraceInfo;
     assert.equal(info['tenant_id'], 'alpha', 'the tenant comes from the token');
     const other = await post(`${s.api}/traces`, { tenant_id: 'beta' }, auth('alpha-write-001'));
     assert.equal(other.status, 403);
@@ -351,7 +353,7 @@ describe('HTTP write API with tokens: scopes and tenants', () => {
       auth('beta-write-0001'),
     );
     assert.equal(cross.status, 404);
-    assert.equal(cross.body['error']['code'], 'LT_ERR_TRACE_NOT_FOUND');
+    assert.equal(cross.body.error?.code, 'LT_ERR_TRACE_NOT_FOUND');
     const ro = await post(`${s.api}/traces/${id}/ops`, { ops: [{ op: 'add', label: 'x' }] }, auth('alpha-read-0001'));
     assert.equal(ro.status, 403);
     const own = await post(

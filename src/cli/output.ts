@@ -2,6 +2,7 @@
 // and human formats for durations and times.
 import pc from 'picocolors';
 import type { NodeStatus, TraceStatus } from '../core/types.js';
+import { jsonText } from '../core/json-text.js';
 
 export type Colors = ReturnType<typeof pc.createColors>;
 
@@ -160,15 +161,7 @@ export function truncate(s: string, max: number): string {
 }
 
 export function oneLine(value: unknown, max = 80): string {
-  let s: string;
-  if (typeof value === 'string') s = JSON.stringify(value);
-  else {
-    try {
-      s = JSON.stringify(value) ?? String(value);
-    } catch {
-      s = String(value);
-    }
-  }
+  const s = jsonText(value);
   return truncate(escapeTerminal(jsonForTerminal(s).replace(/\s+/g, ' ')), max);
 }
 

@@ -98,6 +98,8 @@ export function capture(value: unknown, limits: CaptureLimits = DEFAULT_CAPTURE_
       return Number.isFinite(value) ? value : { $type: 'number', value: String(value) };
     case 'string':
       return value.length <= limits.maxValueSize ? value : truncateString(value, limits.maxValueSize);
+    default:
+      break; // objects, null, bigints, symbols, functions: the walk below
   }
   if (value === null) return null;
   const ctx = ctxOf(limits);
@@ -142,12 +144,14 @@ function walk(value: unknown, ctx: Ctx, depth: number): unknown {
     case 'function':
       ctx.budget -= 20;
       return { $type: 'function', name: value.name || '(anonymous)' };
+    case 'object':
+      break;
   }
   if (value === null) {
     ctx.budget -= 4;
     return null;
   }
-  const obj = value as object;
+  const obj = value;
   if (ctx.seen.includes(obj)) return { $type: 'circular' };
   if (depth >= ctx.maxDepth) {
     ctx.truncated = true;

@@ -2,6 +2,8 @@
 // an HTTP status for the server, and a class so callers can `instanceof`. docs/errors.md
 // is kept in sync by test/errors-doc.test.ts.
 
+import type { TraceEvent } from './types.js';
+
 export interface ErrorSpec {
   readonly message: string;
   readonly status: number;
@@ -38,6 +40,14 @@ export const ERROR_CODES = {
   LT_ERR_BAD_REQUEST: { message: 'malformed HTTP request', status: 400 },
   LT_ERR_REQUEST_TIMEOUT: { message: 'request timed out', status: 408 },
   LT_ERR_BUSY: { message: 'the server is busy; retry later', status: 503 },
+  LT_ERR_HOLDER_UNAVAILABLE: {
+    message: 'the server instance writing this trace does not answer; retry later',
+    status: 503,
+  },
+  LT_ERR_HOLDER_FAILED: {
+    message: 'the server instance writing this trace failed during the request; it may have been applied',
+    status: 502,
+  },
   LT_ERR_INTERNAL: { message: 'internal error', status: 500 },
 } as const satisfies Record<string, ErrorSpec>;
 
@@ -115,10 +125,36 @@ export class TraceRunningError extends LivetraceError {
 }
 
 export class TraceLockedError extends LivetraceError {
+  /** The lease owner holding the trace, when the store names it. */
+  readonly owner: string | undefined;
   constructor(traceId: string, owner?: string) {
     super(
       'LT_ERR_TRACE_LOCKED',
       `trace ${traceId} is live in another writer${owner ? ` (${owner})` : ''}; only one process may write a trace at a time`,
+    );
+    this.owner = owner;
+  }
+}
+
+/** Several servers: the instance holding a trace's lease did not answer a forwarded request (and its lease has not expired yet). */
+export class HolderUnavailableError extends LivetraceError {
+  /** Seconds after which a retry is likely to be served (the holder's lease expires by then). */
+  readonly retryAfter: number;
+  constructor(traceId: string, retryAfter: number) {
+    super(
+      'LT_ERR_HOLDER_UNAVAILABLE',
+      `the server instance writing trace ${traceId} does not answer; this instance takes the trace over once its lease expires: retry in ${retryAfter} s`,
+    );
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** Several servers: the holder of a trace failed while it handled a forwarded write batch. */
+export class HolderFailedError extends LivetraceError {
+  constructor(traceId: string) {
+    super(
+      'LT_ERR_HOLDER_FAILED',
+      `the server instance writing trace ${traceId} failed during the request: the batch may or may not have been applied; retry it with the same Idempotency-Key`,
     );
   }
 }
@@ -148,8 +184,8 @@ export class StoreConflictError extends LivetraceError {
 /** `flush()`/`release()` could not store every event. `pending` holds what is not stored. */
 export class FlushError extends LivetraceError {
   readonly traceId: string;
-  readonly pending: readonly import('./types.js').TraceEvent[];
-  constructor(traceId: string, pending: readonly import('./types.js').TraceEvent[], cause: unknown) {
+  readonly pending: readonly TraceEvent[];
+  constructor(traceId: string, pending: readonly TraceEvent[], cause: unknown) {
     super('LT_ERR_FLUSH', `trace ${traceId}: ${pending.length} event(s) not stored: ${errorMessage(cause)}`, { cause });
     this.traceId = traceId;
     this.pending = pending;
@@ -229,6 +265,20 @@ export interface LivetraceWarning {
   message: string;
   traceId?: string;
   count?: number;
+}
+
+/**
+ * How a usage error shows the bad value it got: its text and its type, e.g. `-1 (number)`,
+ * `[object Object] (object)`. Never throws (a value whose toString throws is "unprintable").
+ */
+export function shownValue(value: unknown): string {
+  let text: string;
+  try {
+    text = String(value);
+  } catch {
+    text = 'unprintable';
+  }
+  return `${text} (${typeof value})`;
 }
 
 export function errorMessage(err: unknown): string {

@@ -15,7 +15,7 @@ function refill(): void {
 }
 
 const CODES = Array.from(ALPHABET, (c) => c.charCodeAt(0));
-const idCodes: number[] = new Array(12).fill(0);
+const idCodes: number[] = new Array<number>(12).fill(0);
 
 /** 12 characters of [0-9a-z]: node and space ids. Built in one go: no string concatenation. */
 export function newId(): string {

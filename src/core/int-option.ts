@@ -1,7 +1,7 @@
 // The one validator of integer options (sizes, counts, intervals): bad configuration
 // throws at construction with a message that names the option, the allowed range, the
 // value and its type.
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError, shownValue } from './errors.js';
 
 export interface IntRange {
   /** Smallest allowed value. Default 1. */
@@ -24,7 +24,7 @@ export function intOption(label: string, value: unknown, fallback?: number, rang
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || (max !== undefined && value > max)) {
     const allowed = max === undefined ? `>= ${min}` : `from ${min} to ${max}`;
     const Err = range.error ?? InvalidArgumentError;
-    throw new Err(`${label} must be an integer ${allowed}, got ${String(value)} (${typeof value})`);
+    throw new Err(`${label} must be an integer ${allowed}, got ${shownValue(value)}`);
   }
   return value;
 }

@@ -2,7 +2,7 @@
 // name, the same format for `new Tracer({ prices })` and `livetrace serve --prices file.json`.
 // The default table is small, dated and only an estimate: pass your own to override it.
 // Depends on nothing but the core errors, so the viewer can import it.
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError, shownValue } from './errors.js';
 import type { Cost } from './types.js';
 
 export interface ModelPrice {
@@ -53,9 +53,7 @@ export const DEFAULT_PRICES: Readonly<PriceTable> = Object.freeze({
 function price(name: string, key: string, value: unknown, optional: boolean): void {
   if (value === undefined && optional) return;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidArgumentError(
-      `${name}: ${key} of a price must be a finite number >= 0, got ${String(value)} (${typeof value})`,
-    );
+    throw new InvalidArgumentError(`${name}: ${key} of a price must be a finite number >= 0, got ${shownValue(value)}`);
   }
 }
 

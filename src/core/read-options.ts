@@ -47,8 +47,10 @@ export function guardRead<T>(call: string, read: () => T): T {
 
 /** A copy of parallel() branches, each a copy of its options (null/undefined items: {}). */
 export function readItems<T extends object>(call: string, items: readonly T[]): readonly T[] {
+  // Array.isArray narrows a typed array to any[]: test an unknown view of the same value.
+  const value: unknown = items;
   return guardRead(call, () =>
-    Array.isArray(items)
+    Array.isArray(value)
       ? Array.from(items, (i) => (i === undefined || i === null ? ({} as T) : readOptions(call, i)))
       : [],
   );

@@ -201,6 +201,14 @@ export interface TraceSnapshot {
   last_seq: number;
 }
 
+/** Listing order: a field, `-` for descending. Default `-created_at` (newest first). */
+export type ListSort =
+  'created_at' | '-created_at' | 'duration' | '-duration' | 'tokens' | '-tokens' | 'cost' | '-cost';
+
+/**
+ * A listing: filters (all must hold), an order and a page. The search fields (`q` to
+ * `sort`) are answered from each store's indexes; docs/api.md describes their semantics.
+ */
 export interface ListQuery {
   status?: TraceStatus | TraceStatus[];
   createdBy?: string;
@@ -212,6 +220,30 @@ export interface ListQuery {
   to?: number;
   limit?: number;
   cursor?: string;
+  /**
+   * Full text: every word must occur (case-insensitive whole words, no stemming) in the
+   * trace's node labels, inputs, outputs, log messages or errors. Words as `tokenize()`.
+   */
+  q?: string;
+  /** `info.session_id` equals. */
+  sessionId?: string;
+  /** `info.user_id` equals. */
+  userId?: string;
+  /** The trace has a node of this kind. */
+  kind?: NodeKind;
+  /** The trace has a node whose usage names this model. */
+  model?: string;
+  /** `info.metadata[key]` equals the value (strings; numbers and booleans by their string form). */
+  meta?: Record<string, string>;
+  /** Ranges (inclusive). A trace without the value (running: no duration; no cost) never matches one. */
+  minDurationMs?: number;
+  maxDurationMs?: number;
+  minTokens?: number;
+  maxTokens?: number;
+  minCost?: number;
+  maxCost?: number;
+  /** Order; a cursor belongs to the order it was made with. */
+  sort?: ListSort;
 }
 
 export interface ListResult {

@@ -1,6 +1,6 @@
 // Usage of a model call: what `node.setUsage()` / `add(input, { usage })` accept, and its
 // normalized wire form (`NodeUsage`, snake_case, with the cost computed at call time).
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError, shownValue } from './errors.js';
 import { computeCost, roundCost, type PriceTable } from './prices.js';
 import { rollupNodes } from './rollup.js';
 import type { Cost, NodeUsage, TraceSnapshot } from './types.js';
@@ -24,9 +24,7 @@ export interface UsageInput {
 function count(name: string, value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidArgumentError(
-      `setUsage(): ${name} must be a finite number >= 0, got ${String(value)} (${typeof value})`,
-    );
+    throw new InvalidArgumentError(`setUsage(): ${name} must be a finite number >= 0, got ${shownValue(value)}`);
   }
   return value;
 }

@@ -8,6 +8,7 @@ import type { LogEntry, NodeData } from '../core/types.js';
 import { LogIndex } from '../client/log-index.js';
 import { STYLES } from './styles.js';
 import { previewText, timelineOf, type Row } from './timeline.js';
+import { jsonText } from '../core/json-text.js';
 
 // Importing this module outside a browser (SSR, tests) must not throw.
 const Base = (typeof HTMLElement === 'undefined' ? class {} : HTMLElement) as typeof HTMLElement;
@@ -36,12 +37,7 @@ export function formatDuration(ms: number | undefined): string {
 }
 
 function pretty(v: unknown): string {
-  if (typeof v === 'string') return v;
-  try {
-    return JSON.stringify(v, null, 2) ?? String(v);
-  } catch {
-    return String(v);
-  }
+  return typeof v === 'string' ? v : jsonText(v, 2);
 }
 
 /** One step's DOM, kept across renders so focus, open details and animations survive updates. */

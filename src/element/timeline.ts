@@ -4,6 +4,7 @@
 // a join (several parents) closes the group and is an ordinary step again.
 import type { TraceState } from '../core/reducer.js';
 import type { NodeData } from '../core/types.js';
+import { jsonText } from '../core/json-text.js';
 
 export interface StepRow {
   readonly type: 'step';
@@ -114,16 +115,8 @@ export function previewText(value: unknown, max = 160): string {
   else if (typeof value === 'object' && !Array.isArray(value)) {
     const o = value as Record<string, unknown>;
     const field = TEXT_FIELDS.find((f) => typeof o[f] === 'string');
-    text = field ? (o[field] as string) : safeJson(value);
-  } else text = safeJson(value);
+    text = field ? (o[field] as string) : jsonText(value);
+  } else text = jsonText(value);
   text = text.replace(/\s+/g, ' ').trim();
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
-function safeJson(v: unknown): string {
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
 }

@@ -154,6 +154,16 @@ export class RedisHub implements EventHub {
     };
   }
 
+  /** Key prefix of this hub's streams (other Redis users of a deployment, e.g. the server cluster, share it). */
+  get prefix(): string {
+    return this.#opts.prefix;
+  }
+
+  /** Extra ioredis options this hub was given (tls, username...). */
+  get redisOptions(): object {
+    return this.#opts.redis;
+  }
+
   publish(traceId: string, events: readonly TraceEvent[]): void {
     if (this.#closed || events.length === 0) return;
     const set = this.#in.listeners.get(traceId);
@@ -486,7 +496,7 @@ export class RedisHub implements EventHub {
       const sub = this.#conn.sub;
       if (!sub) return;
       try {
-        if (this.#in.clientId === undefined) this.#in.clientId = (await sub.client('ID')) as number;
+        if (this.#in.clientId === undefined) this.#in.clientId = await sub.client('ID');
         const traces = [...this.#in.cursors.keys()];
         if (traces.length === 0) return;
         const reply = (await sub.call(

@@ -75,7 +75,7 @@ const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
  */
 export type SubscriptionState = 'replaying' | 'live' | 'draining' | 'done';
 
-export class Subscription implements AsyncIterableIterator<TraceEvent> {
+export class Subscription implements AsyncIterableIterator<TraceEvent, undefined> {
   readonly traceId: string;
   readonly #source: EventSource;
   readonly #config: SubscriptionConfig;
@@ -162,7 +162,7 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
    * subscription with that error: it is detached from the hub before the error reaches
    * the caller, and later calls return done.
    */
-  next(): Promise<IteratorResult<TraceEvent>> {
+  next(): Promise<IteratorResult<TraceEvent, undefined>> {
     // Hot path: a local subscriber that is behind the writer takes the next event without
     // the machinery of an async function.
     const local = this.#local;
@@ -177,7 +177,7 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
     });
   }
 
-  async #next(): Promise<IteratorResult<TraceEvent>> {
+  async #next(): Promise<IteratorResult<TraceEvent, undefined>> {
     for (;;) {
       if (this.#state === 'done') return DONE;
       const local = this.#local;
@@ -214,7 +214,7 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
   }
 
   /** Hands out the next queued event (ending after `complete` or the final seq). */
-  #takeQueued(): IteratorResult<TraceEvent> {
+  #takeQueued(): IteratorResult<TraceEvent, undefined> {
     const ev = this.#queue[this.#head]!;
     this.#queue[this.#head++] = undefined;
     if (this.#head === this.#queue.length) {
@@ -250,7 +250,7 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
   }
 
   /** Next event from the local log; undefined if the consumer must wait for the next one. */
-  #takeLocal(feed: LocalFeed): IteratorResult<TraceEvent> | undefined {
+  #takeLocal(feed: LocalFeed): IteratorResult<TraceEvent, undefined> | undefined {
     const events = feed.events;
     while (this.#cursor < events.length) {
       const ev = events[this.#cursor]!;
@@ -268,7 +268,7 @@ export class Subscription implements AsyncIterableIterator<TraceEvent> {
     return undefined;
   }
 
-  async return(): Promise<IteratorResult<TraceEvent>> {
+  async return(): Promise<IteratorResult<TraceEvent, undefined>> {
     return this.#end(false);
   }
 

@@ -93,7 +93,8 @@ interface ToolStart extends Common {
 interface ToolEnd extends Common {
   readonly toolCall: ToolCallInfo;
   readonly toolExecutionMs?: number;
-  readonly toolOutput?: { readonly type?: string; readonly output?: unknown; readonly error?: unknown } | unknown;
+  /** `{ type: 'tool-result' | 'tool-error', output?, error? }` from ai 7; absent before. */
+  readonly toolOutput?: unknown;
   readonly success?: boolean;
   readonly output?: unknown;
   readonly error?: unknown;
@@ -483,9 +484,8 @@ function setUsage(node: NodeHandle, usage: Record<string, unknown>): void {
 function promptOf(e: { system?: unknown; instructions?: unknown; prompt?: unknown; messages?: unknown }): unknown {
   const system = e.instructions ?? e.system;
   if (Array.isArray(e.messages)) {
-    return typeof system === 'string' && system !== ''
-      ? [{ role: 'system', content: system }, ...e.messages]
-      : e.messages;
+    const messages: readonly unknown[] = e.messages;
+    return typeof system === 'string' && system !== '' ? [{ role: 'system', content: system }, ...messages] : messages;
   }
   return e.prompt;
 }
@@ -505,10 +505,10 @@ function outputOf(content: readonly unknown[] | undefined): unknown {
 }
 
 function toolResult(e: ToolEnd): { failed: boolean; output?: unknown; error?: unknown } {
-  const to = e.toolOutput as { type?: string; output?: unknown; error?: unknown } | undefined;
-  if (to && typeof to === 'object' && typeof to.type === 'string') {
-    if (to.type === 'tool-error') return { failed: true, error: to.error };
-    return { failed: false, output: to.output };
+  const to = e.toolOutput;
+  if (typeof to === 'object' && to !== null && 'type' in to && typeof to.type === 'string') {
+    if (to.type === 'tool-error') return { failed: true, error: 'error' in to ? to.error : undefined };
+    return { failed: false, output: 'output' in to ? to.output : undefined };
   }
   if (e.success === false) return { failed: true, error: e.error };
   return { failed: false, output: e.output };

@@ -485,7 +485,7 @@ export class LivetraceCallbackHandler extends BaseCallbackHandler {
 
   /** Records a LangGraph node run in its graph run's shape; returns the runs it hangs under. */
   #graphParents(graphRun: Run, run: Run, lg: GraphStep): Run[] {
-    const shape = (graphRun.graph ??= { steps: new Map(), last: new Map() });
+    const shape = (graphRun.graph ??= { steps: new Map<number, Run[]>(), last: new Map<string, Run>() });
     let parents: Run[] = [];
     for (const t of lg.triggers) {
       const m = /^join:(.+):[^:]+$/.exec(t);
@@ -793,14 +793,13 @@ function messageToPlain(m: unknown): unknown {
 function plain(v: unknown, depth = 0): unknown {
   if (v === null || typeof v !== 'object' || depth > 16) return v;
   if (isMessage(v)) return messageToPlain(v);
-  if ('pageContent' in v && typeof (v as DocumentInterface).pageContent === 'string') {
-    const d = v as DocumentInterface;
-    return d.id !== undefined
-      ? { pageContent: d.pageContent, metadata: plain(d.metadata, depth + 1), id: d.id }
-      : { pageContent: d.pageContent, metadata: plain(d.metadata, depth + 1) };
+  if ('pageContent' in v && typeof v.pageContent === 'string') {
+    const metadata = plain('metadata' in v ? v.metadata : undefined, depth + 1);
+    const id = 'id' in v ? v.id : undefined;
+    return id !== undefined ? { pageContent: v.pageContent, metadata, id } : { pageContent: v.pageContent, metadata };
   }
   if (Array.isArray(v)) return v.map((x) => plain(x, depth + 1));
-  const proto = Object.getPrototypeOf(v);
+  const proto: unknown = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== null) return v;
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) out[k] = plain(x, depth + 1);

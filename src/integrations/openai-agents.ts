@@ -318,6 +318,11 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
+/** A string or a number as label text; anything else as ''. */
+function labelText(v: unknown): string {
+  return typeof v === 'string' || typeof v === 'number' ? String(v) : '';
+}
+
 function describeStart(span: AgentsSpanLike): StartShape {
   const d = span.spanData as Record<string, unknown> & { type: string };
   const meta: Record<string, unknown> = { 'agents.span_type': d.type, 'agents.span_id': span.spanId };
@@ -331,7 +336,7 @@ function describeStart(span: AgentsSpanLike): StartShape {
       return { kind: 'chain', label: str(d['name']) ?? 'task', metadata: meta };
     case 'turn':
       if (d['agent_name'] !== undefined) meta['agents.agent_name'] = d['agent_name'];
-      return { kind: 'step', label: `turn ${String(d['turn'] ?? '')}`.trim(), metadata: meta };
+      return { kind: 'step', label: `turn ${labelText(d['turn'])}`.trim(), metadata: meta };
     case 'function':
       return {
         kind: 'tool',
@@ -451,7 +456,7 @@ function describeEnd(span: AgentsSpanLike): EndShape {
           metadata: { 'agents.triggered': true },
           failure: {
             name: 'GuardrailTripwireTriggered',
-            message: `guardrail ${String(d['name'] ?? '')} tripped`.replace('  ', ' '),
+            message: `guardrail ${labelText(d['name'])} tripped`.replace('  ', ' '),
           },
         };
       return { output, metadata: { 'agents.triggered': false } };

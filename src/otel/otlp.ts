@@ -149,7 +149,7 @@ function truncate(s: string, max: number): string {
 
 function jsonString(value: unknown): string {
   try {
-    const s = JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+    const s = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
     return s === undefined ? String(value) : s;
   } catch {
     return String(value);

@@ -153,7 +153,9 @@ export class LivetraceSpanProcessor {
   async forceFlush(): Promise<void> {
     try {
       await this.#settle();
-      await Promise.allSettled([...this.#traces.values()].map((s) => s.trace?.flush()));
+      const flushes: Promise<unknown>[] = [];
+      for (const s of this.#traces.values()) if (s.trace) flushes.push(s.trace.flush());
+      await Promise.allSettled(flushes);
     } catch (err) {
       this.#warn(`forceFlush failed: ${errorMessage(err)}`, err);
     }

@@ -10,6 +10,7 @@ import type { LivetraceApiOptions } from './options.js';
 import { DEFAULT_BASE_PATH, livetracePlugin } from './plugin.js';
 import { SseRegistry } from './sse-stream.js';
 import { TokenAuth } from './auth.js';
+import { HeavyWork } from './heavy-work.js';
 import { OtlpReceiver, type OtlpReceiverOptions } from './otlp-receiver.js';
 import { otlpPlugin } from './otlp-routes.js';
 import { findViewerDir, sendViewerFile, viewerPlugin } from './viewer.js';
@@ -55,7 +56,7 @@ export type LivetraceServer = FastifyInstance & { livetrace: ServerState };
 
 export function normalizeBasePath(p: string | undefined): string {
   const path = p ?? DEFAULT_BASE_PATH;
-  if (typeof path !== 'string' || !/^\/[A-Za-z0-9._~\/-]*$/.test(path) || path.includes('//')) {
+  if (typeof path !== 'string' || !/^\/[A-Za-z0-9._~/-]*$/.test(path) || path.includes('//')) {
     throw new InvalidArgumentError(`option basePath must be a URL path like "/v1/trace", got ${JSON.stringify(path)}`);
   }
   const trimmed = path.replace(/\/+$/, '');
@@ -106,6 +107,10 @@ export async function createServer(serverOptions?: CreateServerOptions): Promise
       : options.otlp instanceof OtlpReceiver
         ? options.otlp
         : new OtlpReceiver(tracer, options.otlp);
+  if (otlp && options.cluster) otlp.cluster = options.cluster;
+  // One bound of heavy work for the read side and the write side (loading stored traces).
+  const heavyWork = options.heavyWork instanceof HeavyWork ? options.heavyWork : new HeavyWork(options.heavyWork);
+  if (otlp) otlp.heavy ??= heavyWork;
   const writeBodyLimit = options.writeBodyLimit ?? 1024 * 1024;
   const state: ServerState = { tracer, basePath, streams, viewerDir, otlp, auth, writeBodyLimit };
   app.decorate('livetrace', state);
@@ -144,6 +149,8 @@ export async function createServer(serverOptions?: CreateServerOptions): Promise
     ...(auth ? { tokens: auth } : {}),
     tracer,
     streams,
+    heavyWork,
+    ...(otlp ? { keepLoaded: (id: string) => otlp.isAssembling(id) } : {}),
     closeTracer: options.closeTracer ?? ownsTracer,
     prefix: basePath,
   });

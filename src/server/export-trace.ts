@@ -1,6 +1,6 @@
 // Export documents: `json` is livetrace's own format (the snapshot plus the full event log,
 // re-importable by `livetrace import`); `otlp` is an OTLP/JSON ExportTraceServiceRequest.
-import { InvalidArgumentError, TraceNotFoundError } from '../core/errors.js';
+import { InvalidArgumentError, TraceNotFoundError, shownValue } from '../core/errors.js';
 import type { TraceEvent, TraceSnapshot } from '../core/types.js';
 import { toOtlp, type OtlpExportTraceServiceRequest } from '../otel/otlp.js';
 import type { Tracer } from '../tracer/tracer.js';
@@ -22,7 +22,7 @@ export function exportFormatOf(value: unknown): ExportFormat {
   if (value === undefined || value === '' || value === 'json') return 'json';
   if (value === 'otlp') return 'otlp';
   throw new InvalidArgumentError(
-    `export format must be "json" or "otlp", got ${JSON.stringify(String(value).slice(0, 40))}`,
+    `export format must be "json" or "otlp", got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : shownValue(value)}`,
   );
 }
 
@@ -43,11 +43,9 @@ export async function exportTrace(
   return toExport(snap, await tracer.events(id));
 }
 
-/** Events per page of a streamed export: 10,000, or 1/20 of the log for bigger traces (so a
- * store whose paged read rescans its log, like the file store, reads it at most ~20 times). */
-export function exportPageSize(lastSeq: number | undefined): number {
-  return Math.max(10_000, Math.ceil((lastSeq ?? 0) / 20));
-}
+/** Events per page of a streamed export: memory holds one page, whatever the log's length
+ * (stores read a page at a cost proportional to the page; see the file store's log-reader). */
+export const EXPORT_PAGE_SIZE = 500;
 
 /**
  * The export document as text chunks: the same JSON as `exportTrace`, but never held whole —
@@ -65,7 +63,7 @@ export async function* exportChunks(
   }
   const id = snapshot.info.id;
   yield `{"format":${JSON.stringify(EXPORT_FORMAT)},"version":${EXPORT_VERSION},"exported_at":${Date.now()},"trace":${JSON.stringify(snapshot)},"events":[`;
-  const pageSize = exportPageSize(snapshot.last_seq);
+  const pageSize = EXPORT_PAGE_SIZE;
   let since = 0;
   let first = true;
   for (;;) {

@@ -25,7 +25,9 @@ const BY_STATUS: Record<number, ErrorCode> = {
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof LivetraceError) {
     const message =
-      err.status >= 500 && err.status !== 501 && err.status !== 503 ? ERROR_CODES[err.code].message : err.message;
+      err.status >= 500 && err.status !== 501 && err.status !== 502 && err.status !== 503
+        ? ERROR_CODES[err.code].message
+        : err.message;
     return { status: err.status, body: { error: { code: err.code, message } } };
   }
   // Fastify's own errors (body too large, bad JSON, unsupported media type) carry a 4xx statusCode.

@@ -8,6 +8,7 @@ import type { SnapshotCacheOptions } from './snapshot-cache.js';
 import type { SseOptions, SseRegistry } from './sse-stream.js';
 import type { TraceWriter, WriteApiOptions } from './write-api.js';
 import { intOption } from '../core/int-option.js';
+import type { Cluster } from './cluster/cluster.js';
 
 export interface LivetraceApiOptions {
   /** The tracer whose traces are served (loaded here or only in its store). */
@@ -46,6 +47,10 @@ export interface LivetraceApiOptions {
   write?: WriteApiOptions | TraceWriter | false;
   /** Largest body of a write (ops batch, OTLP export) in bytes (bigger: 413). Default 1048576. */
   writeBodyLimit?: number;
+  /** Several servers on one store and Redis: writes of a trace go to the instance holding it (docs/deploy.md). */
+  cluster?: Cluster;
+  /** Traces the write API must keep loaded while idle (the OTLP receiver assembles them). */
+  keepLoaded?: (traceId: string) => boolean;
 }
 
 export interface ResolvedApiOptions {

@@ -9,11 +9,11 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, errorMessage } from '../core/errors.js';
+import type * as Protobuf from 'protobufjs';
 import type { AttributeValue, Attributes } from '../otel/gen-ai-attributes.js';
 
 // protobufjs is CommonJS; loaded once, on the first OTLP request.
-type Protobuf = typeof import('protobufjs');
-type PbType = import('protobufjs').Type;
+type PbType = Protobuf.Type;
 
 export type OtlpEncoding = 'protobuf' | 'json';
 
@@ -64,7 +64,7 @@ function protosDir(): string {
 
 function load(): Types {
   if (types) return types;
-  const pb = createRequire(import.meta.url)('protobufjs') as Protobuf;
+  const pb = createRequire(import.meta.url)('protobufjs') as typeof Protobuf;
   const base = protosDir();
   const root = new pb.Root();
   root.resolvePath = (_origin, target) => join(base, target);
@@ -129,7 +129,7 @@ export function decodeExport(body: Buffer, encoding: OtlpEncoding): DecodedExpor
       throw new InvalidArgumentError('the body must be an OTLP/JSON ExportTraceServiceRequest object');
     hexIdsToBytes(json);
     try {
-      message = request.fromObject(json as Record<string, unknown>);
+      message = request.fromObject(json);
     } catch (err) {
       throw new InvalidArgumentError(`the body is not an OTLP/JSON ExportTraceServiceRequest: ${errorMessage(err)}`);
     }
@@ -157,7 +157,7 @@ export function decodeResponse(body: Buffer, encoding: OtlpEncoding): { rejected
   if (encoding === 'json') o = JSON.parse(body.toString('utf8')) as typeof o;
   else {
     const { response } = load();
-    o = response.toObject(response.decode(body), { longs: String }) as typeof o;
+    o = response.toObject(response.decode(body), { longs: String });
   }
   return {
     rejectedSpans: Number(o.partialSuccess?.rejectedSpans ?? 0),

@@ -13,6 +13,9 @@
 //   parent span id in metadata (otel.parent_span_id).
 // - A span of a completed trace is refused (rejected_spans), as are spans over the bounds.
 // - Nothing runs per trace: one sweep timer for the whole receiver, unref'd.
+// - Several servers (a Cluster): spans of a trace another instance holds are forwarded to it;
+//   spans waiting for their parent are also kept in Redis, so that the instance that takes
+//   a trace over (its holder died) has them; orphaned traces are adopted and completed.
 import { LivetraceError, errorMessage, TraceLockedError } from '../core/errors.js';
 import type { NodeHandle } from '../tracer/node-handle.js';
 import type { Trace } from '../tracer/trace.js';
@@ -22,6 +25,16 @@ import { applySpanEnd, endedSpanNode } from '../otel/span-mapping.js';
 import { canSee, type Principal } from './auth.js';
 import type { ReceivedSpan } from './otlp-decode.js';
 import { intOption } from '../core/int-option.js';
+import type { Cluster } from './cluster/cluster.js';
+import type { HeavyWork } from './heavy-work.js';
+
+/** Where an export request came from: what forwarding it to another instance needs. */
+export interface ExportOrigin {
+  /** The request's Authorization header (sent along when forwarding). */
+  authorization?: string | undefined;
+  /** Forwarded by another instance: never forwarded again. */
+  forwarded: boolean;
+}
 
 export interface OtlpReceiverOptions {
   /** A trace completes this long after its last span once its root span arrived. Default 5000 ms (at most 10 s is advised). */
@@ -83,12 +96,8 @@ interface Assembly {
   /** Tail of this trace's work: exports and completion run one after another. */
   chain: Promise<unknown>;
   completing: boolean;
-}
-
-export interface HandoverState {
-  traceId: string;
-  waiting: ReceivedSpan[];
-  lastArrival: number;
+  /** Span ids that stopped waiting (attached) since the shared copy was last updated. */
+  unwaited: string[];
 }
 
 function resolve(o: OtlpReceiverOptions): Resolved {
@@ -115,8 +124,12 @@ export class OtlpReceiver {
   readonly #inflight = new Set<Promise<unknown>>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
-  /** Asked when a trace is leased by another instance (see cluster.ts); resolves once it may be loaded. */
-  onLocked: ((traceId: string) => Promise<HandoverState | undefined>) | undefined;
+  /** Spans that waited in an assembly dropped under us (its trace released elsewhere), for the next open. */
+  readonly #carried = new Map<string, ReceivedSpan[]>();
+  /** Bounds loading stored traces (the read side's heavy work: beyond it, 503 LT_ERR_BUSY). Set by the server. */
+  heavy: HeavyWork | undefined;
+  /** Several servers: forwarding, shared waiting spans, adoption. Set by the server. */
+  cluster: Cluster | undefined;
 
   constructor(tracer: Tracer, options: OtlpReceiverOptions = {}) {
     this.tracer = tracer;
@@ -124,7 +137,11 @@ export class OtlpReceiver {
   }
 
   /** Records the spans of one export request for `principal` (undefined: open API). */
-  async export(spans: readonly ReceivedSpan[], principal: Principal | undefined): Promise<ExportResult> {
+  async export(
+    spans: readonly ReceivedSpan[],
+    principal: Principal | undefined,
+    origin: ExportOrigin = { forwarded: false },
+  ): Promise<ExportResult> {
     const result: ExportResult = { accepted: 0, rejectedSpans: 0, errorMessage: '' };
     const reject = (n: number, message: string): void => {
       if (n <= 0) return;
@@ -141,7 +158,14 @@ export class OtlpReceiver {
     await Promise.all(
       [...byTrace].map(async ([id, list]) => {
         try {
-          const r = await this.#exportTrace(id, list, principal);
+          const cluster = this.cluster;
+          const r = cluster
+            ? await cluster.route(
+                id,
+                () => this.#exportTrace(id, list, principal),
+                origin.forwarded ? undefined : (url) => cluster.forwardSpans(url, origin.authorization, list),
+              )
+            : await this.#exportTrace(id, list, principal);
           result.accepted += r.accepted;
           reject(r.rejected, r.message);
         } catch (err) {
@@ -156,20 +180,49 @@ export class OtlpReceiver {
     return result;
   }
 
-  /** Gives up a trace for another instance: waits for its work, flushes, releases; returns what still waits for parents. */
-  async handOver(traceId: string): Promise<HandoverState | undefined> {
-    const a = this.#traces.get(traceId);
-    if (!a) return undefined;
-    const state = await this.#run(a, async () => {
-      if (this.#traces.get(traceId) !== a) return undefined;
-      this.#traces.delete(traceId);
-      this.stats.traces = this.#traces.size;
-      const waiting = [...a.waiting.values()].flat();
-      this.stats.pending -= waiting.length;
-      await a.trace.release();
-      return { traceId, waiting, lastArrival: a.lastArrival };
-    });
-    return state;
+  /**
+   * Records spans another instance forwarded (all of trace `traceId`). Throws
+   * TraceLockedError if this instance does not hold the trace (the sender tries again).
+   */
+  async exportForwarded(
+    traceId: string,
+    spans: readonly ReceivedSpan[],
+    principal: Principal | undefined,
+  ): Promise<{ accepted: number; rejected: number; message: string }> {
+    const list = spans.filter((s) => s.traceId === traceId);
+    const r = await this.#exportTrace(traceId, list, principal);
+    this.stats.rejectedSpans += r.rejected;
+    return { ...r, rejected: r.rejected + spans.length - list.length };
+  }
+
+  /** True while this receiver assembles trace `id` (the write API then keeps it loaded). */
+  isAssembling(id: string): boolean {
+    return this.#traces.has(id) || this.#opening.has(id);
+  }
+
+  /**
+   * Several servers: takes over OTLP traces whose holder died (running in the store, no
+   * live lease, nothing written for a quiet period): loads them (with the spans that waited
+   * for parents there) and lets the sweep complete them. A trace another live process holds
+   * is skipped (its load is refused by the lease).
+   */
+  async adoptOrphans(now = Date.now()): Promise<void> {
+    if (this.#closed) return;
+    const quiet = Math.max(this.options.quietMs, 1000);
+    const { traces } = await this.tracer.list({ status: 'running', limit: 200 });
+    for (const info of traces) {
+      if (this.#closed) return;
+      if (typeof info.metadata?.[OTEL_TRACE_ID_KEY] !== 'string') continue;
+      if (this.#traces.has(info.id) || this.#opening.has(info.id) || this.tracer.get(info.id)) continue;
+      if (now - info.updated_at < quiet) continue;
+      try {
+        const a = await this.#assembly(info.id, [], undefined);
+        // Quiet since its last write: completes at the next sweep (root arrived) or rootlessMs after it.
+        if (typeof a !== 'string') a.lastArrival = Math.min(a.lastArrival, info.updated_at);
+      } catch (err) {
+        if (!(err instanceof TraceLockedError)) throw err;
+      }
+    }
   }
 
   /** Completes every trace whose quiet period is over (the sweep does this on its own). */
@@ -209,10 +262,18 @@ export class OtlpReceiver {
       return { accepted: 0, rejected: spans.length, message: `trace ${id} cannot be written with this token` };
     }
     return this.#run(a, async () => {
+      if (this.#traces.get(id) === a && a.trace.isReleased) {
+        // Released by another user of the trace (the write API): sealed, or to be loaded again.
+        this.#drop(a);
+        if (a.trace.isComplete) this.#remember(id);
+        else this.#carried.set(id, [...a.waiting.values()].flat());
+      }
       if (this.#traces.get(id) !== a) {
-        // Completed (or handed over) while this request waited: the spans are late here.
+        // Completed (or released) while this request waited: the spans are late here.
         return this.#done.has(id) ? late(id, spans.length) : this.#exportTrace(id, spans, principal);
       }
+      if (a.trace.isComplete) return late(id, spans.length);
+      const nowWaiting: ReceivedSpan[] = [];
       let accepted = 0;
       let rejected = 0;
       let message = '';
@@ -236,13 +297,16 @@ export class OtlpReceiver {
         if (list) list.push(s);
         else a.waiting.set(s.parentSpanId, [s]);
         a.waitingIds.add(s.spanId);
+        nowWaiting.push(s);
         this.stats.pending++;
         accepted++;
       }
       a.lastArrival = Date.now();
       this.stats.spans += accepted;
-      // Answered once stored: a 200 means the spans are in the store.
+      // Answered once stored: a 200 means the spans are in the store (or, waiting for
+      // their parent, in the shared state when several servers run).
       await a.trace.flush();
+      await this.#share(a, nowWaiting);
       return { accepted, rejected, message };
     });
   }
@@ -264,7 +328,8 @@ export class OtlpReceiver {
   async #open(id: string, spans: ReceivedSpan[], principal: Principal | undefined): Promise<Assembly | string> {
     const info = await this.tracer.info(id);
     let trace: Trace;
-    let handed: HandoverState | undefined;
+    let carried = this.#carried.get(id) ?? [];
+    this.#carried.delete(id);
     if (info) {
       if (principal && !canSee(principal, info)) return `trace ${id} cannot be written with this token`;
       if (info.status === 'completed' || info.status === 'failed' || info.status === 'cancelled') {
@@ -272,15 +337,15 @@ export class OtlpReceiver {
         return late(id, spans.length).message;
       }
       const live = this.tracer.get(id);
-      if (live && !live.isReleased) trace = live;
-      else {
+      // A lease held by another instance: TraceLockedError (the cluster forwards the spans there).
+      const load = (): Promise<Trace> => this.tracer.load(id);
+      trace = live && !live.isReleased ? live : await (this.heavy ? this.heavy.run('trace loads', load) : load());
+      if (this.cluster && trace !== live) {
+        // Taken over (its holder died, or released it): what waited for parents there waits here.
         try {
-          trace = await this.tracer.load(id);
+          carried = [...carried, ...(await this.cluster.state.waiting(id))];
         } catch (err) {
-          if (!(err instanceof TraceLockedError) || !this.onLocked) throw err;
-          // Another instance writes it: ask it to hand the trace over, then load.
-          handed = await this.onLocked(id);
-          trace = await this.tracer.load(id);
+          this.cluster.onError?.(err);
         }
       }
     } else {
@@ -297,13 +362,8 @@ export class OtlpReceiver {
         options.tenantId = principal.tenantId;
         if (principal.teamId !== undefined) options.teamId = principal.teamId;
       }
-      try {
-        trace = await this.tracer.create(options);
-      } catch (err) {
-        if (!(err instanceof TraceLockedError) || !this.onLocked) throw err;
-        // Created a moment ago by another instance: load it (asking for a handover).
-        return this.#open(id, spans, principal);
-      }
+      // Created a moment ago by another instance: TraceLockedError (forwarded there with a cluster).
+      trace = await this.tracer.create(options);
     }
     const stored = trace.getInfo();
     const owner: Assembly['owner'] = {};
@@ -317,9 +377,10 @@ export class OtlpReceiver {
       waiting: new Map(),
       waitingIds: new Set(),
       root: undefined,
-      lastArrival: handed?.lastArrival ?? Date.now(),
+      lastArrival: Date.now(),
       chain: Promise.resolve(),
       completing: false,
+      unwaited: [],
     };
     // A trace loaded from the store (another instance wrote it before): its span ids are in the nodes' metadata.
     for (const n of trace.nodes()) {
@@ -333,10 +394,10 @@ export class OtlpReceiver {
     this.#traces.set(id, a);
     this.stats.traces = this.#traces.size;
     this.#arm();
-    if (handed && handed.waiting.length > 0) {
-      // What waited for parents on the other instance waits here now (or attaches at once).
+    if (carried.length > 0) {
+      // What waited for parents elsewhere waits here now (or attaches at once).
       await this.#run(a, async () => {
-        for (const s of handed.waiting) {
+        for (const s of carried) {
           if (a.nodes.has(s.spanId) || a.waitingIds.has(s.spanId)) continue;
           const parent = s.parentSpanId === undefined ? undefined : a.nodes.get(s.parentSpanId);
           if (parent || s.parentSpanId === undefined) this.#attach(a, s, parent);
@@ -349,6 +410,7 @@ export class OtlpReceiver {
           }
         }
         await a.trace.flush();
+        await this.#share(a, []);
       });
     }
     return a;
@@ -396,6 +458,7 @@ export class OtlpReceiver {
           a.waiting.delete(s.spanId);
           for (let i = children.length - 1; i >= 0; i--) {
             a.waitingIds.delete(children[i]!.spanId);
+            a.unwaited.push(children[i]!.spanId);
             this.stats.pending--;
             stack.push({ span: children[i]!, parent: node });
           }
@@ -442,6 +505,7 @@ export class OtlpReceiver {
         this.#remember(a.id);
         this.stats.completedTraces++;
         await a.trace.release();
+        await this.cluster?.state.clearWaiting(a.id).catch((err: unknown) => this.cluster?.onError?.(err));
       }
     });
     this.#track(p);
@@ -451,6 +515,30 @@ export class OtlpReceiver {
         code: 'LT_WARN_OTLP',
       });
     });
+  }
+
+  /** Drops an assembly whose trace was released under it (its waiting spans are the caller's). */
+  #drop(a: Assembly): void {
+    this.#traces.delete(a.id);
+    this.stats.traces = this.#traces.size;
+    this.stats.pending -= a.waitingIds.size;
+  }
+
+  /** Several servers: the shared copy of the spans waiting for a parent follows this assembly's. */
+  async #share(a: Assembly, nowWaiting: ReceivedSpan[]): Promise<void> {
+    const cluster = this.cluster;
+    if (!cluster) {
+      a.unwaited.length = 0;
+      return;
+    }
+    const gone = a.unwaited.splice(0);
+    try {
+      // Long enough for the rootless completion of the trace, and then some.
+      await cluster.state.addWaiting(a.id, nowWaiting, this.options.rootlessMs + 3_600_000);
+      await cluster.state.removeWaiting(a.id, gone);
+    } catch (err) {
+      cluster.onError?.(err);
+    }
   }
 
   /** Runs `fn` after the trace's earlier work (exports and completion never interleave). */

@@ -6,11 +6,20 @@
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { ForbiddenError, LivetraceError, UnsupportedMediaTypeError } from '../core/errors.js';
+import {
+  BusyError,
+  ForbiddenError,
+  HolderUnavailableError,
+  InvalidArgumentError,
+  LivetraceError,
+  UnsupportedMediaTypeError,
+} from '../core/errors.js';
 import { canWrite, tokenOf, type Principal, type TokenAuth } from './auth.js';
 import { errorBody, toHttpError } from './http-error.js';
 import { decodeExport, encodeResponse, type OtlpEncoding } from './otlp-decode.js';
 import type { OtlpReceiver } from './otlp-receiver.js';
+import { FORWARDED_HEADER, FORWARDED_SPANS_PATH } from './cluster/cluster.js';
+import { parseForwardedSpans } from './cluster/forwarded-spans.js';
 
 export const OTLP_TRACES_PATH = '/v1/traces';
 
@@ -94,7 +103,10 @@ export const otlpPlugin: FastifyPluginAsync<OtlpRoutesOptions> = async (app: Fas
   });
   app.setErrorHandler((err, req, reply) => {
     const e = toHttpError(err);
-    if (e.status >= 500) req.log.error({ err }, 'livetrace OTLP receiver error');
+    // OTLP exporters retry a 503 (after Retry-After): spans are recorded once by span id.
+    if (err instanceof HolderUnavailableError || err instanceof BusyError)
+      void reply.header('retry-after', String(err.retryAfter));
+    else if (e.status >= 500) req.log.error({ err }, 'livetrace OTLP receiver error');
     void reply.code(e.status).send(e.body);
   });
 
@@ -108,11 +120,27 @@ export const otlpPlugin: FastifyPluginAsync<OtlpRoutesOptions> = async (app: Fas
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const body = await inflated(raw, req.headers['content-encoding'], bodyLimit);
     const decoded = decodeExport(body, encoding);
-    const result = await receiver.export(decoded.spans, principal);
+    const result = await receiver.export(decoded.spans, principal, {
+      authorization: req.headers.authorization,
+      forwarded: false,
+    });
     const rejected = result.rejectedSpans + decoded.invalid;
     const message = [decoded.invalidMessage, result.errorMessage].filter((m) => m).join('; ');
     void reply.header('content-type', encoding === 'json' ? 'application/json' : 'application/x-protobuf');
     return reply.code(200).send(encodeResponse(encoding, rejected, message));
+  });
+  // Several servers: spans of one trace forwarded by another instance to this one, the holder
+  // (JSON of decoded spans; a 409 LT_ERR_TRACE_LOCKED if this instance does not hold it).
+  app.post(FORWARDED_SPANS_PATH, { bodyLimit: bodyLimit * 4 }, async (req, reply) => {
+    const principal = principals.get(req);
+    if (!canWrite(principal))
+      throw new ForbiddenError('this token has only the read scope; writes need scopes ["read", "write"]');
+    if (req.headers[FORWARDED_HEADER] === undefined)
+      throw new InvalidArgumentError(`${FORWARDED_SPANS_PATH} takes spans forwarded by another livetrace instance`);
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const spans = parseForwardedSpans(raw);
+    if (spans.length === 0) return reply.send({ accepted: 0, rejected: 0, message: '' });
+    return reply.send(await receiver.exportForwarded(spans[0]!.traceId, spans, principal));
   });
   app.route({
     method: ['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH'],

@@ -7,6 +7,7 @@ import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import {
   BusyError,
+  HolderUnavailableError,
   InvalidArgumentError,
   TraceNotFoundError,
   UnknownNodeError,
@@ -72,6 +73,9 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
       : options.write instanceof TraceWriter
         ? options.write
         : new TraceWriter(tracer, options.write);
+  if (writer && options.cluster) writer.cluster = options.cluster;
+  if (writer) writer.heavy ??= heavy;
+  if (writer && options.keepLoaded) writer.keepLoaded = options.keepLoaded;
   const views = new FinishedViews();
   let closing = false;
 
@@ -109,7 +113,8 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
 
   app.setErrorHandler((err, req, reply) => {
     const e = toHttpError(err);
-    if (err instanceof BusyError) void reply.header('retry-after', String(err.retryAfter));
+    if (err instanceof BusyError || err instanceof HolderUnavailableError)
+      void reply.header('retry-after', String(err.retryAfter));
     if (e.status >= 500) req.log.error({ err }, 'livetrace API error');
     void reply.code(e.status).send(e.body);
   });

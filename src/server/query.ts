@@ -1,8 +1,9 @@
 // Query-string parsing for the API routes. Every value is validated before any I/O and a
 // bad one is a 400 that names the parameter, the allowed form and the value.
 import { InvalidArgumentError } from '../core/errors.js';
-import type { ListQuery, TraceStatus } from '../core/types.js';
-import { decodeCursor } from '../store/store.js';
+import type { ListQuery, ListSort, NodeKind, TraceStatus } from '../core/types.js';
+import { META_KEY_RE, MAX_META_VALUE, MAX_QUERY_LENGTH, searchPlan } from '../core/search.js';
+import { decodeSortCursor } from '../store/store.js';
 
 export type Query = Record<string, string | string[] | undefined>;
 
@@ -45,14 +46,70 @@ export function timeParam(q: Query, name: string): number | undefined {
   return t;
 }
 
-function stringParam(q: Query, name: string): string | undefined {
+function stringParam(q: Query, name: string, max = 256): string | undefined {
   const v = one(q, name);
   if (v === undefined || v === '') return undefined;
-  if (v.length > 256) throw new InvalidArgumentError(`query parameter ${name} is longer than 256 characters`);
+  if (v.length > max) throw new InvalidArgumentError(`query parameter ${name} is longer than ${max} characters`);
   return v;
 }
 
-/** `GET /traces` filters: status (comma-separated), created_by, team_id, from, to, limit, cursor. */
+/** A non-negative decimal number (`12`, `0.05`). */
+function numberParam(q: Query, name: string): number | undefined {
+  const v = one(q, name);
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d{1,15}(\.\d{1,15})?$/.test(v))
+    throw new InvalidArgumentError(
+      `query parameter ${name} must be a number >= 0 (digits, optionally a decimal point), got ${JSON.stringify(v.slice(0, 40))}`,
+    );
+  return Number(v);
+}
+
+const RANGES = [
+  ['min_duration_ms', 'minDurationMs'],
+  ['max_duration_ms', 'maxDurationMs'],
+  ['min_tokens', 'minTokens'],
+  ['max_tokens', 'maxTokens'],
+  ['min_cost', 'minCost'],
+  ['max_cost', 'maxCost'],
+] as const;
+
+/** The search parameters of `GET /traces` (docs/server.md): q, session_id, user_id, kind, model, meta.<key>, ranges, sort. */
+function searchParams(q: Query, out: ListQuery): void {
+  const text = stringParam(q, 'q', MAX_QUERY_LENGTH);
+  if (text !== undefined) out.q = text;
+  const sessionId = stringParam(q, 'session_id');
+  if (sessionId !== undefined) out.sessionId = sessionId;
+  const userId = stringParam(q, 'user_id');
+  if (userId !== undefined) out.userId = userId;
+  const kind = stringParam(q, 'kind');
+  if (kind !== undefined) out.kind = kind as NodeKind;
+  const model = stringParam(q, 'model');
+  if (model !== undefined) out.model = model;
+  for (const name of Object.keys(q)) {
+    if (!name.startsWith('meta.')) continue;
+    const key = name.slice(5);
+    if (!META_KEY_RE.test(key))
+      throw new InvalidArgumentError(
+        `query parameter ${JSON.stringify(name.slice(0, 80))}: a metadata key must match ${String(META_KEY_RE)}`,
+      );
+    const value = one(q, name) ?? '';
+    if (value.length > MAX_META_VALUE)
+      throw new InvalidArgumentError(`query parameter ${name} is longer than ${MAX_META_VALUE} characters`);
+    (out.meta ??= {})[key] = value;
+  }
+  for (const [param, field] of RANGES) {
+    const v = numberParam(q, param);
+    if (v !== undefined) out[field] = v;
+  }
+  const sort = stringParam(q, 'sort');
+  if (sort !== undefined) out.sort = sort as ListSort;
+}
+
+/**
+ * `GET /traces` filters: status (comma-separated), created_by, team_id, from, to, limit,
+ * cursor, and the search parameters (searchParams). Everything is validated here, before
+ * any I/O: the query's search part by searchPlan, the cursor against the sort.
+ */
 export function listQueryOf(q: Query): ListQuery {
   const out: ListQuery = {};
   const status = q['status'];
@@ -78,10 +135,39 @@ export function listQueryOf(q: Query): ListQuery {
   if (to !== undefined) out.to = to;
   const limit = intParam(q, 'limit', 1, 1000);
   if (limit !== undefined) out.limit = limit;
-  const cursor = stringParam(q, 'cursor');
+  searchParams(q, out);
+  const plan = httpNames(() => searchPlan(out));
+  const cursor = stringParam(q, 'cursor', 1024);
   if (cursor !== undefined) {
-    decodeCursor(cursor); // a bad cursor is a 400 before any I/O
+    decodeSortCursor(cursor, plan.sort); // a bad cursor, or one of another sort, is a 400 before any I/O
     out.cursor = cursor;
   }
   return out;
+}
+
+const PARAM_NAMES: Record<string, string> = {
+  sessionId: 'session_id',
+  userId: 'user_id',
+  minDurationMs: 'min_duration_ms',
+  maxDurationMs: 'max_duration_ms',
+  minTokens: 'min_tokens',
+  maxTokens: 'max_tokens',
+  minCost: 'min_cost',
+  maxCost: 'max_cost',
+};
+
+/** Runs a ListQuery check; its error names the query parameter, not the ListQuery field. */
+function httpNames<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (!(err instanceof InvalidArgumentError)) throw err;
+    const message = err.message
+      .replace(
+        /\b(minDurationMs|maxDurationMs|minTokens|maxTokens|minCost|maxCost|sessionId|userId)\b/g,
+        (m) => PARAM_NAMES[m]!,
+      )
+      .replace(/^list query /, 'query parameter ');
+    throw new InvalidArgumentError(message);
+  }
 }

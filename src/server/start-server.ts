@@ -2,6 +2,7 @@
 // host, listens, and optionally keeps demo runs going. Used by `livetrace serve`.
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { resolvePrices, type PriceTable } from '../core/prices.js';
 import { InvalidArgumentError, LivetraceError, StoreError, errorMessage } from '../core/errors.js';
 import { startDemoLoop, type DemoLoop } from '../demo/demo-loop.js';
@@ -16,8 +17,22 @@ import { HostNotAllowedError } from '../core/errors.js';
 import { HostCheck } from './host-check.js';
 import { errorBody } from './http-error.js';
 import { otlpPlugin } from './otlp-routes.js';
+import { RedisHub } from '../hub/redis-hub.js';
+import { Cluster, type ClusterOptions } from './cluster/cluster.js';
+import { RedisSharedState } from './cluster/shared-state.js';
 
-export interface StartServerOptions extends Omit<CreateServerOptions, 'tracer' | 'tokens' | 'beforeClose' | 'prices'> {
+export interface StartClusterOptions extends ClusterOptions {
+  /**
+   * The URL other instances reach this one at (its API port), e.g. http://10.0.0.5:7411.
+   * Default: http://<bound address>:<port>, the machine's host name when bound to all interfaces.
+   */
+  advertiseUrl?: string;
+}
+
+export interface StartServerOptions extends Omit<
+  CreateServerOptions,
+  'tracer' | 'tokens' | 'beforeClose' | 'prices' | 'cluster' | 'keepLoaded'
+> {
   /**
    * Path of a JSON price table (`{ [model]: { input_per_million, output_per_million,
    * currency } }`), or the table: merged over the defaults, it prices the usage of traces
@@ -42,6 +57,12 @@ export interface StartServerOptions extends Omit<CreateServerOptions, 'tracer' |
   demo?: boolean | { everyMs?: number; timeScale?: number };
   /** Also serve OTLP/HTTP (`POST /v1/traces`) on this port (4318 is the standard one; 0: any free port). Default: only on `port`. */
   otlpPort?: number;
+  /**
+   * Several instances on one store with leases (PostgreSQL, SQLite) and one Redis hub: writes
+   * of a trace held by another instance are forwarded to it (docs/deploy.md). On by default
+   * with such a store and hub; false turns it off (writes to a trace held elsewhere: 409).
+   */
+  cluster?: StartClusterOptions | false;
 }
 
 export interface RunningServer {
@@ -88,6 +109,13 @@ export async function startServer(serverOptions?: StartServerOptions): Promise<R
         ...(prices ? { tracer: { prices } } : {}),
       });
   const tracer = options.tracer ?? opened!.tracer;
+  let cluster: Cluster | undefined;
+  try {
+    cluster = clusterOf(tracer, options.cluster);
+  } catch (err) {
+    await opened?.close().catch(() => undefined);
+    throw err;
+  }
   let demo: DemoLoop | undefined;
   let app: LivetraceServer;
   let otlpApp: FastifyInstance | undefined;
@@ -107,11 +135,13 @@ export async function startServer(serverOptions?: StartServerOptions): Promise<R
       tracer: _tr,
       prices: _pr,
       otlpPort: _op,
+      cluster: _c,
       ...rest
     } = options;
     app = await createServer({
       ...rest,
       tracer,
+      ...(cluster ? { cluster } : {}),
       ...(prices ? { prices } : {}),
       ...(auth ? { tokens: auth } : {}),
       closeTracer: false,
@@ -122,9 +152,26 @@ export async function startServer(serverOptions?: StartServerOptions): Promise<R
       },
     });
     created = app;
+    if (cluster) {
+      let failing = false;
+      cluster.onError = (err) => {
+        if (failing) return;
+        failing = true;
+        app.log.warn({ err }, 'livetrace cluster: Redis failed (idempotency answers, waiting spans, announcements)');
+        setTimeout(() => (failing = false), 10_000).unref();
+      };
+      app.addHook('onClose', async () => cluster.close());
+    }
     // After the server has closed (its connections are gone): flush, release, close the store.
     if (opened) app.addHook('onClose', async () => opened.close());
     await app.listen({ port, host });
+    if (cluster) {
+      const a = app.server.address() as AddressInfo;
+      const any = a.address === '0.0.0.0' || a.address === '::';
+      const h = any ? hostname() : a.family === 'IPv6' ? `[${a.address}]` : a.address;
+      const advertise = (options.cluster || undefined)?.advertiseUrl ?? `http://${h}:${a.port}`;
+      await cluster.start(advertise, app.livetrace.otlp);
+    }
     if (otlpPort !== undefined) {
       if (!app.livetrace.otlp)
         throw new InvalidArgumentError('option otlpPort needs the OTLP receiver (otlp: false turns it off)');
@@ -133,6 +180,7 @@ export async function startServer(serverOptions?: StartServerOptions): Promise<R
   } catch (err) {
     await otlpApp?.close().catch(() => undefined);
     await created?.close().catch(() => undefined);
+    if (!created) await cluster?.close().catch(() => undefined);
     await opened?.close().catch(() => undefined);
     throw err;
   }
@@ -199,6 +247,25 @@ async function otlpServer(
     throw err;
   }
   return app;
+}
+
+/** The cluster of a tracer on a store with leases and a Redis hub (unless turned off). */
+function clusterOf(tracer: Tracer, option: StartClusterOptions | false | undefined): Cluster | undefined {
+  if (option === false) return undefined;
+  const hub = tracer.hub;
+  if (!(hub instanceof RedisHub) || typeof tracer.store.acquire !== 'function') {
+    if (option !== undefined)
+      throw new InvalidArgumentError(
+        'option cluster needs a store with leases (postgres://..., sqlite:<path>) and a Redis hub (--hub redis://...)',
+      );
+    return undefined;
+  }
+  if (option?.advertiseUrl !== undefined && !/^https?:\/\/[^/\s]+$/.test(option.advertiseUrl))
+    throw new InvalidArgumentError(
+      `option cluster.advertiseUrl must be an origin like http://10.0.0.5:7411, got ${JSON.stringify(option.advertiseUrl)}`,
+    );
+  const { advertiseUrl: _a, ...rest } = option ?? {};
+  return new Cluster(tracer, new RedisSharedState({ url: hub.url, prefix: hub.prefix, redis: hub.redisOptions }), rest);
 }
 
 async function probeStore(tracer: Tracer): Promise<void> {

@@ -24,6 +24,9 @@ import type { Principal } from './auth.js';
 import { toHttpError, type ErrorBody } from './http-error.js';
 import { intOption } from '../core/int-option.js';
 import { SerialQueue } from '../core/serial-queue.js';
+import type { Cluster } from './cluster/cluster.js';
+import type { StoredAnswer } from './cluster/shared-state.js';
+import type { HeavyWork } from './heavy-work.js';
 
 /** Metadata key under which a node keeps the client ref it was created with. */
 export const REF_KEY = 'livetrace.ref';
@@ -68,6 +71,9 @@ export interface OpsAnswer {
   status: number;
   body: OpsResponse | (ErrorBody & Partial<OpsResponse> & { applied: number });
 }
+
+/** Sends a request to the instance holding its trace (several servers); that instance's answer. */
+export type ForwardOps = (url: string) => Promise<OpsAnswer>;
 
 export interface OpsResponse {
   trace_id: string;
@@ -469,6 +475,12 @@ export class TraceWriter {
   readonly #releasing = new Set<Promise<unknown>>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  /** Several servers: forwarding to a trace's holder, idempotency answers shared in Redis. Set by the server. */
+  cluster: Cluster | undefined;
+  /** Bounds loading stored traces (a whole log read and reduced) with the read side's heavy work. Set by the server. */
+  heavy: HeavyWork | undefined;
+  /** Traces the idle sweep must not release (the OTLP receiver still assembles them). */
+  keepLoaded: ((traceId: string) => boolean) | undefined;
 
   constructor(tracer: Tracer, options: WriteApiOptions = {}) {
     this.tracer = tracer;
@@ -488,8 +500,23 @@ export class TraceWriter {
       if (entry.digest !== digest) throw new IdempotencyMismatchError(key);
       return entry.answer;
     }
-    const answer = this.#create(options);
-    this.#createKeys.set(key, { digest, answer });
+    const cluster = this.cluster;
+    // Keys of creates are per tenant (no trace id yet).
+    const scope = `create:${options.tenantId ?? ''}`;
+    const answer = cluster
+      ? (async () => {
+          const stored = await cluster.answerOf(scope, key);
+          if (stored) return sharedAnswer(stored, digest, key);
+          const out = await this.#create(options);
+          await cluster.remember(scope, key, { digest, status: out.status, body: out.body });
+          return out;
+        })()
+      : this.#create(options);
+    const fresh = { digest, answer };
+    this.#createKeys.set(key, fresh);
+    forgetOnRetryable(answer, () => {
+      if (this.#createKeys.get(key) === fresh) this.#createKeys.delete(key);
+    });
     if (this.#createKeys.size > 10_000) this.#createKeys.delete(this.#createKeys.keys().next().value!);
     return answer;
   }
@@ -515,7 +542,7 @@ export class TraceWriter {
    * idempotency key, a batch seen before is not applied again: its first answer is returned.
    * Batches of one trace run one after another, in arrival order.
    */
-  apply(id: string, ops: Op[], key: string | undefined, rawBody: Buffer): Promise<OpsAnswer> {
+  apply(id: string, ops: Op[], key: string | undefined, rawBody: Buffer, forward?: ForwardOps): Promise<OpsAnswer> {
     let keys: Map<string, KeyEntry> | undefined;
     const digest = key === undefined ? '' : digestOf(rawBody);
     if (key !== undefined) {
@@ -526,7 +553,9 @@ export class TraceWriter {
         return seen.answer;
       }
     }
-    const run = async (): Promise<OpsAnswer> => {
+    const cluster = this.cluster;
+    const scope = `ops:${id}`;
+    const local = async (): Promise<OpsAnswer> => {
       const held = await this.#acquire(id);
       const out = this.#applyNow(held, ops);
       held.lastUsed = Date.now();
@@ -535,11 +564,29 @@ export class TraceWriter {
       } finally {
         if (held.trace.isComplete) this.#finish(held);
       }
+      // Stored before the answer leaves: a replay reaching any instance finds it.
+      if (key !== undefined && cluster) await cluster.remember(scope, key, { digest, ...out });
       return out;
+    };
+    const run = async (): Promise<OpsAnswer> => {
+      if (!cluster) return local();
+      if (key !== undefined) {
+        const stored = await cluster.answerOf(scope, key);
+        if (stored) return sharedAnswer(stored, digest, key);
+      }
+      // Held by another instance: forwarded there (or taken over once its lease expired).
+      return cluster.route(id, local, forward);
     };
     const answer = this.#chains.run(id, run);
     // Registered at once, so that a replay arriving before the answer waits for it.
-    if (key !== undefined) remember(keys!, key, { digest, answer }, this.options.maxKeysPerTrace);
+    if (key !== undefined) {
+      const entry = { digest, answer };
+      remember(keys!, key, entry, this.options.maxKeysPerTrace);
+      // Nothing was applied (the holder did not answer, or failed mid-request): a retry runs again.
+      forgetOnRetryable(answer, () => {
+        if (keys!.get(key) === entry) keys!.delete(key);
+      });
+    }
     return answer;
   }
 
@@ -551,7 +598,7 @@ export class TraceWriter {
       this.#keys.set(id, keys);
       return keys;
     }
-    this.#keys.set(id, (keys = new Map()));
+    this.#keys.set(id, (keys = new Map<string, KeyEntry>()));
     if (this.#keys.size > this.options.maxTraces + 1000) this.#keys.delete(this.#keys.keys().next().value!);
     return keys;
   }
@@ -573,7 +620,10 @@ export class TraceWriter {
     const loaded = this.tracer.get(id);
     // Released by the idle sweep a moment ago: let the release finish, then load again.
     if (loaded?.isReleased) await loaded.release().catch(() => undefined);
-    const trace = loaded && !loaded.isReleased ? loaded : await this.tracer.load(id);
+    const trace =
+      loaded && !loaded.isReleased
+        ? loaded
+        : await (this.heavy ? this.heavy.run('trace loads', () => this.tracer.load(id)) : this.tracer.load(id));
     return this.#held.get(id) ?? this.#hold(trace);
   }
 
@@ -622,7 +672,7 @@ export class TraceWriter {
     const limit = Date.now() - this.options.idleMs;
     for (const held of [...this.#held.values()]) {
       if (held.trace.isReleased || held.trace.isComplete) this.#finish(held);
-      else if (held.lastUsed <= limit) {
+      else if (held.lastUsed <= limit && !this.keepLoaded?.(held.trace.id)) {
         this.#held.delete(held.trace.id);
         const h = held;
         this.#track(this.#chains.idle(h.trace.id).then(() => h.trace.release()));
@@ -790,6 +840,19 @@ export class TraceWriter {
     }
     return { status: 200, body: { trace_id: trace.id, refs: created, results, last_seq: trace.lastSeq } };
   }
+}
+
+/** A stored answer for a replay: the same request gets it, another one with the same key a 422. */
+function sharedAnswer(stored: StoredAnswer, digest: string, key: string): OpsAnswer {
+  if (stored.digest !== digest) throw new IdempotencyMismatchError(key);
+  return { status: stored.status, body: stored.body as OpsAnswer['body'] };
+}
+
+/** Calls `forget` when `answer` fails with a 502/503 (nothing applied here, or unknown: a retry must run again). */
+function forgetOnRetryable(answer: Promise<unknown>, forget: () => void): void {
+  answer.catch((err: unknown) => {
+    if (err instanceof LivetraceError && (err.status === 502 || err.status === 503)) forget();
+  });
 }
 
 function remember(keys: Map<string, KeyEntry>, key: string, entry: KeyEntry, max: number): void {

@@ -2,11 +2,12 @@
 // error handler and prefix apply). Order of checks on every write: token (hook) -> write
 // scope -> body size (Fastify, before the body is read) -> body shape -> tenant -> work.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ForbiddenError, InvalidArgumentError } from '../core/errors.js';
+import { ForbiddenError, HolderFailedError, InvalidArgumentError } from '../core/errors.js';
 import { assertValidId } from '../core/ids.js';
 import type { TraceInfo } from '../core/types.js';
 import { canWrite, type Principal } from './auth.js';
-import { idempotencyKeyOf, parseCreate, parseOps, type TraceWriter } from './write-api.js';
+import { idempotencyKeyOf, parseCreate, parseOps, type ForwardOps, type TraceWriter } from './write-api.js';
+import { FORWARDED_HEADER, HolderBrokenError } from './cluster/cluster.js';
 
 export interface WriteRoutesContext {
   writer: TraceWriter;
@@ -21,7 +22,8 @@ export const WRITE_ROUTES = ['/traces/:id/ops'];
 /** Parses a JSON body read as bytes (the plugin reads every body as a Buffer). */
 export function jsonBody(body: unknown): unknown {
   if (body === undefined || body === null) return undefined;
-  const buf = Buffer.isBuffer(body) ? body : Buffer.from(String(body));
+  if (!Buffer.isBuffer(body) && typeof body !== 'string') return body; // already parsed
+  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body);
   if (buf.length === 0) return undefined;
   try {
     return JSON.parse(buf.toString('utf8')) as unknown;
@@ -58,7 +60,31 @@ export function registerWriteRoutes(app: FastifyInstance, ctx: WriteRoutesContex
     const key = idempotencyKeyOf(req.headers['idempotency-key'], body);
     const ops = parseOps(body, writer.options.maxOpsPerBatch);
     const info = await ctx.visibleInfo(req);
-    const answer = await writer.apply(info.id, ops, key, raw(req.body));
+    const answer = await writer.apply(info.id, ops, key, raw(req.body), forwardOf(writer, req, info.id));
     return reply.code(answer.status).send(answer.body);
   });
+}
+
+/**
+ * Several servers: how this request reaches the instance holding its trace (the same
+ * request, same headers, to the same path there). Undefined for a request that was itself
+ * forwarded: it is never forwarded twice.
+ */
+function forwardOf(writer: TraceWriter, req: FastifyRequest, traceId: string): ForwardOps | undefined {
+  const cluster = writer.cluster;
+  if (!cluster || req.headers[FORWARDED_HEADER] !== undefined) return undefined;
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  for (const h of ['authorization', 'idempotency-key'] as const) {
+    const v = req.headers[h];
+    if (typeof v === 'string') headers[h] = v;
+  }
+  return async (url) => {
+    try {
+      const res = await cluster.post(url + req.url, headers, raw(req.body));
+      return { status: res.status, body: res.body as never };
+    } catch (err) {
+      if (err instanceof HolderBrokenError) throw new HolderFailedError(traceId);
+      throw err;
+    }
+  };
 }

@@ -7,9 +7,11 @@
 //   file/layout.ts            every path
 //   core/serial-queue.ts      the per-trace queue (operations of one trace never overlap)
 //   file/descriptor-cache.ts  the LRU of open logs
-//   file/trace-log.ts         opening, appending to and reading one trace's log and info
+//   file/trace-log.ts         opening and appending to one trace's log, reading its info
+//   file/log-reader.ts        ranged reads of a log (plain or archived) in constant memory
 //   file/info-writer.ts       info.json writes and their throttling
 //   file/listing.ts           the listing index: list(), locating a trace's folder
+//   file/search-index.ts      the search index: list() with q, facets, ranges, sorts
 //   file/leases.ts            single-writer leases held
 //   file/archive.ts           gzip archive and back
 import { promises as fsp } from 'node:fs';
@@ -29,9 +31,12 @@ import { InfoWriter } from './file/info-writer.js';
 import { FileLayout, ioError, isCode, traceFiles } from './file/layout.js';
 import { HeldLeases } from './file/leases.js';
 import { Listing } from './file/listing.js';
-import { encodeBatch, parseLog } from './file/log-file.js';
+import { SearchIndex } from './file/search-index.js';
+import { searchPlan } from '../core/search.js';
+import { encodeBatch } from './file/log-file.js';
+import { LogReader } from './file/log-reader.js';
 import { SerialQueue } from '../core/serial-queue.js';
-import { assertSameLog, openTraceLog, readInfo, readLog, truncateLog, writeBatch } from './file/trace-log.js';
+import { assertSameLog, openTraceLog, readInfo, truncateLog, writeBatch } from './file/trace-log.js';
 import type { ReadOptions, TraceStore } from './store.js';
 import { intOption } from '../core/int-option.js';
 import { isActive } from '../core/status.js';
@@ -78,7 +83,10 @@ export class FileStore implements TraceStore {
   readonly #open: DescriptorCache;
   readonly #info: InfoWriter;
   readonly #listing: Listing;
+  readonly #search: SearchIndex;
   readonly #leases: HeldLeases;
+  /** Ranged reads of the logs (an index of line starts per trace, parked archive streams). */
+  readonly #reader = new LogReader();
   /** Traces this store has written: a missing folder for one of them is an I/O failure, not a new trace. */
   readonly #known = new Set<string>();
   #closing: Promise<void> | undefined;
@@ -123,6 +131,7 @@ export class FileStore implements TraceStore {
       },
     });
     this.#listing = new Listing(this.#layout, this.#fileMode, this.#dirMode);
+    this.#search = new SearchIndex(this.#layout, this.#fileMode, this.#reader);
     this.#leases = new HeldLeases(this.#layout, this.#fileMode, this.#dirMode);
   }
 
@@ -137,9 +146,8 @@ export class FileStore implements TraceStore {
     assertValidId(traceId);
     const date = await this.#locate(traceId);
     if (date === undefined) return [];
-    const buf = await readLog(traceId, traceFiles(this.#layout.traceDir(date, traceId)));
-    if (!buf) return [];
-    return parseLog(buf, traceId, Math.max(0, options.since ?? 0), options.limit);
+    const files = traceFiles(this.#layout.traceDir(date, traceId));
+    return this.#reader.read(traceId, files, Math.max(0, options.since ?? 0), options.limit);
   }
 
   async info(traceId: string): Promise<TraceInfo | undefined> {
@@ -148,16 +156,20 @@ export class FileStore implements TraceStore {
     if (pending) return { ...pending };
     const date = await this.#locate(traceId);
     if (date === undefined) return undefined;
-    return readInfo(traceId, traceFiles(this.#layout.traceDir(date, traceId)));
+    return readInfo(traceId, traceFiles(this.#layout.traceDir(date, traceId)), this.#reader);
   }
 
   async list(query: ListQuery = {}): Promise<ListResult> {
-    return this.#listing.page(query, (e) => {
+    const infoOf = (e: { id: string; d: string }): Promise<TraceInfo | undefined> => {
       const pending = this.#open.peek(e.id)?.pendingInfo;
       return pending
         ? Promise.resolve({ ...pending })
-        : readInfo(e.id, traceFiles(this.#layout.traceDir(e.d, e.id))).catch(() => undefined);
-    });
+        : readInfo(e.id, traceFiles(this.#layout.traceDir(e.d, e.id)), this.#reader).catch(() => undefined);
+    };
+    const plan = searchPlan(query);
+    if (plan.plain) return this.#listing.page(query, infoOf);
+    await this.#search.load(() => this.#listing.entries());
+    return this.#search.page(query, plan, await this.#listing.entries(), infoOf);
   }
 
   async remove(traceId: string): Promise<boolean> {
@@ -166,6 +178,7 @@ export class FileStore implements TraceStore {
       const date = await this.#locate(traceId);
       if (date === undefined) return false;
       await this.#open.evict(traceId);
+      this.#reader.forget(traceId);
       const dir = this.#layout.traceDir(date, traceId);
       const existed = await fsp.stat(dir).then(
         () => true,
@@ -173,6 +186,7 @@ export class FileStore implements TraceStore {
       );
       await fsp.rm(dir, { recursive: true, force: true });
       await this.#listing.recordRemoval(traceId);
+      await this.#search.recordRemoval(traceId);
       this.#known.delete(traceId);
       return existed;
     });
@@ -183,12 +197,13 @@ export class FileStore implements TraceStore {
     return this.#queue.run(traceId, async () => {
       const t = await this.#openTrace(traceId, false);
       if (!t) throw new TraceNotFoundError(traceId);
-      const info = t.pendingInfo ?? (await readInfo(traceId, t.files));
+      const info = t.pendingInfo ?? (await readInfo(traceId, t.files, this.#reader));
       if (!info) throw new TraceNotFoundError(traceId);
       if (isActive(info.status)) throw new TraceRunningError(traceId, 'archive');
       if (t.archived) return;
       try {
         await archiveLog(t, this.#fileMode, this.durability === 'fsync');
+        this.#reader.forget(traceId);
         const stored: TraceInfo = { ...info, archived: true, archived_at: t.archivedAt! };
         await this.#info.write(t, stored);
         await this.#listing.record(t, stored);
@@ -217,6 +232,8 @@ export class FileStore implements TraceStore {
       const t = this.#open.peek(traceId);
       if (t) this.#info.flush(t);
       await this.#open.evict(traceId);
+      // The next writer's records must come after ours.
+      await this.#search.flush().catch(() => undefined);
     });
     await this.#leases.release(traceId, owner);
   }
@@ -242,8 +259,9 @@ export class FileStore implements TraceStore {
    * the index file was deleted or damaged by hand; the store does it by itself when the
    * index is missing.
    */
-  rebuildIndex(): Promise<void> {
-    return this.#listing.rebuild();
+  async rebuildIndex(): Promise<void> {
+    await this.#listing.rebuild();
+    await this.#search.rebuild(() => this.#listing.entries());
   }
 
   // ---- append -------------------------------------------------------------------------
@@ -269,8 +287,10 @@ export class FileStore implements TraceStore {
     else delete stored.archived_at;
     const oldSize = t.size;
     try {
-      // The index record goes first: if the batch then fails, the record only names a
-      // status the info file does not have yet, which list() checks.
+      // The search record goes first (words of a batch that then fails are only false
+      // hits until its retry), then the index record: if the batch then fails, the record
+      // only names a status the info file does not have yet, which list() checks.
+      await this.#search.record(traceId, events, stored);
       const changed = await this.#listing.record(t, stored);
       if (events.length > 0) await writeBatch(t, encodeBatch(events), this.durability === 'fsync');
       // Writing info also proves the folder is still where it should be: a log fd keeps
@@ -348,7 +368,9 @@ export class FileStore implements TraceStore {
   async #close(): Promise<void> {
     await this.#queue.settled();
     this.#info.close();
+    await this.#search.close();
     await this.#open.closeAll();
+    this.#reader.close();
     await this.#leases.releaseAll();
   }
 }

@@ -29,11 +29,22 @@ export async function createStoreFromUrl(url: string): Promise<TraceStore> {
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const { PostgresStore } = await import('./postgres-store.js');
-    // ?schema=<name> is ours; every other parameter is pg's (sslmode, application_name...).
+    // ?schema=<name> and ?leaseTtlMs=<ms> are ours; every other parameter is pg's (sslmode, application_name...).
     const u = new URL(url);
     const schema = u.searchParams.get('schema') ?? undefined;
+    const ttl = u.searchParams.get('leaseTtlMs') ?? undefined;
     u.searchParams.delete('schema');
-    return new PostgresStore({ url: u.toString(), ...(schema !== undefined ? { schema } : {}) });
+    u.searchParams.delete('leaseTtlMs');
+    const leaseTtlMs = ttl === undefined ? undefined : Number(ttl);
+    if (leaseTtlMs !== undefined && !(Number.isSafeInteger(leaseTtlMs) && leaseTtlMs >= 100))
+      throw new InvalidArgumentError(
+        `store URL: leaseTtlMs must be an integer of at least 100 (ms), got ${JSON.stringify(ttl)}`,
+      );
+    return new PostgresStore({
+      url: u.toString(),
+      ...(schema !== undefined ? { schema } : {}),
+      ...(leaseTtlMs !== undefined ? { leaseTtlMs } : {}),
+    });
   }
   if (url.startsWith('redis://') || url.startsWith('rediss://')) {
     throw new UnsupportedError(

@@ -3,7 +3,21 @@
 import { StoreConflictError, TraceLockedError, TraceNotFoundError, TraceRunningError } from '../core/errors.js';
 import type { ListQuery, ListResult, TraceEvent, TraceInfo } from '../core/types.js';
 import type { ReadOptions, TraceStore } from './store.js';
-import { afterCursor, compareNewestFirst, decodeCursor, listLimit, matchesQuery, toPage } from './store.js';
+import {
+  afterCursor,
+  afterPos,
+  compareNewestFirst,
+  comparePos,
+  decodeCursor,
+  decodeSortCursor,
+  listLimit,
+  matchesQuery,
+  posOf,
+  toPage,
+  toSortedPage,
+} from './store.js';
+import { batchTokens, matchesPlan, searchPlan } from '../core/search.js';
+import { TextIndex } from './text-index.js';
 import { isActive } from '../core/status.js';
 
 interface Entry {
@@ -15,6 +29,9 @@ interface Entry {
 export class MemoryStore implements TraceStore {
   readonly name = 'memory';
   readonly #traces = new Map<string, Entry>();
+  /** Words of each trace's events (postings): `q` never scans the events. */
+  readonly #text = new TextIndex();
+
   async append(traceId: string, events: readonly TraceEvent[], info: TraceInfo): Promise<void> {
     let entry = this.#traces.get(traceId);
     const last = entry ? entry.events.length : 0;
@@ -25,6 +42,7 @@ export class MemoryStore implements TraceStore {
       this.#traces.set(traceId, entry);
     }
     for (const ev of events) entry.events.push(ev);
+    if (events.length > 0) this.#text.add(traceId, batchTokens(events));
     entry.info = {
       ...info,
       archived: entry.info.archived,
@@ -47,6 +65,25 @@ export class MemoryStore implements TraceStore {
 
   async list(query: ListQuery = {}): Promise<ListResult> {
     const limit = listLimit(query);
+    const plan = searchPlan(query);
+    if (!plan.plain) {
+      const at = decodeSortCursor(query.cursor, plan.sort);
+      const ids = plan.terms.length > 0 ? this.#text.match(plan.terms) : this.#traces.keys();
+      const found: TraceInfo[] = [];
+      for (const id of ids) {
+        const info = this.#traces.get(id)?.info;
+        if (!info || !matchesQuery(info, query) || !matchesPlan(info, plan)) continue;
+        if (at && !afterPos(posOf(info, plan), at, plan)) continue;
+        found.push(info);
+      }
+      const cmp = comparePos(plan);
+      found.sort((a, b) => cmp(posOf(a, plan), posOf(b, plan)));
+      return toSortedPage(
+        found.slice(0, limit + 1).map((i) => ({ ...i })),
+        limit,
+        plan,
+      );
+    }
     const cursor = decodeCursor(query.cursor);
     const all = [...this.#traces.values()]
       .map((e) => e.info)
@@ -59,6 +96,7 @@ export class MemoryStore implements TraceStore {
   }
 
   async remove(traceId: string): Promise<boolean> {
+    this.#text.remove(traceId);
     return this.#traces.delete(traceId);
   }
 

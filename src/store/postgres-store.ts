@@ -3,7 +3,7 @@
 // statement (the seq check, the info upsert and a multi-row insert via unnest in
 // data-modifying CTEs), so it is atomic without a BEGIN/COMMIT round trip. The driver is
 // an optional peer dependency imported on first use.
-import type { Pool, PoolConfig } from 'pg';
+import type { Pool, PoolClient, PoolConfig } from 'pg';
 import {
   InvalidArgumentError,
   StoreConflictError,
@@ -15,9 +15,11 @@ import {
 } from '../core/errors.js';
 import type { ListQuery, ListResult, TraceEvent, TraceInfo, TraceStatus } from '../core/types.js';
 import { LeaseSet } from './lease-set.js';
-import { encodeInfo, rowToInfo, type TraceRow } from './sql-rows.js';
+import { encodeInfo, rowToInfo, searchColumns, searchSql, type TraceRow } from './sql-rows.js';
 import type { ReadOptions, TraceStore } from './store.js';
-import { decodeCursor, listLimit, toPage } from './store.js';
+import { decodeCursor, decodeSortCursor, listLimit, toPage, toSortedPage } from './store.js';
+import { batchTokens, searchPlan } from '../core/search.js';
+import { SeenWords } from './text-index.js';
 import { redactUrl } from '../core/redact.js';
 import { isActive } from '../core/status.js';
 
@@ -40,7 +42,7 @@ export interface PostgresStoreOptions {
   pool?: object;
 }
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /** Migration v -> v+1, `S` standing for the quoted schema. */
@@ -76,7 +78,53 @@ const MIGRATIONS: readonly ((s: string) => string)[] = [
     CREATE INDEX traces_tenant ON ${S}.traces (tenant_id, created_at DESC, id DESC);
     CREATE INDEX traces_team ON ${S}.traces (team_id, created_at DESC, id DESC);
     CREATE INDEX traces_creator ON ${S}.traces (created_by, created_at DESC, id DESC);`,
+  // v2: search. Columns for the session/user filters, the ranges and sorts (-1 where the
+  // info has no value); facets (kinds, models, metadata pairs: facetsOf) in a GIN-indexed
+  // array; the words of each batch (core/search.ts tokenize) as a tsvector, one row per
+  // batch, GIN-indexed. The tsvector is built with array_to_tsvector from our words as they
+  // are (no parser, no dictionary: the `simple` configuration's behaviour without its
+  // parser, which would split words differently) and queried with a tsquery of quoted
+  // words. Existing rows are filled in by #backfillV2().
+  (S) => `
+    ALTER TABLE ${S}.traces
+      ADD COLUMN session_id text,
+      ADD COLUMN user_id text,
+      ADD COLUMN duration double precision NOT NULL DEFAULT -1,
+      ADD COLUMN tokens double precision NOT NULL DEFAULT 0,
+      ADD COLUMN cost double precision NOT NULL DEFAULT -1,
+      ADD COLUMN facets text[] NOT NULL DEFAULT '{}';
+    CREATE INDEX traces_session ON ${S}.traces (session_id, created_at DESC, id DESC);
+    CREATE INDEX traces_user ON ${S}.traces (user_id, created_at DESC, id DESC);
+    CREATE INDEX traces_duration ON ${S}.traces (duration DESC, created_at DESC, id DESC);
+    CREATE INDEX traces_tokens ON ${S}.traces (tokens DESC, created_at DESC, id DESC);
+    CREATE INDEX traces_cost ON ${S}.traces (cost DESC, created_at DESC, id DESC);
+    CREATE INDEX traces_facets ON ${S}.traces USING gin (facets);
+    CREATE TABLE ${S}.words (
+      trace_id text NOT NULL,
+      words tsvector NOT NULL
+    );
+    CREATE INDEX words_gin ON ${S}.words USING gin (words);
+    CREATE INDEX words_trace ON ${S}.words (trace_id);`,
 ];
+
+/** Words of a batch in chunks of about 256 KB (a tsvector holds at most 1 MB), each joined by spaces. */
+function wordChunks(words: readonly string[]): string[] {
+  const out: string[] = [];
+  let cur: string[] = [];
+  let bytes = 0;
+  for (const w of words) {
+    const b = Buffer.byteLength(w) + 8;
+    if (bytes + b > 256 * 1024 && cur.length > 0) {
+      out.push(cur.join(' '));
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(w);
+    bytes += b;
+  }
+  if (cur.length > 0) out.push(cur.join(' '));
+  return out;
+}
 
 export class PostgresStore implements TraceStore {
   readonly name: string;
@@ -86,7 +134,8 @@ export class PostgresStore implements TraceStore {
   readonly #ttl: number;
   readonly #leases: LeaseSet;
   /** Table names, quoted. */
-  readonly #t: { traces: string; events: string; leases: string; version: string };
+  readonly #t: { traces: string; events: string; leases: string; version: string; words: string };
+  readonly #seen = new SeenWords();
   #pool: Pool | undefined;
   #opening: Promise<Pool> | undefined;
   /** Last error a pooled connection raised while idle (kept for diagnostics, never thrown). */
@@ -109,7 +158,13 @@ export class PostgresStore implements TraceStore {
     this.name = `postgres:${redactUrl(options.url)}#${schema}`;
     this.#ttl = options.leaseTtlMs ?? 30_000;
     const S = `"${schema}"`;
-    this.#t = { traces: `${S}.traces`, events: `${S}.events`, leases: `${S}.leases`, version: `${S}.schema_version` };
+    this.#t = {
+      traces: `${S}.traces`,
+      events: `${S}.events`,
+      leases: `${S}.leases`,
+      version: `${S}.schema_version`,
+      words: `${S}.words`,
+    };
     this.#leases = new LeaseSet({
       ttlMs: this.#ttl,
       renew: async (held) => {
@@ -127,6 +182,7 @@ export class PostgresStore implements TraceStore {
   async append(traceId: string, events: readonly TraceEvent[], info: TraceInfo): Promise<void> {
     const pool = await this.#ready();
     const T = this.#t;
+    const c = searchColumns(info);
     const cols = [
       traceId,
       info.status,
@@ -136,12 +192,21 @@ export class PostgresStore implements TraceStore {
       info.team_id ?? null,
       info.tenant_id ?? null,
       encodeInfo(info),
+      c.session_id,
+      c.user_id,
+      c.duration,
+      c.tokens,
+      c.cost,
+      JSON.parse(c.facets) as string[],
     ];
+    const SET = `status = $2, created_at = $3, updated_at = $4, created_by = $5, team_id = $6, tenant_id = $7, info = $8,
+      session_id = $9, user_id = $10, duration = $11, tokens = $12, cost = $13, facets = $14`;
+    const COLS = `id, status, created_at, updated_at, created_by, team_id, tenant_id, info, session_id, user_id, duration, tokens, cost, facets`;
+    const VALS = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text[]`;
     try {
       if (events.length === 0) {
         await pool.query(
-          `INSERT INTO ${T.traces} AS tr (id, status, created_at, updated_at, created_by, team_id, tenant_id, info) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (id) DO UPDATE SET status = $2, created_at = $3, updated_at = $4, created_by = $5, team_id = $6, tenant_id = $7, info = $8`,
+          `INSERT INTO ${T.traces} AS tr (${COLS}) VALUES (${VALS}) ON CONFLICT (id) DO UPDATE SET ${SET}`,
           cols,
         );
         return;
@@ -154,23 +219,27 @@ export class PostgresStore implements TraceStore {
         seqs[i] = events[i]!.seq;
         bodies[i] = JSON.stringify(events[i]);
       }
+      const words = this.#seen.fresh(traceId, batchTokens(events), first === 1);
       // The guarded upsert returns a row only if the batch continues the stored seq; the
-      // events are inserted only if it did. Row locks serialize concurrent writers.
+      // events and words are inserted only if it did. Row locks serialize concurrent writers.
       const guard =
         first === 1
-          ? `INSERT INTO ${T.traces} AS tr (id, status, created_at, updated_at, created_by, team_id, tenant_id, info, last_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT (id) DO UPDATE SET status = $2, created_at = $3, updated_at = $4, created_by = $5, team_id = $6, tenant_id = $7, info = $8, last_seq = $9
+          ? `INSERT INTO ${T.traces} AS tr (${COLS}, last_seq) VALUES (${VALS}, $15)
+             ON CONFLICT (id) DO UPDATE SET ${SET}, last_seq = $15
              WHERE tr.last_seq = 0 RETURNING 1`
-          : `UPDATE ${T.traces} SET status = $2, created_at = $3, updated_at = $4, created_by = $5, team_id = $6, tenant_id = $7, info = $8, last_seq = $9
+          : `UPDATE ${T.traces} SET ${SET}, last_seq = $15
              WHERE id = $1 AND last_seq = ${first - 1} RETURNING 1`;
       const res = await pool.query<{ ok: number }>(
         `WITH t AS (${guard}),
-              e AS (INSERT INTO ${T.events} (trace_id, seq, body) SELECT $1, u.seq, u.body FROM unnest($10::bigint[], $11::text[]) AS u(seq, body)
+              e AS (INSERT INTO ${T.events} (trace_id, seq, body) SELECT $1, u.seq, u.body FROM unnest($16::bigint[], $17::text[]) AS u(seq, body)
+                    WHERE EXISTS (SELECT 1 FROM t) RETURNING 1),
+              w AS (INSERT INTO ${T.words} (trace_id, words) SELECT $1, array_to_tsvector(string_to_array(u.w, ' ')) FROM unnest($18::text[]) AS u(w)
                     WHERE EXISTS (SELECT 1 FROM t) RETURNING 1)
          SELECT (SELECT count(*) FROM t)::int AS ok`,
-        [...cols, end, seqs, bodies],
+        [...cols, end, seqs, bodies, wordChunks(words)],
       );
       if (res.rows[0]?.ok !== 1) throw await this.#conflict(pool, traceId, first);
+      if (words.length > 0) this.#seen.commit(traceId, words);
     } catch (err) {
       if ((err as { code?: string }).code === '23505') throw await this.#conflict(pool, traceId, events[0]!.seq);
       throw wrap(err, `append to ${traceId}`);
@@ -208,6 +277,24 @@ export class PostgresStore implements TraceStore {
   async list(query: ListQuery = {}): Promise<ListResult> {
     const pool = await this.#ready();
     const limit = listLimit(query);
+    const plan = searchPlan(query);
+    if (!plan.plain) {
+      const params: unknown[] = [];
+      const p = (v: unknown): string => `$${params.push(v)}`;
+      const { where, order } = searchSql(query, plan, decodeSortCursor(query.cursor, plan.sort), {
+        p,
+        // A tsquery of one quoted word, taken as it is (our words hold no quote or backslash).
+        word: (w) => `id IN (SELECT trace_id FROM ${this.#t.words} WHERE words @@ ${p(`'${w}'`)}::tsquery)`,
+        facets: (fs) => `facets @> ${p(fs)}::text[]`,
+      });
+      const sql = `SELECT info, archived, archived_at FROM ${this.#t.traces} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ${p(limit + 1)}`;
+      try {
+        const rows = (await pool.query<TraceRow>(sql, params)).rows;
+        return toSortedPage(rows.map(rowToInfo), limit, plan);
+      } catch (err) {
+        throw wrap(err, 'list');
+      }
+    }
     const where: string[] = [];
     const params: unknown[] = [];
     const p = (v: unknown): string => `$${params.push(v)}`;
@@ -231,10 +318,12 @@ export class PostgresStore implements TraceStore {
 
   async remove(traceId: string): Promise<boolean> {
     const pool = await this.#ready();
+    this.#seen.forget(traceId);
     const T = this.#t;
     try {
       const res = await pool.query<{ n: number }>(
         `WITH e AS (DELETE FROM ${T.events} WHERE trace_id = $1 RETURNING 1),
+              w AS (DELETE FROM ${T.words} WHERE trace_id = $1 RETURNING 1),
               t AS (DELETE FROM ${T.traces} WHERE id = $1 RETURNING 1),
               l AS (DELETE FROM ${T.leases} WHERE trace_id = $1 RETURNING 1)
          SELECT ((SELECT count(*) FROM e) + (SELECT count(*) FROM t))::int AS n`,
@@ -305,6 +394,26 @@ export class PostgresStore implements TraceStore {
     await pool.end();
   }
 
+  /** Fills the v2 search columns, facets and words of traces stored before v2 (from info and events). */
+  async #backfillV2(client: PoolClient): Promise<void> {
+    const T = this.#t;
+    const rows = (await client.query<{ id: string; info: string }>(`SELECT id, info FROM ${T.traces}`)).rows;
+    for (const row of rows) {
+      const c = searchColumns(JSON.parse(row.info) as TraceInfo);
+      const evs = (
+        await client.query<{ body: string }>(`SELECT body FROM ${T.events} WHERE trace_id = $1 ORDER BY seq`, [row.id])
+      ).rows.map((r) => JSON.parse(r.body) as TraceEvent);
+      await client.query(
+        `UPDATE ${T.traces} SET session_id = $2, user_id = $3, duration = $4, tokens = $5, cost = $6, facets = $7::text[] WHERE id = $1`,
+        [row.id, c.session_id, c.user_id, c.duration, c.tokens, c.cost, JSON.parse(c.facets) as string[]],
+      );
+      await client.query(
+        `INSERT INTO ${T.words} (trace_id, words) SELECT $1, array_to_tsvector(string_to_array(u.w, ' ')) FROM unnest($2::text[]) AS u(w)`,
+        [row.id, wordChunks([...batchTokens(evs)])],
+      );
+    }
+  }
+
   async #conflict(pool: Pool, traceId: string, got: number): Promise<StoreConflictError> {
     const res = await pool
       .query<{ last_seq: string }>(`SELECT last_seq FROM ${this.#t.traces} WHERE id = $1`, [traceId])
@@ -373,6 +482,7 @@ export class PostgresStore implements TraceStore {
         );
       for (let v = current; v < SCHEMA_VERSION; v++) {
         await client.query(MIGRATIONS[v]!(`"${this.schema}"`));
+        if (v === 1) await this.#backfillV2(client);
         await client.query(`INSERT INTO ${this.#t.version} (version) VALUES ($1)`, [v + 1]);
       }
       await client.query('COMMIT');

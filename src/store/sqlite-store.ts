@@ -13,9 +13,11 @@ import {
 } from '../core/errors.js';
 import type { ListQuery, ListResult, TraceEvent, TraceInfo, TraceStatus } from '../core/types.js';
 import { LeaseSet } from './lease-set.js';
-import { encodeInfo, rowToInfo, type TraceRow } from './sql-rows.js';
+import { encodeInfo, rowToInfo, searchColumns, searchSql, type TraceRow } from './sql-rows.js';
 import type { ReadOptions, TraceStore } from './store.js';
-import { decodeCursor, listLimit, toPage } from './store.js';
+import { decodeCursor, decodeSortCursor, listLimit, toPage, toSortedPage } from './store.js';
+import { batchTokens, searchPlan } from '../core/search.js';
+import { SeenWords } from './text-index.js';
 import { isActive } from '../core/status.js';
 
 export interface SqliteStoreOptions {
@@ -27,7 +29,7 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 // Columns mirror the listing filters; `info` keeps the whole TraceInfo as JSON.
 const MIGRATIONS: readonly string[] = [
@@ -60,15 +62,44 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX lt_traces_tenant ON lt_traces (tenant_id, created_at DESC, id DESC);
    CREATE INDEX lt_traces_team ON lt_traces (team_id, created_at DESC, id DESC);
    CREATE INDEX lt_traces_creator ON lt_traces (created_by, created_at DESC, id DESC);`,
+  // v2: search. Columns for the session/user filters, the ranges and sorts (-1 where the
+  // info has no value); lt_facets holds kinds, models and metadata pairs (facetsOf); the
+  // words of each batch (core/search.ts tokenize) go to the FTS5 table lt_text, one row per
+  // batch, its rowid mapped to the trace by lt_text_rows. The `ascii` tokenizer splits only
+  // on ASCII non-alphanumerics and our words contain none, so FTS5 indexes exactly our
+  // words (joined by spaces). Existing rows are filled in by backfillV2().
+  `ALTER TABLE lt_traces ADD COLUMN session_id TEXT;
+   ALTER TABLE lt_traces ADD COLUMN user_id TEXT;
+   ALTER TABLE lt_traces ADD COLUMN duration REAL NOT NULL DEFAULT -1;
+   ALTER TABLE lt_traces ADD COLUMN tokens REAL NOT NULL DEFAULT 0;
+   ALTER TABLE lt_traces ADD COLUMN cost REAL NOT NULL DEFAULT -1;
+   ALTER TABLE lt_traces ADD COLUMN facets TEXT NOT NULL DEFAULT '[]';
+   CREATE INDEX lt_traces_session ON lt_traces (session_id, created_at DESC, id DESC);
+   CREATE INDEX lt_traces_user ON lt_traces (user_id, created_at DESC, id DESC);
+   CREATE INDEX lt_traces_duration ON lt_traces (duration DESC, created_at DESC, id DESC);
+   CREATE INDEX lt_traces_tokens ON lt_traces (tokens DESC, created_at DESC, id DESC);
+   CREATE INDEX lt_traces_cost ON lt_traces (cost DESC, created_at DESC, id DESC);
+   CREATE TABLE lt_facets (
+     facet TEXT NOT NULL,
+     trace_id TEXT NOT NULL,
+     PRIMARY KEY (facet, trace_id)
+   ) WITHOUT ROWID;
+   CREATE INDEX lt_facets_trace ON lt_facets (trace_id);
+   CREATE TABLE lt_text_rows (
+     rowid INTEGER PRIMARY KEY,
+     trace_id TEXT NOT NULL
+   );
+   CREATE INDEX lt_text_rows_trace ON lt_text_rows (trace_id);
+   CREATE VIRTUAL TABLE lt_text USING fts5(words, content='', contentless_delete=1, tokenize='ascii', detail=none);`,
 ];
 
 interface Statements {
-  lastSeq: BetterSqlite3.Statement<[string], { last_seq: number }>;
+  lastSeq: BetterSqlite3.Statement<[string], { last_seq: number; facets: string }>;
   insertEvent: BetterSqlite3.Statement<[string, number, string]>;
   upsert: BetterSqlite3.Statement<unknown[]>;
   read: BetterSqlite3.Statement<[string, number, number], { body: string }>;
   info: BetterSqlite3.Statement<[string], TraceRow>;
-  append: (traceId: string, events: readonly TraceEvent[], info: TraceInfo) => void;
+  append: (traceId: string, events: readonly TraceEvent[], info: TraceInfo, words: readonly string[]) => void;
 }
 
 export class SqliteStore implements TraceStore {
@@ -80,6 +111,7 @@ export class SqliteStore implements TraceStore {
   #stmts: Statements | undefined;
   #opening: Promise<void> | undefined;
   readonly #leases: LeaseSet;
+  readonly #seen = new SeenWords();
 
   constructor(options: SqliteStoreOptions) {
     if (!options || typeof options.path !== 'string' || options.path === '') {
@@ -108,7 +140,9 @@ export class SqliteStore implements TraceStore {
   async append(traceId: string, events: readonly TraceEvent[], info: TraceInfo): Promise<void> {
     const s = await this.#ready();
     try {
-      s.append(traceId, events, info);
+      const words = events.length > 0 ? this.#seen.fresh(traceId, batchTokens(events), events[0]!.seq === 1) : [];
+      s.append(traceId, events, info, words);
+      if (words.length > 0) this.#seen.commit(traceId, words);
     } catch (err) {
       throw wrap(err, `append to ${traceId}`);
     }
@@ -130,22 +164,40 @@ export class SqliteStore implements TraceStore {
   async list(query: ListQuery = {}): Promise<ListResult> {
     await this.#ready();
     const limit = listLimit(query);
+    const plan = searchPlan(query);
+    if (!plan.plain) {
+      const params: unknown[] = [];
+      const { where, order } = searchSql(query, plan, decodeSortCursor(query.cursor, plan.sort), {
+        p: (v) => (params.push(v), '?'),
+        // FTS5 query syntax: the word as a quoted string (our words hold no quote).
+        word: (w) =>
+          `id IN (SELECT r.trace_id FROM lt_text JOIN lt_text_rows r ON r.rowid = lt_text.rowid WHERE lt_text MATCH ${(params.push(`"${w}"`), '?')})`,
+        facets: (fs) =>
+          fs.map((f) => `id IN (SELECT trace_id FROM lt_facets WHERE facet = ${(params.push(f), '?')})`).join(' AND '),
+      });
+      const sql = `SELECT info, archived, archived_at FROM lt_traces ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ?`;
+      const rows = this.#db!.prepare<unknown[], TraceRow>(sql).all(...params, limit + 1);
+      return toSortedPage(rows.map(rowToInfo), limit, plan);
+    }
     const where: string[] = [];
     const params: unknown[] = [];
+    /** One condition of the WHERE clause and the values of its `?` placeholders. */
+    const and = (condition: string, ...values: unknown[]): void => {
+      where.push(condition);
+      params.push(...values);
+    };
     if (query.status !== undefined) {
       const statuses = Array.isArray(query.status) ? query.status : [query.status];
       if (statuses.length === 0) return { traces: [] };
-      where.push(`status IN (${statuses.map(() => '?').join(',')})`);
-      params.push(...statuses);
+      and(`status IN (${statuses.map(() => '?').join(',')})`, ...statuses);
     }
-    if (query.createdBy !== undefined) (where.push('created_by = ?'), params.push(query.createdBy));
-    if (query.teamId !== undefined) (where.push('team_id = ?'), params.push(query.teamId));
-    if (query.tenantId !== undefined) (where.push('tenant_id = ?'), params.push(query.tenantId));
-    if (query.from !== undefined) (where.push('created_at >= ?'), params.push(query.from));
-    if (query.to !== undefined) (where.push('created_at <= ?'), params.push(query.to));
+    if (query.createdBy !== undefined) and('created_by = ?', query.createdBy);
+    if (query.teamId !== undefined) and('team_id = ?', query.teamId);
+    if (query.tenantId !== undefined) and('tenant_id = ?', query.tenantId);
+    if (query.from !== undefined) and('created_at >= ?', query.from);
+    if (query.to !== undefined) and('created_at <= ?', query.to);
     const cursor = decodeCursor(query.cursor);
-    if (cursor)
-      (where.push('(created_at < ? OR (created_at = ? AND id < ?))'), params.push(cursor[0], cursor[0], cursor[1]));
+    if (cursor) and('(created_at < ? OR (created_at = ? AND id < ?))', cursor[0], cursor[0], cursor[1]);
     const sql = `SELECT info, archived, archived_at FROM lt_traces ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
     const rows = this.#db!.prepare<unknown[], TraceRow>(sql).all(...params, limit + 1);
     return toPage(rows.map(rowToInfo), limit);
@@ -153,10 +205,14 @@ export class SqliteStore implements TraceStore {
 
   async remove(traceId: string): Promise<boolean> {
     await this.#ready();
+    this.#seen.forget(traceId);
     const db = this.#db!;
     return db.transaction(() => {
       const events = db.prepare('DELETE FROM lt_events WHERE trace_id = ?').run(traceId).changes;
       const traces = db.prepare('DELETE FROM lt_traces WHERE id = ?').run(traceId).changes;
+      db.prepare('DELETE FROM lt_text WHERE rowid IN (SELECT rowid FROM lt_text_rows WHERE trace_id = ?)').run(traceId);
+      db.prepare('DELETE FROM lt_text_rows WHERE trace_id = ?').run(traceId);
+      db.prepare('DELETE FROM lt_facets WHERE trace_id = ?').run(traceId);
       db.prepare('DELETE FROM lt_leases WHERE trace_id = ?').run(traceId);
       return events + traces > 0;
     })();
@@ -262,13 +318,50 @@ function migrate(db: BetterSqlite3.Database): void {
       );
     for (let v = current; v < SCHEMA_VERSION; v++) {
       db.exec(MIGRATIONS[v]!);
+      if (v === 1) backfillV2(db);
       db.prepare('INSERT INTO lt_schema_version (version) VALUES (?)').run(v + 1);
     }
   }).immediate();
 }
 
+/** Fills the v2 search columns, facets and words of traces stored before v2 (from info and events). */
+function backfillV2(db: BetterSqlite3.Database): void {
+  const write = indexWriter(db);
+  const events = db.prepare<[string], { body: string }>('SELECT body FROM lt_events WHERE trace_id = ? ORDER BY seq');
+  for (const row of db.prepare<[], { id: string; info: string }>('SELECT id, info FROM lt_traces').all()) {
+    const info = JSON.parse(row.info) as TraceInfo;
+    const evs = events.all(row.id).map((r) => JSON.parse(r.body) as TraceEvent);
+    write(row.id, info, '[]', [...batchTokens(evs)]);
+  }
+}
+
+/** Writes the search columns, the facets (when they changed) and a batch's new words of a trace. */
+function indexWriter(
+  db: BetterSqlite3.Database,
+): (traceId: string, info: TraceInfo, oldFacets: string, words: readonly string[]) => void {
+  const cols = db.prepare<unknown[]>(
+    'UPDATE lt_traces SET session_id = ?, user_id = ?, duration = ?, tokens = ?, cost = ?, facets = ? WHERE id = ?',
+  );
+  const dropFacets = db.prepare<[string]>('DELETE FROM lt_facets WHERE trace_id = ?');
+  const addFacet = db.prepare<[string, string]>('INSERT OR IGNORE INTO lt_facets (facet, trace_id) VALUES (?, ?)');
+  const addRow = db.prepare<[string]>('INSERT INTO lt_text_rows (trace_id) VALUES (?)');
+  const addWords = db.prepare<[number | bigint, string]>('INSERT INTO lt_text (rowid, words) VALUES (?, ?)');
+  return (traceId, info, oldFacets, words) => {
+    const c = searchColumns(info);
+    cols.run(c.session_id, c.user_id, c.duration, c.tokens, c.cost, c.facets, traceId);
+    if (c.facets !== oldFacets) {
+      dropFacets.run(traceId);
+      for (const f of JSON.parse(c.facets) as string[]) addFacet.run(f, traceId);
+    }
+    if (words.length > 0) addWords.run(addRow.run(traceId).lastInsertRowid, words.join(' '));
+  };
+}
+
 function prepare(db: BetterSqlite3.Database): Statements {
-  const lastSeq = db.prepare<[string], { last_seq: number }>('SELECT last_seq FROM lt_traces WHERE id = ?');
+  const lastSeq = db.prepare<[string], { last_seq: number; facets: string }>(
+    'SELECT last_seq, facets FROM lt_traces WHERE id = ?',
+  );
+  const index = indexWriter(db);
   const insertEvent = db.prepare<[string, number, string]>(
     'INSERT INTO lt_events (trace_id, seq, body) VALUES (?, ?, ?)',
   );
@@ -284,25 +377,36 @@ function prepare(db: BetterSqlite3.Database): Statements {
   );
   const info = db.prepare<[string], TraceRow>('SELECT info, archived, archived_at FROM lt_traces WHERE id = ?');
   // IMMEDIATE takes the write lock before reading last_seq, so two processes cannot both pass the check.
-  const tx = db.transaction((traceId: string, events: readonly TraceEvent[], ti: TraceInfo) => {
-    const last = lastSeq.get(traceId)?.last_seq ?? 0;
-    if (events.length > 0 && events[0]!.seq !== last + 1)
-      throw new StoreConflictError(traceId, last + 1, events[0]!.seq);
-    for (const ev of events) insertEvent.run(traceId, ev.seq, JSON.stringify(ev));
-    const end = events.length > 0 ? events[events.length - 1]!.seq : last;
-    upsert.run(
-      traceId,
-      ti.status,
-      ti.created_at,
-      ti.updated_at,
-      ti.created_by ?? null,
-      ti.team_id ?? null,
-      ti.tenant_id ?? null,
-      end,
-      encodeInfo(ti),
-    );
-  });
-  return { lastSeq, insertEvent, upsert, read, info, append: (id, evs, ti) => tx.immediate(id, evs, ti) };
+  const tx = db.transaction(
+    (traceId: string, events: readonly TraceEvent[], ti: TraceInfo, words: readonly string[]) => {
+      const row = lastSeq.get(traceId);
+      const last = row?.last_seq ?? 0;
+      if (events.length > 0 && events[0]!.seq !== last + 1)
+        throw new StoreConflictError(traceId, last + 1, events[0]!.seq);
+      for (const ev of events) insertEvent.run(traceId, ev.seq, JSON.stringify(ev));
+      const end = events.length > 0 ? events[events.length - 1]!.seq : last;
+      upsert.run(
+        traceId,
+        ti.status,
+        ti.created_at,
+        ti.updated_at,
+        ti.created_by ?? null,
+        ti.team_id ?? null,
+        ti.tenant_id ?? null,
+        end,
+        encodeInfo(ti),
+      );
+      index(traceId, ti, row?.facets ?? '[]', words);
+    },
+  );
+  return {
+    lastSeq,
+    insertEvent,
+    upsert,
+    read,
+    info,
+    append: (id, evs, ti, words) => tx.immediate(id, evs, ti, words),
+  };
 }
 
 function wrap(err: unknown, what: string): unknown {

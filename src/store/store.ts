@@ -2,7 +2,8 @@
 // The event log is the source of truth; info is a summary the tracer derives with the
 // reducer and hands over with each batch so listings never read event logs.
 import { InvalidArgumentError } from '../core/errors.js';
-import type { ListQuery, ListResult, TraceEvent, TraceInfo } from '../core/types.js';
+import type { ListQuery, ListResult, ListSort, TraceEvent, TraceInfo } from '../core/types.js';
+import { sortValue, type SearchPlan } from '../core/search.js';
 
 export interface ReadOptions {
   /** Exclusive: return events with seq > since. Default 0. */
@@ -126,4 +127,96 @@ export function listLimit(q: ListQuery): number {
   const n = q.limit ?? DEFAULT_LIST_LIMIT;
   if (!Number.isInteger(n) || n < 1) return DEFAULT_LIST_LIMIT;
   return Math.min(n, MAX_LIST_LIMIT);
+}
+
+// ---- sorted listings (search) ---------------------------------------------------------------
+
+/** A position in a sorted listing: sort value, created_at, id (compared in that order). */
+export interface SortPos {
+  v: number;
+  c: number;
+  id: string;
+}
+
+export function posOf(info: TraceInfo, plan: SearchPlan): SortPos {
+  return { v: sortValue(info, plan.field), c: info.created_at, id: info.id };
+}
+
+/**
+ * A cursor for `plan`'s order: the plain `-created_at` one is the listing cursor
+ * (`[created_at, id]`); any other order's is `[sort, value, created_at, id]`.
+ */
+export function encodeSortCursor(pos: SortPos, sort: ListSort): string {
+  if (sort === '-created_at') return encodeCursor(pos.c, pos.id);
+  return Buffer.from(JSON.stringify([sort, pos.v, pos.c, pos.id])).toString('base64url');
+}
+
+/** A cursor's position; a cursor of another order (or none of ours) is an InvalidArgumentError. */
+export function decodeSortCursor(cursor: string | undefined, sort: ListSort): SortPos | undefined {
+  if (cursor === undefined || cursor === '') return undefined;
+  if (sort === '-created_at') {
+    let pos: [number, string] | undefined;
+    try {
+      pos = decodeCursor(cursor);
+    } catch (err) {
+      throw otherSort(cursor, sort, err);
+    }
+    return pos && { v: pos[0], c: pos[0], id: pos[1] };
+  }
+  let v: unknown;
+  try {
+    if (/^[A-Za-z0-9_-]{1,512}$/.test(cursor)) v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    /* not ours */
+  }
+  if (
+    Array.isArray(v) &&
+    v.length === 4 &&
+    v[0] === sort &&
+    typeof v[1] === 'number' &&
+    Number.isFinite(v[1]) &&
+    typeof v[2] === 'number' &&
+    Number.isFinite(v[2]) &&
+    typeof v[3] === 'string'
+  )
+    return { v: v[1], c: v[2], id: v[3] };
+  throw otherSort(cursor, sort);
+}
+
+function otherSort(cursor: string, sort: ListSort, cause?: unknown): InvalidArgumentError {
+  let theirs = '';
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v))
+      theirs = typeof v[0] === 'string' ? ` (it belongs to sort ${v[0]})` : ' (it belongs to sort -created_at)';
+  } catch {
+    /* not ours at all */
+  }
+  if (cause instanceof InvalidArgumentError && theirs === '') return cause;
+  return new InvalidArgumentError(
+    `cursor ${JSON.stringify(cursor.slice(0, 40))} is not a cursor of sort ${sort}${theirs}: pass the next_cursor of a previous page of the same sort`,
+  );
+}
+
+function cmpPos(a: SortPos, b: SortPos): number {
+  return a.v - b.v || a.c - b.c || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** Listing order of `plan`: the sort value, then created_at, then id, all in its direction. */
+export function comparePos(plan: SearchPlan): (a: SortPos, b: SortPos) => number {
+  return plan.descending ? (a, b) => cmpPos(b, a) : cmpPos;
+}
+
+/** True if `pos` comes strictly after `cursor` in `plan`'s order. */
+export function afterPos(pos: SortPos, cursor: SortPos, plan: SearchPlan): boolean {
+  const c = cmpPos(pos, cursor);
+  return plan.descending ? c < 0 : c > 0;
+}
+
+/** One page from matches in `plan`'s order (at least `limit + 1` when a next page exists). */
+export function toSortedPage(matches: readonly TraceInfo[], limit: number, plan: SearchPlan): ListResult {
+  const traces = matches.slice(0, limit);
+  const result: ListResult = { traces };
+  if (matches.length > limit) result.nextCursor = encodeSortCursor(posOf(traces[traces.length - 1]!, plan), plan.sort);
+  return result;
 }

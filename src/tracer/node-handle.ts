@@ -32,19 +32,19 @@ export class NodeHandle {
   }
 
   debug(message: unknown, ...args: unknown[]): this {
-    this.#trace && this.#trace[kLog](this.id, 'debug', message, args);
+    this.#trace?.[kLog](this.id, 'debug', message, args);
     return this;
   }
   info(message: unknown, ...args: unknown[]): this {
-    this.#trace && this.#trace[kLog](this.id, 'info', message, args);
+    this.#trace?.[kLog](this.id, 'info', message, args);
     return this;
   }
   warn(message: unknown, ...args: unknown[]): this {
-    this.#trace && this.#trace[kLog](this.id, 'warn', message, args);
+    this.#trace?.[kLog](this.id, 'warn', message, args);
     return this;
   }
   error(message: unknown, ...args: unknown[]): this {
-    this.#trace && this.#trace[kLog](this.id, 'error', message, args);
+    this.#trace?.[kLog](this.id, 'error', message, args);
     return this;
   }
 
@@ -81,7 +81,7 @@ export class NodeHandle {
   }
 
   setOutput(output: unknown): this {
-    this.#trace && this.#trace[kUpdate](this.id, 'output', output);
+    this.#trace?.[kUpdate](this.id, 'output', output);
     return this;
   }
 
@@ -102,22 +102,22 @@ export class NodeHandle {
    * A node of kind `step` becomes `llm`.
    */
   setUsage(usage: UsageInput, metadata?: Record<string, unknown>): this {
-    this.#trace && this.#trace[kUsage](this.id, usage, metadata);
+    this.#trace?.[kUsage](this.id, usage, metadata);
     return this;
   }
 
   setStatus(status: NodeStatus): this {
-    this.#trace && this.#trace[kSetStatus](this.id, status);
+    this.#trace?.[kSetStatus](this.id, status);
     return this;
   }
 
   complete(output?: unknown): this {
-    this.#trace && this.#trace[kEnd](this.id, 'completed', output, arguments.length > 0);
+    this.#trace?.[kEnd](this.id, 'completed', output, arguments.length > 0);
     return this;
   }
 
   fail(error: unknown): this {
-    this.#trace && this.#trace[kEnd](this.id, 'failed', error, true);
+    this.#trace?.[kEnd](this.id, 'failed', error, true);
     return this;
   }
 

@@ -1,6 +1,6 @@
 // Tracer options, their defaults and their validation (errors name the option, the
 // allowed range, the value and its type).
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError, shownValue } from '../core/errors.js';
 import type { PriceTable } from '../core/prices.js';
 import type { EventHub } from '../hub/hub.js';
 import type { TraceStore } from '../store/store.js';
@@ -115,7 +115,7 @@ export function resolveShared(shared: unknown): Required<SharedOptions> {
     const v = (shared as Record<string, unknown>)[key];
     if (v === undefined) continue;
     if (typeof v !== 'boolean')
-      throw new InvalidArgumentError(`option shared.${key} must be a boolean, got ${String(v)} (${typeof v})`);
+      throw new InvalidArgumentError(`option shared.${key} must be a boolean, got ${shownValue(v)}`);
     out[key] = v;
   }
   return out;

@@ -3,7 +3,14 @@
 // and the write-behind writer. Nothing here starts a task, a timer or a listener of its
 // own: release() therefore has only the log to store and the subscribers to end.
 import { capture, captureError, captureKey, captureText, setOwn, type CaptureLimits } from '../core/capture.js';
-import { InvalidArgumentError, InvalidKeyError, NoRootError, UnknownSpaceError } from '../core/errors.js';
+import {
+  InvalidArgumentError,
+  InvalidKeyError,
+  NoRootError,
+  UnknownSpaceError,
+  errorMessage,
+  shownValue,
+} from '../core/errors.js';
 import { assertValidId, newId } from '../core/ids.js';
 import { NO_CHILDREN, applyEvent, initialState, toSnapshot, type TraceState } from '../core/reducer.js';
 import type { PriceTable } from '../core/prices.js';
@@ -124,7 +131,7 @@ export interface AttachOptions {
   readonly fanOut?: boolean;
 }
 
-const NO_METADATA: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+const NO_METADATA: Record<string, unknown> = Object.freeze<Record<string, unknown>>({});
 
 const NODE_STATUSES: ReadonlySet<string> = new Set([
   'pending',
@@ -426,15 +433,13 @@ export class Trace {
   async #release(): Promise<void> {
     this.#phase = 'released';
     this.#detachSignal();
-    let error: unknown;
     try {
       await this.#host.writer.flush(this.#log);
-    } catch (err) {
-      error = err;
+    } finally {
+      // Closed and released even when the flush failed; the flush error is what the caller gets.
+      this[kClose]();
+      await this.#host.released(this);
     }
-    this[kClose]();
-    await this.#host.released(this);
-    if (error !== undefined) throw error;
   }
 
   /** @internal ends subscribers (release, remove). */
@@ -564,7 +569,8 @@ export class Trace {
   /** @internal */
   [kJoin](others: readonly (NodeHandle | NodeData | string)[], input: unknown, options: NodeOptions): NodeHandle {
     if (!this.#writable('join')) return new NodeHandle(this, '');
-    if (!Array.isArray(others) || others.length === 0)
+    const list: unknown = others; // Array.isArray would narrow the typed array to any[]
+    if (!Array.isArray(list) || others.length === 0)
       throw new InvalidArgumentError('join() needs a non-empty array of nodes (its parents)');
     // The parents are exactly `others` (as in the reference module): the node join() is
     // called on is a parent only if it is listed.
@@ -834,7 +840,7 @@ function isTerminal(status: TraceStatus): boolean {
 function checkKind(kind: unknown): NodeKind {
   if (typeof kind !== 'string' || !NODE_KIND_SET.has(kind))
     throw new InvalidArgumentError(
-      `option kind must be one of ${[...NODE_KIND_SET].join(', ')}, got ${String(kind)} (${typeof kind})`,
+      `option kind must be one of ${[...NODE_KIND_SET].join(', ')}, got ${shownValue(kind)}`,
     );
   return kind as NodeKind;
 }
@@ -854,6 +860,5 @@ function formatMessage(message: unknown): string {
 
 function abortReason(signal: AbortSignal | undefined): string {
   const r: unknown = signal?.reason;
-  if (r instanceof Error) return r.message || 'aborted';
-  return r === undefined ? 'aborted' : String(r);
+  return r === undefined ? 'aborted' : errorMessage(r) || 'aborted';
 }

@@ -19,7 +19,7 @@ import {
 } from '../core/errors.js';
 import { assertValidId, newId, newTraceId } from '../core/ids.js';
 import { resolvePrices, type PriceTable } from '../core/prices.js';
-import { reduceEvents, toSnapshot } from '../core/reducer.js';
+import { initialState, reduceEvents, toSnapshot, type TraceState } from '../core/reducer.js';
 import type { ListQuery, ListResult, NodeContext, TraceEvent, TraceInfo, TraceSnapshot } from '../core/types.js';
 import type { EventHub } from '../hub/hub.js';
 import { LocalHub } from '../hub/local-hub.js';
@@ -59,6 +59,9 @@ export interface TracerStats {
   /** Store failures seen (each failing streak counts once). */
   storeErrors: number;
 }
+
+/** Events per store read when a snapshot is rebuilt from a store (memory: one page). */
+const READ_PAGE = 500;
 
 type ErrorListener = (error: Error) => void;
 type WarningListener = (warning: LivetraceWarning) => void;
@@ -227,9 +230,18 @@ export class Tracer {
     assertValidId(id);
     const t = this.#traces.get(id);
     if (t) return t.snapshot();
-    const [info, events] = await Promise.all([this.store.info(id), this.store.read(id)]);
-    if (!info && events.length === 0) return undefined;
-    const snap = toSnapshot(reduceEvents(id, events));
+    const info = await this.store.info(id);
+    // Reduced a page at a time: memory holds the state and one page, never the whole log.
+    let state: TraceState | undefined;
+    for (let since = 0; ;) {
+      const page = await this.store.read(id, { since, limit: READ_PAGE });
+      if (page.length === 0) break;
+      state = reduceEvents(id, page, state);
+      since = page[page.length - 1]!.seq;
+      if (page.length < READ_PAGE) break;
+    }
+    if (!info && !state) return undefined;
+    const snap = toSnapshot(state ?? initialState(id));
     if (info) {
       snap.info.archived = info.archived;
       if (info.archived_at !== undefined) snap.info.archived_at = info.archived_at;

@@ -7,6 +7,7 @@
 // creation order ("search #2"), so the third retry of a step in A meets the third in B and
 // a fourth one in B shows as added. Nodes without a label use their kind.
 import type { NodeData, NodeUsage } from '../../src/core/types.js';
+import { jsonText } from '../../src/core/json-text.js';
 
 export interface TraceSide {
   nodes: ReadonlyMap<string, NodeData>;
@@ -101,11 +102,7 @@ function mergeOrder(a: readonly string[], b: readonly string[]): string[] {
 export function asText(v: unknown): string {
   if (v === undefined) return '';
   if (typeof v === 'string') return v;
-  try {
-    return JSON.stringify(v, null, 2) ?? String(v);
-  } catch {
-    return String(v);
-  }
+  return jsonText(v, 2);
 }
 
 export function compareTraces(a: TraceSide, b: TraceSide): CompareResult {

@@ -10,7 +10,7 @@ import { listTraces } from './api.js';
 import { KindIcon, formatCost, formatTokens, kindOf, traceUsage, usageOf } from './ai.js';
 import { asText, compareTraces, durationOf, usageDelta, type CompareRow } from './compare-model.js';
 import { STATUS_ICON, formatDateTime, formatDuration, isTerminal } from './format.js';
-import { compareHref, traceHref, useNow } from './hooks.js';
+import { compareHref, lazyChunk, traceHref, useLazyChunk, useNow } from './hooks.js';
 import { useTrace } from './use-trace.js';
 
 /** Rows drawn at first (a table, not virtualized); "show all" lifts it. */
@@ -50,30 +50,16 @@ function pct(a: number, b: number): string {
 }
 
 // The diff library is its own chunk, loaded with the first diff shown.
-type DiffLib = typeof import('diff');
-let diffLib: DiffLib | undefined;
-let diffLoading: Promise<DiffLib | undefined> | undefined;
+const diffChunk = lazyChunk(() => import('diff'));
 
 export function TextDiff({ a, b }: { a: string; b: string }) {
-  const [ready, setReady] = useState(diffLib !== undefined);
-  useEffect(() => {
-    if (ready) return;
-    let live = true;
-    diffLoading ??= import('diff').then(
-      (m) => (diffLib = m),
-      () => undefined,
-    );
-    void diffLoading.then((m) => live && m && setReady(true));
-    return () => {
-      live = false;
-    };
-  }, [ready]);
+  const diffLib = useLazyChunk(diffChunk);
   const parts = useMemo((): ChangeObject<string>[] => {
     if (!diffLib) return [];
     const long = a.length + b.length > WORD_DIFF_MAX || a.includes('\n') || b.includes('\n');
     return long ? diffLib.diffLines(a, b) : diffLib.diffWordsWithSpace(a, b);
-  }, [a, b, ready]);
-  if (!ready) return <pre class="text-diff muted">computing the diff…</pre>;
+  }, [a, b, diffLib]);
+  if (!diffLib) return <pre class="text-diff muted">computing the diff…</pre>;
   return (
     <pre class="text-diff" data-testid="text-diff">
       {parts.map((p, i) =>
@@ -245,7 +231,7 @@ function CompareView({ idA, idB }: { idA: string; idB: string }) {
   const [onlyChanges, setOnlyChanges] = useState(false);
   const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
   const [limit, setLimit] = useState(ROW_LIMIT);
-  const result = useMemo(() => compareTraces(A.state, B.state), [A.version, B.version, A.state, B.state]);
+  const result = useMemo(() => compareTraces(A.state, B.state), [A, B]);
   const ua: UsageRollup = traceUsage(A.state.info);
   const ub: UsageRollup = traceUsage(B.state.info);
   const da = traceDuration(A.state.info, A.state.nodes, now);

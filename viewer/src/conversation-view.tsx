@@ -94,19 +94,15 @@ export function ConversationView({
   node,
   nodes,
   logs,
-  version,
   onSelect,
 }: {
   node: NodeData;
   nodes: ReadonlyMap<string, NodeData>;
+  /** A new array each frame (LiveTrace.logsOf): the node and its tool nodes change in place. */
   logs: readonly LogEntry[];
-  version: number;
   onSelect: (id: string) => void;
 }) {
-  const conv = useMemo(
-    () => buildConversation(node, logs, toolNodesByCallId(nodes)),
-    [node, logs, version, node.output, node.status],
-  );
+  const conv = useMemo(() => buildConversation(node, logs, toolNodesByCallId(nodes)), [node, logs, nodes]);
   if (!conv.messages.length) return <div class="empty small">No messages recorded.</div>;
   return (
     <div class="conversation" data-testid="conversation">

@@ -59,6 +59,11 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Array.isArray, narrowing to unknown[] (its own signature narrows to any[]). */
+function isList(v: unknown): v is unknown[] {
+  return Array.isArray(v);
+}
+
 /** Arguments as recorded: a JSON string becomes its value (for display as a tree). */
 function parseArgs(v: unknown): unknown {
   if (typeof v !== 'string') return v;
@@ -179,12 +184,12 @@ function resultPart(v: unknown): Part {
 
 /** The input messages of a node, when its input looks like a conversation. */
 export function inputMessages(input: unknown): unknown[] | undefined {
-  if (Array.isArray(input))
+  if (isList(input))
     return input.length && input.every((m) => isObj(m) && (typeof m.role === 'string' || typeof m.type === 'string'))
       ? input
       : undefined;
   if (!isObj(input)) return undefined;
-  if (Array.isArray(input.messages)) return input.messages;
+  if (isList(input.messages)) return input.messages;
   if (typeof input.prompt === 'string') {
     const msgs: unknown[] = [];
     if (typeof input.system === 'string') msgs.push({ role: 'system', content: input.system });

@@ -1,5 +1,6 @@
 // Small formatting helpers shared by the list and the trace page. Pure, no DOM.
 import type { NodeData, NodeStatus, TraceStatus } from '../../src/core/types.js';
+import { jsonText } from '../../src/core/json-text.js';
 
 /** Human duration: 850 ms, 12.4 s, 3 m 05 s, 2 h 10 m. */
 export function formatDuration(ms: number | undefined): string {
@@ -72,15 +73,6 @@ export function isTerminal(status: TraceStatus): boolean {
 
 /** One-line preview of any JSON value, for tables and tooltips. */
 export function preview(value: unknown, max = 120): string {
-  let s: string;
-  if (value === undefined) s = 'undefined';
-  else if (typeof value === 'string') s = JSON.stringify(value);
-  else {
-    try {
-      s = JSON.stringify(value) ?? String(value);
-    } catch {
-      s = String(value);
-    }
-  }
+  const s = jsonText(value);
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }

@@ -140,7 +140,7 @@ export function GraphView({
       cy > el.scrollTop + 40 &&
       cy < el.scrollTop + el.clientHeight - 40;
     if (!inView) el.scrollTo({ left: cx - el.clientWidth / 2, top: cy - el.clientHeight / 2 });
-  }, [reveal?.id, reveal?.tick, model, scale]);
+  }, [reveal, model, scale]);
 
   const vx0 = scroll.left / scale - MARGIN;
   const vy0 = scroll.top / scale - MARGIN;

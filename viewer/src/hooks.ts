@@ -1,4 +1,5 @@
-// Small shared hooks: a ticking clock, the hash route, the theme, element size.
+// Small shared hooks: a ticking clock, the hash route, the theme, element size, a lazily
+// loaded chunk.
 import type { RefObject } from 'preact';
 import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 
@@ -104,6 +105,50 @@ export function useTheme(): [Theme, () => void] {
     setTheme(next);
   };
   return [theme, toggle];
+}
+
+/** A code-split chunk (the diff library, the markdown parser), imported once, on first use. */
+export interface LazyChunk<T> {
+  /** The chunk once loaded; undefined before (and if it failed to load). */
+  readonly value: T | undefined;
+  /** Starts the import if it has not started; resolves to `value`. Never rejects. */
+  load(): Promise<T | undefined>;
+}
+
+export function lazyChunk<T>(importer: () => Promise<T>): LazyChunk<T> {
+  let value: T | undefined;
+  let loading: Promise<T | undefined> | undefined;
+  return {
+    get value() {
+      return value;
+    },
+    load() {
+      loading ??= importer().then(
+        (v) => (value = v),
+        () => undefined,
+      );
+      return loading;
+    },
+  };
+}
+
+/** The chunk's value: undefined on the first renders, then (once loaded) the chunk. */
+export function useLazyChunk<T>(chunk: LazyChunk<T>): T | undefined {
+  // Boxed: the value may be a function, which useState would call.
+  const [loaded, setLoaded] = useState<{ value: T } | undefined>(() =>
+    chunk.value === undefined ? undefined : { value: chunk.value },
+  );
+  useEffect(() => {
+    if (loaded) return;
+    let live = true;
+    void chunk.load().then((value) => {
+      if (live && value !== undefined) setLoaded({ value });
+    });
+    return () => {
+      live = false;
+    };
+  }, [chunk, loaded]);
+  return loaded?.value;
 }
 
 /** Size of an element, kept current with a ResizeObserver. */

@@ -2,6 +2,7 @@
 // them); long arrays and strings are paged so a 64 KB output does not flood the DOM.
 import type { ComponentChildren } from 'preact';
 import { useMemo, useState } from 'preact/hooks';
+import { jsonText } from '../../src/core/json-text.js';
 
 const PAGE = 100;
 const LONG_STRING = 2000;
@@ -27,7 +28,7 @@ function primitiveText(v: unknown): string {
   // Real line breaks (stack traces, LLM output) read better than \n escapes.
   if (typeof v === 'string') return v.includes('\n') ? `"${v}"` : JSON.stringify(v);
   if (v === undefined) return 'undefined';
-  return String(v);
+  return jsonText(v);
 }
 
 /** Whether `v` (a key or any value below) contains `q`; memoized per object. */
@@ -87,7 +88,7 @@ function Entry({ name, value, depth, ctx }: { name?: string; value: unknown; dep
     );
   }
   const arr = Array.isArray(value);
-  let entries = Object.entries(value);
+  let entries: [string, unknown][] = Object.entries(value);
   const total = entries.length;
   if (ctx.match) entries = entries.filter(([k, v]) => k.toLowerCase().includes(ctx.q) || ctx.match!(v));
   const expanded = open ?? (ctx.match ? true : depth < 2 && total <= 50);

@@ -13,10 +13,10 @@ export interface LogsViewProps {
   /** Set for the trace-wide view: shows which node logged and links to it. */
   nodes?: ReadonlyMap<string, NodeData>;
   onSelectNode?: (id: string) => void;
-  version: number;
 }
 
-export function LogsView({ logs, nodes, onSelectNode, version }: LogsViewProps) {
+/** `logs` must be a new array when lines were added (LiveTrace gives one per frame). */
+export function LogsView({ logs, nodes, onSelectNode }: LogsViewProps) {
   const [levels, setLevels] = useState<ReadonlySet<LogLevel>>(new Set(LEVELS));
   const [text, setText] = useState('');
   const [selected, setSelected] = useState<number | undefined>();
@@ -25,7 +25,7 @@ export function LogsView({ logs, nodes, onSelectNode, version }: LogsViewProps) 
     const c: Record<string, number> = { debug: 0, info: 0, warn: 0, error: 0 };
     for (const l of logs) c[l.level] = (c[l.level] ?? 0) + 1;
     return c;
-  }, [logs, version]);
+  }, [logs]);
   const shown = useMemo(() => {
     if (levels.size === LEVELS.length && !q) return logs;
     return logs.filter(
@@ -35,7 +35,7 @@ export function LogsView({ logs, nodes, onSelectNode, version }: LogsViewProps) 
           l.message.toLowerCase().includes(q) ||
           (l.data !== undefined && preview(l.data, 10_000).toLowerCase().includes(q))),
     );
-  }, [logs, levels, q, version]);
+  }, [logs, levels, q]);
   const sel = selected === undefined ? undefined : logs.find((l) => l.seq === selected);
   const toggle = (lv: LogLevel) => {
     const next = new Set(levels);

@@ -10,20 +10,11 @@
 // The parser is a separate chunk (markdown-parse.ts), loaded on first use; until it is
 // there the text shows as plain text.
 import type { ComponentChildren } from 'preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
-import type { Definition, Nodes, Root } from 'mdast';
+import { useMemo } from 'preact/hooks';
+import type { Definition, Nodes } from 'mdast';
+import { lazyChunk, useLazyChunk } from './hooks.js';
 
-type Parse = (text: string) => Root;
-let parse: Parse | undefined;
-let loading: Promise<Parse | undefined> | undefined;
-
-function loadParser(): Promise<Parse | undefined> {
-  loading ??= import('./markdown-parse.js').then(
-    (m) => (parse = m.parseMarkdown),
-    () => undefined,
-  );
-  return loading;
-}
+const parser = lazyChunk(() => import('./markdown-parse.js'));
 
 /** Texts longer than this are shown as plain text (parsing cost stays bounded). */
 const MAX_MARKDOWN = 200_000;
@@ -210,26 +201,18 @@ function render(node: Nodes, defs: Defs, key: number): ComponentChildren {
 
 /** Markdown text rendered as safe elements (see the header). */
 export function Markdown({ text, class: cls }: { text: string; class?: string }) {
-  const [ready, setReady] = useState(parse !== undefined);
-  useEffect(() => {
-    if (ready) return;
-    let live = true;
-    void loadParser().then((p) => live && p && setReady(true));
-    return () => {
-      live = false;
-    };
-  }, [ready]);
+  const chunk = useLazyChunk(parser);
   const content = useMemo(() => {
-    if (!parse) return <p class="md-pending">{text}</p>;
+    if (!chunk) return <p class="md-pending">{text}</p>;
     if (text.length > MAX_MARKDOWN) return <pre class="md-plain">{text}</pre>;
     try {
-      const tree = parse(text);
+      const tree = chunk.parseMarkdown(text);
       const defs: Defs = new Map();
       collectDefs(tree, defs);
       return render(tree, defs, 0);
     } catch {
       return <pre class="md-plain">{text}</pre>;
     }
-  }, [text, ready]);
+  }, [text, chunk]);
   return <div class={`md ${cls ?? ''}`}>{content}</div>;
 }

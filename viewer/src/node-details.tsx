@@ -39,13 +39,11 @@ function ConversationSection({
   node,
   nodes,
   logs,
-  version,
   onSelect,
 }: {
   node: NodeData;
   nodes: ReadonlyMap<string, NodeData>;
   logs: readonly LogEntry[];
-  version: number;
   onSelect: (id: string) => void;
 }) {
   const [open, setOpen] = useState(true);
@@ -54,7 +52,7 @@ function ConversationSection({
       <button class="section-head" aria-expanded={open} onClick={() => setOpen(!open)}>
         <span class="j-caret">{open ? '▾' : '▸'}</span> Conversation
       </button>
-      {open ? <ConversationView node={node} nodes={nodes} logs={logs} version={version} onSelect={onSelect} /> : null}
+      {open ? <ConversationView node={node} nodes={nodes} logs={logs} onSelect={onSelect} /> : null}
     </section>
   );
 }
@@ -73,12 +71,11 @@ export interface NodeDetailsProps {
   nodes: ReadonlyMap<string, NodeData>;
   logs: readonly LogEntry[];
   now: number;
-  version: number;
   onSelect: (id: string) => void;
   onClose: () => void;
 }
 
-export function NodeDetails({ node, nodes, logs, now, version, onSelect, onClose }: NodeDetailsProps) {
+export function NodeDetails({ node, nodes, logs, now, onSelect, onClose }: NodeDetailsProps) {
   const [search, setSearch] = useState('');
   const dur = nodeDuration(node, now);
   const meta = node.metadata && Object.keys(node.metadata).length ? node.metadata : undefined;
@@ -187,7 +184,7 @@ export function NodeDetails({ node, nodes, logs, now, version, onSelect, onClose
           <Section title="Error" value={node.error} search={search} tone="tone-error" />
         ) : null}
         {conversation && !search ? (
-          <ConversationSection node={node} nodes={nodes} logs={logs} version={version} onSelect={onSelect} />
+          <ConversationSection node={node} nodes={nodes} logs={logs} onSelect={onSelect} />
         ) : null}
         {'output' in node && node.output !== undefined ? (
           <Section key={`o${conversation}`} title="Output" value={node.output} search={search} open={!conversation} />
@@ -210,7 +207,7 @@ export function NodeDetails({ node, nodes, logs, now, version, onSelect, onClose
           <div class="section-head static">
             Logs <span class="count">{logs.length}</span>
           </div>
-          <LogsView logs={logs} version={version} />
+          <LogsView logs={logs} />
         </section>
       </div>
     </div>

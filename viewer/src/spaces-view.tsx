@@ -89,7 +89,6 @@ function SpaceCard({ space, change }: { space: SpaceData; change: SpaceChange | 
 export interface SpacesViewProps {
   spaces: ReadonlyMap<string, SpaceData>;
   lastChange: ReadonlyMap<string, SpaceChange>;
-  version: number;
 }
 
 export function SpacesView({ spaces, lastChange }: SpacesViewProps) {

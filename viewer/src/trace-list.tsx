@@ -103,33 +103,36 @@ export function TraceList() {
     return () => clearTimeout(t);
   }, [text]);
 
-  const params: ListParams = {
-    status,
-    createdBy: createdBy.trim(),
-    from: toMs(from),
-    to: toMs(to),
-    limit: PAGE_SIZE,
-    cursor: cursors[cursors.length - 1],
-    q: q || undefined,
-    kind: kind || undefined,
-    model: model.trim() || undefined,
-    sort: sort === '-created_at' ? undefined : sort,
-  };
-  const key = JSON.stringify(params);
+  const cursor = cursors[cursors.length - 1];
+  const params = useMemo(
+    (): ListParams => ({
+      status,
+      createdBy: createdBy.trim(),
+      from: toMs(from),
+      to: toMs(to),
+      limit: PAGE_SIZE,
+      cursor,
+      q: q || undefined,
+      kind: kind || undefined,
+      model: model.trim() || undefined,
+      sort: sort === '-created_at' ? undefined : sort,
+    }),
+    [status, createdBy, from, to, cursor, q, kind, model, sort],
+  );
 
   useEffect(() => setCursors([undefined]), [status, createdBy, from, to, q, kind, model, sort]);
 
   // A server without the text query: the search box filters the loaded page instead.
   const [localSearch, setLocalSearch] = useState(false);
   useEffect(() => {
-    if (!q) return;
+    if (!q && sort === '-created_at') return;
     const abort = new AbortController();
     serverSearches(abort.signal).then(
       (yes) => setLocalSearch(!yes),
       () => undefined,
     );
     return () => abort.abort();
-  }, [q]);
+  }, [q, sort]);
 
   useEffect(() => {
     const abort = new AbortController();
@@ -152,10 +155,11 @@ export function TraceList() {
       abort.abort();
       clearTimeout(t);
     };
-  }, [key, poll]);
+  }, [params, poll]);
 
-  // The server sorts (`sort`); the page is sorted here too, stably, so the order holds
-  // on a server without that parameter (then within the page only).
+  // The server searches and sorts (`q`, `sort`: missing values sort as -1, so last when
+  // descending, first when ascending) and its order is kept; a server without search gets
+  // the page filtered and sorted here instead (then within the page only).
   const hl = q.toLowerCase();
   const shown = useMemo(() => {
     const page =
@@ -164,7 +168,7 @@ export function TraceList() {
             [t.id, t.label, t.agent_name, t.created_by, t.session_id].some((v) => v?.toLowerCase().includes(hl)),
           )
         : (traces ?? []);
-    return sortPage(page, sort);
+    return localSearch ? sortPage(page, sort) : page;
   }, [traces, sort, localSearch, hl]);
   const pick = (id: string, on: boolean) =>
     setPicked((p) => (on ? [...p.filter((x) => x !== id), id].slice(-2) : p.filter((x) => x !== id)));

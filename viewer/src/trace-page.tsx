@@ -67,9 +67,17 @@ function navigate(
   return selected;
 }
 
+/** Largest zoom step at which the whole graph fits the pane (never above 100%). */
+function fitScale(pane: HTMLElement | null, model: GraphModel): number {
+  if (!pane || !model.width) return 1;
+  const f = Math.min(1, pane.clientWidth / model.width, pane.clientHeight / model.height);
+  return [...SCALES].reverse().find((s) => s <= f) ?? SCALES[0]!;
+}
+
 export function TracePage({ id, params }: { id: string; params: URLSearchParams }) {
+  // `live` is a new object each frame; memos below depend on it (see use-trace.ts).
   const live = useTrace(id);
-  const { state, version } = live;
+  const { state } = live;
   const running = !isTerminal(state.info.status) && live.connection !== 'error';
   const now = useNow(running, 500);
   const [view, setView] = useState<View>(params.get('view') === 'timeline' ? 'timeline' : 'graph');
@@ -89,29 +97,34 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
   const [help, setHelp] = useState(false);
   const pane = useRef<HTMLDivElement | null>(null);
 
-  // Follow the URL when the user edits it (deep links).
+  // Follow the URL when the user edits it (deep links). The page's own changes go through
+  // history.replaceState, which changes neither the route nor these values.
+  const urlNode = params.get('node') ?? undefined;
+  const urlView = params.get('view');
+  const lastUrlNode = useRef(urlNode); // the state was initialized from it
   useEffect(() => {
-    const n = params.get('node') ?? undefined;
-    if (n && n !== selected) {
-      setSelected(n);
-      setTab('node');
-      setReveal({ id: n, tick: Date.now() });
-    }
-    const v = params.get('view');
-    if (v === 'timeline' || v === 'graph') setView(v);
-  }, [params.toString()]);
+    if (urlNode === lastUrlNode.current) return;
+    lastUrlNode.current = urlNode;
+    if (!urlNode) return;
+    setSelected(urlNode);
+    setTab('node');
+    setReveal({ id: urlNode, tick: Date.now() });
+  }, [urlNode]);
+  useEffect(() => {
+    if (urlView === 'timeline' || urlView === 'graph') setView(urlView);
+  }, [urlView]);
 
   const opts: ViewOptions = useMemo(
     () => ({ ...DEFAULT_VIEW, collapsed, text, statuses, minDuration, kinds, models }),
     [collapsed, text, statuses, minDuration, kinds, models],
   );
-  const model = useMemo(() => buildGraph(state.nodes, opts, state.root), [version, opts, state]);
+  const model = useMemo(() => buildGraph(live.state.nodes, opts, live.state.root), [live, opts]);
   const rows = useMemo(() => (view === 'timeline' ? timelineOrder(model) : []), [model, view]);
   const counts = useMemo(() => {
     const c = new Map<NodeStatus, number>();
     const k = new Map<NodeKind, number>();
     const m = new Map<string, number>();
-    for (const n of state.nodes.values()) {
+    for (const n of live.state.nodes.values()) {
       c.set(n.status, (c.get(n.status) ?? 0) + 1);
       const kind = kindOf(n);
       k.set(kind, (k.get(kind) ?? 0) + 1);
@@ -119,53 +132,55 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
       if (model !== undefined) m.set(model, (m.get(model) ?? 0) + 1);
     }
     return { status: c, kind: k, model: m };
-  }, [version, state]);
-  // Subtree totals for the cards drawn (computed on demand, once per version).
+  }, [live]);
+  // Subtree totals for the cards drawn (computed on demand, once per frame).
   const subtree = useMemo(() => {
     if (!counts.model.size) return undefined;
     const cache = new Map<string, UsageRollup>();
     return (nid: string) => {
       let r = cache.get(nid);
-      if (!r) cache.set(nid, (r = subtreeRollup(state.nodes, nid)));
+      if (!r) cache.set(nid, (r = subtreeRollup(live.state.nodes, nid)));
       return r;
     };
-  }, [version, state, counts]);
+  }, [live, counts]);
 
   // A deep-linked node inside a collapsed fan-out: open the way to it once it exists.
   useEffect(() => {
-    if (!selected || model.byId.has(selected) || !state.nodes.has(selected)) return;
-    const open = ancestorsToExpand(state.nodes, selected, opts);
+    if (!selected || model.byId.has(selected) || !live.state.nodes.has(selected)) return;
+    const open = ancestorsToExpand(live.state.nodes, selected, opts);
     if (open.length) {
-      const next = new Map(collapsed);
-      for (const p of open) next.set(p, false);
-      setCollapsed(next);
+      setCollapsed((prev) => {
+        const next = new Map(prev);
+        for (const p of open) next.set(p, false);
+        return next;
+      });
       setReveal({ id: selected, tick: Date.now() });
     }
-  }, [selected, model]);
+  }, [selected, model, live, opts]);
 
-  // Start centered on the root (wide graphs overflow on both sides).
+  // Start centered on the root (wide graphs overflow on both sides): once, when the first
+  // nodes are drawn, unless a node is selected.
   const hasNodes = model.nodes.length > 0;
+  const root = state.root;
+  const centered = useRef(false);
   useEffect(() => {
-    if (hasNodes && !selected && state.root) setReveal({ id: state.root, tick: -1 });
-  }, [hasNodes]);
+    if (centered.current || !hasNodes) return;
+    centered.current = true;
+    if (!selected && root) setReveal({ id: root, tick: -1 });
+  }, [hasNodes, selected, root]);
 
   // Follow the run: keep the newest visible node in view while it grows.
   useEffect(() => {
     if (!follow || !running || selected) return;
     let newest: GraphNode | undefined;
     for (const g of model.nodes) if (!newest || g.index > newest.index) newest = g;
-    if (newest) setReveal({ id: newest.node.id, tick: newest.index });
-  }, [model.nodes.length, follow, running]);
+    if (!newest) return;
+    const target = { id: newest.node.id, tick: newest.index };
+    setReveal((r) => (r?.id === target.id && r.tick === target.tick ? r : target));
+  }, [model, follow, running, selected]);
 
-  /** Largest zoom step at which the whole graph fits the pane (never above 100%). */
-  const fitScale = (): number => {
-    const el = pane.current;
-    if (!el || !model.width) return 1;
-    const f = Math.min(1, el.clientWidth / model.width, el.clientHeight / model.height);
-    return [...SCALES].reverse().find((s) => s <= f) ?? SCALES[0]!;
-  };
   const fit = () => {
-    setScale(fitScale());
+    setScale(fitScale(pane.current, model));
     if (state.root) setReveal({ id: state.root, tick: Date.now() });
   };
   // Open a graph a bit too wide for the pane zoomed out to fit, if it stays readable.
@@ -173,9 +188,9 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
   useEffect(() => {
     if (fitted.current || !hasNodes || view !== 'graph') return;
     fitted.current = true;
-    const f = fitScale();
+    const f = fitScale(pane.current, model);
     if (f < 1 && f >= 0.7) setScale(f);
-  }, [hasNodes, view]);
+  }, [hasNodes, view, model]);
 
   const select = (nid: string | undefined, scroll = true) => {
     setSelected(nid);
@@ -591,7 +606,6 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
                   nodes={state.nodes}
                   logs={live.logsOf(node.id)}
                   now={now}
-                  version={version}
                   onSelect={(nid) => select(nid)}
                   onClose={() => select(undefined)}
                 />
@@ -603,9 +617,9 @@ export function TracePage({ id, params }: { id: string; params: URLSearchParams 
                 </div>
               )
             ) : tab === 'spaces' ? (
-              <SpacesView spaces={state.spaces} lastChange={live.lastChange} version={version} />
+              <SpacesView spaces={state.spaces} lastChange={live.lastChange} />
             ) : (
-              <LogsView logs={state.logs} nodes={state.nodes} onSelectNode={(nid) => select(nid)} version={version} />
+              <LogsView logs={live.allLogs()} nodes={state.nodes} onSelectNode={(nid) => select(nid)} />
             )}
           </div>
         </aside>

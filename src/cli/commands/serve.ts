@@ -17,6 +17,7 @@ interface ServeFlags {
   demo?: boolean;
   otlpPort?: number;
   otlpQuietMs?: number;
+  advertiseUrl?: string;
 }
 
 export function registerServe(program: Command, ctx: CliContext, done: Run): void {
@@ -50,6 +51,10 @@ export function registerServe(program: Command, ctx: CliContext, done: Run): voi
       '--otlp-quiet-ms <ms>',
       'an OTLP trace completes once its root span arrived and nothing arrived for this long (default 5000)',
       parseNonNegativeInt,
+    )
+    .option(
+      '--advertise-url <url>',
+      'several servers (a store with leases and --hub redis://): the URL other instances reach this one at, e.g. http://10.0.0.5:7411 (default: http://<bound address>:<port>)',
     )
     .option('--demo', 'keep a demo agent run going (one every 20 s)')
     .action((flags: ServeFlags) => done(serve(ctx, flags)));
@@ -85,6 +90,7 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<number> {
     ...(flags.demo ? { demo: true } : {}),
     ...(flags.otlpPort !== undefined ? { otlpPort: flags.otlpPort } : {}),
     ...(flags.otlpQuietMs !== undefined ? { otlp: { quietMs: flags.otlpQuietMs } } : {}),
+    ...(flags.advertiseUrl !== undefined ? { cluster: { advertiseUrl: flags.advertiseUrl } } : {}),
     logger: { level: 'warn' },
   });
   // Scripts and tests read the URL from the first line: nothing may be printed before it.

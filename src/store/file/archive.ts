@@ -5,10 +5,10 @@ import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { createGzip } from 'node:zlib';
+import { createGunzip, createGzip } from 'node:zlib';
 import type { OpenTrace } from './descriptor-cache.js';
 import { tmpPath } from './layout.js';
-import { gunzip, reopenLog } from './trace-log.js';
+import { reopenLog } from './trace-log.js';
 
 const open = promisify(fs.open);
 const fsync = promisify(fs.fsync);
@@ -39,10 +39,15 @@ export async function archiveLog(t: OpenTrace, fileMode: number, durable: boolea
 
 /** Unpacks the archive of `t` back into its plain log and opens it for appending. */
 export async function unarchiveLog(t: OpenTrace, fileMode: number): Promise<void> {
-  const data = await gunzip(await fsp.readFile(t.files.archive));
-  await fsp.writeFile(t.files.log, data, { mode: fileMode });
+  // Streamed: a big archive never sits in memory whole.
+  await pipeline(
+    fs.createReadStream(t.files.archive),
+    createGunzip(),
+    fs.createWriteStream(t.files.log, { mode: fileMode }),
+  );
+  const { size } = await fsp.stat(t.files.log);
   await fsp.rm(t.files.archive, { force: true });
-  await reopenLog(t, fileMode, data.length);
+  await reopenLog(t, fileMode, size);
   t.archived = false;
   t.archivedAt = undefined;
 }

@@ -11,7 +11,7 @@
 // 70 us); the lock is also never seen half-written, as a file created then written could
 // be. Giving a lease back is a stat (the lock is still our owner file's inode) and one
 // unlink. A file system without hard links gets the lock written as a file of its own.
-import * as fs from 'node:fs';
+import type * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';

@@ -8,6 +8,7 @@ import { decodeCursor, listLimit, matchesQuery, toPage } from '../store.js';
 import type { OpenTrace } from './descriptor-cache.js';
 import { DEFAULT_ID_RE, exists, traceFiles, type FileLayout } from './layout.js';
 import { ListIndex, entryOf, sameEntry, type IndexEntry } from './list-index.js';
+import { LogReader } from './log-reader.js';
 import { readInfo } from './trace-log.js';
 
 const ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
@@ -54,6 +55,7 @@ export class Listing {
   /** Rebuilds the index file from the trace folders (every info.json). */
   async rebuild(): Promise<void> {
     const entries: IndexEntry[] = [];
+    const reader = new LogReader();
     for (const date of await this.#layout.dateFolders()) {
       let ids: string[];
       try {
@@ -63,15 +65,22 @@ export class Listing {
       }
       for (const id of ids) {
         if (!ID_RE.test(id)) continue;
-        const info = await readInfo(id, traceFiles(this.#layout.traceDir(date, id))).catch(() => undefined);
+        const info = await readInfo(id, traceFiles(this.#layout.traceDir(date, id)), reader).catch(() => undefined);
         if (info) entries.push(entryOf(info, date));
       }
     }
+    reader.close();
     const tmp = `${this.#index.path}.${process.pid}.tmp`;
     await fsp.mkdir(this.#layout.root, { recursive: true, mode: this.#dirMode });
     await fsp.writeFile(tmp, entries.map((e) => JSON.stringify(e) + '\n').join(''), { mode: this.#fileMode });
     await fsp.rename(tmp, this.#index.path);
     await this.#index.refresh();
+  }
+
+  /** The loaded listing entries (id -> entry), refreshed with other processes' records. */
+  async entries(): Promise<ReadonlyMap<string, IndexEntry>> {
+    await this.load(true);
+    return this.#index.entries;
   }
 
   /** Records changed listing fields of an open trace; true if there was a change. */

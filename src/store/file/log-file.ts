@@ -1,7 +1,6 @@
 // The on-disk event log of one trace: JSON lines, one event per line, seq = line number.
-// These helpers parse it (only the lines after `since`) and find where
-// the valid part ends after a crash (a torn or garbage last line).
-import { CorruptDataError } from '../../core/errors.js';
+// These helpers encode a batch and find where the valid part ends after a crash (a torn or
+// garbage last line); ranged reads are in log-reader.ts.
 import type { TraceEvent } from '../../core/types.js';
 
 const NL = 10;
@@ -13,88 +12,6 @@ function isEvent(v: unknown): v is TraceEvent {
     Number.isInteger((v as TraceEvent).seq) &&
     typeof (v as TraceEvent).type === 'string'
   );
-}
-
-/** Byte offset just after the `n`-th newline at or after `from`, or -1 if there are fewer. */
-function skipLines(buf: Buffer, from: number, n: number, end: number): number {
-  let pos = from;
-  for (let i = 0; i < n; i++) {
-    const nl = buf.indexOf(NL, pos);
-    if (nl === -1 || nl >= end) return -1;
-    pos = nl + 1;
-  }
-  return pos;
-}
-
-function tryParse(line: string): unknown {
-  try {
-    return JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Parses the complete lines in buf[start, stop). Decoding line by line (rather than the
- * whole range at once, then splitting) measured faster: small strings die young.
- */
-function parseLines(buf: Buffer, start: number, stop: number, traceId: string, lastIsTail: boolean): TraceEvent[] {
-  const out: TraceEvent[] = [];
-  let pos = start;
-  let line = 0;
-  while (pos < stop) {
-    let nl = buf.indexOf(NL, pos);
-    if (nl === -1 || nl > stop) nl = stop;
-    const ev = tryParse(buf.toString('utf8', pos, nl));
-    line++;
-    if (isEvent(ev)) out.push(ev);
-    else if (lastIsTail && !hasEventAfter(buf, nl + 1, stop)) break;
-    // Bad lines with no event after them are a crash leftover (the writer cuts them when it
-    // next opens the log); a bad line followed by events is corruption.
-    else throw new CorruptDataError(`trace ${traceId}: event log line ${line} after byte ${start} is not an event`);
-    pos = nl + 1;
-  }
-  return out;
-}
-
-function hasEventAfter(buf: Buffer, pos: number, stop: number): boolean {
-  while (pos < stop) {
-    let nl = buf.indexOf(NL, pos);
-    if (nl === -1 || nl > stop) nl = stop;
-    if (isEvent(tryParse(buf.toString('utf8', pos, nl)))) return true;
-    pos = nl + 1;
-  }
-  return false;
-}
-
-/**
- * Events of a log buffer with seq > since, at most `limit`. Only complete lines count: a
- * partial last line (a crash leftover, or a write in progress in another process) is
- * ignored here and cut by the writer.
- */
-export function parseLog(buf: Buffer, traceId: string, since = 0, limit?: number): TraceEvent[] {
-  const end = buf.lastIndexOf(NL) + 1; // bytes of complete lines
-  if (end === 0) return [];
-  // seq = line number in a healthy log, so the range can be cut before parsing.
-  const start = since > 0 ? skipLines(buf, 0, since, end) : 0;
-  if (start === -1 || start >= end) return since > 0 ? filterBySeq(buf, end, traceId, since, limit) : [];
-  let stop = end;
-  if (limit !== undefined) {
-    const s = skipLines(buf, start, limit, end);
-    if (s !== -1) stop = s;
-  }
-  // One JSON.parse per line measured faster than one parse of the whole range as an array
-  // (less pressure on the garbage collector), and it locates a bad line for free.
-  const events = parseLines(buf, start, stop - 1, traceId, stop === end);
-  if (events.length > 0 && events[0]!.seq === since + 1 && events[events.length - 1]!.seq === since + events.length)
-    return events;
-  return filterBySeq(buf, end, traceId, since, limit);
-}
-
-/** Slow path for a log whose seq is not its line number (never written by FileStore). */
-function filterBySeq(buf: Buffer, end: number, traceId: string, since: number, limit?: number): TraceEvent[] {
-  const all = parseLines(buf, 0, end - 1, traceId, true).filter((e) => e.seq > since);
-  return limit === undefined ? all : all.slice(0, limit);
 }
 
 export interface LogTail {

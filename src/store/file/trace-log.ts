@@ -1,17 +1,17 @@
 // The event log of one trace folder: opening it for appending (cutting a torn last line),
-// writing a batch, undoing a partly written one, and reading the log and the info back
-// (plain or archived). The line format itself is in log-file.ts.
+// writing a batch, undoing a partly written one, and reading the info back. The line
+// format itself is in log-file.ts; ranged reads of the log in log-reader.ts.
 import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { promisify } from 'node:util';
-import { gunzip as gunzipCb } from 'node:zlib';
 import { WARNING_CODES, type LivetraceWarning } from '../../core/errors.js';
-import { reduceEvents, toSnapshot } from '../../core/reducer.js';
-import type { TraceEvent, TraceInfo } from '../../core/types.js';
+import { reduceEvents, toSnapshot, type TraceState } from '../../core/reducer.js';
+import type { TraceInfo } from '../../core/types.js';
 import type { OpenTrace } from './descriptor-cache.js';
 import { entryOf } from './list-index.js';
-import { exists, ioError, isCode, traceFiles, type TraceFiles } from './layout.js';
-import { parseLog, scanTail } from './log-file.js';
+import { exists, isCode, traceFiles, type TraceFiles } from './layout.js';
+import { scanTail } from './log-file.js';
+import { archiveLastSeq, type LogReader } from './log-reader.js';
 
 const open = promisify(fs.open);
 const write = promisify(fs.write);
@@ -20,7 +20,6 @@ const fstat = promisify(fs.fstat);
 const fdatasync = promisify(fs.fdatasync);
 const ftruncate = promisify(fs.ftruncate);
 const closeFd = promisify(fs.close);
-export const gunzip = promisify(gunzipCb);
 
 /**
  * Opens the trace folder `dir` (which exists) for appending: the log's tail is checked and
@@ -61,8 +60,7 @@ export async function openTraceLog(
     // is complete (it was renamed into place), the log is the leftover.
     await fsp.rm(files.log, { force: true });
     t.archived = true;
-    const events = parseLog(await gunzip(await fsp.readFile(files.archive)), traceId);
-    t.lastSeq = events.length > 0 ? events[events.length - 1]!.seq : 0;
+    t.lastSeq = await archiveLastSeq(traceId, files.archive);
     return t;
   }
   const fd = await open(files.log, 'a+', fileMode);
@@ -143,24 +141,6 @@ export async function truncateLog(t: OpenTrace, size: number): Promise<void> {
   t.size = size;
 }
 
-/** The log's bytes (plain or archived), or undefined if the trace has none. */
-export async function readLog(traceId: string, files: TraceFiles): Promise<Buffer | undefined> {
-  // The log may move to the archive (or back) while we look: try both, twice.
-  for (let i = 0; i < 2; i++) {
-    try {
-      return await fsp.readFile(files.log);
-    } catch (err) {
-      if (!isCode(err, 'ENOENT')) throw ioError('read', traceId, err);
-    }
-    try {
-      return await gunzip(await fsp.readFile(files.archive));
-    } catch (err) {
-      if (!isCode(err, 'ENOENT')) throw ioError('read', traceId, err);
-    }
-  }
-  return undefined;
-}
-
 export async function readInfoFile(path: string): Promise<TraceInfo | undefined> {
   try {
     return JSON.parse(await fsp.readFile(path, 'utf8')) as TraceInfo;
@@ -170,15 +150,26 @@ export async function readInfoFile(path: string): Promise<TraceInfo | undefined>
   }
 }
 
-/** info.json, or (after a crash before the first info write) the info derived from the log. */
-export async function readInfo(traceId: string, files: TraceFiles): Promise<TraceInfo | undefined> {
+/** Events reduced per page when info is derived from the log (memory: one page). */
+const REDUCE_PAGE = 500;
+
+/**
+ * info.json, or (after a crash before the first info write) the info derived from the log,
+ * read a page at a time through `reader`.
+ */
+export async function readInfo(traceId: string, files: TraceFiles, reader: LogReader): Promise<TraceInfo | undefined> {
   const info = await readInfoFile(files.info);
   if (info) return info;
-  const buf = await readLog(traceId, files);
-  if (!buf) return undefined;
-  const events: TraceEvent[] = parseLog(buf, traceId);
-  if (events.length === 0) return undefined;
-  const derived = toSnapshot(reduceEvents(traceId, events)).info;
+  let state: TraceState | undefined;
+  for (let since = 0; ;) {
+    const page = await reader.read(traceId, files, since, REDUCE_PAGE);
+    if (page.length === 0) break;
+    state = reduceEvents(traceId, page, state);
+    since = page[page.length - 1]!.seq;
+    if (page.length < REDUCE_PAGE) break;
+  }
+  if (!state) return undefined;
+  const derived = toSnapshot(state).info;
   derived.archived = await exists(files.archive);
   return derived;
 }

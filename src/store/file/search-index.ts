@@ -1,0 +1,385 @@
+// The search index of a FileStore: `search.jsonl` at the store's root, beside the listing
+// index (list-index.ts), built the same way: records appended with one write each
+// ("\n<json>\n", a torn record is skipped), never rewritten in place, read by every
+// process sharing the folder from the bytes past what it has consumed. Records:
+//
+//   {"id", "q": seq, "w": [words]}   words of events up to seq new to the trace (core/search.ts)
+//   {"id", "f": {...}}               the trace's facets and sort values (the last one counts)
+//   {"id", "rm": 1}                  the trace was removed
+//
+// Loaded, it is a TextIndex (word -> ids) and a facet map, so a search reads no event
+// log. Writing: each batch's words and facets are applied in memory at once (this
+// process's searches see them) and buffered; the buffer is appended every FLUSH_MS, and at
+// once when a trace ends (before its final listing record), is released, or the store
+// closes. A crash can lose the buffer of a running trace: opening the index therefore
+// re-reads, from the log past the last indexed seq, every trace the listing shows as
+// running (or that the index lacks); a missing index is rebuilt from every log.
+import { promises as fsp } from 'node:fs';
+import { isActive } from '../../core/status.js';
+import {
+  batchTokens,
+  costOf,
+  durationOf,
+  matchesPlan,
+  metaFacets,
+  tokensOf,
+  type SearchPlan,
+} from '../../core/search.js';
+import type { ListQuery, ListResult, TraceEvent, TraceInfo } from '../../core/types.js';
+import {
+  afterPos,
+  comparePos,
+  decodeSortCursor,
+  listLimit,
+  matchesQuery,
+  toSortedPage,
+  type SortPos,
+} from '../store.js';
+import { SeenWords, TextIndex } from '../text-index.js';
+import type { IndexEntry } from './list-index.js';
+import { traceFiles, type FileLayout } from './layout.js';
+import type { LogReader } from './log-reader.js';
+import { readInfo } from './trace-log.js';
+import { join } from 'node:path';
+
+const ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
+const FLUSH_MS = 100;
+/** Events read at a time when the index is repaired from a log. */
+const REPAIR_PAGE = 2000;
+
+/** What the non-text filters and the sorts need of a trace. */
+interface Facets {
+  ss?: string;
+  us?: string;
+  k: string[];
+  m: string[];
+  /** metaFacets() */
+  mt: string[];
+  du: number;
+  tk: number;
+  co: number;
+}
+
+type SearchRecord = { id: string; q?: number; w: string[] } | { id: string; f: Facets } | { id: string; rm: 1 };
+
+function facetsOf(info: TraceInfo): Facets {
+  const f: Facets = {
+    k: Array.isArray(info.kinds) ? info.kinds.filter((k) => typeof k === 'string') : [],
+    m: Array.isArray(info.models) ? info.models.filter((m) => typeof m === 'string') : [],
+    mt: metaFacets(info),
+    du: durationOf(info),
+    tk: tokensOf(info),
+    co: costOf(info),
+  };
+  if (typeof info.session_id === 'string') f.ss = info.session_id;
+  if (typeof info.user_id === 'string') f.us = info.user_id;
+  return f;
+}
+
+/** The facets as a TraceInfo-shaped object, for matchesPlan. */
+function asInfo(e: IndexEntry, f: Facets): TraceInfo {
+  const info: TraceInfo = {
+    id: e.id,
+    status: e.s,
+    created_at: e.c,
+    updated_at: e.c,
+    archived: e.a === 1,
+    kinds: f.k as TraceInfo['kinds'],
+    models: f.m,
+    usage: {
+      input_tokens: 0,
+      output_tokens: 0,
+      total_tokens: f.tk,
+      llm_calls: 0,
+      tool_calls: 0,
+      failed_nodes: 0,
+      ...(f.co >= 0 ? { cost: { amount: f.co, currency: '' } } : {}),
+    },
+    metadata: Object.fromEntries(f.mt.map((m) => JSON.parse(m) as [string, string])),
+  };
+  if (f.du >= 0) info.duration = f.du;
+  if (e.by !== undefined) info.created_by = e.by;
+  if (e.tm !== undefined) info.team_id = e.tm;
+  if (e.tn !== undefined) info.tenant_id = e.tn;
+  if (f.ss !== undefined) info.session_id = f.ss;
+  if (f.us !== undefined) info.user_id = f.us;
+  return info;
+}
+
+function sameFacets(a: Facets | undefined, b: Facets): boolean {
+  return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
+}
+
+export class SearchIndex {
+  readonly path: string;
+  readonly #layout: FileLayout;
+  readonly #fileMode: number;
+  /** The store's ranged log reader (repairs read logs through it, a page at a time). */
+  readonly #reader: LogReader;
+  readonly #text = new TextIndex();
+  readonly #facets = new Map<string, Facets>();
+  /** id -> last seq whose words are indexed. */
+  readonly #seq = new Map<string, number>();
+  readonly #seen = new SeenWords();
+  /** Records applied here but not yet appended to the file. */
+  #buffer: SearchRecord[] = [];
+  /** Records being appended. */
+  #inflight: SearchRecord[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #consumed = 0;
+  #ino = -1;
+  #busy: Promise<unknown> = Promise.resolve();
+  #loaded: Promise<void> | undefined;
+
+  constructor(layout: FileLayout, fileMode: number, reader: LogReader) {
+    this.#layout = layout;
+    this.#fileMode = fileMode;
+    this.#reader = reader;
+    this.path = join(layout.root, 'search.jsonl');
+  }
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#busy.then(fn, fn);
+    this.#busy = run.catch(() => undefined);
+    return run;
+  }
+
+  // ---- write path ------------------------------------------------------------------------
+
+  /**
+   * Indexes one batch of a trace (before it is written: a batch that then fails leaves
+   * words its retry writes anyway). Appends at once when the trace has ended.
+   */
+  async record(traceId: string, events: readonly TraceEvent[], info: TraceInfo): Promise<void> {
+    if (events.length > 0) {
+      const words = this.#seen.fresh(traceId, batchTokens(events), events[0]!.seq === 1);
+      const q = events[events.length - 1]!.seq;
+      this.#apply({ id: traceId, q, w: words });
+      this.#buffer.push({ id: traceId, q, w: words });
+      this.#seen.commit(traceId, words);
+    }
+    const f = facetsOf(info);
+    if (!sameFacets(this.#facets.get(traceId), f)) {
+      this.#apply({ id: traceId, f });
+      this.#buffer.push({ id: traceId, f });
+    }
+    if (!isActive(info.status)) await this.flush();
+    else this.#schedule();
+  }
+
+  async recordRemoval(traceId: string): Promise<void> {
+    this.#seen.forget(traceId);
+    this.#apply({ id: traceId, rm: 1 });
+    this.#buffer.push({ id: traceId, rm: 1 });
+    await this.flush();
+  }
+
+  #schedule(): void {
+    if (this.#timer || this.#buffer.length === 0) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.flush().catch(() => {
+        /* kept in the buffer; retried by the next flush */
+      });
+    }, FLUSH_MS);
+    this.#timer.unref();
+  }
+
+  /** Appends the buffered records with one write. */
+  flush(): Promise<void> {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.#buffer.length === 0) return Promise.resolve();
+    const recs = this.#buffer;
+    this.#buffer = [];
+    this.#inflight.push(...recs);
+    let text = '';
+    for (const r of recs) text += '\n' + JSON.stringify(r) + '\n';
+    const done = (): void => {
+      this.#inflight = this.#inflight.filter((r) => !recs.includes(r));
+    };
+    return fsp.appendFile(this.path, text, { mode: this.#fileMode }).then(done, (err: unknown) => {
+      done();
+      this.#buffer = recs.concat(this.#buffer);
+      this.#schedule();
+      throw err;
+    });
+  }
+
+  close(): Promise<void> {
+    return this.flush().catch(() => undefined);
+  }
+
+  #apply(rec: SearchRecord): void {
+    if (!ID_RE.test(rec.id)) return;
+    if ('rm' in rec) {
+      this.#text.remove(rec.id);
+      this.#facets.delete(rec.id);
+      this.#seq.delete(rec.id);
+    } else if ('f' in rec) {
+      if (rec.f && typeof rec.f === 'object') this.#facets.set(rec.id, rec.f);
+    } else if (Array.isArray(rec.w)) {
+      this.#text.add(
+        rec.id,
+        rec.w.filter((w) => typeof w === 'string'),
+      );
+      if (typeof rec.q === 'number') this.#seq.set(rec.id, Math.max(rec.q, this.#seq.get(rec.id) ?? 0));
+    }
+  }
+
+  // ---- read path -------------------------------------------------------------------------
+
+  /** Applies records appended by anyone since the last call. False if the file is missing. */
+  refresh(): Promise<boolean> {
+    return this.#exclusive(() => this.#refresh());
+  }
+
+  async #refresh(): Promise<boolean> {
+    let st;
+    try {
+      st = await fsp.stat(this.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+    if (st.ino !== this.#ino || st.size < this.#consumed) {
+      // First load, or the file was rebuilt: start over (keeping what is still buffered).
+      this.#text.clear();
+      this.#facets.clear();
+      this.#seq.clear();
+      this.#consumed = 0;
+      this.#ino = st.ino;
+      for (const r of this.#inflight) this.#apply(r);
+      for (const r of this.#buffer) this.#apply(r);
+    }
+    if (st.size === this.#consumed) return true;
+    const fh = await fsp.open(this.path, 'r');
+    try {
+      const len = st.size - this.#consumed;
+      const buf = Buffer.allocUnsafe(len);
+      const { bytesRead } = await fh.read(buf, 0, len, this.#consumed);
+      const end = buf.lastIndexOf(10, bytesRead - 1) + 1;
+      if (end === 0) return true;
+      for (const line of buf.toString('utf8', 0, end).split('\n')) {
+        if (line.length === 0) continue;
+        let rec: SearchRecord;
+        try {
+          rec = JSON.parse(line) as SearchRecord;
+        } catch {
+          continue; // torn by a crash
+        }
+        if (rec && typeof rec.id === 'string') this.#apply(rec);
+      }
+      this.#consumed += end;
+    } finally {
+      await fh.close();
+    }
+    // This process's newer records, not yet (all) read back, have the last word.
+    for (const r of this.#inflight) if ('f' in r) this.#apply(r);
+    for (const r of this.#buffer) if ('f' in r) this.#apply(r);
+    return true;
+  }
+
+  /**
+   * Loads the index once per process and repairs it from the logs: traces the listing
+   * has that the index lacks (a lost or older index), and traces still running (their
+   * writer may have crashed before appending its buffer), are re-read past their last
+   * indexed seq. Later calls only refresh.
+   */
+  async load(entries: () => Promise<ReadonlyMap<string, IndexEntry>>): Promise<void> {
+    if (!this.#loaded) {
+      this.#loaded = this.#exclusive(async () => {
+        await this.#refresh();
+        for (const e of (await entries()).values()) {
+          if (this.#facets.has(e.id) && !isActive(e.s)) continue;
+          await this.#repair(e);
+        }
+        await this.flush();
+      });
+      this.#loaded.catch(() => {
+        this.#loaded = undefined;
+      });
+      return this.#loaded;
+    }
+    await this.#loaded;
+    await this.refresh();
+  }
+
+  async #repair(e: IndexEntry): Promise<void> {
+    const files = traceFiles(this.#layout.traceDir(e.d, e.id));
+    const info = await readInfo(e.id, files, this.#reader).catch(() => undefined);
+    if (!info) return;
+    // A page at a time (one record each): a big log is never in memory whole.
+    for (let since = this.#seq.get(e.id) ?? 0; ;) {
+      const events = await this.#reader.read(e.id, files, since, REPAIR_PAGE).catch(() => []);
+      if (events.length === 0) break;
+      since = events[events.length - 1]!.seq;
+      const rec: SearchRecord = { id: e.id, q: since, w: [...batchTokens(events)] };
+      this.#apply(rec);
+      this.#buffer.push(rec);
+      if (events.length < REPAIR_PAGE) break;
+    }
+    const f = facetsOf(info);
+    if (!sameFacets(this.#facets.get(e.id), f)) {
+      this.#apply({ id: e.id, f });
+      this.#buffer.push({ id: e.id, f });
+    }
+  }
+
+  /** Forgets the loaded index and the file: the next load rebuilds it from every log. */
+  async rebuild(entries: () => Promise<ReadonlyMap<string, IndexEntry>>): Promise<void> {
+    await this.#exclusive(async () => {
+      this.#buffer = [];
+      await fsp.rm(this.path, { force: true });
+      this.#text.clear();
+      this.#facets.clear();
+      this.#seq.clear();
+      this.#consumed = 0;
+      this.#ino = -1;
+    });
+    this.#loaded = undefined;
+    await this.load(entries);
+  }
+
+  /**
+   * One page of a search. Candidates come from the index (words, facets) and the listing
+   * entries (status, tenant, team, creator, created_at); each page item's info, read as
+   * list() reads it, has the last word.
+   */
+  async page(
+    query: ListQuery,
+    plan: SearchPlan,
+    entries: ReadonlyMap<string, IndexEntry>,
+    infoOf: (e: IndexEntry) => Promise<TraceInfo | undefined>,
+  ): Promise<ListResult> {
+    const limit = listLimit(query);
+    const at = decodeSortCursor(query.cursor, plan.sort);
+    const ids = plan.terms.length > 0 ? this.#text.match(plan.terms) : entries.keys();
+    const found: { e: IndexEntry; pos: SortPos }[] = [];
+    for (const id of ids) {
+      const e = entries.get(id);
+      const f = this.#facets.get(id);
+      if (!e || !f) continue;
+      const shaped = asInfo(e, f);
+      if (!matchesQuery(shaped, query) || !matchesPlan(shaped, plan)) continue;
+      const v =
+        plan.field === 'created_at' ? e.c : plan.field === 'duration' ? f.du : plan.field === 'tokens' ? f.tk : f.co;
+      const pos = { v, c: e.c, id };
+      if (at && !afterPos(pos, at, plan)) continue;
+      found.push({ e, pos });
+    }
+    const cmp = comparePos(plan);
+    found.sort((a, b) => cmp(a.pos, b.pos));
+    const out: TraceInfo[] = [];
+    let i = 0;
+    while (out.length <= limit && i < found.length) {
+      const batch = found.slice(i, i + limit + 1 - out.length);
+      i += batch.length;
+      const infos = await Promise.all(batch.map((x) => infoOf(x.e)));
+      for (const info of infos) if (info && matchesQuery(info, query) && matchesPlan(info, plan)) out.push(info);
+    }
+    return toSortedPage(out, limit, plan);
+  }
+}
