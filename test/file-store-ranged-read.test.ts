@@ -35,7 +35,7 @@ function event(id: string, seq: number, size = 40): TraceEvent {
     trace_id: id,
     timestamp: T0 + seq,
     data: { node_id: 'n', level: 'info', message: `m${seq}:`.padEnd(size, 'x'), timestamp: T0 + seq },
-  } as TraceEvent;
+  };
 }
 
 function infoOf(id: string, events: TraceEvent[]): TraceInfo {
@@ -246,7 +246,7 @@ test('an archived log reads the same: random ranges, and paging continues one pa
     trace_id: id,
     timestamp: T0 + 20_000,
     data: { trace_id: id, status: 'completed', total_duration: 20_000 },
-  } as TraceEvent);
+  });
   const writer = new FileStore({ dir });
   await writer.append(id, events, infoOf(id, events));
   await writer.archive(id);

@@ -239,7 +239,7 @@ function validQuery(q: ListQuery): ListQuery {
     ['minCost', 'maxCost'],
     ['minDurationMs', 'maxDurationMs'],
   ] as const) {
-    if (out[a] !== undefined && out[b] !== undefined && out[a]! > out[b]!) delete out[b];
+    if (out[a] !== undefined && out[b] !== undefined && out[a] > out[b]) delete out[b];
   }
   return out;
 }

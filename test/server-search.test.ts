@@ -10,9 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from './server-helpers.js';
 
-async function get(url: string, token?: string): Promise<{ status: number; body: any }> {
+/** A listing page or an error: what GET /traces answers. */
+interface Body {
+  traces: TraceInfo[];
+  next_cursor?: string;
+  error: { code: string; message: string };
+}
+
+async function get(url: string, token?: string): Promise<{ status: number; body: Body }> {
   const res = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: (await res.json()) as Body };
 }
 
 const ids = (r: { body: { traces: TraceInfo[] } }): string[] => r.body.traces.map((t) => t.id);
