@@ -139,7 +139,7 @@ export function metaFacets(info: TraceInfo): string[] {
   if (m === null || typeof m !== 'object' || Array.isArray(m)) return out;
   for (const k of Object.keys(m)) {
     if (!META_KEY_RE.test(k)) continue;
-    const v = (m)[k];
+    const v = m[k];
     let s: string | undefined;
     if (typeof v === 'string') s = v;
     else if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean') s = String(v);
