@@ -6,6 +6,9 @@
 //    4 requests in flight, until every trace is stored and completed.
 // 2. HTTP write API: ops/s of `POST /v1/trace/traces/:id/ops` (batches of OPS_PER_BATCH:
 //    add + complete per node) against the same calls on the in-process Trace API.
+// 3. Several servers: the same write batches POSTed to the instance that does NOT hold the
+//    trace, which forwards each to the holder (two servers in this process on one
+//    MemoryStore with leases, the cluster state in Redis; skipped when Redis is absent).
 // Client and server share this process and its cores: HTTP figures include both sides.
 import { cpus } from 'node:os';
 import { context, trace as otelTrace } from '@opentelemetry/api';
@@ -22,6 +25,8 @@ import { Tracer } from '../src/tracer/tracer.js';
 import { LivetraceSpanProcessor } from '../src/otel/span-processor.js';
 import { rate as rateOf, sized } from './support/measure.js';
 import type { AddressInfo } from 'node:net';
+import { Cluster } from '../src/server/cluster/cluster.js';
+import { RedisSharedState } from '../src/server/cluster/shared-state.js';
 
 const TRACES = sized(40, 2);
 const SPANS_PER_TRACE = sized(250, 10);
@@ -150,19 +155,22 @@ const inProcessOps = await rate(NODES * 2, async () => {
   await tracer.close();
 });
 
-const httpOps = await rate(NODES * 2, async () => {
-  const tracer = new Tracer({ store: new MemoryStore(), exitHook: false });
-  const app = await createServer({ tracer, viewer: false, otlp: false });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const api = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/trace`;
-  const created = await fetch(`${api}/traces`, {
+/** Writes NODES nodes (add + complete) over HTTP: created through `createApi`, batches to `opsApi`. */
+async function writeOverHttp(
+  createApi: string,
+  opsApi: string,
+  tracer: Tracer,
+  onCreated?: (id: string) => Promise<void>,
+): Promise<void> {
+  const created = await fetch(`${createApi}/traces`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: '{}',
   });
   const { trace_id } = (await created.json()) as { trace_id: string };
+  await onCreated?.(trace_id);
   const post = async (ops: unknown[]) => {
-    const res = await fetch(`${api}/traces/${trace_id}/ops`, {
+    const res = await fetch(`${opsApi}/traces/${trace_id}/ops`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ ops }),
@@ -183,9 +191,54 @@ const httpOps = await rate(NODES * 2, async () => {
   if (ops.length > 0) await post(ops);
   const snap = await tracer.read(trace_id);
   if (snap?.nodes.length !== NODES + 1) throw new Error('write API: nodes lost');
+}
+
+const httpOps = await rate(NODES * 2, async () => {
+  const tracer = new Tracer({ store: new MemoryStore(), exitHook: false });
+  const app = await createServer({ tracer, viewer: false, otlp: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const api = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/trace`;
+  await writeOverHttp(api, api, tracer);
   await app.close();
   await tracer.close();
 });
+
+/** Two servers on one store: the trace is created on A (its holder), every batch is sent to B. */
+async function forwardedOps(): Promise<number | undefined> {
+  const redisUrl = process.env['LIVETRACE_TEST_REDIS'] ?? 'redis://127.0.0.1:6379';
+  const prefix = `lt_bench_${process.pid}_${Date.now().toString(36)}`;
+  const probe = new RedisSharedState({ url: redisUrl, prefix });
+  try {
+    await probe.addressOf('probe');
+  } catch {
+    return undefined;
+  } finally {
+    await probe.close();
+  }
+  return rate(NODES * 2, async () => {
+    const store = new MemoryStore();
+    const servers = await Promise.all(
+      ['a', 'b'].map(async () => {
+        const tracer = new Tracer({ store, exitHook: false, shared: { store: true } });
+        const cluster = new Cluster(tracer, new RedisSharedState({ url: redisUrl, prefix }));
+        const app = await createServer({ tracer, viewer: false, otlp: false, cluster });
+        await app.listen({ port: 0, host: '127.0.0.1' });
+        const origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+        await cluster.start(origin, undefined);
+        return { tracer, app, cluster, api: `${origin}/v1/trace` };
+      }),
+    );
+    const [a, b] = servers as [(typeof servers)[0], (typeof servers)[0]];
+    // MemoryStore records a lease only for a stored trace (create takes it before): A takes it again.
+    await writeOverHttp(a.api, b.api, a.tracer, (id) => store.acquire(id, a.tracer.owner));
+    for (const s of servers) {
+      await s.app.close();
+      await s.cluster.close();
+      await s.tracer.close();
+    }
+  });
+}
+const forwarded = await forwardedOps();
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 console.log(
@@ -200,6 +253,11 @@ console.log(
 console.log(`| write ops: in-process Trace API (add + complete) | ${fmt(inProcessOps)} | 1.00x |`);
 console.log(
   `| write ops: HTTP POST /v1/trace/traces/:id/ops (${OPS_PER_BATCH} ops/batch, sequential) | ${fmt(httpOps)} | **${(httpOps / inProcessOps).toFixed(2)}x** |`,
+);
+console.log(
+  forwarded === undefined
+    ? '| write ops: forwarded to the holder (2 servers) | skipped: no Redis | |'
+    : `| write ops: HTTP POST .../ops to the instance NOT holding the trace, forwarded to the holder (2 servers, one store, Redis cluster state) | ${fmt(forwarded)} | **${(forwarded / inProcessOps).toFixed(2)}x** (${(forwarded / httpOps).toFixed(2)}x of direct HTTP) |`,
 );
 console.log(
   '\ngoal: none numeric in issue 13 (ratios are reported). Bounds: OTLP = protobuf decode + span mapping + the HTTP round trip, client and server on the same cores; write API = JSON parse/validation + one HTTP round trip and one flush per batch.',

@@ -194,6 +194,42 @@ describe('Host allowlist (DNS rebinding) on an open API', () => {
   });
 });
 
+describe('livetrace serve --allowed-hosts (the real CLI binary)', () => {
+  it('answers loopback names and the named hosts (any port), refuses others with a JSON 403', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lt-hosts-'));
+    const child = spawn(
+      process.execPath,
+      [bin, 'serve', '--dir', dir, '--port', '0', '--allowed-hosts', 'traces.example.com,10.0.0.5'],
+      { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.setEncoding('utf8').on('data', (d: string) => {
+          out += d;
+          if (out.includes('\n')) resolve(out.split('\n')[0]!);
+        });
+        void exited.then((code) => reject(new Error(`serve exited with ${String(code)}: ${stderr}`)));
+      });
+      const api = `${url.replace(/\/$/, '')}/v1/trace/traces`;
+      for (const host of ['traces.example.com', 'TRACES.example.com:8443', '10.0.0.5:80', 'localhost', '127.0.0.1:9']) {
+        const r = await raw(api, { headers: { host } });
+        assert.equal(r.status, 200, `Host: ${host}`);
+      }
+      for (const host of ['other.example.com', 'traces.example.com.evil.example', '10.0.0.6']) {
+        assertErrorShape(await raw(api, { headers: { host } }), 403, 'LT_ERR_HOST_NOT_ALLOWED');
+      }
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('every error answers { error: { code, message } }', () => {
   let s: TestServer;
   let id: string;

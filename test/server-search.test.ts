@@ -2,27 +2,36 @@
 // bound to their sort, and tenant scoping (a search never returns another tenant's trace).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { TraceInfo } from '../src/core/types.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import { Tracer } from '../src/tracer/tracer.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestServer, type TestServer } from './server-helpers.js';
+import { startTestServer, type ErrorBody, type TestServer, type TracesBody } from './server-helpers.js';
 
-/** A listing page or an error: what GET /traces answers. */
-interface Body {
-  traces: TraceInfo[];
-  next_cursor?: string;
-  error: { code: string; message: string };
+interface Answer {
+  status: number;
+  body: TracesBody | ErrorBody;
 }
 
-async function get(url: string, token?: string): Promise<{ status: number; body: Body }> {
+async function get(url: string, token?: string): Promise<Answer> {
   const res = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
-  return { status: res.status, body: (await res.json()) as Body };
+  return { status: res.status, body: (await res.json()) as TracesBody | ErrorBody };
 }
 
-const ids = (r: { body: { traces: TraceInfo[] } }): string[] => r.body.traces.map((t) => t.id);
+/** The page of a successful answer (fails the test on an error answer). */
+function page(r: Answer): TracesBody {
+  assert.ok('traces' in r.body, JSON.stringify(r.body));
+  return r.body;
+}
+
+/** The error of a failed answer (fails the test on a page). */
+function failure(r: Answer): ErrorBody['error'] {
+  assert.ok('error' in r.body, JSON.stringify(r.body));
+  return r.body.error;
+}
+
+const ids = (r: Answer): string[] => page(r).traces.map((t) => t.id);
 
 const TOKENS = [
   { token: 'alpha-token-0001', tenantId: 'alpha' },
@@ -143,20 +152,20 @@ describe('GET /traces search', () => {
     assert.deepEqual(ids(await get(`${s.api}/traces?sort=-cost`, A)), [t['alphaWeather'], t['alphaSummary']]);
     const p1 = await get(`${s.api}/traces?sort=-tokens&limit=1`, A);
     assert.deepEqual(ids(p1), [t['alphaWeather']]);
-    const p2 = await get(`${s.api}/traces?sort=-tokens&limit=1&cursor=${p1.body.next_cursor}`, A);
+    const p2 = await get(`${s.api}/traces?sort=-tokens&limit=1&cursor=${page(p1).next_cursor}`, A);
     assert.deepEqual(ids(p2), [t['alphaSummary']]);
-    assert.equal(p2.body.next_cursor, undefined);
+    assert.equal(page(p2).next_cursor, undefined);
     // The cursor of another sort is a typed 400, either way round.
     const plain = await get(`${s.api}/traces?limit=1`, A);
     for (const url of [
-      `${s.api}/traces?sort=-cost&cursor=${p1.body.next_cursor}`,
-      `${s.api}/traces?cursor=${p1.body.next_cursor}`,
-      `${s.api}/traces?sort=-tokens&cursor=${plain.body.next_cursor}`,
+      `${s.api}/traces?sort=-cost&cursor=${page(p1).next_cursor}`,
+      `${s.api}/traces?cursor=${page(p1).next_cursor}`,
+      `${s.api}/traces?sort=-tokens&cursor=${page(plain).next_cursor}`,
     ]) {
       const r = await get(url, A);
       assert.equal(r.status, 400, url);
-      assert.equal(r.body.error.code, 'LT_ERR_INVALID_ARGUMENT');
-      assert.match(r.body.error.message, /not a cursor of sort/);
+      assert.equal(failure(r).code, 'LT_ERR_INVALID_ARGUMENT');
+      assert.match(failure(r).message, /not a cursor of sort/);
     }
   });
 
@@ -177,8 +186,8 @@ describe('GET /traces search', () => {
     for (const [q, re] of cases) {
       const r = await get(`${s.api}/traces?${q}`, A);
       assert.equal(r.status, 400, q);
-      assert.equal(r.body.error.code, 'LT_ERR_INVALID_ARGUMENT', q);
-      assert.match(r.body.error.message, re, q);
+      assert.equal(failure(r).code, 'LT_ERR_INVALID_ARGUMENT', q);
+      assert.match(failure(r).message, re, q);
     }
   });
 

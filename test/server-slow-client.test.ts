@@ -107,9 +107,12 @@ describe('slow SSE clients', () => {
     await writeMany(s, t.id, 20_000, () => undefined);
     while (![...s.app.livetrace.streams.streams].some((st) => st.res.writableNeedDrain))
       await new Promise((r) => setTimeout(r, 10));
-    const t0 = Date.now();
+    const [stream] = [...s.app.livetrace.streams.streams];
+    assert.ok(stream);
+    // The client still reads nothing (and never will): close() resolves because the server
+    // cuts its stream (the client resumes by Last-Event-ID), not because it was drained.
     await s.close();
-    assert.ok(Date.now() - t0 < 10_000, `closed in ${Date.now() - t0} ms`);
+    assert.equal(stream.res.destroyed, true, 'the stalled stream was cut');
     res.destroy();
   });
 
@@ -129,10 +132,24 @@ describe('slow SSE clients', () => {
       assert.equal(first.done, false, 'the first connection was cut before the end');
       const last = first.seqs.at(-1) ?? 0;
       assert.ok(last < t.lastSeq);
-      const again = await openPaused(`${s.api}/traces/${t.id}/events?stream=true`, { 'last-event-id': String(last) });
-      const second = await drain(again);
-      assert.equal(second.done, true);
-      assertInOrder([...first.seqs, ...second.seqs], t.lastSeq);
+      // The client resumes by Last-Event-ID until [DONE], as a real one does. A resumed
+      // connection reads at once, but in this one process (client and server share the
+      // event loop) a loaded machine can starve it past the 300 ms stall timeout, and the
+      // server rightly cuts it again: each connection must make progress, and all of them
+      // together must be the whole log, once, in order.
+      const seqs = [...first.seqs];
+      let done = false;
+      for (let resumes = 0; !done; resumes++) {
+        assert.ok(resumes < 100, `resumed ${resumes} times, at seq ${seqs.at(-1)}`);
+        const again = await openPaused(`${s.api}/traces/${t.id}/events?stream=true`, {
+          'last-event-id': String(seqs.at(-1) ?? 0),
+        });
+        const next = await drain(again);
+        assert.ok(next.seqs.length > 0 || next.done, 'each resumed connection makes progress');
+        seqs.push(...next.seqs);
+        done = next.done;
+      }
+      assertInOrder(seqs, t.lastSeq);
     } finally {
       await s.close();
     }

@@ -4,6 +4,7 @@ import { TraceNotFoundError } from '../src/core/errors.js';
 import type { TraceEvent } from '../src/core/types.js';
 import { LocalHub } from '../src/hub/local-hub.js';
 import { MemoryStore } from '../src/store/memory-store.js';
+import type { TraceStore } from '../src/store/store.js';
 import { Tracer } from '../src/tracer/tracer.js';
 
 function setup(limits: { subscriberBuffer?: number } = {}) {
@@ -191,6 +192,61 @@ describe('subscriptions across tracers without a shared hub', () => {
     const seqs = await done;
     assertGapless(seqs);
     assert.equal(seqs.length, t.events().length);
+    await writer.close();
+    await reader.close();
+  });
+});
+
+describe('subscriptions to a trace written by another tracer, over a shared hub', () => {
+  it('hand out live events that arrive while they ask the store whether the trace ended (never [DONE] before them)', async () => {
+    // The race the multi-process test hit under load: a caught-up subscriber asks the store
+    // for the trace's end; meanwhile the hub delivers the trace's last events (queued, the
+    // cursor now at the end) and the store answers "completed at that seq". The queued
+    // events must still be handed out, ending with `complete`.
+    const inner = new MemoryStore();
+    const hub = new LocalHub();
+    const writer = new Tracer({ store: inner, hub, exitHook: false, flush: { intervalMs: 5 } });
+    let duringEndCheck: (() => Promise<void>) | undefined;
+    const store: TraceStore = {
+      name: 'memory (reader)',
+      append: (id, events, info) => inner.append(id, events, info),
+      read: (id, options) => inner.read(id, options),
+      info: async (id) => {
+        const hook = duringEndCheck;
+        duringEndCheck = undefined;
+        await hook?.();
+        return inner.info(id);
+      },
+      list: (query) => inner.list(query),
+      remove: (id) => inner.remove(id),
+      archive: (id) => inner.archive(id),
+      close: () => Promise.resolve(),
+    };
+    const reader = new Tracer({ store, hub, exitHook: false });
+    const t = await writer.create({ id: 'sub_race' });
+    t.add('a').complete('A');
+    await t.flush();
+    const sub = reader.subscribe('sub_race', { pollMs: 5 });
+    const got: number[] = [];
+    for (let i = 0; i < t.lastSeq; i++) {
+      const r = await sub.next();
+      assert.equal(r.done, false);
+      got.push(r.value.seq);
+    }
+    // Caught up. The next store check of the end finds the trace finished, and the events
+    // that finished it reached the subscriber through the hub during that check.
+    duringEndCheck = async () => {
+      t.add('b').complete('B');
+      t.info('last words');
+      t.markComplete();
+      await t.flush();
+      await new Promise((r) => setImmediate(r));
+    };
+    for await (const e of sub) got.push(e.seq);
+    assert.equal(duringEndCheck, undefined, 'the end check ran');
+    assertGapless(got);
+    assert.equal(got.length, t.lastSeq, 'every event, the last ones included');
+    assert.equal(sub.reachedEnd, true);
     await writer.close();
     await reader.close();
   });

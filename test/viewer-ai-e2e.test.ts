@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../src/server/index.js';
 import type { Trace } from '../src/tracer/trace.js';
+import type { TraceInfo } from '../src/core/types.js';
 import { generateText, stepCountIs, tool } from 'ai7';
 import { MockLanguageModelV4 } from 'ai7/test';
 import { z } from 'zod';
@@ -437,17 +438,42 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
     await hostile.flush();
     await page.goto(server.url);
     await page.waitForSelector(`tr[data-trace-id="${t2.id}"]`, WAIT);
-    const rowsAre = (ids: string[]) =>
-      page.waitForFunction(
-        (want) => {
-          const rows = Array.from(document.querySelectorAll('tbody tr.trace-row')).map((r) =>
-            r.getAttribute('data-trace-id'),
-          );
-          return rows.length === want.length && want.every((id, i) => rows[i] === id);
-        },
-        ids,
-        WAIT,
+    const debug = async (what: string, err: unknown): Promise<never> => {
+      const rows = await page.$$eval('tbody tr.trace-row', (rs) =>
+        rs.map((r) => `${r.getAttribute('data-trace-id')} ${r.textContent?.slice(0, 60)}`),
       );
+      const api = async (q: string) =>
+        JSON.stringify(
+          ((await (await fetch(`${server.url}v1/trace/traces?${q}`)).json()) as { traces: TraceInfo[] }).traces.map(
+            (t) => [t.id, t.kinds, t.models, t.status],
+          ),
+        );
+      const asked = requests.filter((u) => u.includes('/traces?')).slice(-4);
+      throw new Error(
+        `${what}: rows ${JSON.stringify(rows)} (${String(err)}); requests ${asked.join(' ')}; server: ${[
+          await api('q=zanzibar'),
+          await api('q=zanzibar&kind=llm'),
+          await api('q=zanzibar&model=no-such-model'),
+        ].join(' | ')}`,
+      );
+    };
+    const rowsAre = (ids: string[]) =>
+      page
+        .waitForFunction(
+          (want) => {
+            const rows = Array.from(document.querySelectorAll('tbody tr.trace-row')).map((r) =>
+              r.getAttribute('data-trace-id'),
+            );
+            return rows.length === want.length && want.every((id, i) => rows[i] === id);
+          },
+          ids,
+          WAIT,
+        )
+        .catch((err: unknown) => debug(`rows are not ${JSON.stringify(ids)}`, err));
+    const noMatch = () =>
+      page
+        .waitForSelector('.empty:has-text("No trace matches these filters.")', WAIT)
+        .catch((err: unknown) => debug('no empty state', err));
 
     // The search box asks the server (`q`): a word only in t2's input (and the hostile label).
     await page.fill('input[aria-label="Search traces"]', 'zanzibar');
@@ -460,7 +486,7 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
     await page.fill('input[aria-label="Search traces"]', 'ZANZIBAR weather');
     await rowsAre([t2.id]);
     await page.fill('input[aria-label="Search traces"]', 'zanzi');
-    await page.waitForSelector('.empty:has-text("No trace matches these filters.")', WAIT);
+    await noMatch();
 
     // Kind and model filters go to the server too.
     await page.fill('input[aria-label="Search traces"]', 'zanzibar');
@@ -473,17 +499,17 @@ describe('viewer AI views end-to-end (headless Chromium)', { skip }, () => {
     );
     await page.selectOption('select[aria-label="Node kind"]', '');
     await page.fill('input[aria-label="Model"]', 'no-such-model');
-    await page.press('input[aria-label="Model"]', 'Enter');
-    await page.waitForSelector('.empty:has-text("No trace matches these filters.")', WAIT);
+    await page.dispatchEvent('input[aria-label="Model"]', 'change'); // committed (Enter or blur)
+    await noMatch();
     assert.ok(
       requests.some((u) => /\/traces\?.*model=no-such-model/.test(u)),
       'the list query carries model',
     );
     await page.fill('input[aria-label="Model"]', 'gpt-4o-mini');
-    await page.press('input[aria-label="Model"]', 'Enter');
+    await page.dispatchEvent('input[aria-label="Model"]', 'change'); // committed (Enter or blur)
     await rowsAre([t2.id]);
     await page.fill('input[aria-label="Model"]', '');
-    await page.press('input[aria-label="Model"]', 'Enter');
+    await page.dispatchEvent('input[aria-label="Model"]', 'change'); // committed (Enter or blur)
 
     // Hostile text in the query itself: its words find the hostile trace; nothing runs,
     // no element is made of it, the label shows as text.

@@ -24,6 +24,9 @@ export const MAX_QUERY_LENGTH = 1024;
 const MAX_DEPTH = 32;
 
 const CJK = '\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}';
+/** A run of letters, marks and digits (then split further if it holds CJK characters). */
+const RUN_RE = /[\p{L}\p{M}\p{N}]+/gu;
+const HAS_CJK_RE = new RegExp(`[${CJK}]`, 'u');
 const WORD_RE = new RegExp(`[${CJK}]|(?:(?![${CJK}])[\\p{L}\\p{M}\\p{N}])+`, 'gu');
 
 function cut(word: string): string {
@@ -32,16 +35,25 @@ function cut(word: string): string {
   return points.length <= MAX_TOKEN_CODE_POINTS ? word : points.slice(0, MAX_TOKEN_CODE_POINTS).join('');
 }
 
+function eachWord(text: string, fn: (word: string) => void): void {
+  RUN_RE.lastIndex = 0;
+  for (let m = RUN_RE.exec(text); m !== null; m = RUN_RE.exec(text)) {
+    const run = m[0];
+    if (!HAS_CJK_RE.test(run)) fn(cut(run.toLowerCase()));
+    else for (const w of run.matchAll(WORD_RE)) fn(cut(w[0].toLowerCase()));
+  }
+}
+
 /** The words of `text`, lowercased, in order, duplicates kept. */
 export function tokenize(text: string): string[] {
   const out: string[] = [];
-  for (const m of text.matchAll(WORD_RE)) out.push(cut(m[0].toLowerCase()));
+  eachWord(text, (w) => out.push(w));
   return out;
 }
 
 /** Adds the words of `text` to `into`. */
 export function addTokens(text: string, into: Set<string>): void {
-  for (const m of text.matchAll(WORD_RE)) into.add(cut(m[0].toLowerCase()));
+  eachWord(text, (w) => into.add(w));
 }
 
 /** String leaves and finite number leaves of a JSON value (object keys are not text). */

@@ -232,6 +232,10 @@ export class Subscription implements AsyncIterableIterator<TraceEvent, undefined
    */
   async #checkEnd(): Promise<boolean> {
     const end = await this.#config.endSeq!();
+    // Events queued while we asked (live, from the hub: the cursor may then be at the end)
+    // are handed out first; the end itself is reached when its `complete` is, never by
+    // dropping the queue.
+    if (this.#head < this.#queue.length || this.#now() === 'done' || this.#now() === 'draining') return true;
     if (end !== undefined && this.#cursor >= end) {
       this.#end(true);
       return true;
@@ -241,7 +245,7 @@ export class Subscription implements AsyncIterableIterator<TraceEvent, undefined
       this.#state = 'replaying';
       this.#armRetry();
     }
-    return this.#head < this.#queue.length || this.#now() === 'done' || this.#now() === 'draining';
+    return false;
   }
 
   /** The state read afresh (after an await, where TypeScript would keep an old narrowing). */

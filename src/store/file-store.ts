@@ -21,6 +21,7 @@ import {
   StoreError,
   TraceNotFoundError,
   TraceRunningError,
+  UnsupportedError,
   type LivetraceWarning,
 } from '../core/errors.js';
 import { assertValidId, traceDate } from '../core/ids.js';
@@ -68,6 +69,12 @@ export interface FileStoreOptions {
   infoIntervalMs?: number;
   /** Where store warnings go (a torn last line cut). Default: process.emitWarning. */
   onWarning?: (warning: LivetraceWarning) => void;
+  /**
+   * Keep the search index (`search.jsonl`). Default true. false: appends skip it (a store
+   * that is written, never searched); a search (q, facets, ranges, sort) is then an
+   * UnsupportedError, while plain listings keep working.
+   */
+  search?: boolean;
 }
 
 export class FileStore implements TraceStore {
@@ -83,7 +90,7 @@ export class FileStore implements TraceStore {
   readonly #open: DescriptorCache;
   readonly #info: InfoWriter;
   readonly #listing: Listing;
-  readonly #search: SearchIndex;
+  readonly #search: SearchIndex | undefined;
   readonly #leases: HeldLeases;
   /** Ranged reads of the logs (an index of line starts per trace, parked archive streams). */
   readonly #reader = new LogReader();
@@ -131,7 +138,9 @@ export class FileStore implements TraceStore {
       },
     });
     this.#listing = new Listing(this.#layout, this.#fileMode, this.#dirMode);
-    this.#search = new SearchIndex(this.#layout, this.#fileMode, this.#reader);
+    if (options.search !== undefined && typeof options.search !== 'boolean')
+      throw new InvalidArgumentError(`option search must be a boolean, got ${typeof options.search}`);
+    this.#search = options.search === false ? undefined : new SearchIndex(this.#layout, this.#fileMode, this.#reader);
     this.#leases = new HeldLeases(this.#layout, this.#fileMode, this.#dirMode);
   }
 
@@ -159,17 +168,22 @@ export class FileStore implements TraceStore {
     return readInfo(traceId, traceFiles(this.#layout.traceDir(date, traceId)), this.#reader);
   }
 
+  /** The latest info of a listed trace: this process's pending one, else its info file. */
+  readonly #infoOf = (e: { id: string; d: string }): Promise<TraceInfo | undefined> => {
+    const pending = this.#open.peek(e.id)?.pendingInfo;
+    return pending
+      ? Promise.resolve({ ...pending })
+      : readInfo(e.id, traceFiles(this.#layout.traceDir(e.d, e.id)), this.#reader).catch(() => undefined);
+  };
+
   async list(query: ListQuery = {}): Promise<ListResult> {
-    const infoOf = (e: { id: string; d: string }): Promise<TraceInfo | undefined> => {
-      const pending = this.#open.peek(e.id)?.pendingInfo;
-      return pending
-        ? Promise.resolve({ ...pending })
-        : readInfo(e.id, traceFiles(this.#layout.traceDir(e.d, e.id)), this.#reader).catch(() => undefined);
-    };
+    const infoOf = this.#infoOf;
     const plan = searchPlan(query);
     if (plan.plain) return this.#listing.page(query, infoOf);
-    await this.#search.load(() => this.#listing.entries());
-    return this.#search.page(query, plan, await this.#listing.entries(), infoOf);
+    const search = this.#search;
+    if (!search) throw new UnsupportedError(`file store ${this.dir} was opened with search: false; it cannot search`);
+    await search.load(() => this.#listing.entries(), infoOf);
+    return search.page(query, plan, await this.#listing.entries(), infoOf);
   }
 
   async remove(traceId: string): Promise<boolean> {
@@ -186,7 +200,7 @@ export class FileStore implements TraceStore {
       );
       await fsp.rm(dir, { recursive: true, force: true });
       await this.#listing.recordRemoval(traceId);
-      await this.#search.recordRemoval(traceId);
+      await this.#search?.recordRemoval(traceId);
       this.#known.delete(traceId);
       return existed;
     });
@@ -233,7 +247,7 @@ export class FileStore implements TraceStore {
       if (t) this.#info.flush(t);
       await this.#open.evict(traceId);
       // The next writer's records must come after ours.
-      await this.#search.flush().catch(() => undefined);
+      await this.#search?.flush().catch(() => undefined);
     });
     await this.#leases.release(traceId, owner);
   }
@@ -261,7 +275,7 @@ export class FileStore implements TraceStore {
    */
   async rebuildIndex(): Promise<void> {
     await this.#listing.rebuild();
-    await this.#search.rebuild(() => this.#listing.entries());
+    await this.#search?.rebuild(() => this.#listing.entries(), this.#infoOf);
   }
 
   // ---- append -------------------------------------------------------------------------
@@ -290,7 +304,7 @@ export class FileStore implements TraceStore {
       // The search record goes first (words of a batch that then fails are only false
       // hits until its retry), then the index record: if the batch then fails, the record
       // only names a status the info file does not have yet, which list() checks.
-      await this.#search.record(traceId, events, stored);
+      await this.#search?.record(traceId, events, stored);
       const changed = await this.#listing.record(t, stored);
       if (events.length > 0) await writeBatch(t, encodeBatch(events), this.durability === 'fsync');
       // Writing info also proves the folder is still where it should be: a log fd keeps
@@ -368,7 +382,7 @@ export class FileStore implements TraceStore {
   async #close(): Promise<void> {
     await this.#queue.settled();
     this.#info.close();
-    await this.#search.close();
+    await this.#search?.close();
     await this.#open.closeAll();
     this.#reader.close();
     await this.#leases.releaseAll();

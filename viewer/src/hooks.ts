@@ -1,4 +1,4 @@
-// Small shared hooks: a ticking clock, the hash route, the theme, element size, a lazily
+// Small shared hooks: a ticking clock, a debounced value, the hash route, the theme, element size, a lazily
 // loaded chunk.
 import type { RefObject } from 'preact';
 import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
@@ -13,6 +13,19 @@ export function useNow(active: boolean, ms = 1000): number {
     return () => clearInterval(t);
   }, [active, ms]);
   return now;
+}
+
+/**
+ * `value`, once it has stayed the same for `ms`: a text field typed into asks the server
+ * once per pause, not per key.
+ */
+export function useDebounced<T>(value: T, ms: number): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return settled;
 }
 
 export interface Route {

@@ -7,7 +7,7 @@ import type { TraceInfo, TraceStatus } from '../../src/core/types.js';
 import { ApiError, listTraces, serverSearches, type ListParams } from './api.js';
 import { STATUS_ICON, TRACE_STATUSES, formatAgo, formatDateTime, formatDuration, isTerminal } from './format.js';
 import { Highlight } from './json-view.js';
-import { compareHref, sessionHref, traceHref, useNow, useShortcuts } from './hooks.js';
+import { compareHref, sessionHref, traceHref, useDebounced, useNow, useShortcuts } from './hooks.js';
 import { KINDS, formatCost, formatTokens } from './ai.js';
 
 type SortKey = 'created_at' | 'duration' | 'tokens' | 'cost';
@@ -78,13 +78,12 @@ function toMs(local: string): number | undefined {
 
 export function TraceList() {
   const [status, setStatus] = useState<TraceStatus | ''>('');
-  const [createdBy, setCreatedBy] = useState('');
+  const [createdByText, setCreatedByText] = useState('');
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
   const [text, setText] = useState('');
-  const [q, setQ] = useState('');
   const [kind, setKind] = useState('');
-  const [model, setModel] = useState('');
+  const [modelText, setModelText] = useState('');
   const [sort, setSort] = useState('-created_at');
   const [picked, setPicked] = useState<string[]>([]);
   // Cursor of each page visited; the last one is the current page.
@@ -97,24 +96,24 @@ export function TraceList() {
   const now = useNow(true, 1000);
   const search = useRef<HTMLInputElement | null>(null);
 
-  // The search box queries the server (debounced).
-  useEffect(() => {
-    const t = setTimeout(() => setQ(text.trim()), 250);
-    return () => clearTimeout(t);
-  }, [text]);
+  // Text fields are controlled by what is typed (onInput, so a re-render never resets a
+  // field being typed into) and query the server once typing pauses.
+  const q = useDebounced(text.trim(), 250);
+  const model = useDebounced(modelText.trim(), 250);
+  const createdBy = useDebounced(createdByText.trim(), 250);
 
   const cursor = cursors[cursors.length - 1];
   const params = useMemo(
     (): ListParams => ({
       status,
-      createdBy: createdBy.trim(),
+      createdBy,
       from: toMs(from),
       to: toMs(to),
       limit: PAGE_SIZE,
       cursor,
       q: q || undefined,
       kind: kind || undefined,
-      model: model.trim() || undefined,
+      model: model || undefined,
       sort: sort === '-created_at' ? undefined : sort,
     }),
     [status, createdBy, from, to, cursor, q, kind, model, sort],
@@ -193,7 +192,7 @@ export function TraceList() {
     } else if (e.key === 'Enter' && shown[active]) location.hash = traceHref(shown[active].id);
   });
 
-  const filtersOn = status || createdBy || from || to || text || kind || model;
+  const filtersOn = status || createdByText || from || to || text || kind || modelText;
   return (
     <main class="page list-page">
       <div class="list-head">
@@ -236,15 +235,15 @@ export function TraceList() {
         <input
           class="input narrow"
           placeholder="Model"
-          value={model}
-          onChange={(e) => setModel(e.currentTarget.value)}
+          value={modelText}
+          onInput={(e) => setModelText(e.currentTarget.value)}
           aria-label="Model"
         />
         <input
           class="input narrow"
           placeholder="Created by"
-          value={createdBy}
-          onChange={(e) => setCreatedBy(e.currentTarget.value)}
+          value={createdByText}
+          onInput={(e) => setCreatedByText(e.currentTarget.value)}
           aria-label="Created by"
         />
         <label class="field">
@@ -272,12 +271,12 @@ export function TraceList() {
             class="btn small"
             onClick={() => {
               setStatus('');
-              setCreatedBy('');
+              setCreatedByText('');
               setFrom('');
               setTo('');
               setText('');
               setKind('');
-              setModel('');
+              setModelText('');
             }}
           >
             Clear

@@ -58,7 +58,7 @@ function span(v: unknown, i: number): ReceivedSpan {
   return {
     traceId,
     spanId,
-    parentSpanId: parentSpanId,
+    parentSpanId,
     name,
     kind: kind as number,
     startTimeUnixNano: startTimeUnixNano as string,

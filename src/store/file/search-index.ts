@@ -39,7 +39,6 @@ import { SeenWords, TextIndex } from '../text-index.js';
 import type { IndexEntry } from './list-index.js';
 import { traceFiles, type FileLayout } from './layout.js';
 import type { LogReader } from './log-reader.js';
-import { readInfo } from './trace-log.js';
 import { join } from 'node:path';
 
 const ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
@@ -288,13 +287,16 @@ export class SearchIndex {
    * writer may have crashed before appending its buffer), are re-read past their last
    * indexed seq. Later calls only refresh.
    */
-  async load(entries: () => Promise<ReadonlyMap<string, IndexEntry>>): Promise<void> {
+  async load(
+    entries: () => Promise<ReadonlyMap<string, IndexEntry>>,
+    infoOf: (e: IndexEntry) => Promise<TraceInfo | undefined>,
+  ): Promise<void> {
     if (!this.#loaded) {
       this.#loaded = this.#exclusive(async () => {
         await this.#refresh();
         for (const e of (await entries()).values()) {
           if (this.#facets.has(e.id) && !isActive(e.s)) continue;
-          await this.#repair(e);
+          await this.#repair(e, infoOf);
         }
         await this.flush();
       });
@@ -307,9 +309,10 @@ export class SearchIndex {
     await this.refresh();
   }
 
-  async #repair(e: IndexEntry): Promise<void> {
+  /** `infoOf` is list()'s: the info of a trace this process writes is newer than its file. */
+  async #repair(e: IndexEntry, infoOf: (e: IndexEntry) => Promise<TraceInfo | undefined>): Promise<void> {
     const files = traceFiles(this.#layout.traceDir(e.d, e.id));
-    const info = await readInfo(e.id, files, this.#reader).catch(() => undefined);
+    const info = await infoOf(e);
     if (!info) return;
     // A page at a time (one record each): a big log is never in memory whole.
     for (let since = this.#seq.get(e.id) ?? 0; ;) {
@@ -329,7 +332,10 @@ export class SearchIndex {
   }
 
   /** Forgets the loaded index and the file: the next load rebuilds it from every log. */
-  async rebuild(entries: () => Promise<ReadonlyMap<string, IndexEntry>>): Promise<void> {
+  async rebuild(
+    entries: () => Promise<ReadonlyMap<string, IndexEntry>>,
+    infoOf: (e: IndexEntry) => Promise<TraceInfo | undefined>,
+  ): Promise<void> {
     await this.#exclusive(async () => {
       this.#buffer = [];
       await fsp.rm(this.path, { force: true });
@@ -340,7 +346,7 @@ export class SearchIndex {
       this.#ino = -1;
     });
     this.#loaded = undefined;
-    await this.load(entries);
+    await this.load(entries, infoOf);
   }
 
   /**
