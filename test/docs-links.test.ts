@@ -15,7 +15,7 @@ function relativeLinks(page: string): string[] {
     .map((href) => href.split('#')[0]!);
 }
 
-for (const page of ['docs/architecture.md']) {
+for (const page of ['docs/architecture.md', 'CONTRIBUTING.md', 'README.md']) {
   it(`every relative link in ${page} resolves to a file or folder`, () => {
     const links = relativeLinks(page);
     assert.ok(links.length >= 5, `${page} has only ${links.length} relative links`);

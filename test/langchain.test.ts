@@ -249,6 +249,11 @@ class ReportingChatModel extends BaseChatModel {
     const message = new AIMessage({
       content: `seen ${messages.length} messages`,
       tool_calls: [{ id: 'call_1', name: 'add', args: { a: 1, b: 2 } }],
+      response_metadata: { model_name: 'gpt-4o-mini-2024-07-18' },
+    });
+    // Set after construction: with exactOptionalPropertyTypes, @langchain/core 1.x types
+    // `usage_metadata` of the default MessageStructure as `never` (CONTRIBUTING.md).
+    Object.assign(message, {
       usage_metadata: {
         input_tokens: 1200,
         output_tokens: 300,
@@ -256,7 +261,6 @@ class ReportingChatModel extends BaseChatModel {
         input_token_details: { cache_read: 200 },
         output_token_details: { reasoning: 50 },
       },
-      response_metadata: { model_name: 'gpt-4o-mini-2024-07-18' },
     });
     return { generations: [{ text: message.text, message }] };
   }

@@ -69,9 +69,9 @@ function toReadableSpans(req: OtlpExportTraceServiceRequest): ReadableSpan[] {
           name: s.name,
           kind: s.kind - 1,
           spanContext: () => ctx,
-          parentSpanContext: s.parentSpanId
-            ? { traceId: s.traceId, spanId: s.parentSpanId, traceFlags: 1, isRemote: false }
-            : undefined,
+          ...(s.parentSpanId
+            ? { parentSpanContext: { traceId: s.traceId, spanId: s.parentSpanId, traceFlags: 1, isRemote: false } }
+            : {}),
           startTime: hr(s.startTimeUnixNano),
           endTime: hr(s.endTimeUnixNano),
           duration: hr((BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano)).toString()),

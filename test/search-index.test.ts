@@ -141,6 +141,46 @@ describe('the file store search index', () => {
     await b.close();
   });
 
+  it('a reader repairing from a lagging info.json never overrides the facets the writer recorded later', async () => {
+    const dir = tmp();
+    // The writer's info.json lags its log by up to a minute; its search records do not.
+    const a = new FileStore({ dir, infoIntervalMs: 60_000 });
+    const b = new FileStore({ dir });
+    const tracer = new Tracer({ store: a, exitHook: false, shared: { store: true }, onClose: 'keep' });
+    const t = await tracer.create({ sessionId: 'sess' });
+    t.add('plan the trip', { label: 'plan' });
+    await t.flush();
+    t.add('ask the model', { label: 'call', kind: 'llm' });
+    await t.flush();
+    // The writer appends its buffered search records within FLUSH_MS: wait until they are there.
+    const index = join(dir, 'search.jsonl');
+    while (!existsSync(index) || !readFileSync(index, 'utf8').includes('"llm"'))
+      await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 20));
+    // b's first search reads the writer's records, then repairs the running trace from its
+    // lagging info.json: those older facets go to b's buffer, to be appended later.
+    await b.list({ kind: 'llm' });
+    // The trace ends: its final info and facets are written at once.
+    t.markComplete();
+    await t.flush();
+    await t.release();
+    // The newer facets win over the older ones b repaired, in b, and in a store opened after
+    // b appended what it repaired (after the writer's final record).
+    assert.deepEqual(
+      (await b.list({ kind: 'llm' })).traces.map((x) => x.id),
+      [t.id],
+    );
+    await b.close();
+    const c = new FileStore({ dir });
+    assert.deepEqual(
+      (await c.list({ kind: 'llm' })).traces.map((x) => x.id),
+      [t.id],
+    );
+    await c.close();
+    await tracer.close();
+    await a.close();
+  });
+
   it('skips a torn record, and a second FileStore on the folder sees traces written after its first search', async () => {
     const dir = tmp();
     const a = new FileStore({ dir });

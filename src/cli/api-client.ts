@@ -50,7 +50,10 @@ export class ApiClient {
     return (await res.json()) as T;
   }
 
-  async fetch(path: string, init: { signal?: AbortSignal; headers?: Record<string, string> } = {}): Promise<Response> {
+  async fetch(
+    path: string,
+    init: { signal?: AbortSignal | undefined; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
     const url = this.base + path;
     let res: Response;
     try {

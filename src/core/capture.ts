@@ -66,11 +66,16 @@ interface Ctx {
   readonly maxKey: number;
   readonly maxLabel: number;
   readonly maxMessage: number;
-  readonly seen: Set<object>;
+  /**
+   * The objects being walked (the path from the root): a cycle is one of them met again.
+   * A stack, not a Set: it is at most maxDepth long, and a Set per capture() call was the
+   * largest allocation of capturing a small object (every node's metadata, every output).
+   */
+  readonly seen: object[];
   truncated: boolean;
 }
 
-function ctxOf(limits: CaptureLimits, seen: Set<object> = new Set()): Ctx {
+function ctxOf(limits: CaptureLimits, seen: object[] = []): Ctx {
   return {
     budget: limits.maxValueSize,
     maxDepth: limits.maxDepth,
@@ -147,7 +152,7 @@ function walk(value: unknown, ctx: Ctx, depth: number): unknown {
     return null;
   }
   const obj = value;
-  if (ctx.seen.has(obj)) return { $type: 'circular' };
+  if (ctx.seen.includes(obj)) return { $type: 'circular' };
   if (depth >= ctx.maxDepth) {
     ctx.truncated = true;
     return { $type: 'truncated', reason: 'depth' };
@@ -156,11 +161,11 @@ function walk(value: unknown, ctx: Ctx, depth: number): unknown {
     ctx.truncated = true;
     return { $type: 'truncated', reason: 'size' };
   }
-  ctx.seen.add(obj);
+  ctx.seen.push(obj);
   try {
     return walkObject(obj, ctx, depth);
   } finally {
-    ctx.seen.delete(obj);
+    ctx.seen.pop();
   }
 }
 
@@ -287,7 +292,7 @@ export function captureError(error: unknown, limits: CaptureLimits = DEFAULT_CAP
   const maxMessage = limits.maxMessageLength ?? DEFAULT_STRING_LIMITS.maxMessageLength;
   try {
     if (error instanceof Error) {
-      const data = captureErrorIn(error, ctxOf(limits, new Set([error])), 0);
+      const data = captureErrorIn(error, ctxOf(limits, [error]), 0);
       delete data['$type'];
       return data;
     }

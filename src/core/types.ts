@@ -210,40 +210,40 @@ export type ListSort =
  * `sort`) are answered from each store's indexes; docs/api.md describes their semantics.
  */
 export interface ListQuery {
-  status?: TraceStatus | TraceStatus[];
-  createdBy?: string;
-  teamId?: string;
-  tenantId?: string;
+  status?: TraceStatus | TraceStatus[] | undefined;
+  createdBy?: string | undefined;
+  teamId?: string | undefined;
+  tenantId?: string | undefined;
   /** created_at >= from (epoch ms) */
-  from?: number;
+  from?: number | undefined;
   /** created_at <= to (epoch ms) */
-  to?: number;
-  limit?: number;
-  cursor?: string;
+  to?: number | undefined;
+  limit?: number | undefined;
+  cursor?: string | undefined;
   /**
    * Full text: every word must occur (case-insensitive whole words, no stemming) in the
    * trace's node labels, inputs, outputs, log messages or errors. Words as `tokenize()`.
    */
-  q?: string;
+  q?: string | undefined;
   /** `info.session_id` equals. */
-  sessionId?: string;
+  sessionId?: string | undefined;
   /** `info.user_id` equals. */
-  userId?: string;
+  userId?: string | undefined;
   /** The trace has a node of this kind. */
-  kind?: NodeKind;
+  kind?: NodeKind | undefined;
   /** The trace has a node whose usage names this model. */
-  model?: string;
+  model?: string | undefined;
   /** `info.metadata[key]` equals the value (strings; numbers and booleans by their string form). */
-  meta?: Record<string, string>;
+  meta?: Record<string, string> | undefined;
   /** Ranges (inclusive). A trace without the value (running: no duration; no cost) never matches one. */
-  minDurationMs?: number;
-  maxDurationMs?: number;
-  minTokens?: number;
-  maxTokens?: number;
-  minCost?: number;
-  maxCost?: number;
+  minDurationMs?: number | undefined;
+  maxDurationMs?: number | undefined;
+  minTokens?: number | undefined;
+  maxTokens?: number | undefined;
+  minCost?: number | undefined;
+  maxCost?: number | undefined;
   /** Order; a cursor belongs to the order it was made with. */
-  sort?: ListSort;
+  sort?: ListSort | undefined;
 }
 
 export interface ListResult {

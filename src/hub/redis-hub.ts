@@ -20,22 +20,22 @@ export interface RedisHubOptions {
   /** redis://[user:password@]host:port[/db] or rediss://... */
   url: string;
   /** Key prefix of the per-trace streams. Default "livetrace". */
-  prefix?: string;
+  prefix?: string | undefined;
   /** Approximate number of entries (batches) kept per trace stream. Default 1000. */
-  maxLen?: number;
+  maxLen?: number | undefined;
   /** A trace's stream expires this long after its last publish, in ms. Default 3600000. */
-  ttlMs?: number;
+  ttlMs?: number | undefined;
   /** Events kept for publishing while Redis is unreachable; the oldest are dropped past it (subscribers catch up from the store). Default 100000. */
-  maxPendingEvents?: number;
+  maxPendingEvents?: number | undefined;
   /** Longest XREAD block, in ms. Default 2000. */
-  blockMs?: number;
+  blockMs?: number | undefined;
   /** Called once per failing streak with the connection error (the hub retries by itself). */
-  onError?: (err: Error) => void;
+  onError?: ((err: Error) => void) | undefined;
   /**
    * Extra ioredis options (`RedisOptions`: tls, username...). Typed as `object` so that
    * livetrace's types compile in projects without ioredis installed.
    */
-  redis?: object;
+  redis?: object | undefined;
 }
 
 /** Stream id meaning "everything" (a stream that did not exist when we subscribed). */
@@ -271,11 +271,15 @@ export class RedisHub implements EventHub {
         );
       });
       if (this.#closed) return;
-      const base: RedisOptions = {
+      // replyMapping (RESP3 only; we speak RESP2) is left out: ioredis 6 declares it
+      // `ReplyMappingMode | undefined` in RedisOptions but without undefined in its
+      // constructors, so under exactOptionalPropertyTypes no RedisOptions value fits them.
+      const { replyMapping: _resp3Only, ...extra } = (this.#opts.redis ?? {}) as RedisOptions;
+      const base: Omit<RedisOptions, 'replyMapping'> = {
         protocol: 2,
         connectionName: this.connectionName,
         retryStrategy: (times) => backoffDelay(times, RECONNECT_BACKOFF),
-        ...(this.#opts.redis as RedisOptions),
+        ...extra,
       };
       // Publishing fails fast while disconnected: the outbox (bounded) holds the events.
       const pub = new mod.Redis(this.url, { ...base, enableOfflineQueue: false, maxRetriesPerRequest: 1 });

@@ -27,32 +27,32 @@ export type EventSource = (
 
 export interface SubscribeOptions {
   /** Exclusive seq to resume after. */
-  since?: number;
+  since?: number | undefined;
   /** Start at the first event with timestamp >= sinceTime (epoch ms). */
-  sinceTime?: number;
+  sinceTime?: number | undefined;
   /** Ends the subscription when aborted. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Poll interval (ms) for a trace written by another process that no shared hub connects
    * us to. Default 250 (5000 when the hub is remote: polling is then only a safety net).
    */
-  pollMs?: number;
+  pollMs?: number | undefined;
 }
 
 export interface SubscriptionConfig {
   bufferSize: number;
   /** Poll interval while behind a source that lags the live stream (remote hubs). */
-  retryMs?: number;
+  retryMs?: number | undefined;
   /**
    * Poll the source every pollMs even when caught up: for a trace written by another
    * process that no hub connects us to (e.g. two processes sharing a file store).
    */
-  pollMs?: number;
+  pollMs?: number | undefined;
   /** Runs before the first read; may reject (e.g. trace not found). */
-  prepare?: () => Promise<void>;
+  prepare?: (() => Promise<void>) | undefined;
   /** The trace's log when it is loaded here: read in place until close(). */
-  local?: LocalFeed;
-  onClose?: (sub: Subscription) => void;
+  local?: LocalFeed | undefined;
+  onClose?: ((sub: Subscription) => void) | undefined;
   /**
    * The seq of the trace's `complete` event if it has completed, else undefined. Asked
    * when the subscriber has caught up, so that resuming after the end ends at once.

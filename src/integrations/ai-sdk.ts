@@ -494,7 +494,7 @@ function promptOf(e: { system?: unknown; instructions?: unknown; prompt?: unknow
 function outputOf(content: readonly unknown[] | undefined): unknown {
   if (!content) return undefined;
   let text = '';
-  const calls: { id?: string; name: string; arguments: unknown }[] = [];
+  const calls: { id?: string | undefined; name: string; arguments: unknown }[] = [];
   for (const part of content) {
     const p = part as { type?: string; text?: string; toolCallId?: string; toolName?: string; input?: unknown };
     if (p.type === 'text' && typeof p.text === 'string') text += p.text;

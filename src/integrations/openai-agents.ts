@@ -380,10 +380,10 @@ function describeStart(span: AgentsSpanLike): StartShape {
 }
 
 interface EndShape {
-  patch?: { input?: unknown; label?: string };
+  patch?: { input?: unknown; label?: string } | undefined;
   output?: unknown;
-  metadata?: Record<string, unknown>;
-  usage?: Parameters<typeof setUsage>[1];
+  metadata?: Record<string, unknown> | undefined;
+  usage?: Parameters<typeof setUsage>[1] | undefined;
   /** The span ended without an SDK error but the node failed (a guardrail that tripped). */
   failure?: unknown;
 }

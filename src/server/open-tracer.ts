@@ -9,12 +9,12 @@ import type { TracerOptions } from '../tracer/options.js';
 import { Tracer } from '../tracer/tracer.js';
 
 export interface OpenTracerOptions {
-  dir?: string;
-  store?: string;
-  hub?: string;
+  dir?: string | undefined;
+  store?: string | undefined;
+  hub?: string | undefined;
   /** Extra Tracer options (owner, onClose...). */
-  tracer?: Omit<TracerOptions, 'store' | 'hub'>;
-  env?: NodeJS.ProcessEnv;
+  tracer?: Omit<TracerOptions, 'store' | 'hub'> | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 export interface OpenedTracer {

@@ -60,9 +60,11 @@ export interface FileStoreOptions {
   /** Mode of folders created. Default 0o700 (owner only). */
   dirMode?: number;
   /**
-   * info.json of a running trace is rewritten at most this often (ms); a change of status
-   * or of any listing field is written at once. info() and list() in this process always
-   * see the latest info. Default 200; "fsync" durability always writes it at once.
+   * info.json of a running trace is rewritten at most this often (ms), the first time at
+   * most this long after the trace's creation (readers derive the info from the log until
+   * then); a change of status or of any listing field of an existing trace is written at
+   * once. info() and list() in this process always see the latest info. Default 200;
+   * "fsync" durability always writes it at once.
    */
   infoIntervalMs?: number;
   /** Where store warnings go (a torn last line cut). Default: process.emitWarning. */
@@ -307,8 +309,14 @@ export class FileStore implements TraceStore {
       if (events.length > 0) await writeBatch(t, encodeBatch(events), this.durability === 'fsync');
       // Writing info also proves the folder is still where it should be: a log fd keeps
       // working on a deleted or moved file.
+      // A trace this batch creates (still running) waits for its info.json like any later
+      // batch: until it is written, readers derive its info from the log, which gives the
+      // same info (one reducer). An info file written at creation cost as much as the
+      // trace's whole log (docs/performance.md); the interval runs from the creation.
+      const created = first === 1 && isActive(stored.status);
+      if (created) t.infoAt = Date.now();
       if (this.durability === 'fsync') await this.#info.write(t, stored);
-      else if (this.#info.due(t, changed)) this.#info.writeSync(t, stored);
+      else if (!created && this.#info.due(t, changed)) this.#info.writeSync(t, stored);
       else {
         // Info can wait; the folder check cannot: a log fd keeps working on a moved or
         // deleted file, so make sure the path still leads to our log.
@@ -342,6 +350,7 @@ export class FileStore implements TraceStore {
     if (cached) return cached;
     let date = await this.#locate(traceId);
     let dir = date === undefined ? undefined : this.#layout.traceDir(date, traceId);
+    let fresh = false;
     if (
       dir !== undefined &&
       !(await fsp.stat(dir).then(
@@ -356,9 +365,11 @@ export class FileStore implements TraceStore {
       if (this.#known.has(traceId)) throw this.#vanished(traceId);
       date ??= traceDate(traceId, createdAt);
       dir = this.#layout.traceDir(date, traceId);
-      await fsp.mkdir(dir, { recursive: true, mode: this.#dirMode });
+      // mkdir names the first folder it made: undefined if `dir` existed (made meanwhile by
+      // another writer), else `dir` or a parent of it, and then `dir` is ours and empty.
+      fresh = (await fsp.mkdir(dir, { recursive: true, mode: this.#dirMode })) !== undefined;
     }
-    const t = await openTraceLog(traceId, date!, dir, this.#fileMode, this.#onWarning);
+    const t = await openTraceLog(traceId, date!, dir, this.#fileMode, this.#onWarning, fresh);
     this.#open.add(t);
     return t;
   }

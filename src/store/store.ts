@@ -7,9 +7,9 @@ import { sortValue, type SearchPlan } from '../core/search.js';
 
 export interface ReadOptions {
   /** Exclusive: return events with seq > since. Default 0. */
-  since?: number;
+  since?: number | undefined;
   /** At most this many events. Default: all. */
-  limit?: number;
+  limit?: number | undefined;
 }
 
 export interface TraceStore {

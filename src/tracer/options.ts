@@ -34,30 +34,30 @@ export interface FlushOptions {
 
 export interface TracerOptions {
   /** Where events are persisted. Default: FileStore under $LIVETRACE_DIR or ./.livetrace. */
-  store?: TraceStore;
+  store?: TraceStore | undefined;
   /** Carries live events to subscribers. Default: an in-process LocalHub. */
-  hub?: EventHub;
+  hub?: EventHub | undefined;
   /**
    * What `close()` leaves open. By default `tracer.close()` closes the store and the hub it
    * was given (so a process can exit on its own); mark one `true` here when something else
    * still uses it (several tracers on one hub, a store you close yourself).
    */
-  shared?: SharedOptions;
+  shared?: SharedOptions | undefined;
   /** Throw TraceClosedError on calls to released/sealed traces instead of ignoring them. */
-  strict?: boolean;
-  limits?: Partial<Limits>;
-  flush?: Partial<FlushOptions>;
+  strict?: boolean | undefined;
+  limits?: Partial<Limits> | undefined;
+  flush?: Partial<FlushOptions> | undefined;
   /** What close() does with traces still running: mark them cancelled ("shutdown"), or keep them resumable. */
-  onClose?: 'cancel' | 'keep';
+  onClose?: 'cancel' | 'keep' | undefined;
   /** Writer identity for the store's single-writer lease. Default: host:pid:random. */
-  owner?: string;
+  owner?: string | undefined;
   /** Flush pending events on process `beforeExit`. Default true. */
-  exitHook?: boolean;
+  exitHook?: boolean | undefined;
   /**
    * Model prices keyed by model name (`{ input_per_million, output_per_million, currency }`),
    * merged over the dated default table (DEFAULT_PRICES); they turn usage into a cost.
    */
-  prices?: PriceTable;
+  prices?: PriceTable | undefined;
 }
 
 /** Resources given to a Tracer that its close() must not close. */

@@ -136,7 +136,7 @@ export function traceUsage(info: TraceInfo): UsageRollup {
 }
 
 /** The model, token and cost chips of an LLM node (or a subtree total, marked Σ). */
-export function UsageChips({ usage, subtree }: { usage?: NodeUsage; subtree?: UsageRollup }) {
+export function UsageChips({ usage, subtree }: { usage?: NodeUsage | undefined; subtree?: UsageRollup | undefined }) {
   if (usage) {
     return (
       <span class="chips-inline">

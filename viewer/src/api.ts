@@ -74,22 +74,22 @@ export function apiGet<T>(path: string, signal?: AbortSignal): Promise<T> {
 }
 
 export interface ListParams {
-  status?: TraceStatus | '';
-  createdBy?: string;
-  teamId?: string;
-  from?: number;
-  to?: number;
-  limit?: number;
-  cursor?: string;
+  status?: TraceStatus | '' | undefined;
+  createdBy?: string | undefined;
+  teamId?: string | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+  limit?: number | undefined;
+  cursor?: string | undefined;
   /** Server-side full text (whole words, every term must occur). */
-  q?: string;
-  sessionId?: string;
-  userId?: string;
+  q?: string | undefined;
+  sessionId?: string | undefined;
+  userId?: string | undefined;
   /** Traces having a node of this kind / with usage of this model. */
-  kind?: string;
-  model?: string;
+  kind?: string | undefined;
+  model?: string | undefined;
   /** `created_at`, `duration`, `tokens` or `cost`; `-` prefix for descending. */
-  sort?: string;
+  sort?: string | undefined;
 }
 
 export function listTraces(p: ListParams, signal?: AbortSignal): Promise<ListResult> {

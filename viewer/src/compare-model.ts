@@ -11,7 +11,7 @@ import { jsonText } from '../../src/core/json-text.js';
 
 export interface TraceSide {
   nodes: ReadonlyMap<string, NodeData>;
-  root?: string;
+  root?: string | undefined;
 }
 
 export type RowChange = 'added' | 'removed' | 'changed' | 'same';

@@ -75,7 +75,7 @@ export function TextDiff({ a, b }: { a: string; b: string }) {
   );
 }
 
-function Picker({ a, b }: { a?: string; b?: string }) {
+function Picker({ a, b }: { a?: string | undefined; b?: string | undefined }) {
   const [traces, setTraces] = useState<TraceInfo[]>([]);
   const [pa, setPa] = useState(a ?? '');
   const [pb, setPb] = useState(b ?? '');
@@ -437,7 +437,7 @@ function CompareView({ idA, idB }: { idA: string; idB: string }) {
   );
 }
 
-export function ComparePage({ a, b }: { a?: string; b?: string }) {
+export function ComparePage({ a, b }: { a?: string | undefined; b?: string | undefined }) {
   return (
     <main class="page list-page compare-page">
       <div class="list-head">

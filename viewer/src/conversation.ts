@@ -24,7 +24,7 @@ export interface ToolResult {
 }
 
 export interface ToolCall {
-  id?: string;
+  id?: string | undefined;
   name: string;
   arguments: unknown;
   result?: ToolResult;
@@ -97,7 +97,7 @@ interface Parsed {
   parts: Part[];
   toolCalls: ToolCall[];
   /** AI SDK tool-result parts: results carried inside a message. */
-  results: { id?: string; name?: string; value: unknown; failed?: boolean }[];
+  results: { id?: string | undefined; name?: string | undefined; value: unknown; failed?: boolean }[];
 }
 
 function contentOf(content: unknown): Parsed {

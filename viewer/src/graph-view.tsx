@@ -14,16 +14,16 @@ const { nodeW: W, nodeH: H } = LAYOUT;
 
 export interface GraphViewProps {
   model: GraphModel;
-  selected?: string;
+  selected?: string | undefined;
   now: number;
   scale: number;
   /** Scroll this node into view when it changes. */
-  reveal?: { id: string; tick: number };
+  reveal?: { id: string; tick: number } | undefined;
   onSelect: (id: string) => void;
   onToggle: (id: string) => void;
-  onUserScroll?: () => void;
+  onUserScroll?: (() => void) | undefined;
   /** The rollup of a node's subtree (shown on cards that have children but no usage of their own). */
-  subtreeUsage?: (id: string) => UsageRollup | undefined;
+  subtreeUsage?: ((id: string) => UsageRollup | undefined) | undefined;
 }
 
 function curve(x1: number, y1: number, x2: number, y2: number): string {
@@ -46,7 +46,7 @@ function Card({
   g: GraphNode;
   selected: boolean;
   now: number;
-  sub?: UsageRollup;
+  sub?: UsageRollup | undefined;
   onSelect: (id: string) => void;
   onToggle: (id: string) => void;
 }) {

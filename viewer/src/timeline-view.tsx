@@ -12,7 +12,7 @@ const LABEL_W = 300;
 
 export interface TimelineViewProps {
   rows: readonly GraphNode[];
-  selected?: string;
+  selected?: string | undefined;
   now: number;
   t0: number;
   t1: number;

@@ -128,14 +128,16 @@ export class RedisSharedState implements SharedState {
           { cause: err },
         );
       });
-      const options: RedisOptions = {
+      // replyMapping left out: see RedisHub#connect (ioredis 6 types, exactOptionalPropertyTypes).
+      const { replyMapping: _resp3Only, ...extra } = this.#extra as RedisOptions;
+      const options: Omit<RedisOptions, 'replyMapping'> = {
         protocol: 2,
         connectionName: `livetrace-cluster-${this.#prefix.replace(/[^A-Za-z0-9_:.-]/g, '_')}`,
         retryStrategy: (times) => backoffDelay(times, { initialMs: 100, maxMs: 2000 }),
         // A command waits at most this long for a (re)connection: a write then fails instead of hanging.
         maxRetriesPerRequest: 2,
         commandTimeout: 5000,
-        ...(this.#extra as RedisOptions),
+        ...extra,
       };
       const client = new mod.Redis(this.#url, options);
       client.on('error', () => undefined); // reconnects by itself; commands fail and are reported by callers

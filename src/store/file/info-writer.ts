@@ -73,11 +73,23 @@ export class InfoWriter {
     this.#written(t);
   }
 
-  /** Writes info.json now, synchronously (a small file: cheaper than a thread-pool round trip). */
+  /**
+   * Writes info.json now, synchronously (a small file: cheaper than a thread-pool round
+   * trip). The first info of a trace is created in place (`wx`: only if there is none):
+   * a reader that catches it incomplete derives the info from the log, as when it is
+   * missing, and the rename saved was a third of the cost of a created trace's info. An
+   * existing info.json is replaced atomically (tmp + rename), so it is always complete.
+   */
   writeSync(t: OpenTrace, info: TraceInfo): void {
-    const tmp = tmpPath(t.files.dir, 'info');
-    fs.writeFileSync(tmp, JSON.stringify(info), { mode: this.#fileMode });
-    fs.renameSync(tmp, t.files.info);
+    const data = JSON.stringify(info);
+    try {
+      fs.writeFileSync(t.files.info, data, { mode: this.#fileMode, flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const tmp = tmpPath(t.files.dir, 'info');
+      fs.writeFileSync(tmp, data, { mode: this.#fileMode });
+      fs.renameSync(tmp, t.files.info);
+    }
     this.#written(t);
   }
 

@@ -3,8 +3,9 @@
 //   <dir>/index.jsonl                         listing index (see list-index.ts)
 //   <dir>/YYYY-MM-DD/<id>/events.jsonl        append-only event log, one JSON event per line
 //   <dir>/YYYY-MM-DD/<id>/events.jsonl.gz     the same log once archived
-//   <dir>/YYYY-MM-DD/<id>/info.json           TraceInfo, replaced atomically (tmp + rename)
+//   <dir>/YYYY-MM-DD/<id>/info.json           TraceInfo: created in place, then replaced atomically (tmp + rename)
 //   <dir>/locks/<id>.lock                     single-writer lease (pid, host, owner)
+//   <dir>/locks/.owner-<pid>-<random>         a writer's lock content; its leases link to it
 import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { StoreError, errorMessage } from '../../core/errors.js';
@@ -13,6 +14,8 @@ const LOG = 'events.jsonl';
 const ARCHIVE = 'events.jsonl.gz';
 const INFO = 'info.json';
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+/** Owner files in locks/: `.owner-<pid>-<random>`. */
+export const OWNER_PREFIX = '.owner-';
 /** Ids the tracer makes by default: they carry their creation date. */
 export const DEFAULT_ID_RE = /^\d{20}$/;
 
@@ -46,6 +49,11 @@ export class FileLayout {
 
   lock(traceId: string): string {
     return join(this.locks, `${traceId}.lock`);
+  }
+
+  /** A new owner file of this process (a lock id never starts with a dot). */
+  ownerFile(tag: string): string {
+    return join(this.locks, `${OWNER_PREFIX}${process.pid}-${tag}`);
   }
 
   /** Folders of stored traces, newest date first; none if the root does not exist. */

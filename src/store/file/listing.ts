@@ -87,14 +87,14 @@ export class Listing {
   async record(t: OpenTrace, info: TraceInfo): Promise<boolean> {
     const entry = entryOf(info, t.date);
     if (sameEntry(t.entry, entry)) return false;
-    await this.#index.append([entry]);
+    this.#index.append([entry]);
     this.#index.applyLocal(entry);
     t.entry = entry;
     return true;
   }
 
   async recordRemoval(traceId: string): Promise<void> {
-    await this.#index.append([{ id: traceId, rm: 1 }]);
+    this.#index.append([{ id: traceId, rm: 1 }]);
     this.#index.applyLocal({ id: traceId, rm: 1 });
   }
 

@@ -4,7 +4,7 @@
 // process sharing the folder from the bytes past what it has consumed. Records:
 //
 //   {"id", "q": seq, "w": [words]}   words of events up to seq new to the trace (core/search.ts)
-//   {"id", "f": {...}}               the trace's facets and sort values (the last one counts)
+//   {"id", "f": {...}}               the trace's facets and sort values (the one of the latest info counts)
 //   {"id", "rm": 1}                  the trace was removed
 //
 // Loaded, it is a TextIndex (word -> ids) and a facet map, so a search reads no event
@@ -25,7 +25,8 @@ import {
   tokensOf,
   type SearchPlan,
 } from '../../core/search.js';
-import type { ListQuery, ListResult, TraceEvent, TraceInfo } from '../../core/types.js';
+import type { ListQuery, ListResult, NodeKind, TraceEvent, TraceInfo } from '../../core/types.js';
+import { NODE_KIND_SET } from '../../core/rollup.js';
 import {
   afterPos,
   comparePos,
@@ -48,6 +49,12 @@ const REPAIR_PAGE = 2000;
 
 /** What the non-text filters and the sorts need of a trace. */
 interface Facets {
+  /**
+   * The last seq of the info they come from. A record with a lower one is older news and
+   * is ignored: a reader repairing from a lagging info.json must not override what the
+   * writer recorded from a later batch, whatever order the records reach the file in.
+   */
+  v?: number;
   ss?: string;
   us?: string;
   k: string[];
@@ -70,6 +77,7 @@ function facetsOf(info: TraceInfo): Facets {
     tk: tokensOf(info),
     co: costOf(info),
   };
+  if (typeof info.last_seq === 'number') f.v = info.last_seq;
   if (typeof info.session_id === 'string') f.ss = info.session_id;
   if (typeof info.user_id === 'string') f.us = info.user_id;
   return f;
@@ -83,7 +91,7 @@ function asInfo(e: IndexEntry, f: Facets): TraceInfo {
     created_at: e.c,
     updated_at: e.c,
     archived: e.a === 1,
-    kinds: f.k as TraceInfo['kinds'],
+    kinds: f.k.filter((k): k is NodeKind => NODE_KIND_SET.has(k)),
     models: f.m,
     usage: {
       input_tokens: 0,
@@ -218,7 +226,8 @@ export class SearchIndex {
       this.#facets.delete(rec.id);
       this.#seq.delete(rec.id);
     } else if ('f' in rec) {
-      if (rec.f && typeof rec.f === 'object') this.#facets.set(rec.id, rec.f);
+      if (rec.f && typeof rec.f === 'object' && (rec.f.v ?? 0) >= (this.#facets.get(rec.id)?.v ?? 0))
+        this.#facets.set(rec.id, rec.f);
     } else if (Array.isArray(rec.w)) {
       this.#text.add(
         rec.id,

@@ -24,6 +24,8 @@ const closeFd = promisify(fs.close);
 /**
  * Opens the trace folder `dir` (which exists) for appending: the log's tail is checked and
  * a torn or garbage last line cut (with a warning). An archived trace opens with fd -1.
+ * `fresh`: the caller has just made the folder, so it holds no info and no archive (two
+ * file system round trips fewer per created trace).
  */
 export async function openTraceLog(
   traceId: string,
@@ -31,6 +33,7 @@ export async function openTraceLog(
   dir: string,
   fileMode: number,
   onWarning: (w: LivetraceWarning) => void,
+  fresh = false,
 ): Promise<OpenTrace> {
   const files = traceFiles(dir);
   const t: OpenTrace = {
@@ -47,12 +50,12 @@ export async function openTraceLog(
     pendingInfo: undefined,
     infoAt: 0,
   };
-  const info = await readInfoFile(files.info);
+  const info = fresh ? undefined : await readInfoFile(files.info);
   if (info) {
     t.entry = entryOf(info, date);
     t.archivedAt = info.archived_at;
   }
-  if (await exists(files.archive)) {
+  if (!fresh && (await exists(files.archive))) {
     // A crash between writing the archive and deleting the log leaves both: the archive
     // is complete (it was renamed into place), the log is the leftover.
     await fsp.rm(files.log, { force: true });
