@@ -113,10 +113,21 @@ async function* decoded(chunks: Chunks): AsyncGenerator<string> {
 /** A server's response body; a connection lost mid-document is the server being unreachable. */
 async function* serverBody(server: string, res: Response): AsyncGenerator<Uint8Array> {
   if (!res.body) return;
+  const reader = res.body.getReader();
   try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) yield chunk;
-  } catch (err) {
-    throw new UnreachableError(server, err);
+    for (;;) {
+      let next: ReadableStreamReadResult<Uint8Array>;
+      try {
+        next = await reader.read();
+      } catch (err) {
+        throw new UnreachableError(server, err);
+      }
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    // Stopped early (the output failed): drop the rest of the response.
+    await reader.cancel().catch(() => undefined);
   }
 }
 
