@@ -113,8 +113,12 @@ function asInfo(e: IndexEntry, f: Facets): TraceInfo {
   return info;
 }
 
+/**
+ * Same values, whatever info they were read from (`v` aside): a running trace's batches
+ * mostly leave its facets alone and then append no facet record.
+ */
 function sameFacets(a: Facets | undefined, b: Facets): boolean {
-  return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
+  return a !== undefined && JSON.stringify({ ...a, v: 0 }) === JSON.stringify({ ...b, v: 0 });
 }
 
 export class SearchIndex {
