@@ -84,8 +84,36 @@ export const ExportQuerystring = Type.Object(
   { additionalProperties: true },
 );
 
+/**
+ * Response schemas of the hot JSON routes. Exact but open: the fields every TraceInfo has
+ * are declared (fast-json-stringify writes them without a type check per value), and every
+ * other field (`metadata`, usage, the summary fields) passes through as JSON.stringify
+ * writes it (additionalProperties), so a response schema never drops a field.
+ */
+export const TraceInfoSchema = Type.Object(
+  {
+    id: Type.String(),
+    status: Type.String(),
+    created_at: Type.Number(),
+    updated_at: Type.Number(),
+    archived: Type.Boolean(),
+  },
+  { additionalProperties: true },
+);
+
+export const RESPONSES = {
+  list: {
+    200: Type.Object(
+      { traces: Type.Array(TraceInfoSchema), next_cursor: Type.Optional(Type.String()) },
+      { additionalProperties: false },
+    ),
+  },
+  info: { 200: TraceInfoSchema },
+} as const;
+
 export const SCHEMAS = {
-  list: { querystring: ListQuerystring },
+  list: { querystring: ListQuerystring, response: RESPONSES.list },
+  info: { params: TraceParams, response: RESPONSES.info },
   trace: { params: TraceParams },
   events: { params: TraceParams, querystring: EventsQuerystring },
   node: { params: NodeParams },
