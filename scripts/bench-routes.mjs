@@ -46,7 +46,7 @@ async function rate(app, url) {
 
 const builds = { before: await setup(beforeDir), after: await setup(afterDir) };
 const routes = {
-  'GET /traces?limit=50': (id) => `/v1/trace/traces?limit=50`,
+  'GET /traces?limit=50': () => `/v1/trace/traces?limit=50`,
   'GET /traces/:id/info': (id) => `/v1/trace/traces/${id}/info`,
 };
 // Warm-up (JIT, schema compilation).

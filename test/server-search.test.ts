@@ -215,7 +215,7 @@ describe('GET /traces search', () => {
     );
   });
 
-  it('the response schema of /traces and /info drops no field (open metadata, usage)', async () => {
+  it('/traces and /info answer every field (open metadata, usage)', async () => {
     const listed = page(await get(`${s.api}/traces?meta.env=prod`, A)).traces[0]!;
     assert.deepEqual(listed.metadata, { env: 'prod', attempt: 2 });
     const info = await get(`${s.api}/traces/${listed.id}/info`, A);

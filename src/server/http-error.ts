@@ -82,16 +82,18 @@ function validationMessage(err: unknown, req: RequestInput): string | undefined 
   const e = err as { validation?: AjvError[]; validationContext?: string } | null;
   const first = e?.validation?.[0];
   if (!first) return undefined;
-  const [what, key] = WHERE[e!.validationContext ?? ''] ?? ['parameter', 'query'];
+  const context = e?.validationContext ?? '';
+  const [what, key] = WHERE[context] ?? ['parameter', 'query'];
   const path = (first.instancePath ?? '').split('/').slice(1);
-  const name = (path[0] ?? String(first.params?.['missingProperty'] ?? '')).replace(/~1/g, '/').replace(/~0/g, '~');
+  const missing = first.params?.['missingProperty'];
+  const name = (path[0] ?? (typeof missing === 'string' ? missing : '')).replace(/~1/g, '/').replace(/~0/g, '~');
   if (name === '') return `${what}s: ${first.message ?? 'invalid'}`;
   if (first.keyword === 'maxLength')
     return `${what} ${name} is longer than ${String(first.params?.['limit'])} characters`;
   let value = (req[key] as Record<string, unknown> | undefined)?.[name];
   if (Array.isArray(value) && path[1] !== undefined) value = value[Number(path[1])];
   const got = JSON.stringify(typeof value === 'string' ? value.slice(0, 40) : value) ?? String(value);
-  const schema = (req.routeOptions?.schema as Record<string, unknown> | undefined)?.[e!.validationContext ?? ''] as
+  const schema = (req.routeOptions?.schema as Record<string, unknown> | undefined)?.[context] as
     { properties?: Record<string, { description?: unknown; items?: { description?: unknown } }> } | undefined;
   const prop = schema?.properties?.[name];
   const form = prop?.description ?? prop?.items?.description;

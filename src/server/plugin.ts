@@ -230,7 +230,7 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (p
   });
 
   app.get('/traces/:id', { schema: SCHEMAS.trace }, async (req, reply) => view(req, reply, 'snapshot', (snap) => snap));
-  app.get('/traces/:id/info', { schema: SCHEMAS.info }, async (req) => visibleInfo(req));
+  app.get('/traces/:id/info', { schema: SCHEMAS.trace }, async (req) => visibleInfo(req));
 
   app.get('/traces/:id/events', { schema: SCHEMAS.events, preValidation: dropEmpty }, async (req, reply) => {
     // HEAD gets the JSON variant's headers: a stream without a body would never end.

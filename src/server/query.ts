@@ -58,8 +58,9 @@ export function listQueryOf(q: ListQuerystring): ListQuery {
       throw new InvalidArgumentError(
         `query parameter ${JSON.stringify(name.slice(0, 80))}: a metadata key must match ${String(META_KEY_RE)}`,
       );
+    // A string by the schema's patternProperties (a repeated `meta.<key>` is a 400 there).
     const value = (q as Record<string, unknown>)[name];
-    (out.meta ??= {})[key] = Array.isArray(value) ? String(value[value.length - 1]) : String(value ?? '');
+    (out.meta ??= {})[key] = typeof value === 'string' ? value : '';
   }
   for (const param of RANGES) {
     const v = q[param];

@@ -1,9 +1,10 @@
 // Route schemas of the HTTP API (TypeBox, through @fastify/type-provider-typebox): Fastify
 // validates and coerces each request's params and query string with them before the
 // handler runs, and the handlers get their types from them. Each property's `description`
-// is the allowed form, quoted in the 400 when a value does not fit (validationError in
+// is the allowed form, quoted in the 400 when a value does not fit (validationMessage in
 // http-error.ts). What a schema cannot say (a cursor bound to its sort, min <= max, ISO
-// dates, metadata key names) is checked in query.ts and core/search.ts.
+// dates, metadata key names) is checked in query.ts and core/search.ts. No response schemas:
+// docs/server.md ("Why TypeBox route schemas") has the measurement.
 import { Type, type Static } from 'typebox';
 import { NODE_KINDS } from '../core/types.js';
 import { MAX_META_VALUE, MAX_QUERY_LENGTH, SORTS } from '../core/search.js';
@@ -84,36 +85,8 @@ export const ExportQuerystring = Type.Object(
   { additionalProperties: true },
 );
 
-/**
- * Response schemas of the hot JSON routes. Exact but open: the fields every TraceInfo has
- * are declared (fast-json-stringify writes them without a type check per value), and every
- * other field (`metadata`, usage, the summary fields) passes through as JSON.stringify
- * writes it (additionalProperties), so a response schema never drops a field.
- */
-export const TraceInfoSchema = Type.Object(
-  {
-    id: Type.String(),
-    status: Type.String(),
-    created_at: Type.Number(),
-    updated_at: Type.Number(),
-    archived: Type.Boolean(),
-  },
-  { additionalProperties: true },
-);
-
-export const RESPONSES = {
-  list: {
-    200: Type.Object(
-      { traces: Type.Array(TraceInfoSchema), next_cursor: Type.Optional(Type.String()) },
-      { additionalProperties: false },
-    ),
-  },
-  info: { 200: TraceInfoSchema },
-} as const;
-
 export const SCHEMAS = {
-  list: { querystring: ListQuerystring, response: RESPONSES.list },
-  info: { params: TraceParams, response: RESPONSES.info },
+  list: { querystring: ListQuerystring },
   trace: { params: TraceParams },
   events: { params: TraceParams, querystring: EventsQuerystring },
   node: { params: NodeParams },
