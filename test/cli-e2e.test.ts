@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TraceEvent } from '../src/core/types.js';
+import type { AddressInfo } from 'node:net';
 import { Proc } from './fixtures/processes.js';
+import { TcpProxy } from './fixtures/tcp-proxy.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const bin = join(root, 'bin/livetrace.js');
@@ -81,14 +82,6 @@ function start(args: string[], env: NodeJS.ProcessEnv): Running {
 
 function run(args: string[], env: NodeJS.ProcessEnv): Promise<Result> {
   return start(args, env).exit;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createNetServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 function gapless(events: TraceEvent[]): void {
@@ -284,8 +277,21 @@ describe('livetrace CLI end to end', () => {
     // its own process, test/fixtures/handover-writer.ts) takes its next step only once the
     // tail has printed the last one, so the tail provably follows the run while it runs,
     // whatever the machine's load (process start-up alone can outlast a time-paced run).
-    const port = await freePort();
+    // The tail follows one address that never changes hands: a proxy's port, held all along,
+    // in front of each server (each picks a free port itself, so no port is ever freed and
+    // rebound, which another process could take in between).
+    const proxy = new TcpProxy('127.0.0.1', 1);
+    const front = `http://127.0.0.1:${await proxy.up()}`;
     const writer = new Proc('./handover-writer.js', [JSON.stringify({ store: `file:${env.LIVETRACE_DIR!}` })]);
+    /** A `livetrace serve` on a port of its choosing, behind the proxy once it listens. */
+    const serveBehindProxy = async (): Promise<{ serve: Running; api: string }> => {
+      const serve = start(['serve', '--port', '0'], env);
+      const url = await serve.firstLine;
+      const m = /^http:\/\/127\.0\.0\.1:(\d+)\/$/.exec(url);
+      assert.ok(m, `serve prints its URL first, got ${url}`);
+      proxy.retarget(Number(m[1]));
+      return { serve, api: `${url}v1/trace` };
+    };
     try {
       const send = async (cmd: string, answer: RegExp): Promise<RegExpMatchArray> => {
         const n = writer.lines.length;
@@ -297,16 +303,15 @@ describe('livetrace CLI end to end', () => {
       await writer.line(/^ready$/);
       const [, tid] = await send('create', /^created (\S+)$/);
       const [, first] = await send('steps 2', /^stepped (\d+)$/);
-      let serve = start(['serve', '--port', String(port)], env);
-      assert.equal(await serve.firstLine, `http://127.0.0.1:${port}/`);
-      const api = `http://127.0.0.1:${port}/v1/trace`;
-      const list = (await (await fetch(`${api}/traces?status=running`)).json()) as { traces: { id: string }[] };
+      const up = await serveBehindProxy();
+      let serve = up.serve;
+      const list = (await (await fetch(`${up.api}/traces?status=running`)).json()) as { traces: { id: string }[] };
       assert.ok(
         list.traces.some((t) => t.id === tid),
         'the server lists the run written by another process',
       );
 
-      const tail = start(['tail', tid!, '-s', `http://127.0.0.1:${port}`, '--json'], env);
+      const tail = start(['tail', tid!, '-s', front, '--json'], env);
       const printed = (seq: string): Promise<void> => tail.waitFor(new RegExp(`"seq":${seq},`));
       await printed(first!); // the history
       const [, live] = await send('steps 2', /^stepped (\d+)$/);
@@ -317,8 +322,7 @@ describe('livetrace CLI end to end', () => {
       await tail.waitFor(new RegExp(`connection lost; resuming after seq ${live}\\b`), 30_000, 'stderr');
       // Written while no server runs: the tail gets it after the restart.
       const [, offline] = await send('steps 2', /^stepped (\d+)$/);
-      serve = start(['serve', '--port', String(port)], env);
-      await serve.firstLine;
+      ({ serve } = await serveBehindProxy());
       await printed(offline!);
       const [, again] = await send('steps 1', /^stepped (\d+)$/);
       await printed(again!); // live again through the new server
@@ -338,6 +342,7 @@ describe('livetrace CLI end to end', () => {
       assert.equal((await serve.exit).code, 0);
     } finally {
       await writer.stop('SIGKILL');
+      await proxy.close();
     }
     const unauthorizedTail = await run(['tail', '20990101000000000000', '-s', 'http://127.0.0.1:1'], env);
     assert.equal(unauthorizedTail.code, 5, 'unreachable server');

@@ -1,133 +1,36 @@
 // A huge trace exports in constant memory, on the real path: a `livetrace serve` process
-// started with a 32 MB heap streams the export of a ~96 MB file-store log over HTTP. The
-// export must be complete and byte-correct (the events part is exactly the log's lines
-// joined by commas), and the server's peak RSS (VmHWM) must grow by far less than the
-// log's size. Before ranged reads, each export page read the whole log: out of memory.
-// The log is written straight to disk in the store's on-disk format (the trace folder,
-// index entry and info.json come from a real FileStore; info.json is what the reducer
-// derives from the big log): much faster than 100k events through the tracer.
+// started with a 32 MB heap streams the export of a ~96 MB file-store log over HTTP, and the
+// real CLI (`livetrace export`, 32 MB heap too) writes it to a file or stdout, from the store
+// or from the server. The export must be complete and byte-correct (the events part is
+// exactly the log's lines joined by commas), and each process's peak RSS must grow by far
+// less than the log's size. Before ranged reads, each export page read the whole log; before
+// the CLI streamed, it built the whole document: out of memory either way.
+// The big log comes from test/fixtures/big-trace.ts (written straight to disk).
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { after, test } from 'node:test';
-import { initialState, reduceEvents, toSnapshot, type TraceState } from '../src/core/reducer.js';
-import type { NodeUpdatedEventData } from '../src/core/events.js';
-import type { TraceEvent, TraceSnapshot } from '../src/core/types.js';
 import { FileStore } from '../src/store/file-store.js';
 import { Tracer } from '../src/tracer/tracer.js';
-import { traceDate } from '../src/core/ids.js';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { createStoreFromUrl } from '../src/store/from-url.js';
+import { EXPORT_PAGE_SIZE, toExport } from '../src/server/export-trace.js';
+import { jsonForTerminal } from '../src/cli/output.js';
+import { PG_URL, dropSchema, pgSkip, uniqueName } from './fixtures/services.js';
+import { LOG_BYTES, peakRss, readExport, writeBigTrace, type BigLog } from './fixtures/big-trace.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const bin = join(root, 'bin/livetrace.js');
-const LOG_BYTES = 96 * 1024 * 1024;
 
 const cleanup: (() => Promise<unknown>)[] = [];
 after(() => Promise.all(cleanup.map((f) => f())));
 
-/** Peak resident set size of a process, in bytes (Linux). */
-async function peakRss(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const m = /^VmHWM:\s+(\d+) kB$/m.exec(status);
-  assert.ok(m, 'VmHWM in /proc/<pid>/status');
-  return Number(m[1]) * 1024;
-}
-
-interface BigLog {
-  id: string;
-  lastSeq: number;
-  bytes: number;
-  /** sha256 of the log's lines (without newlines) joined by commas, then `]}`: the export after `"events":[`. */
-  eventsHash: string;
-}
-
-/**
- * Makes a real trace in `dir` (folder, index entry, info.json by FileStore), then replaces
- * its log by a big one in the same format: init, node_start, then node_updated events whose
- * node carries ~800 bytes of varying metadata, node_complete, complete.
- */
-async function writeBigTrace(dir: string): Promise<BigLog> {
-  const tracer = new Tracer({ store: new FileStore({ dir }), exitHook: false });
-  const t = await tracer.create({ agentName: 'big' });
-  const n = t.add({ q: 'a big run' }, { label: 'root' });
-  n.setMetadata('k', 'v');
-  n.complete('done');
-  t.markComplete();
-  await t.release();
-  const template = await tracer.events(t.id);
-  const info = await tracer.info(t.id);
-  await tracer.close();
-  assert.deepEqual(
-    template.map((e) => e.type),
-    ['init', 'node_start', 'node_updated', 'node_complete', 'complete'],
-  );
-  const [init, start, update, done, complete] = template as [
-    TraceEvent,
-    TraceEvent,
-    TraceEvent,
-    TraceEvent,
-    TraceEvent,
-  ];
-  const folder = join(dir, traceDate(t.id, info!.created_at), t.id);
-  const out = createWriteStream(join(folder, 'events.jsonl'));
-  const hash = createHash('sha256');
-  let state: TraceState = initialState(t.id);
-  let page: TraceEvent[] = [];
-  let text = '';
-  let bytes = 0;
-  let seq = 0;
-  const emit = async (ev: TraceEvent): Promise<void> => {
-    const line = JSON.stringify({ ...ev, seq: ++seq });
-    hash.update(seq === 1 ? line : `,${line}`);
-    text += line + '\n';
-    page.push(JSON.parse(line) as TraceEvent);
-    if (text.length >= 1 << 20) await flush();
-  };
-  const flush = async (): Promise<void> => {
-    state = reduceEvents(t.id, page, state);
-    page = [];
-    bytes += Buffer.byteLength(text);
-    if (!out.write(text)) await once(out, 'drain');
-    text = '';
-  };
-  await emit(init);
-  await emit(start);
-  const node = (update.data as NodeUpdatedEventData).node;
-  for (let i = 0; bytes + text.length < LOG_BYTES; i++) {
-    const note = `${i.toString(36)}:`.padEnd(800, String.fromCharCode(97 + (i % 26)));
-    const data: NodeUpdatedEventData = { node: { ...node, metadata: { k: 'v', step: i, note } } };
-    await emit({ ...update, timestamp: update.timestamp + i, data } as TraceEvent);
-  }
-  await emit(done);
-  await emit(complete);
-  await flush();
-  hash.update(']}'); // the export document's end
-  out.end();
-  await once(out, 'finish');
-  // What the store would have written with the last batch.
-  const derived = { ...toSnapshot(state).info, archived: false };
-  await writeFile(join(folder, 'info.json'), JSON.stringify(derived));
-  return { id: t.id, lastSeq: seq, bytes, eventsHash: hash.digest('hex') };
-}
-
 test('a `livetrace serve` process with a 32 MB heap exports a ~96 MB file-store log completely, in constant memory', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'lt-export-mem-'));
-  cleanup.push(() => rm(dir, { recursive: true, force: true }));
-  const big = await writeBigTrace(dir);
-  assert.ok(big.bytes >= LOG_BYTES, `log is ${big.bytes} bytes`);
-
-  // A small trace, to warm the export path up before the baseline is taken.
-  const tracer = new Tracer({ store: new FileStore({ dir }), exitHook: false });
-  const small = await tracer.create({ agentName: 'small' });
-  small.add('x', { label: 'x' }).complete('y');
-  small.markComplete();
-  await small.release();
-  await tracer.close();
+  const { dir, big, small } = await fixture();
 
   const child = spawn(process.execPath, ['--max-old-space-size=32', bin, 'serve', '--dir', dir, '--port', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -157,34 +60,13 @@ test('a `livetrace serve` process with a 32 MB heap exports a ~96 MB file-store 
   // after it, but the closing `]}`, is hashed and must equal the log's lines joined by commas.
   const res = await fetch(`${api}/traces/${big.id}/export`);
   assert.equal(res.status, 200, stderr);
-  const MARK = Buffer.from(',"events":[');
-  const hash = createHash('sha256');
-  let prefix: Buffer | undefined = Buffer.alloc(0);
-  let total = 0;
-  let snapshot: TraceSnapshot | undefined;
-  const reader = res.body!.getReader();
-  for (;;) {
-    const { value: chunk, done } = await reader.read();
-    if (done) break;
-    total += chunk.length;
-    if (prefix) {
-      prefix = Buffer.concat([prefix, chunk]);
-      const at = prefix.indexOf(MARK);
-      if (at === -1) continue;
-      const head = JSON.parse(`${prefix.toString('utf8', 0, at)}}`) as { format: string; trace: TraceSnapshot };
-      assert.equal(head.format, 'livetrace.trace');
-      snapshot = head.trace;
-      hash.update(prefix.subarray(at + MARK.length));
-      prefix = undefined;
-    } else hash.update(chunk);
-  }
+  const { snapshot, eventsHash, total } = await readExport(res.body as unknown as AsyncIterable<Uint8Array>);
   const after = await peakRss(child.pid!);
 
-  assert.ok(snapshot, 'the export starts with the snapshot');
   assert.equal(snapshot.last_seq, big.lastSeq);
   assert.equal(snapshot.events_count, big.lastSeq);
   assert.equal(snapshot.info.status, 'completed');
-  assert.equal(hash.digest('hex'), big.eventsHash, 'the events are the log, complete and byte for byte, then `]}`');
+  assert.equal(eventsHash, big.eventsHash, 'the events are the log, complete and byte for byte, then `]}`');
   assert.ok(total > big.bytes, `${total} bytes exported`);
   const grew = after - before;
   console.log(
@@ -196,4 +78,187 @@ test('a `livetrace serve` process with a 32 MB heap exports a ~96 MB file-store 
   const again = await fetch(`${api}/traces/${big.id}/info`);
   assert.equal(again.status, 200);
   assert.equal(child.exitCode, null, stderr);
+
+  // `livetrace export --server`, with a 32 MB heap too: passes the server's stream on to the file.
+  const out = join(dir, 'via-server.json');
+  const base = await cliPeak(['export', small.id, '--server', first.trim(), '-o', join(dir, 'small.json')]);
+  const cli = await cliPeak(['export', big.id, '--server', first.trim(), '-o', out]);
+  await checkCliFile(out, big);
+  reportCli('export --server -o', big, base, cli);
 });
+
+test("`livetrace export <id> --dir -o <file>` with a 32 MB heap writes a ~96 MB log's export completely, in constant memory", async () => {
+  const { dir, big, small } = await fixture();
+  const out = join(dir, 'export.json');
+  const base = await cliPeak(['export', small.id, '--dir', dir, '-o', join(dir, 'small.json')]);
+  const cli = await cliPeak(['export', big.id, '--dir', dir, '-o', out]);
+  await checkCliFile(out, big);
+  reportCli('export --dir -o', big, base, cli);
+});
+
+test('`livetrace export <id> --store file:<dir>` to stdout (a pipe) with a 32 MB heap streams the whole export, in constant memory', async () => {
+  const { dir, big, small } = await fixture();
+  const base = await cliPeak(['export', small.id, '--store', `file:${dir}`]);
+  let read: Promise<Awaited<ReturnType<typeof readExport>>> | undefined;
+  const cli = await cliPeak(['export', big.id, '--store', `file:${dir}`], (stdout) => {
+    read = readExport(stdout);
+    read.catch(() => undefined); // awaited below
+  });
+  const { snapshot, eventsHash, total } = await read!;
+  assert.equal(snapshot.last_seq, big.lastSeq);
+  assert.equal(snapshot.info.status, 'completed');
+  assert.equal(eventsHash, big.eventsHashNewline, 'stdout is the document, complete, then a newline');
+  assert.ok(total > big.bytes, `${total} bytes exported`);
+  reportCli('export to stdout', big, base, cli);
+});
+
+async function checkCliFile(file: string, big: BigLog): Promise<void> {
+  const { snapshot, eventsHash, total } = await readExport(createReadStream(file));
+  assert.equal(snapshot.last_seq, big.lastSeq);
+  assert.equal(snapshot.events_count, big.lastSeq);
+  assert.equal(snapshot.info.status, 'completed');
+  assert.equal(
+    eventsHash,
+    big.eventsHashNewline,
+    'the file is the document, complete and byte for byte, then a newline',
+  );
+  assert.ok(total > big.bytes, `${total} bytes written`);
+}
+
+/** The CLI's peak RSS for the big export must exceed its peak for a tiny one by far less than the log. */
+function reportCli(what: string, big: BigLog, base: number, peak: number): void {
+  const grew = peak - base;
+  console.log(
+    `CLI ${what} of a ${(big.bytes / 2 ** 20).toFixed(1)} MB log: peak RSS ${(peak / 2 ** 20).toFixed(1)} MB (a tiny export: ${(base / 2 ** 20).toFixed(1)} MB, +${(grew / 2 ** 20).toFixed(1)} MB)`,
+  );
+  assert.ok(grew < big.bytes / 3, `CLI peak RSS grew by ${grew} bytes for a ${big.bytes}-byte log`);
+}
+
+const TIME = '/usr/bin/time';
+
+/**
+ * Runs `node --max-old-space-size=32 bin/livetrace.js <args>`, which must exit 0, and returns its
+ * peak RSS in bytes: the kernel's exact figure through GNU time where installed, else VmHWM
+ * polled while it runs. `onStdout` gets stdout as a stream (else it is drained).
+ */
+async function cliPeak(args: string[], onStdout?: (stdout: AsyncIterable<Uint8Array>) => void): Promise<number> {
+  const node = [process.execPath, '--max-old-space-size=32', bin, ...args];
+  const timed = existsSync(TIME);
+  const timeFile = join(await tmpDir(), `time-${++runs}`);
+  const [cmd, ...rest] = timed ? [TIME, '-f', '%M', '-o', timeFile, ...node] : node;
+  const child = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  if (onStdout) onStdout(child.stdout);
+  else child.stdout.resume();
+  const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
+  let polled = 0;
+  if (!timed) {
+    const poll = setInterval(() => {
+      peakRss(child.pid!).then(
+        (rss) => (polled = Math.max(polled, rss)),
+        () => undefined,
+      );
+    }, 5);
+    void exited.finally(() => clearInterval(poll));
+  }
+  const [code] = await exited;
+  assert.equal(code, 0, `livetrace ${args.join(' ')}: ${stderr}`);
+  return timed ? Number((await readFile(timeFile, 'utf8')).trim().split('\n').pop()) * 1024 : polled;
+}
+
+let runs = 0;
+let scratch: Promise<string> | undefined;
+function tmpDir(): Promise<string> {
+  return (scratch ??= mkdtemp(join(tmpdir(), 'lt-export-time-')).then((d) => {
+    cleanup.push(() => rm(d, { recursive: true, force: true }));
+    return d;
+  }));
+}
+
+interface Fixture {
+  dir: string;
+  big: BigLog;
+  small: { id: string; lastSeq: number };
+}
+
+let made: Promise<Fixture> | undefined;
+/** One ~96 MB trace and one tiny trace (to warm up / take a baseline), shared by the tests. */
+function fixture(): Promise<Fixture> {
+  return (made ??= (async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lt-export-mem-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const big = await writeBigTrace(dir);
+    assert.ok(big.bytes >= LOG_BYTES, `log is ${big.bytes} bytes`);
+    const tracer = new Tracer({ store: new FileStore({ dir }), exitHook: false });
+    const small = await tracer.create({ agentName: 'small' });
+    small.add('x', { label: 'x' }).complete('y');
+    small.markComplete();
+    await small.release();
+    await tracer.close();
+    return { dir, big, small: { id: small.id, lastSeq: small.lastSeq } };
+  })());
+}
+
+// Every store, through the real CLI: pages of events spanning several export pages come out
+// complete, in order, and byte for byte in the export format (the document `toExport` builds,
+// serialized whole, as the CLI wrote before it streamed), to a file and to stdout alike.
+const pgSkipped = await pgSkip();
+for (const kind of ['sqlite', 'postgres'] as const) {
+  test(
+    `\`livetrace export --store ${kind}\` streams a multi-page log in the export format, to a file and to stdout`,
+    { skip: kind === 'postgres' ? pgSkipped : false },
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), `lt-export-${kind}-`));
+      cleanup.push(() => rm(dir, { recursive: true, force: true }));
+      let url = `sqlite:${join(dir, 'traces.db')}`;
+      if (kind === 'postgres') {
+        const schema = uniqueName('lt_export');
+        cleanup.push(() => dropSchema(schema));
+        url = `${PG_URL}?schema=${schema}`;
+      }
+      const tracer = new Tracer({ store: await createStoreFromUrl(url), exitHook: false });
+      try {
+        const t = await tracer.create({ agentName: 'paged' });
+        // Over two export pages of events, with text a terminal must not see raw.
+        for (let i = 0; i < EXPORT_PAGE_SIZE; i++) t.add({ i, note: 'bidi \u202e and \u0085' }).complete(i);
+        t.markComplete();
+        await t.release();
+        const events = await tracer.events(t.id);
+        assert.ok(events.length > 2 * EXPORT_PAGE_SIZE, `${events.length} events`);
+        const snapshot = await tracer.read(t.id);
+
+        const file = join(dir, 'export.json');
+        const toFile = await runCli(['export', t.id, '--store', url, '-o', file]);
+        assert.equal(toFile.code, 0, toFile.stderr);
+        const text = await readFile(file, 'utf8');
+        const doc = JSON.parse(text) as { exported_at: number };
+        assert.equal(text, JSON.stringify({ ...toExport(snapshot!, events), exported_at: doc.exported_at }) + '\n');
+
+        const toStdout = await runCli(['export', t.id, '--store', url]);
+        assert.equal(toStdout.code, 0, toStdout.stderr);
+        const shown = JSON.parse(toStdout.stdout) as { exported_at: number };
+        assert.equal(
+          toStdout.stdout,
+          jsonForTerminal(JSON.stringify({ ...toExport(snapshot!, events), exported_at: shown.exported_at })) + '\n',
+        );
+        assert.doesNotMatch(toStdout.stdout, /[\u202e\u0085]/, 'stdout escapes what a terminal must not see raw');
+      } finally {
+        await tracer.close();
+      }
+    },
+  );
+}
+
+async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [bin, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const [code] = (await once(child, 'close')) as [number | null];
+  return { code, stdout, stderr };
+}
