@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync, exist
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { batchTokens, tokenize } from '../src/core/search.js';
 import type { TraceEvent } from '../src/core/types.js';
 import { FileStore } from '../src/store/file-store.js';
@@ -49,6 +50,17 @@ describe('tokenize (the one tokenizer every store indexes with)', () => {
     assert.deepEqual(tokenize('e\u0301te\u0301'), ['e\u0301te\u0301'], 'combining marks stay in the word');
     assert.equal(tokenize('a'.repeat(100))[0]!.length, 64, 'long words are cut to 64 code points');
     assert.deepEqual(tokenize(''), []);
+  });
+
+  it('ASCII text (the fast path) gives the words of [A-Za-z0-9]+ runs, lowercased, cut to 64', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary-ascii', maxLength: 200 }), (text) => {
+        const expected = (text.match(/[A-Za-z0-9]+/g) ?? []).map((w) => w.slice(0, 64).toLowerCase());
+        assert.deepEqual(tokenize(text), expected);
+      }),
+      { numRuns: 2000 },
+    );
+    assert.deepEqual(tokenize('\x10\x19A\x7fZ_9`a{z@'), ['a', 'z', '9', 'a', 'z']);
   });
 
   it('a batch contributes labels, inputs, outputs (string and number leaves, not keys), logs and errors', () => {

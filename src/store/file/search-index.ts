@@ -161,7 +161,10 @@ export class SearchIndex {
     if (events.length > 0) {
       const words = this.#seen.fresh(traceId, batchTokens(events), events[0]!.seq === 1);
       const q = events[events.length - 1]!.seq;
-      this.#apply({ id: traceId, q, w: words });
+      // Words go into the in-memory index only once this process has searched (loaded it):
+      // a writer that never searches only appends them, and a first load replays what is
+      // still buffered or in flight, then the file.
+      if (this.#loaded) this.#apply({ id: traceId, q, w: words });
       this.#buffer.push({ id: traceId, q, w: words });
       this.#seen.commit(traceId, words);
     }
