@@ -191,6 +191,37 @@ describe('GET /traces search', () => {
     }
   });
 
+  it('schema failures are typed 400s naming the parameter, the allowed form and the value', async () => {
+    const cases: [string, string][] = [
+      ['limit=abc', 'query parameter limit must be an integer from 1 to 1000, got "abc"'],
+      ['limit=1001', 'query parameter limit must be an integer from 1 to 1000, got 1001'],
+      ['limit=1&limit=2', 'query parameter limit must be an integer from 1 to 1000, got ["1","2"]'],
+      ['from=yesterday', 'query parameter from must be epoch milliseconds or an ISO-8601 date, got "yesterday"'],
+      [
+        'status=running,bogus',
+        'query parameter status must be one or more of pending, running, completed, failed, cancelled (comma-separated), got "running,bogus"',
+      ],
+    ];
+    for (const [q, message] of cases) {
+      const r = await get(`${s.api}/traces?${q}`, A);
+      assert.equal(r.status, 400, q);
+      assert.deepEqual(failure(r), { code: 'LT_ERR_INVALID_ARGUMENT', message }, q);
+    }
+    // An empty value is no parameter; status values add up, repeated or comma-separated.
+    assert.equal(ids(await get(`${s.api}/traces?limit=&sort=`, A)).length, 2);
+    assert.deepEqual(
+      ids(await get(`${s.api}/traces?status=completed&status=failed,cancelled`, A)).sort(),
+      ids(await get(`${s.api}/traces?status=completed,failed,cancelled`, A)).sort(),
+    );
+  });
+
+  it('/traces and /info answer every field (open metadata, usage)', async () => {
+    const listed = page(await get(`${s.api}/traces?meta.env=prod`, A)).traces[0]!;
+    assert.deepEqual(listed.metadata, { env: 'prod', attempt: 2 });
+    const info = await get(`${s.api}/traces/${listed.id}/info`, A);
+    assert.deepEqual(info.body, JSON.parse(JSON.stringify(await s.tracer.info(listed.id))));
+  });
+
   it('a q without words (only punctuation or emoji) has no text condition', async () => {
     assert.equal(ids(await get(`${s.api}/traces?q=${encodeURIComponent('?! 🙂')}`, A)).length, 2);
   });

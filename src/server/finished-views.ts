@@ -52,7 +52,7 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
 }
 
 /** Sends a cached view: 304 if the client already has these bytes, else the bytes. */
-export function sendView(req: FastifyRequest, reply: FastifyReply, body: ViewBody): FastifyReply {
+export function sendView(req: Pick<FastifyRequest, 'headers'>, reply: FastifyReply, body: ViewBody): FastifyReply {
   void reply.header('etag', body.etag);
   // The trace may be archived or removed later: clients revalidate, which costs a 304.
   void reply.header('cache-control', 'private, no-cache');

@@ -4,6 +4,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import cors from '@fastify/cors';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import {
   BusyError,
@@ -22,7 +23,8 @@ import { exportChunks, exportFormatOf } from './export-trace.js';
 import { HeavyWork } from './heavy-work.js';
 import { errorBody, toHttpError } from './http-error.js';
 import { resolveApiOptions, type LivetraceApiOptions } from './options.js';
-import { intParam, listQueryOf, boolParam, type Query } from './query.js';
+import { listQueryOf } from './query.js';
+import { SCHEMAS, dropEmpty } from './schemas.js';
 import { FinishedViews, sendView, type ViewName } from './finished-views.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { SseRegistry, streamTrace } from './sse-stream.js';
@@ -52,9 +54,12 @@ function isReadRoute(path: string): boolean {
 }
 
 type Params = { id: string; nodeId?: string; spaceId?: string };
-type Req = FastifyRequest<{ Params: Params; Querystring: Query }>;
+/** What the read helpers use of a request (any route's typed request fits). */
+type Req = Pick<FastifyRequest, 'headers' | 'method'> & { params: Params };
 
-export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (app, options) => {
+export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (plain, options) => {
+  // Route input is validated and typed by the route schemas (schemas.ts).
+  const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   const resolved = resolveApiOptions(options);
   const tracer = options.tracer;
   const auth =
@@ -65,7 +70,7 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
         : new TokenAuth(options.tokens);
   const streams = options.streams ?? new SseRegistry();
   const heavy = options.heavyWork instanceof HeavyWork ? options.heavyWork : new HeavyWork(options.heavyWork);
-  const principals = new WeakMap<FastifyRequest, Principal>();
+  const principals = new WeakMap<object, Principal>();
   const snapshots = options.snapshotCache === false ? undefined : new SnapshotCache(options.snapshotCache);
   const writer =
     options.write === false
@@ -112,7 +117,7 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
   });
 
   app.setErrorHandler((err, req, reply) => {
-    const e = toHttpError(err);
+    const e = toHttpError(err, req);
     if (err instanceof BusyError || err instanceof HolderUnavailableError)
       void reply.header('retry-after', String(err.retryAfter));
     if (e.status >= 500) req.log.error({ err }, 'livetrace API error');
@@ -151,7 +156,7 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
   if (writer && !(options.write instanceof TraceWriter)) app.addHook('onClose', async () => writer.close());
   if (options.closeTracer) app.addHook('onClose', async () => tracer.close());
 
-  const principalOf = (req: FastifyRequest): Principal | undefined => principals.get(req);
+  const principalOf = (req: object): Principal | undefined => principals.get(req);
 
   /** Info of a trace the caller may see; another tenant's trace is a 404, like a missing one. */
   const visibleInfo = async (req: Req): Promise<TraceInfo> => {
@@ -206,10 +211,10 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
       writer,
       bodyLimit: resolved.writeBodyLimit,
       principalOf,
-      visibleInfo: (req) => visibleInfo(req as Req),
+      visibleInfo,
     });
 
-  app.get('/traces', async (req: Req) => {
+  app.get('/traces', { schema: SCHEMAS.list, preValidation: dropEmpty }, async (req) => {
     const query = listQueryOf(req.query);
     const p = principalOf(req);
     if (p) {
@@ -224,18 +229,17 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     return r.nextCursor === undefined ? { traces: r.traces } : { traces: r.traces, next_cursor: r.nextCursor };
   });
 
-  app.get('/traces/:id', async (req: Req, reply) => view(req, reply, 'snapshot', (snap) => snap));
-  app.get('/traces/:id/info', async (req: Req) => visibleInfo(req));
+  app.get('/traces/:id', { schema: SCHEMAS.trace }, async (req, reply) => view(req, reply, 'snapshot', (snap) => snap));
+  app.get('/traces/:id/info', { schema: SCHEMAS.trace }, async (req) => visibleInfo(req));
 
-  app.get('/traces/:id/events', async (req: Req, reply) => {
+  app.get('/traces/:id/events', { schema: SCHEMAS.events, preValidation: dropEmpty }, async (req, reply) => {
     // HEAD gets the JSON variant's headers: a stream without a body would never end.
     const wantsStream =
-      req.method === 'GET' &&
-      (boolParam(req.query, 'stream') || /\btext\/event-stream\b/.test(req.headers.accept ?? ''));
+      req.method === 'GET' && (isTrue(req.query.stream) || /\btext\/event-stream\b/.test(req.headers.accept ?? ''));
     // Validate everything before any I/O.
     assertValidId(req.params.id);
-    const since = sinceOf(req, wantsStream);
-    const limit = intParam(req.query, 'limit', 1, 10_000) ?? 1000;
+    const since = sinceOf(req, wantsStream, req.query.since);
+    const limit = req.query.limit ?? 1000;
     const info = await visibleInfo(req);
     if (wantsStream) return sse(req, reply, info.id, since);
     const events = await tracer.events(info.id, { since, limit });
@@ -243,33 +247,37 @@ export const livetracePlugin: FastifyPluginAsync<LivetraceApiOptions> = async (a
     return { events, next_since: events.length === limit && last && last.type !== 'complete' ? last.seq : null };
   });
 
-  app.get('/traces/:id/nodes', async (req: Req, reply) => view(req, reply, 'nodes', (snap) => ({ nodes: snap.nodes })));
-  app.get('/traces/:id/nodes/:nodeId', async (req: Req) => {
+  app.get('/traces/:id/nodes', { schema: SCHEMAS.trace }, async (req, reply) =>
+    view(req, reply, 'nodes', (snap) => ({ nodes: snap.nodes })),
+  );
+  app.get('/traces/:id/nodes/:nodeId', { schema: SCHEMAS.node }, async (req) => {
     const snap = await visibleSnapshot(req);
     const node = snap.nodes.find((n) => n.id === req.params.nodeId);
     if (!node) throw new UnknownNodeError(snap.info.id, req.params.nodeId);
     return node;
   });
-  app.get('/traces/:id/logs', async (req: Req, reply) => view(req, reply, 'logs', (snap) => ({ logs: snap.logs })));
-  app.get('/traces/:id/logs/:nodeId', async (req: Req) => {
+  app.get('/traces/:id/logs', { schema: SCHEMAS.trace }, async (req, reply) =>
+    view(req, reply, 'logs', (snap) => ({ logs: snap.logs })),
+  );
+  app.get('/traces/:id/logs/:nodeId', { schema: SCHEMAS.node }, async (req) => {
     const snap = await visibleSnapshot(req);
-    const nodeId = req.params.nodeId!;
+    const nodeId = req.params.nodeId;
     if (!snap.nodes.some((n) => n.id === nodeId)) throw new UnknownNodeError(snap.info.id, nodeId);
     return { logs: snap.logs.filter((l) => l.node_id === nodeId) };
   });
-  app.get('/traces/:id/spaces', async (req: Req, reply) =>
+  app.get('/traces/:id/spaces', { schema: SCHEMAS.trace }, async (req, reply) =>
     view(req, reply, 'spaces', (snap) => ({
       spaces: snap.spaces.map(({ data, items: _items, ...space }) => ({ ...space, keys: Object.keys(data) })),
     })),
   );
-  app.get('/traces/:id/spaces/:spaceId', async (req: Req) => {
+  app.get('/traces/:id/spaces/:spaceId', { schema: SCHEMAS.space }, async (req) => {
     const snap = await visibleSnapshot(req);
     const space = snap.spaces.find((s) => s.id === req.params.spaceId);
     if (!space) throw new UnknownSpaceError(snap.info.id, req.params.spaceId);
     return space;
   });
-  app.get('/traces/:id/export', async (req: Req, reply) => {
-    const format = exportFormatOf(Array.isArray(req.query['format']) ? req.query['format'][0] : req.query['format']);
+  app.get('/traces/:id/export', { schema: SCHEMAS.export, preValidation: dropEmpty }, async (req, reply) => {
+    const format = exportFormatOf(req.query.format);
     const snap = await visibleSnapshot(req);
     // Streamed (the snapshot, then the log a page at a time; never the whole document in
     // memory), in a heavy-work slot held until the response ends.
@@ -343,7 +351,7 @@ Object.assign(livetracePlugin, {
 });
 
 /** The resume point of a request: `Last-Event-ID` (sent by EventSource on reconnect) wins over `?since=`. */
-function sinceOf(req: Req, stream: boolean): number {
+function sinceOf(req: Req, stream: boolean, since: number | undefined): number {
   const header = req.headers['last-event-id'];
   if (stream && typeof header === 'string' && header !== '') {
     if (!/^\d{1,16}$/.test(header))
@@ -352,7 +360,12 @@ function sinceOf(req: Req, stream: boolean): number {
       );
     return Number(header);
   }
-  return intParam(req.query, 'since', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+  return since ?? 0;
+}
+
+/** `?stream`, `?stream=1`, `?stream=true`. */
+function isTrue(v: string | undefined): boolean {
+  return v === 'true' || v === '1' || v === '';
 }
 
 export type { FastifyInstance, Tracer };

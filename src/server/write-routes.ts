@@ -1,6 +1,7 @@
 // Routes of the live HTTP write API, registered inside the API plugin (so its auth hook,
 // error handler and prefix apply). Order of checks on every write: token (hook) -> write
 // scope -> body size (Fastify, before the body is read) -> body shape -> tenant -> work.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ForbiddenError, HolderFailedError, InvalidArgumentError } from '../core/errors.js';
 import { assertValidId } from '../core/ids.js';
@@ -8,13 +9,14 @@ import type { TraceInfo } from '../core/types.js';
 import { canWrite, type Principal } from './auth.js';
 import { idempotencyKeyOf, parseCreate, parseOps, type ForwardOps, type TraceWriter } from './write-api.js';
 import { FORWARDED_HEADER, HolderBrokenError } from './cluster/cluster.js';
+import { SCHEMAS } from './schemas.js';
 
 export interface WriteRoutesContext {
   writer: TraceWriter;
   bodyLimit: number;
-  principalOf(req: FastifyRequest): Principal | undefined;
+  principalOf(req: object): Principal | undefined;
   /** Info of a trace the caller may see; another tenant's is a 404 like a missing one. */
-  visibleInfo(req: FastifyRequest<{ Params: { id: string } }>): Promise<TraceInfo>;
+  visibleInfo(req: Pick<FastifyRequest, 'headers' | 'method'> & { params: { id: string } }): Promise<TraceInfo>;
 }
 
 export const WRITE_ROUTES = ['/traces/:id/ops'];
@@ -39,7 +41,10 @@ function requireWrite(principal: Principal | undefined): void {
 
 const raw = (body: unknown): Buffer => (Buffer.isBuffer(body) ? body : Buffer.alloc(0));
 
-export function registerWriteRoutes(app: FastifyInstance, ctx: WriteRoutesContext): void {
+// Bodies are read as bytes (the idempotency key hashes them as sent), so they are checked by
+// parseCreate/parseOps, not by a body schema; the path's trace id is typed by its schema.
+export function registerWriteRoutes(plain: FastifyInstance, ctx: WriteRoutesContext): void {
+  const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   const { writer } = ctx;
 
   app.post('/traces', { bodyLimit: ctx.bodyLimit }, async (req, reply) => {
@@ -52,7 +57,7 @@ export function registerWriteRoutes(app: FastifyInstance, ctx: WriteRoutesContex
     return reply.code(answer.status).send(answer.body);
   });
 
-  app.post<{ Params: { id: string } }>('/traces/:id/ops', { bodyLimit: ctx.bodyLimit }, async (req, reply) => {
+  app.post('/traces/:id/ops', { bodyLimit: ctx.bodyLimit, schema: SCHEMAS.trace }, async (req, reply) => {
     const principal = ctx.principalOf(req);
     requireWrite(principal);
     assertValidId(req.params.id);
