@@ -7,6 +7,7 @@
 //     (livetrace + FileStore, steps of add + log + complete) with the index and with
 //     `search: false`, rounds interleaved; and the same with text-heavy steps (input and
 //     output sentences), where tokenizing costs most.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,8 @@ import { median, recordSteps, sized } from './support/measure.js';
 
 const TRACES = sized(10_000, 60);
 const STEPS = sized(30_000, 200);
-const ROUNDS = sized(5, 1);
+/** Write-path rounds: the cost is a difference of two close rates, so more of them. */
+const WRITE_ROUNDS = sized(9, 1);
 const PG_URL = process.env['LIVETRACE_TEST_PG'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const base = mkdtempSync(join(tmpdir(), 'lt-bench-search-'));
 
@@ -199,6 +201,9 @@ async function writeRate(search: boolean, text: boolean): Promise<number> {
   await t.release();
   await tracer.close();
   rmSync(dir, { recursive: true, force: true });
+  // Settle the file system (the dirty pages and the deletions of this run) before the next
+  // one: otherwise whichever configuration runs next pays for this one's writeback.
+  execFileSync('sync');
   return rate;
 }
 
@@ -220,8 +225,9 @@ try {
     await run(); // warm-up
     all[k] = [];
   }
-  for (let r = 0; r < ROUNDS; r++)
-    for (const [k, run] of Object.entries(runs)) {
+  // Every other round runs the configurations in reverse, so no one is always first after a GC.
+  for (let r = 0; r < WRITE_ROUNDS; r++)
+    for (const [k, run] of r % 2 ? Object.entries(runs).reverse() : Object.entries(runs)) {
       (globalThis as { gc?: () => void }).gc?.();
       all[k]!.push(await run());
     }

@@ -153,6 +153,43 @@ describe('the file store search index', () => {
     await b.close();
   });
 
+  it('a trace that ended with events unstored: words lost in a crash after its end record are repaired', async () => {
+    const dir = tmp();
+    const a = new FileStore({ dir });
+    // Small batches: the trace ends before most of them are stored, so each carries the final info.
+    const tracer = new Tracer({
+      store: a,
+      exitHook: false,
+      shared: { store: true },
+      onClose: 'keep',
+      flush: { maxBatch: 5 },
+    });
+    const t = await tracer.create();
+    for (let i = 0; i < 20; i++) t.add(`input ${i === 12 ? 'gooseberry' : 'plain'}`, { label: 'step' });
+    t.markComplete();
+    await t.flush();
+    await t.release();
+    await tracer.close();
+    await a.close();
+    // Keep the file up to the first record of the ended trace (appended at once, with its
+    // facets' last seq), as if the writer died before appending the later batches' words.
+    const lines = readFileSync(join(dir, 'search.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
+    const ended = lines.findIndex((l) => (JSON.parse(l) as { f?: { e?: number } }).f?.e === 1);
+    assert.ok(ended >= 0, 'the ended trace has a facets record');
+    const kept = lines.slice(0, ended + 1);
+    assert.ok(!kept.some((l) => l.includes('gooseberry')), 'the word came in a later batch');
+    writeFileSync(join(dir, 'search.jsonl'), kept.map((l) => `\n${l}\n`).join(''));
+    const b = new FileStore({ dir });
+    assert.deepEqual(await q(b, 'gooseberry'), [t.id]);
+    await b.close();
+    // Repaired once: a third store reads the repair's records and finds it without reading the log.
+    const c = new FileStore({ dir });
+    assert.deepEqual(await q(c, 'gooseberry'), [t.id]);
+    await c.close();
+  });
+
   it('a reader repairing from a lagging info.json never overrides the facets the writer recorded later', async () => {
     const dir = tmp();
     // The writer's info.json lags its log by up to a minute; its search records do not.

@@ -76,16 +76,31 @@ export function tokenize(text: string): string[] {
   return out;
 }
 
-/** Adds the words of `text` to `into`. */
-export function addTokens(text: string, into: Set<string>): void {
-  eachWord(text, (w) => into.add(w));
+/** Strings up to this length are tokenized once per batch (labels and log lines repeat). */
+const MEMO_MAX_LENGTH = 256;
+
+/** The words of a batch, and the short strings already tokenized for it. */
+class Words {
+  readonly set = new Set<string>();
+  readonly #texts = new Set<string>();
+  readonly #add = (w: string): void => {
+    this.set.add(w);
+  };
+
+  text(text: string): void {
+    if (text.length <= MEMO_MAX_LENGTH) {
+      if (this.#texts.has(text)) return;
+      this.#texts.add(text);
+    }
+    eachWord(text, this.#add);
+  }
 }
 
 /** String leaves and finite number leaves of a JSON value (object keys are not text). */
-function addValue(v: unknown, into: Set<string>, depth: number): void {
-  if (typeof v === 'string') addTokens(v, into);
+function addValue(v: unknown, into: Words, depth: number): void {
+  if (typeof v === 'string') into.text(v);
   else if (typeof v === 'number') {
-    if (Number.isFinite(v)) addTokens(String(v), into);
+    if (Number.isFinite(v)) into.text(String(v));
   } else if (v !== null && typeof v === 'object' && depth < MAX_DEPTH) {
     if (Array.isArray(v)) for (const x of v) addValue(x, into, depth + 1);
     else for (const k of Object.keys(v)) addValue((v as Record<string, unknown>)[k], into, depth + 1);
@@ -93,7 +108,7 @@ function addValue(v: unknown, into: Set<string>, depth: number): void {
 }
 
 /** An error's name, message and code (not its stack: file paths are noise). */
-function addError(e: unknown, into: Set<string>): void {
+function addError(e: unknown, into: Words): void {
   if (e === null || typeof e !== 'object') return;
   const err = e as Record<string, unknown>;
   for (const f of ['name', 'message', 'code']) {
@@ -102,7 +117,7 @@ function addError(e: unknown, into: Set<string>): void {
   }
 }
 
-function addNode(n: unknown, into: Set<string>): void {
+function addNode(n: unknown, into: Words): void {
   if (n === null || typeof n !== 'object') return;
   const node = n as Record<string, unknown>;
   addValue(node['label'], into, 0);
@@ -117,7 +132,7 @@ function addNode(n: unknown, into: Set<string>): void {
  * is cumulative: a word that was in any event of a trace keeps matching it, even after a
  * later update replaced the value that held it.
  */
-export function addEventTokens(ev: TraceEvent, into: Set<string>): void {
+function addEventWords(ev: TraceEvent, into: Words): void {
   const data = ev.data as unknown;
   if (data === null || typeof data !== 'object') return;
   const d = data as Record<string, unknown>;
@@ -146,11 +161,11 @@ export function addEventTokens(ev: TraceEvent, into: Set<string>): void {
 
 /** The distinct searchable words of a batch of events. */
 export function batchTokens(events: readonly TraceEvent[]): Set<string> {
-  const out = new Set<string>();
+  const words = new Words();
   for (const ev of events) {
-    if (ev !== null && typeof ev === 'object') addEventTokens(ev, out);
+    if (ev !== null && typeof ev === 'object') addEventWords(ev, words);
   }
-  return out;
+  return words.set;
 }
 
 // ---- facets: what the kind/model/meta filters match ------------------------------------

@@ -200,7 +200,7 @@ export class FileStore implements TraceStore {
       );
       await fsp.rm(dir, { recursive: true, force: true });
       await this.#listing.recordRemoval(traceId);
-      await this.#search?.recordRemoval(traceId);
+      this.#search?.recordRemoval(traceId);
       this.#known.delete(traceId);
       return existed;
     });
@@ -247,7 +247,11 @@ export class FileStore implements TraceStore {
       if (t) this.#info.flush(t);
       await this.#open.evict(traceId);
       // The next writer's records must come after ours.
-      await this.#search?.flush().catch(() => undefined);
+      try {
+        this.#search?.flush();
+      } catch {
+        /* the next process's load() repairs the trace from its log */
+      }
     });
     await this.#leases.release(traceId, owner);
   }
@@ -304,7 +308,7 @@ export class FileStore implements TraceStore {
       // The search record goes first (words of a batch that then fails are only false
       // hits until its retry), then the index record: if the batch then fails, the record
       // only names a status the info file does not have yet, which list() checks.
-      await this.#search?.record(traceId, events, stored);
+      this.#search?.record(traceId, events, stored);
       const changed = await this.#listing.record(t, stored);
       if (events.length > 0) await writeBatch(t, encodeBatch(events), this.durability === 'fsync');
       // Writing info also proves the folder is still where it should be: a log fd keeps
@@ -382,7 +386,7 @@ export class FileStore implements TraceStore {
   async #close(): Promise<void> {
     await this.#queue.settled();
     this.#info.close();
-    await this.#search?.close();
+    this.#search?.close();
     await this.#open.closeAll();
     this.#reader.close();
     await this.#leases.releaseAll();

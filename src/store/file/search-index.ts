@@ -11,10 +11,12 @@
 // log. Writing: each batch's words and facets are applied in memory at once (this
 // process's searches see them) and buffered; the buffer is appended every FLUSH_MS, and at
 // once when a trace ends (before its final listing record), is released, or the store
-// closes. A crash can lose the buffer of a running trace: opening the index therefore
+// closes. Appends are synchronous, like the listing's (list-index.ts): one small write
+// costs less than a round trip through libuv's thread pool, where it would queue behind
+// other file work while the trace's append waits for it. A crash can lose the buffer of a running trace: opening the index therefore
 // re-reads, from the log past the last indexed seq, every trace the listing shows as
 // running (or that the index lacks); a missing index is rebuilt from every log.
-import { promises as fsp } from 'node:fs';
+import { appendFileSync, promises as fsp } from 'node:fs';
 import { isActive } from '../../core/status.js';
 import {
   batchTokens,
@@ -64,6 +66,8 @@ interface Facets {
   du: number;
   tk: number;
   co: number;
+  /** 1: the trace had ended (its facets change when it ends, so that batch appends them). */
+  e?: 1;
 }
 
 type SearchRecord = { id: string; q?: number; w: string[] } | { id: string; f: Facets } | { id: string; rm: 1 };
@@ -80,6 +84,7 @@ function facetsOf(info: TraceInfo): Facets {
   if (typeof info.last_seq === 'number') f.v = info.last_seq;
   if (typeof info.session_id === 'string') f.ss = info.session_id;
   if (typeof info.user_id === 'string') f.us = info.user_id;
+  if (!isActive(info.status)) f.e = 1;
   return f;
 }
 
@@ -134,8 +139,6 @@ export class SearchIndex {
   readonly #seen = new SeenWords();
   /** Records applied here but not yet appended to the file. */
   #buffer: SearchRecord[] = [];
-  /** Records being appended. */
-  #inflight: SearchRecord[] = [];
   #timer: NodeJS.Timeout | undefined;
   #consumed = 0;
   #ino = -1;
@@ -159,71 +162,83 @@ export class SearchIndex {
 
   /**
    * Indexes one batch of a trace (before it is written: a batch that then fails leaves
-   * words its retry writes anyway). Appends at once when the trace has ended.
+   * words its retry writes anyway). Appends at once when the trace has ended; throws if
+   * that append fails (the records stay buffered).
    */
-  async record(traceId: string, events: readonly TraceEvent[], info: TraceInfo): Promise<void> {
+  record(traceId: string, events: readonly TraceEvent[], info: TraceInfo): void {
     if (events.length > 0) {
       const words = this.#seen.fresh(traceId, batchTokens(events), events[0]!.seq === 1);
       const q = events[events.length - 1]!.seq;
       // Words go into the in-memory index only once this process has searched (loaded it):
       // a writer that never searches only appends them, and a first load replays what is
-      // still buffered or in flight, then the file.
+      // still buffered, then the file.
       if (this.#loaded) this.#apply({ id: traceId, q, w: words });
       this.#buffer.push({ id: traceId, q, w: words });
       this.#seen.commit(traceId, words);
     }
     const f = facetsOf(info);
-    if (!sameFacets(this.#facets.get(traceId), f)) {
+    const changed = !sameFacets(this.#facets.get(traceId), f);
+    if (changed) {
       this.#apply({ id: traceId, f });
       this.#buffer.push({ id: traceId, f });
     }
-    if (!isActive(info.status)) await this.flush();
+    // An ended trace is appended at once twice: at the batch where it ended (its facets
+    // record, `e` and `v` = its last seq, is what load() trusts) and at its last batch.
+    // The batches between (a trace ended while events were still unstored: every one of
+    // them carries the final info) wait for the timer; were they lost in a crash, the
+    // words' seq below the facets' `v` makes load() repair the trace from its log.
+    const last =
+      events.length === 0 || typeof info.last_seq !== 'number' || events[events.length - 1]!.seq >= info.last_seq;
+    if (f.e === 1 && (changed || last)) this.flush();
     else this.#schedule();
   }
 
-  async recordRemoval(traceId: string): Promise<void> {
+  /** Throws if the append fails (the record stays buffered). */
+  recordRemoval(traceId: string): void {
     this.#seen.forget(traceId);
     this.#apply({ id: traceId, rm: 1 });
     this.#buffer.push({ id: traceId, rm: 1 });
-    await this.flush();
+    this.flush();
   }
 
   #schedule(): void {
     if (this.#timer || this.#buffer.length === 0) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.flush().catch(() => {
+      try {
+        this.flush();
+      } catch {
         /* kept in the buffer; retried by the next flush */
-      });
+      }
     }, FLUSH_MS);
     this.#timer.unref();
   }
 
-  /** Appends the buffered records with one write. */
-  flush(): Promise<void> {
+  /** Appends the buffered records with one write; on failure they stay buffered and it throws. */
+  flush(): void {
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    if (this.#buffer.length === 0) return Promise.resolve();
-    const recs = this.#buffer;
-    this.#buffer = [];
-    this.#inflight.push(...recs);
+    if (this.#buffer.length === 0) return;
     let text = '';
-    for (const r of recs) text += '\n' + JSON.stringify(r) + '\n';
-    const done = (): void => {
-      this.#inflight = this.#inflight.filter((r) => !recs.includes(r));
-    };
-    return fsp.appendFile(this.path, text, { mode: this.#fileMode }).then(done, (err: unknown) => {
-      done();
-      this.#buffer = recs.concat(this.#buffer);
+    for (const r of this.#buffer) text += '\n' + JSON.stringify(r) + '\n';
+    try {
+      appendFileSync(this.path, text, { mode: this.#fileMode });
+    } catch (err) {
       this.#schedule();
       throw err;
-    });
+    }
+    this.#buffer = [];
   }
 
-  close(): Promise<void> {
-    return this.flush().catch(() => undefined);
+  /** Appends what is buffered; a failure is left to the next process's repair. */
+  close(): void {
+    try {
+      this.flush();
+    } catch {
+      /* the logs hold the words: a reader's load() repairs what is missing */
+    }
   }
 
   #apply(rec: SearchRecord): void {
@@ -266,7 +281,6 @@ export class SearchIndex {
       this.#seq.clear();
       this.#consumed = 0;
       this.#ino = st.ino;
-      for (const r of this.#inflight) this.#apply(r);
       for (const r of this.#buffer) this.#apply(r);
     }
     if (st.size === this.#consumed) return true;
@@ -292,7 +306,6 @@ export class SearchIndex {
       await fh.close();
     }
     // This process's newer records, not yet (all) read back, have the last word.
-    for (const r of this.#inflight) if ('f' in r) this.#apply(r);
     for (const r of this.#buffer) if ('f' in r) this.#apply(r);
     return true;
   }
@@ -311,10 +324,10 @@ export class SearchIndex {
       this.#loaded = this.#exclusive(async () => {
         await this.#refresh();
         for (const e of (await entries()).values()) {
-          if (this.#facets.has(e.id) && !isActive(e.s)) continue;
+          if (!isActive(e.s) && this.#complete(e.id)) continue;
           await this.#repair(e, infoOf);
         }
-        await this.flush();
+        this.flush();
       });
       this.#loaded.catch(() => {
         this.#loaded = undefined;
@@ -323,6 +336,12 @@ export class SearchIndex {
     }
     await this.#loaded;
     await this.refresh();
+  }
+
+  /** An ended trace's words are indexed through the last seq its facets know of. */
+  #complete(id: string): boolean {
+    const f = this.#facets.get(id);
+    return f !== undefined && (this.#seq.get(id) ?? 0) >= (f.v ?? 0);
   }
 
   /** `infoOf` is list()'s: the info of a trace this process writes is newer than its file. */
