@@ -29,7 +29,7 @@ import type { ListQuery, ListResult, TraceEvent, TraceInfo } from '../core/types
 import { archiveLog, unarchiveLog } from './file/archive.js';
 import { DescriptorCache, type OpenTrace } from './file/descriptor-cache.js';
 import { InfoWriter } from './file/info-writer.js';
-import { FileLayout, ioError, isCode, traceFiles } from './file/layout.js';
+import { DEFAULT_ID_RE, FileLayout, ioError, isCode, traceFiles } from './file/layout.js';
 import { HeldLeases } from './file/leases.js';
 import { Listing } from './file/listing.js';
 import { SearchIndex } from './file/search-index.js';
@@ -319,8 +319,7 @@ export class FileStore implements TraceStore {
       // trace's whole log (docs/performance.md); the interval runs from the creation.
       const created = first === 1 && isActive(stored.status);
       if (created) t.infoAt = Date.now();
-      if (this.durability === 'fsync') await this.#info.write(t, stored);
-      else if (!created && this.#info.due(t, changed)) this.#info.writeSync(t, stored);
+      if (this.durability === 'fsync' || (!created && this.#info.due(t, changed))) await this.#info.write(t, stored);
       else {
         // Info can wait; the folder check cannot: a log fd keeps working on a moved or
         // deleted file, so make sure the path still leads to our log.
@@ -352,6 +351,16 @@ export class FileStore implements TraceStore {
   async #openTrace(traceId: string, create: boolean, createdAt?: number): Promise<OpenTrace | undefined> {
     const cached = this.#open.use(traceId);
     if (cached) return cached;
+    if (create && DEFAULT_ID_RE.test(traceId) && !this.#known.has(traceId)) {
+      // A default id names its date folder, and mkdir tells whether the folder existed:
+      // one round trip instead of a lookup and then mkdir for every created trace.
+      const date = traceDate(traceId);
+      const dir = this.#layout.traceDir(date, traceId);
+      const fresh = (await fsp.mkdir(dir, { recursive: true, mode: this.#dirMode })) !== undefined;
+      const t = await openTraceLog(traceId, date, dir, this.#fileMode, this.#onWarning, fresh);
+      this.#open.add(t);
+      return t;
+    }
     let date = await this.#locate(traceId);
     let dir = date === undefined ? undefined : this.#layout.traceDir(date, traceId);
     let fresh = false;

@@ -54,10 +54,27 @@ export class InfoWriter {
     );
   }
 
-  /** Writes info.json now (with fsync under "fsync" durability). */
+  /**
+   * Writes info.json now, through the thread pool: creating a file costs about a
+   * millisecond here (docs/performance.md), which would stall every other trace if done
+   * synchronously. Under "batch" durability the first info of a trace is created in place
+   * (`wx`: only if there is none): a reader that catches it incomplete derives the info
+   * from the log, as when it is missing, and the rename saved was a third of the cost of
+   * a created trace's info. Otherwise, and always under "fsync" (written and synced
+   * first), it replaces info.json atomically (tmp + rename), so it is always complete.
+   */
   async write(t: OpenTrace, info: TraceInfo): Promise<void> {
-    const tmp = tmpPath(t.files.dir, 'info');
     const data = JSON.stringify(info);
+    if (!this.#fsync) {
+      try {
+        await fsp.writeFile(t.files.info, data, { mode: this.#fileMode, flag: 'wx' });
+        this.#written(t);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+    }
+    const tmp = tmpPath(t.files.dir, 'info');
     if (this.#fsync) {
       const fd = await open(tmp, 'w', this.#fileMode);
       try {
@@ -74,11 +91,8 @@ export class InfoWriter {
   }
 
   /**
-   * Writes info.json now, synchronously (a small file: cheaper than a thread-pool round
-   * trip). The first info of a trace is created in place (`wx`: only if there is none):
-   * a reader that catches it incomplete derives the info from the log, as when it is
-   * missing, and the rename saved was a third of the cost of a created trace's info. An
-   * existing info.json is replaced atomically (tmp + rename), so it is always complete.
+   * Writes info.json now, synchronously, as write() does under "batch" durability: for
+   * the exit hook, a release and close (one trace's pending info, off the recording path).
    */
   writeSync(t: OpenTrace, info: TraceInfo): void {
     const data = JSON.stringify(info);
@@ -111,6 +125,12 @@ export class InfoWriter {
     }
     t.pendingInfo = undefined;
     this.#pending.delete(t);
+  }
+
+  /** flush() through the thread pool (the timer's, for the traces still open). */
+  async #writePending(t: OpenTrace): Promise<void> {
+    const info = t.pendingInfo;
+    if (info) await this.write(t, info);
   }
 
   /** The trace leaves the open set: its pending info is no longer this writer's to write. */
@@ -146,7 +166,7 @@ export class InfoWriter {
       this.#timer = undefined;
       for (const t of this.#pending) {
         // A failure keeps the info pending (the next append reports the folder problem).
-        this.#schedule(t, async () => this.flush(t)).catch(() => undefined);
+        this.#schedule(t, () => this.#writePending(t)).catch(() => undefined);
       }
     }, this.#interval);
     this.#timer.unref?.();
