@@ -2,12 +2,10 @@
 // change of a trace's listing fields (creation, status, archive, removal), appended with
 // one write and never rewritten in place. It lets list() answer without reading event
 // logs, and finds the date folder of a trace whose id does not carry its date.
-//
-// Records are written as "\n<json>\n" so that a record torn by a crash can never glue
-// onto the next one: unparseable lines are skipped. Several processes may append; a
-// reader picks up their records by reading the bytes past what it has consumed.
-import { appendFileSync, promises as fsp } from 'node:fs';
+// The file's format and its reading are jsonl-file.ts's (shared with search.jsonl).
+import { promises as fsp } from 'node:fs';
 import type { TraceInfo, TraceStatus } from '../../core/types.js';
+import { JsonlFile } from './jsonl-file.js';
 
 const ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
@@ -57,80 +55,37 @@ export function sameEntry(a: IndexEntry | undefined, b: IndexEntry): boolean {
 export class ListIndex {
   readonly path: string;
   readonly #fileMode: number;
+  readonly #file: JsonlFile<IndexEntry | Removal>;
   /** id -> latest entry. */
   readonly entries = new Map<string, IndexEntry>();
   /** Entries sorted newest first; rebuilt lazily after a change. */
   #sorted: IndexEntry[] | undefined;
-  /** Bytes of the file already applied to `entries` (up to a record boundary). */
-  #consumed = 0;
-  #ino = -1;
   /** Records read from the file (live + superseded): decides compaction. */
   #records = 0;
 
   constructor(path: string, fileMode: number) {
     this.path = path;
     this.#fileMode = fileMode;
-  }
-
-  /** Serializes refresh and compaction: both move `#consumed`. */
-  #busy: Promise<unknown> = Promise.resolve();
-
-  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#busy.then(fn, fn);
-    this.#busy = run.catch(() => undefined);
-    return run;
+    this.#file = new JsonlFile(path, fileMode);
   }
 
   /** Applies records appended by anyone since the last call. Returns false if the file is missing. */
   refresh(): Promise<boolean> {
-    return this.#exclusive(() => this.#refresh());
+    return this.#file.exclusive(() => this.#refresh());
   }
 
   async #refresh(): Promise<boolean> {
-    let st;
-    try {
-      st = await fsp.stat(this.path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw err;
-    }
-    if (st.ino !== this.#ino || st.size < this.#consumed) {
+    const got = await this.#file.readNew();
+    if (!got) return false;
+    if (got.restart) {
       // First load, or another process compacted the file: start over.
       this.entries.clear();
       this.#sorted = undefined;
-      this.#consumed = 0;
       this.#records = 0;
-      this.#ino = st.ino;
     }
-    if (st.size === this.#consumed) return true;
-    const fh = await fsp.open(this.path, 'r');
-    try {
-      const len = st.size - this.#consumed;
-      const buf = Buffer.allocUnsafe(len);
-      const { bytesRead } = await fh.read(buf, 0, len, this.#consumed);
-      const end = buf.lastIndexOf(10, bytesRead - 1) + 1;
-      if (end === 0) return true;
-      this.#applyText(buf.toString('utf8', 0, end));
-      this.#consumed += end;
-    } finally {
-      await fh.close();
-    }
+    this.#records += got.records.length;
+    for (const rec of got.records) this.applyLocal(rec);
     return true;
-  }
-
-  #applyText(text: string): void {
-    for (const line of text.split('\n')) {
-      if (line.length === 0) continue;
-      let rec: IndexEntry | Removal;
-      try {
-        rec = JSON.parse(line) as IndexEntry | Removal;
-      } catch {
-        continue; // torn by a crash
-      }
-      if (!rec || typeof rec.id !== 'string') continue;
-      this.#records++;
-      this.applyLocal(rec);
-    }
   }
 
   /** Updates the in-memory view (after this process wrote the record). */
@@ -143,15 +98,9 @@ export class ListIndex {
     this.#sorted = undefined;
   }
 
-  /**
-   * Appends records with one write (open, write, close: never an fd on a replaced file).
-   * Synchronous: three calls on a small local file cost less than three round trips
-   * through the thread pool (two records per created trace).
-   */
+  /** Appends records with one synchronous write (two records per created trace). */
   append(recs: readonly (IndexEntry | Removal)[]): void {
-    let text = '';
-    for (const r of recs) text += '\n' + JSON.stringify(r) + '\n';
-    appendFileSync(this.path, text, { mode: this.#fileMode });
+    this.#file.append(recs);
   }
 
   /** Entries newest first (created_at desc, id desc). */
@@ -172,7 +121,7 @@ export class ListIndex {
    * processes append meanwhile are carried over by re-reading the old file's tail.
    */
   compact(): Promise<void> {
-    return this.#exclusive(() => this.#compact());
+    return this.#file.exclusive(() => this.#compact());
   }
 
   async #compact(): Promise<void> {
@@ -184,18 +133,17 @@ export class ListIndex {
       await fsp.writeFile(tmp, text, { mode: this.#fileMode });
       await fsp.rename(tmp, this.path);
       const st = await old.stat();
-      if (st.size > this.#consumed) {
-        const len = st.size - this.#consumed;
+      const consumed = this.#file.consumed;
+      if (st.size > consumed) {
+        const len = st.size - consumed;
         const buf = Buffer.allocUnsafe(len);
-        const { bytesRead } = await old.read(buf, 0, len, this.#consumed);
+        const { bytesRead } = await old.read(buf, 0, len, consumed);
         await fsp.appendFile(this.path, buf.subarray(0, bytesRead), { mode: this.#fileMode });
       }
     } finally {
       await old.close();
     }
-    this.entries.clear();
-    this.#ino = -1;
-    this.#consumed = 0;
+    this.#file.reset();
     await this.#refresh();
   }
 }

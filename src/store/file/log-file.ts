@@ -5,7 +5,8 @@ import type { TraceEvent } from '../../core/types.js';
 
 const NL = 10;
 
-function isEvent(v: unknown): v is TraceEvent {
+/** A parsed line that has what every event has (a whole-number seq and a type). */
+export function isEvent(v: unknown): v is TraceEvent {
   return (
     v !== null &&
     typeof v === 'object' &&

@@ -27,7 +27,7 @@ import { createGunzip } from 'node:zlib';
 import { CorruptDataError } from '../../core/errors.js';
 import type { TraceEvent } from '../../core/types.js';
 import { ioError, isCode, type TraceFiles } from './layout.js';
-import { scanTail } from './log-file.js';
+import { isEvent, scanTail } from './log-file.js';
 
 const NL = 10;
 /** Bytes read at a time (a longer line grows the buffer). */
@@ -39,15 +39,6 @@ const MAX_INDEXES = 1024;
 /** Parked archive streams: at most this many, each closed after CURSOR_IDLE_MS unused. */
 const MAX_CURSORS = 8;
 const CURSOR_IDLE_MS = 5000;
-
-function isEvent(v: unknown): v is TraceEvent {
-  return (
-    v !== null &&
-    typeof v === 'object' &&
-    Number.isInteger((v as TraceEvent).seq) &&
-    typeof (v as TraceEvent).type === 'string'
-  );
-}
 
 function tryParse(buf: Buffer, start: number, end: number): unknown {
   try {

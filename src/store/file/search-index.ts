@@ -1,7 +1,7 @@
 // The search index of a FileStore: `search.jsonl` at the store's root, beside the listing
-// index (list-index.ts), built the same way: records appended with one write each
-// ("\n<json>\n", a torn record is skipped), never rewritten in place, read by every
-// process sharing the folder from the bytes past what it has consumed. Records:
+// index (list-index.ts), built the same way (jsonl-file.ts: records appended with one
+// write each, a torn record skipped, read by every process sharing the folder from the
+// bytes past what it has consumed). Records:
 //
 //   {"id", "q": seq, "w": [words]}   words of events up to seq new to the trace (core/search.ts)
 //   {"id", "f": {...}}               the trace's facets and sort values (the one of the latest info counts)
@@ -11,12 +11,10 @@
 // log. Writing: each batch's words and facets are applied in memory at once (this
 // process's searches see them) and buffered; the buffer is appended every FLUSH_MS, and at
 // once when a trace ends (before its final listing record), is released, or the store
-// closes. Appends are synchronous, like the listing's (list-index.ts): one small write
-// costs less than a round trip through libuv's thread pool, where it would queue behind
-// other file work while the trace's append waits for it. A crash can lose the buffer of a running trace: opening the index therefore
+// closes. Appends are synchronous (jsonl-file.ts): the trace's append waits for them. A crash can lose the buffer of a running trace: opening the index therefore
 // re-reads, from the log past the last indexed seq, every trace the listing shows as
 // running (or that the index lacks); a missing index is rebuilt from every log.
-import { appendFileSync, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { isActive } from '../../core/status.js';
 import {
   batchTokens,
@@ -40,6 +38,7 @@ import {
 } from '../store.js';
 import { SeenWords, TextIndex } from '../text-index.js';
 import type { IndexEntry } from './list-index.js';
+import { JsonlFile } from './jsonl-file.js';
 import { traceFiles, type FileLayout } from './layout.js';
 import type { LogReader } from './log-reader.js';
 import { join } from 'node:path';
@@ -129,7 +128,7 @@ function sameFacets(a: Facets | undefined, b: Facets): boolean {
 export class SearchIndex {
   readonly path: string;
   readonly #layout: FileLayout;
-  readonly #fileMode: number;
+  readonly #file: JsonlFile<SearchRecord>;
   /** The store's ranged log reader (repairs read logs through it, a page at a time). */
   readonly #reader: LogReader;
   readonly #text = new TextIndex();
@@ -140,22 +139,13 @@ export class SearchIndex {
   /** Records applied here but not yet appended to the file. */
   #buffer: SearchRecord[] = [];
   #timer: NodeJS.Timeout | undefined;
-  #consumed = 0;
-  #ino = -1;
-  #busy: Promise<unknown> = Promise.resolve();
   #loaded: Promise<void> | undefined;
 
   constructor(layout: FileLayout, fileMode: number, reader: LogReader) {
     this.#layout = layout;
-    this.#fileMode = fileMode;
     this.#reader = reader;
     this.path = join(layout.root, 'search.jsonl');
-  }
-
-  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#busy.then(fn, fn);
-    this.#busy = run.catch(() => undefined);
-    return run;
+    this.#file = new JsonlFile(this.path, fileMode);
   }
 
   // ---- write path ------------------------------------------------------------------------
@@ -221,10 +211,8 @@ export class SearchIndex {
       this.#timer = undefined;
     }
     if (this.#buffer.length === 0) return;
-    let text = '';
-    for (const r of this.#buffer) text += '\n' + JSON.stringify(r) + '\n';
     try {
-      appendFileSync(this.path, text, { mode: this.#fileMode });
+      this.#file.append(this.#buffer);
     } catch (err) {
       this.#schedule();
       throw err;
@@ -263,48 +251,20 @@ export class SearchIndex {
 
   /** Applies records appended by anyone since the last call. False if the file is missing. */
   refresh(): Promise<boolean> {
-    return this.#exclusive(() => this.#refresh());
+    return this.#file.exclusive(() => this.#refresh());
   }
 
   async #refresh(): Promise<boolean> {
-    let st;
-    try {
-      st = await fsp.stat(this.path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw err;
-    }
-    if (st.ino !== this.#ino || st.size < this.#consumed) {
+    const got = await this.#file.readNew();
+    if (!got) return false;
+    if (got.restart) {
       // First load, or the file was rebuilt: start over (keeping what is still buffered).
       this.#text.clear();
       this.#facets.clear();
       this.#seq.clear();
-      this.#consumed = 0;
-      this.#ino = st.ino;
       for (const r of this.#buffer) this.#apply(r);
     }
-    if (st.size === this.#consumed) return true;
-    const fh = await fsp.open(this.path, 'r');
-    try {
-      const len = st.size - this.#consumed;
-      const buf = Buffer.allocUnsafe(len);
-      const { bytesRead } = await fh.read(buf, 0, len, this.#consumed);
-      const end = buf.lastIndexOf(10, bytesRead - 1) + 1;
-      if (end === 0) return true;
-      for (const line of buf.toString('utf8', 0, end).split('\n')) {
-        if (line.length === 0) continue;
-        let rec: SearchRecord;
-        try {
-          rec = JSON.parse(line) as SearchRecord;
-        } catch {
-          continue; // torn by a crash
-        }
-        if (rec && typeof rec.id === 'string') this.#apply(rec);
-      }
-      this.#consumed += end;
-    } finally {
-      await fh.close();
-    }
+    for (const r of got.records) this.#apply(r);
     // This process's newer records, not yet (all) read back, have the last word.
     for (const r of this.#buffer) if ('f' in r) this.#apply(r);
     return true;
@@ -321,7 +281,7 @@ export class SearchIndex {
     infoOf: (e: IndexEntry) => Promise<TraceInfo | undefined>,
   ): Promise<void> {
     if (!this.#loaded) {
-      this.#loaded = this.#exclusive(async () => {
+      this.#loaded = this.#file.exclusive(async () => {
         await this.#refresh();
         for (const e of (await entries()).values()) {
           if (!isActive(e.s) && this.#complete(e.id)) continue;
@@ -371,14 +331,13 @@ export class SearchIndex {
     entries: () => Promise<ReadonlyMap<string, IndexEntry>>,
     infoOf: (e: IndexEntry) => Promise<TraceInfo | undefined>,
   ): Promise<void> {
-    await this.#exclusive(async () => {
+    await this.#file.exclusive(async () => {
       this.#buffer = [];
       await fsp.rm(this.path, { force: true });
       this.#text.clear();
       this.#facets.clear();
       this.#seq.clear();
-      this.#consumed = 0;
-      this.#ino = -1;
+      this.#file.reset();
     });
     this.#loaded = undefined;
     await this.load(entries, infoOf);
