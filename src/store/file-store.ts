@@ -12,6 +12,7 @@
 //   file/info-writer.ts       info.json writes and their throttling
 //   file/listing.ts           the listing index: list(), locating a trace's folder
 //   file/search-index.ts      the search index: list() with q, facets, ranges, sorts
+//   file/jsonl-file.ts        the store-wide record files both indexes append to and read
 //   file/leases.ts            single-writer leases held
 //   file/archive.ts           gzip archive and back
 import { promises as fsp } from 'node:fs';
