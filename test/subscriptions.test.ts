@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { TraceNotFoundError } from '../src/core/errors.js';
 import type { TraceEvent } from '../src/core/types.js';
 import { LocalHub } from '../src/hub/local-hub.js';
+import { kTakeReady } from '../src/hub/subscription.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import type { TraceStore } from '../src/store/store.js';
 import { Tracer } from '../src/tracer/tracer.js';
@@ -30,6 +31,33 @@ function assertGapless(seqs: number[], from = 1) {
 }
 
 describe('subscriptions', () => {
+  it('hand out what is ready without waiting (the SSE route gathers bursts so), in order, ending at complete', async () => {
+    const { tracer, store } = setup();
+    const t = await tracer.create();
+    t.add('a').info('one');
+    // A local subscriber (the trace is live here) and one of a trace only in the store.
+    const local = t.subscribe();
+    const first = await local.next();
+    assert.equal(first.value?.seq, 1);
+    const seqs = [first.value!.seq];
+    for (let ev = local[kTakeReady](); ev !== undefined; ev = local[kTakeReady]()) seqs.push(ev.seq);
+    assert.deepEqual(seqs, [1, 2, 3], 'everything recorded so far, then nothing ready');
+    t.add('b');
+    t.markComplete();
+    for (let ev = local[kTakeReady](); ev !== undefined; ev = local[kTakeReady]()) seqs.push(ev.seq);
+    assertGapless(seqs);
+    assert.equal(t.events().at(-1)!.type, 'complete');
+    assert.equal(seqs.length, t.lastSeq);
+    assert.equal(local[kTakeReady](), undefined, 'nothing after complete');
+    assert.equal((await local.next()).done, true);
+    await t.release();
+    const other = new Tracer({ store, exitHook: false });
+    const stored = other.subscribe(t.id);
+    assert.equal(stored[kTakeReady](), undefined, 'a store read is never done in place');
+    assertGapless(await collect(stored));
+    await other.close();
+  });
+
   it('replays history, then follows live, and ends after complete', async () => {
     const { tracer } = setup();
     const t = await tracer.create();

@@ -6,6 +6,9 @@
 import type { TraceEvent } from '../core/types.js';
 import type { EventHub } from './hub.js';
 
+/** Internal (symbol-keyed, off the public surface): the next event if one is ready now. */
+export const kTakeReady = Symbol('livetrace.takeReady');
+
 /**
  * The log of a trace loaded in this process, read in place: a subscriber of a local trace
  * is a cursor into it, not a copy (no per-subscriber queue, no per-event hand-off: publishing
@@ -175,6 +178,22 @@ export class Subscription implements AsyncIterableIterator<TraceEvent, undefined
       this.#end(false);
       throw err;
     });
+  }
+
+  /**
+   * The next event if one is ready now, without waiting or reading the store; undefined
+   * otherwise (then next() waits for it). For a consumer gathering a burst into one write:
+   * no promise per event.
+   */
+  [kTakeReady](): TraceEvent | undefined {
+    if (this.#state === 'done') return undefined;
+    const local = this.#local;
+    if (local !== undefined) {
+      if (this.#cursor >= local.events.length) return undefined;
+      const r = this.#takeLocal(local);
+      return r !== undefined && r.done !== true ? r.value : undefined;
+    }
+    return this.#head < this.#queue.length ? this.#takeQueued().value : undefined;
   }
 
   async #next(): Promise<IteratorResult<TraceEvent, undefined>> {

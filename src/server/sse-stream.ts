@@ -6,7 +6,7 @@
 // resumes losslessly with Last-Event-ID.
 import type { ServerResponse, OutgoingHttpHeaders } from 'node:http';
 import type { TraceEvent } from '../core/types.js';
-import type { Subscription } from '../hub/subscription.js';
+import { kTakeReady, type Subscription } from '../hub/subscription.js';
 import type { Tracer } from '../tracer/tracer.js';
 import { SSE_DONE } from '../core/sse.js';
 
@@ -129,12 +129,12 @@ export async function streamTrace(req: StreamRequest): Promise<void> {
       }
       let last = first.value;
       let chunk = sseFrame(last);
-      // Gather what is already buffered into one write: one syscall for a burst.
-      while (last.type !== 'complete' && follower.buffered > 0 && chunk.length < MAX_BATCH_BYTES) {
-        const r = await follower.next();
-        if (r.done) break;
-        last = r.value;
-        chunk += sseFrame(last);
+      // Gather what is ready into one write: one syscall (and no promise) per event burst.
+      while (last.type !== 'complete' && chunk.length < MAX_BATCH_BYTES) {
+        const ev = follower[kTakeReady]();
+        if (ev === undefined) break;
+        last = ev;
+        chunk += sseFrame(ev);
       }
       if (ended) break;
       if (last.type === 'complete') chunk += DONE_MESSAGE;
