@@ -380,7 +380,8 @@ async function restRates(port: number, paths: string[]): Promise<number[]> {
   const agent = new Agent({ keepAlive: true, maxSockets: REST_CONCURRENCY });
   const get = (path: string): Promise<void> =>
     new Promise((resolve, reject) => {
-      request({ host: '127.0.0.1', port, path, agent }, (res) => {
+      // As a browser asks (the viewer is one): compressed where the server offers it.
+      request({ host: '127.0.0.1', port, path, agent, headers: { 'accept-encoding': 'gzip, deflate, br' } }, (res) => {
         if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode} for ${path}`));
         res.resume();
         res.on('end', resolve);

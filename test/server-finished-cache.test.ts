@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TraceSnapshot } from '../src/core/types.js';
-import { FinishedViews, etagMatches } from '../src/server/finished-views.js';
+import { request } from 'node:http';
+import { gunzipSync } from 'node:zlib';
+import { FinishedViews, acceptsGzip, etagMatches } from '../src/server/finished-views.js';
 import { sampleTrace, startTestServer, type TestServer } from './server-helpers.js';
 
 const VIEWS = ['', '/nodes', '/logs', '/spaces'];
@@ -49,6 +51,59 @@ describe('finished traces served from cache', () => {
       if (v === '/nodes') assert.deepEqual(JSON.parse(body1), { nodes: snap.nodes });
       if (v === '/logs') assert.deepEqual(JSON.parse(body1), { logs: snap.logs });
     }
+  });
+
+  it('sends the bytes gzipped (built once) to a client that accepts gzip, plain to one that does not; either tag gets a 304', async () => {
+    const t = await sampleTrace(s.tracer, { tenantId: 'alpha' });
+    await t.release();
+    const { host, port } = new URL(s.api);
+    const path = `${new URL(s.api).pathname}/traces/${t.id}/nodes`;
+    // node:http sends no Accept-Encoding of its own (fetch would, and would decompress).
+    const get = (headers: Record<string, string>) =>
+      new Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+        request(
+          {
+            host: host.replace(/:\d+$/, ''),
+            port,
+            path,
+            headers: { authorization: 'Bearer alpha-token-0001', ...headers },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () =>
+              resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }),
+            );
+          },
+        )
+          .on('error', reject)
+          .end();
+      });
+    const plain = await get({});
+    assert.equal(plain.status, 200);
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.equal(plain.headers['vary'], 'accept-encoding');
+    const gz = await get({ 'accept-encoding': 'gzip, deflate, br' });
+    assert.equal(gz.status, 200);
+    assert.equal(gz.headers['content-encoding'], 'gzip');
+    assert.ok(gz.body.length < plain.body.length, 'smaller');
+    assert.deepEqual(gunzipSync(gz.body), plain.body, 'the same bytes, gzipped');
+    assert.notEqual(gz.headers['etag'], plain.headers['etag'], 'another representation, another strong tag');
+    const refused = await get({ 'accept-encoding': 'gzip;q=0, identity' });
+    assert.equal(refused.headers['content-encoding'], undefined, 'gzip;q=0 is a refusal');
+    for (const tag of [plain.headers['etag'], gz.headers['etag']] as string[])
+      for (const enc of [{}, { 'accept-encoding': 'gzip' }])
+        assert.equal((await get({ ...enc, 'if-none-match': tag })).status, 304, `${tag} ${JSON.stringify(enc)}`);
+  });
+
+  it('reads Accept-Encoding as RFC 9110 says', () => {
+    assert.equal(acceptsGzip(undefined), false);
+    assert.equal(acceptsGzip('identity'), false);
+    assert.equal(acceptsGzip('br, GZIP'), true);
+    assert.equal(acceptsGzip('gzip;q=0.5'), true);
+    assert.equal(acceptsGzip('gzip; q=0'), false);
+    assert.equal(acceptsGzip('*'), true);
+    assert.equal(acceptsGzip(['deflate', 'x-gzip']), true);
   });
 
   it('never answers 304 or bytes to another tenant: visibility comes first', async () => {
