@@ -11,9 +11,10 @@
 // log. Writing: each batch's words and facets are applied in memory at once (this
 // process's searches see them) and buffered; the buffer is appended every FLUSH_MS, and at
 // once when a trace ends (before its final listing record), is released, or the store
-// closes. Appends are synchronous (jsonl-file.ts): the trace's append waits for them. A crash can lose the buffer of a running trace: opening the index therefore
-// re-reads, from the log past the last indexed seq, every trace the listing shows as
-// running (or that the index lacks); a missing index is rebuilt from every log.
+// closes. Appends are synchronous (jsonl-file.ts): the trace's append waits for them. A
+// crash can lose the buffer: opening the index therefore re-reads, from the log past the
+// last indexed seq, every trace the listing shows as running, that the index lacks, or
+// whose words lag its facets (see record()); a missing index is rebuilt from every log.
 import { promises as fsp } from 'node:fs';
 import { isActive } from '../../core/status.js';
 import {
