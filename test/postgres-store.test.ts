@@ -110,6 +110,39 @@ describe('PostgresStore', { skip }, () => {
     await tracer.close();
   });
 
+  it('an append whose connection dies is retried once on a fresh one: lost before the server saw it, or after it committed', async () => {
+    const schema = schemaName();
+    const target = new URL(PG_URL);
+    const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
+    const via = new URL(PG_URL);
+    via.port = String(await proxy.up());
+    // One connection, warmed up: the next bytes a client sends are the append's.
+    const store = new PostgresStore({ url: via.toString(), schema, max: 1 });
+    try {
+      const id = uniqueName('cut');
+      await store.append(id, makeEvents(id, 1, 10), makeInfo(id, { last_seq: 10 }));
+      proxy.cutNext('request');
+      await store.append(id, makeEvents(id, 11, 10), makeInfo(id, { last_seq: 20 }));
+      proxy.cutNext('answer');
+      await store.append(id, makeEvents(id, 21, 10), makeInfo(id, { last_seq: 30 }));
+      const stored = await store.read(id);
+      assert.deepEqual(
+        stored.map((e) => e.seq),
+        Array.from({ length: 30 }, (_, i) => i + 1),
+        'every batch once, in order',
+      );
+      // A real conflict on the retry is still one: a batch that does not continue the log.
+      proxy.cutNext('request');
+      await assert.rejects(
+        store.append(id, makeEvents(id, 35, 1), makeInfo(id, { last_seq: 35 })),
+        (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'LT_ERR_STORE_CONFLICT',
+      );
+    } finally {
+      await store.close();
+      await proxy.down();
+    }
+  });
+
   it('keeps writes pending while the database is unreachable: flush() rejects with them, then they are stored', async () => {
     const schema = schemaName();
     const target = new URL(PG_URL);

@@ -180,6 +180,19 @@ export class PostgresStore implements TraceStore {
   }
 
   async append(traceId: string, events: readonly TraceEvent[], info: TraceInfo): Promise<void> {
+    try {
+      await this.#append(traceId, events, info, false);
+    } catch (err) {
+      if (!isConnectionLoss(err)) throw err;
+      // The connection died under the batch (a restarted server, a killed backend, an idle
+      // connection the pool had not yet seen die): once more, on a fresh connection. If the
+      // first attempt committed before its answer was lost, the seq guard refuses the
+      // second, and a stored last_seq at the batch's end is that commit: success.
+      await this.#append(traceId, events, info, true);
+    }
+  }
+
+  async #append(traceId: string, events: readonly TraceEvent[], info: TraceInfo, retry: boolean): Promise<void> {
     const pool = await this.#ready();
     const T = this.#t;
     const c = searchColumns(info);
@@ -238,7 +251,11 @@ export class PostgresStore implements TraceStore {
          SELECT (SELECT count(*) FROM t)::int AS ok`,
         [...cols, end, seqs, bodies, wordChunks(words)],
       );
-      if (res.rows[0]?.ok !== 1) throw await this.#conflict(pool, traceId, first);
+      if (res.rows[0]?.ok !== 1) {
+        const conflict = await this.#conflict(pool, traceId, first);
+        // Retrying: the one writer (the lease) is us, so a trace stored up to our end is our own commit.
+        if (!(retry && conflict.expected === end + 1)) throw conflict;
+      }
       if (words.length > 0) this.#seen.commit(traceId, words);
     } catch (err) {
       if ((err as { code?: string }).code === '23505') throw await this.#conflict(pool, traceId, events[0]!.seq);
@@ -494,6 +511,24 @@ export class PostgresStore implements TraceStore {
       client.release(broken);
     }
   }
+}
+
+/** SQLSTATE classes and codes of a lost connection (08: connection exception; 57P01–57P03: shut down). */
+const CONNECTION_LOST = /^(08...|57P0[123])$/;
+
+/**
+ * True if `err` (or what it wraps) says the connection was lost rather than the statement
+ * failing: the server ended it, the socket closed or reset.
+ */
+function isConnectionLoss(err: unknown): boolean {
+  for (let e = err, depth = 0; e !== null && typeof e === 'object' && depth < 4; depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && (CONNECTION_LOST.test(code) || code === 'ECONNRESET' || code === 'EPIPE'))
+      return true;
+    if (typeof message === 'string' && /^Connection terminated/.test(message)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 function wrap(err: unknown, what: string): unknown {
