@@ -110,6 +110,15 @@ async function writeSome(
 const q = async (store: { list: FileStore['list'] }, text: string): Promise<string[]> =>
   (await store.list({ q: text })).traces.map((t) => t.id);
 
+/** The records of a store's search.jsonl, one JSON text each. */
+const indexLines = (dir: string): string[] =>
+  readFileSync(join(dir, 'search.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
+/** Writes records back as the store writes them. */
+const writeIndexLines = (dir: string, lines: readonly string[]): void =>
+  writeFileSync(join(dir, 'search.jsonl'), lines.map((l) => `\n${l}\n`).join(''));
+
 describe('the file store search index', () => {
   it('a lost index file is rebuilt from the logs at open', async () => {
     const dir = tmp();
@@ -137,16 +146,14 @@ describe('the file store search index', () => {
     await tracer.close();
     await a.close();
     // Drop the last word record, as if the writer died before appending its buffer.
-    const lines = readFileSync(join(dir, 'search.jsonl'), 'utf8')
-      .split('\n')
-      .filter((l) => l !== '');
+    const lines = indexLines(dir);
     let lastWords = -1;
     lines.forEach((l, i) => {
       if ((JSON.parse(l) as { w?: string[] }).w?.includes('damson')) lastWords = i;
     });
     assert.ok(lastWords >= 0);
     lines.splice(lastWords, 1);
-    writeFileSync(join(dir, 'search.jsonl'), lines.map((l) => `\n${l}\n`).join(''));
+    writeIndexLines(dir, lines);
     const b = new FileStore({ dir });
     assert.deepEqual(await q(b, 'damson'), [x]);
     assert.deepEqual(await q(b, 'cherry'), [x]);
@@ -173,14 +180,12 @@ describe('the file store search index', () => {
     await a.close();
     // Keep the file up to the first record of the ended trace (appended at once, with its
     // facets' last seq), as if the writer died before appending the later batches' words.
-    const lines = readFileSync(join(dir, 'search.jsonl'), 'utf8')
-      .split('\n')
-      .filter((l) => l !== '');
+    const lines = indexLines(dir);
     const ended = lines.findIndex((l) => (JSON.parse(l) as { f?: { e?: number } }).f?.e === 1);
     assert.ok(ended >= 0, 'the ended trace has a facets record');
     const kept = lines.slice(0, ended + 1);
     assert.ok(!kept.some((l) => l.includes('gooseberry')), 'the word came in a later batch');
-    writeFileSync(join(dir, 'search.jsonl'), kept.map((l) => `\n${l}\n`).join(''));
+    writeIndexLines(dir, kept);
     const b = new FileStore({ dir });
     assert.deepEqual(await q(b, 'gooseberry'), [t.id]);
     await b.close();

@@ -127,6 +127,15 @@ export class InfoWriter {
     this.#pending.delete(t);
   }
 
+  /**
+   * The timer's writes, one at a time: a store with thousands of running traces must not
+   * open thousands of files at once. A failure keeps the info pending (the next append
+   * reports the folder problem).
+   */
+  async #writeAllPending(): Promise<void> {
+    for (const t of [...this.#pending]) await this.#schedule(t, () => this.#writePending(t)).catch(() => undefined);
+  }
+
   /** flush() through the thread pool (the timer's, for the traces still open). */
   async #writePending(t: OpenTrace): Promise<void> {
     const info = t.pendingInfo;
@@ -164,10 +173,7 @@ export class InfoWriter {
     if (this.#timer !== undefined) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      for (const t of this.#pending) {
-        // A failure keeps the info pending (the next append reports the folder problem).
-        this.#schedule(t, () => this.#writePending(t)).catch(() => undefined);
-      }
+      void this.#writeAllPending();
     }, this.#interval);
     this.#timer.unref?.();
   }
