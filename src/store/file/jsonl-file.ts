@@ -1,8 +1,9 @@
 // The store-wide append-only record files of a FileStore (`index.jsonl`, `search.jsonl`):
 // records are appended as "\n<json>\n" with one write, so a record torn by a crash never
 // glues onto the next one (unparseable lines are skipped), and never rewritten in place.
-// Several processes append; each reads the bytes past what it has consumed. A file that
-// was replaced (another inode) or shrank is read again from the start.
+// Several processes append; each reads the bytes past what it has consumed, a chunk at a
+// time (a big index is never in memory whole). A file that was replaced (another inode)
+// or shrank is read again from the start.
 import { appendFileSync, promises as fsp } from 'node:fs';
 
 /** What a record must have to be applied at all; callers check the rest. */
@@ -10,11 +11,8 @@ export interface JsonlRecord {
   id: string;
 }
 
-export interface NewRecords<T> {
-  /** True on the first read and after the file was replaced: drop what was loaded before. */
-  restart: boolean;
-  records: T[];
-}
+/** Bytes read at a time (doubled for a record longer than that). */
+const CHUNK_BYTES = 4 * 1024 * 1024;
 
 export class JsonlFile<T extends JsonlRecord> {
   readonly path: string;
@@ -24,10 +22,12 @@ export class JsonlFile<T extends JsonlRecord> {
   #ino = -1;
   /** Serializes reads and rewrites: both move the read position. */
   #busy: Promise<unknown> = Promise.resolve();
+  readonly #chunkBytes: number;
 
-  constructor(path: string, fileMode: number) {
+  constructor(path: string, fileMode: number, chunkBytes = CHUNK_BYTES) {
     this.path = path;
     this.#fileMode = fileMode;
+    this.#chunkBytes = chunkBytes;
   }
 
   /** Bytes already read. */
@@ -53,45 +53,59 @@ export class JsonlFile<T extends JsonlRecord> {
     appendFileSync(this.path, text, { mode: this.#fileMode });
   }
 
-  /** Records appended by anyone since the last read; undefined if the file is missing. Call inside exclusive(). */
-  async readNew(): Promise<NewRecords<T> | undefined> {
+  /**
+   * Applies the records appended by anyone since the last read, in file order, a chunk at
+   * a time. `restart` is called first on the first read and after the file was replaced:
+   * drop what was loaded before. False if the file is missing. Call inside exclusive().
+   */
+  async readNew(restart: () => void, apply: (rec: T) => void): Promise<boolean> {
     let st;
     try {
       st = await fsp.stat(this.path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw err;
     }
-    const restart = st.ino !== this.#ino || st.size < this.#consumed;
-    if (restart) {
+    if (st.ino !== this.#ino || st.size < this.#consumed) {
       this.#consumed = 0;
       this.#ino = st.ino;
+      restart();
     }
-    const records: T[] = [];
-    if (st.size === this.#consumed) return { restart, records };
+    if (st.size === this.#consumed) return true;
     const fh = await fsp.open(this.path, 'r');
     try {
-      const len = st.size - this.#consumed;
-      const buf = Buffer.allocUnsafe(len);
-      const { bytesRead } = await fh.read(buf, 0, len, this.#consumed);
-      const end = buf.lastIndexOf(10, bytesRead - 1) + 1;
-      if (end === 0) return { restart, records };
-      for (const line of buf.toString('utf8', 0, end).split('\n')) {
-        if (line.length === 0) continue;
-        let rec: unknown;
-        try {
-          rec = JSON.parse(line);
-        } catch {
-          continue; // torn by a crash
+      let chunk = this.#chunkBytes;
+      while (this.#consumed < st.size) {
+        const left = st.size - this.#consumed;
+        const len = Math.min(chunk, left);
+        const buf = Buffer.allocUnsafe(len);
+        const { bytesRead } = await fh.read(buf, 0, len, this.#consumed);
+        const end = bytesRead === 0 ? 0 : buf.lastIndexOf(10, bytesRead - 1) + 1;
+        if (end === 0) {
+          // No whole record here: one longer than the chunk (read more at once), or the
+          // unfinished tail of an append (the next read gets it).
+          if (len < left && bytesRead === len) {
+            chunk *= 2;
+            continue;
+          }
+          break;
         }
-        if (rec !== null && typeof rec === 'object' && typeof (rec as JsonlRecord).id === 'string')
-          records.push(rec as T);
+        for (const line of buf.toString('utf8', 0, end).split('\n')) {
+          if (line.length === 0) continue;
+          let rec: unknown;
+          try {
+            rec = JSON.parse(line);
+          } catch {
+            continue; // torn by a crash
+          }
+          if (rec !== null && typeof rec === 'object' && typeof (rec as JsonlRecord).id === 'string') apply(rec as T);
+        }
+        this.#consumed += end;
       }
-      this.#consumed += end;
     } finally {
       await fh.close();
     }
-    return { restart, records };
+    return true;
   }
 
   /** Forgets the read position (the file was rewritten or removed): the next read starts over. */

@@ -74,18 +74,19 @@ export class ListIndex {
     return this.#file.exclusive(() => this.#refresh());
   }
 
-  async #refresh(): Promise<boolean> {
-    const got = await this.#file.readNew();
-    if (!got) return false;
-    if (got.restart) {
-      // First load, or another process compacted the file: start over.
-      this.entries.clear();
-      this.#sorted = undefined;
-      this.#records = 0;
-    }
-    this.#records += got.records.length;
-    for (const rec of got.records) this.applyLocal(rec);
-    return true;
+  #refresh(): Promise<boolean> {
+    return this.#file.readNew(
+      () => {
+        // First load, or another process compacted the file: start over.
+        this.entries.clear();
+        this.#sorted = undefined;
+        this.#records = 0;
+      },
+      (rec) => {
+        this.#records++;
+        this.applyLocal(rec);
+      },
+    );
   }
 
   /** Updates the in-memory view (after this process wrote the record). */

@@ -256,16 +256,17 @@ export class SearchIndex {
   }
 
   async #refresh(): Promise<boolean> {
-    const got = await this.#file.readNew();
-    if (!got) return false;
-    if (got.restart) {
-      // First load, or the file was rebuilt: start over (keeping what is still buffered).
-      this.#text.clear();
-      this.#facets.clear();
-      this.#seq.clear();
-      for (const r of this.#buffer) this.#apply(r);
-    }
-    for (const r of got.records) this.#apply(r);
+    const found = await this.#file.readNew(
+      () => {
+        // First load, or the file was rebuilt: start over (keeping what is still buffered).
+        this.#text.clear();
+        this.#facets.clear();
+        this.#seq.clear();
+        for (const r of this.#buffer) this.#apply(r);
+      },
+      (r) => this.#apply(r),
+    );
+    if (!found) return false;
     // This process's newer records, not yet (all) read back, have the last word.
     for (const r of this.#buffer) if ('f' in r) this.#apply(r);
     return true;
