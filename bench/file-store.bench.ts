@@ -18,7 +18,7 @@ import { FileStore } from '../src/store/file-store.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { makeEvents, makeInfo } from '../src/testing/store-conformance.js';
 import { Tracer } from '../src/tracer/tracer.js';
-import { median, otelSteps, recordSteps, sized } from './support/measure.js';
+import { median, otelSteps, recordSteps, sized, timeMs } from './support/measure.js';
 
 const N = sized(100_000, 300);
 const ROUNDS = sized(5, 1);
@@ -50,16 +50,6 @@ async function rates(runs: Record<string, () => Promise<void>>): Promise<Record<
 const toDelete: string[] = [];
 function cleanup(): void {
   for (const d of toDelete.splice(0)) rmSync(d, { recursive: true, force: true });
-}
-
-async function timeMs(run: () => Promise<unknown>, rounds: number): Promise<number> {
-  const ts: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const t0 = process.hrtime.bigint();
-    await run();
-    ts.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return median(ts);
 }
 
 async function livetrace(kind: 'file' | 'memory'): Promise<void> {

@@ -19,7 +19,7 @@ import { PostgresStore } from '../src/store/postgres-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import type { TraceStore } from '../src/store/store.js';
 import { Tracer } from '../src/tracer/tracer.js';
-import { median, recordSteps, sized } from './support/measure.js';
+import { median, recordSteps, sized, timeMs } from './support/measure.js';
 
 const TRACES = sized(10_000, 60);
 const STEPS = sized(30_000, 200);
@@ -127,16 +127,6 @@ if (await pgAvailable())
       await c.end();
     },
   });
-
-async function timeMs(run: () => Promise<unknown>, rounds: number): Promise<number> {
-  const ts: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const t0 = process.hrtime.bigint();
-    await run();
-    ts.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return median(ts);
-}
 
 /** The first page of `q` without any index: read every trace, tokenize, filter, sort. */
 async function bruteForce(store: TraceStore, ids: readonly string[], q: string): Promise<string[]> {

@@ -25,6 +25,17 @@ export function median(xs: number[]): number {
 }
 
 /** Median of `rounds` rates (units/s) after one warm-up run; a GC before each round. */
+/** Median milliseconds of one call of `run`, over `rounds` calls. */
+export async function timeMs(run: () => Promise<unknown>, rounds: number): Promise<number> {
+  const ts: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = process.hrtime.bigint();
+    await run();
+    ts.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return median(ts);
+}
+
 export async function rate(units: number, run: () => Promise<void>, rounds = 5): Promise<number> {
   await run();
   const rates: number[] = [];
