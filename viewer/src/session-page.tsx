@@ -5,6 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { TraceInfo } from '../../src/core/types.js';
 import { ApiError, listTraces } from './api.js';
 import { formatCost, formatTokens } from './ai.js';
+import { UsageCells } from './trace-row.js';
 import { STATUS_ICON, formatDateTime, formatDuration, isTerminal } from './format.js';
 import { compareHref, traceHref, useNow } from './hooks.js';
 
@@ -172,20 +173,7 @@ export function SessionPage({ id }: { id: string }) {
                   <td class="num" data-col="duration">
                     {formatDuration(durationOf(t, now))}
                   </td>
-                  <td
-                    class="num"
-                    data-col="tokens"
-                    title={
-                      t.usage
-                        ? `${t.usage.input_tokens} in · ${t.usage.output_tokens} out · ${t.usage.llm_calls} LLM calls`
-                        : undefined
-                    }
-                  >
-                    {t.usage?.total_tokens ? formatTokens(t.usage.total_tokens) : <span class="muted">–</span>}
-                  </td>
-                  <td class="num" data-col="cost">
-                    {t.usage?.cost ? formatCost(t.usage.cost) : <span class="muted">–</span>}
-                  </td>
+                  <UsageCells usage={t.usage} />
                   <td onClick={(e) => e.stopPropagation()}>
                     {i > 0 ? (
                       <a

@@ -75,22 +75,31 @@ export function TraceRow({
       </td>
       <td>{t.created_by ? <Highlight text={t.created_by} q={hl} /> : <span class="muted">–</span>}</td>
       <td class="num">{t.node_count?.toLocaleString() ?? '–'}</td>
+      <UsageCells usage={t.usage} />
+      <td class="num">{formatDuration(duration)}</td>
+      <td title={formatDateTime(t.created_at)}>{formatAgo(t.created_at, now)}</td>
+    </tr>
+  );
+}
+
+/** The tokens and cost cells of a trace's row (the list and the session page). */
+export function UsageCells({ usage }: { usage: TraceInfo['usage'] }) {
+  return (
+    <>
       <td
         class="num"
         data-col="tokens"
         title={
-          t.usage
-            ? `${t.usage.input_tokens.toLocaleString()} in · ${t.usage.output_tokens.toLocaleString()} out · ${t.usage.llm_calls} LLM calls`
+          usage
+            ? `${usage.input_tokens.toLocaleString()} in · ${usage.output_tokens.toLocaleString()} out · ${usage.llm_calls} LLM calls`
             : undefined
         }
       >
-        {t.usage?.total_tokens ? formatTokens(t.usage.total_tokens) : <span class="muted">–</span>}
+        {usage?.total_tokens ? formatTokens(usage.total_tokens) : <span class="muted">–</span>}
       </td>
       <td class="num" data-col="cost">
-        {t.usage?.cost ? formatCost(t.usage.cost) : <span class="muted">–</span>}
+        {usage?.cost ? formatCost(usage.cost) : <span class="muted">–</span>}
       </td>
-      <td class="num">{formatDuration(duration)}</td>
-      <td title={formatDateTime(t.created_at)}>{formatAgo(t.created_at, now)}</td>
-    </tr>
+    </>
   );
 }
