@@ -1,6 +1,6 @@
 // HTTP access to the livetrace server API for the viewer: the token, and JSON requests through livetrace/client.
 import { apiUrl, ClientError, getJson, listTraces as clientListTraces, type Endpoint } from '../../src/client/http.js';
-import type { ListResult, TraceStatus } from '../../src/core/types.js';
+import type { ListQuery, ListResult, TraceStatus } from '../../src/core/types.js';
 
 const TOKEN_KEY = 'livetrace.token';
 
@@ -73,24 +73,20 @@ export function apiGet<T>(path: string, signal?: AbortSignal): Promise<T> {
   return authed(getJson<T>(ep, apiUrl(ep, path), signal));
 }
 
-export interface ListParams {
+/**
+ * The list query the viewer sends: the store's ListQuery fields it uses, with the form's
+ * values as typed (an empty status is "any"; kind and sort as the server reads them).
+ */
+export type ListParams = Pick<
+  ListQuery,
+  'createdBy' | 'teamId' | 'from' | 'to' | 'limit' | 'cursor' | 'q' | 'sessionId' | 'userId' | 'model'
+> & {
   status?: TraceStatus | '' | undefined;
-  createdBy?: string | undefined;
-  teamId?: string | undefined;
-  from?: number | undefined;
-  to?: number | undefined;
-  limit?: number | undefined;
-  cursor?: string | undefined;
-  /** Server-side full text (whole words, every term must occur). */
-  q?: string | undefined;
-  sessionId?: string | undefined;
-  userId?: string | undefined;
-  /** Traces having a node of this kind / with usage of this model. */
+  /** Traces having a node of this kind. */
   kind?: string | undefined;
-  model?: string | undefined;
   /** `created_at`, `duration`, `tokens` or `cost`; `-` prefix for descending. */
   sort?: string | undefined;
-}
+};
 
 export function listTraces(p: ListParams, signal?: AbortSignal): Promise<ListResult> {
   const params = { q: p.q, session_id: p.sessionId, user_id: p.userId, kind: p.kind, model: p.model, sort: p.sort };
