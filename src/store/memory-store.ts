@@ -19,10 +19,12 @@ import {
 import { batchTokens, matchesPlan, searchPlan } from '../core/search.js';
 import { TextIndex } from './text-index.js';
 import { isActive } from '../core/status.js';
+import { CompactLog } from '../core/compact-log.js';
 
 interface Entry {
   info: TraceInfo;
-  events: TraceEvent[];
+  /** Kept encoded (core/compact-log.ts): a memory store lives as long as its process. */
+  events: CompactLog;
   owner?: string;
 }
 
@@ -38,10 +40,10 @@ export class MemoryStore implements TraceStore {
     if (events.length > 0 && events[0]!.seq !== last + 1)
       throw new StoreConflictError(traceId, last + 1, events[0]!.seq);
     if (!entry) {
-      entry = { info: { ...info }, events: [] };
+      entry = { info: { ...info }, events: new CompactLog(traceId) };
       this.#traces.set(traceId, entry);
     }
-    for (const ev of events) entry.events.push(ev);
+    for (const ev of events) entry.events.pushCompact(ev);
     if (events.length > 0) this.#text.add(traceId, batchTokens(events));
     entry.info = {
       ...info,

@@ -1,0 +1,180 @@
+// The retained form of event logs (src/core/compact-log.ts): whatever goes in comes back
+// equal (same values, same JSON, key order included); the common step events are encoded
+// (read back as copies), every other shape is kept as the object it is.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CompactLog } from '../src/core/compact-log.js';
+import type { TraceEvent } from '../src/core/types.js';
+import { MemoryStore } from '../src/store/memory-store.js';
+import { Tracer } from '../src/tracer/tracer.js';
+
+/** A trace that uses every event type and the node shapes the tracer makes. */
+async function richTrace(): Promise<TraceEvent[]> {
+  const tracer = new Tracer({ store: new MemoryStore(), exitHook: false });
+  const t = await tracer.create({ agentName: 'a', metadata: { k: 1 } });
+  t.info('before any node');
+  const root = t.add({ q: 'in' }, { label: 'root' });
+  root.info('plain');
+  root.warn('with data', { x: [1, 2] });
+  root.debug('d');
+  root.error(new Error('boom'));
+  const [a, b] = t.parallel([{ label: 'a' }, { label: 'b', kind: 'tool' }]);
+  a!.complete({ out: 1 });
+  b!.fail(new Error('bad'));
+  const j = a!.join([a!, b!], undefined, { label: 'j' });
+  j.setMetadata('m', 'v');
+  j.setUsage({ model: 'gpt-4o', inputTokens: 3, outputTokens: 4 });
+  const s = t.add(undefined, { label: 'step' });
+  s.info('log line');
+  s.complete();
+  const k = t.add(undefined, { label: 'llm', kind: 'llm' });
+  k.complete();
+  t.add(undefined, {}).complete();
+  t.createSpace({ id: 'mem' });
+  t.setSpaceValue('mem', 'key', { v: 1 });
+  t.setSpaceValue('mem', 'key', 2);
+  t.deleteSpaceValue('mem', 'key');
+  t.markComplete();
+  await t.release();
+  const events = await tracer.events(t.id);
+  await tracer.close();
+  return events;
+}
+
+function logOf(events: readonly TraceEvent[]): CompactLog {
+  const log = new CompactLog(events[0]!.trace_id);
+  for (const ev of events) log.pushCompact(ev);
+  return log;
+}
+
+describe('CompactLog', () => {
+  it('gives back every event of a real trace equal, with the same JSON', async () => {
+    const events = await richTrace();
+    const log = logOf(events);
+    assert.equal(log.length, events.length);
+    assert.deepStrictEqual(log.slice(), events);
+    assert.equal(JSON.stringify(log.slice()), JSON.stringify(events));
+    for (let i = 0; i < events.length; i++) {
+      assert.deepStrictEqual(log.at(i), events[i]);
+      assert.equal(log.timestampAt(i), events[i]!.timestamp);
+    }
+    assert.deepStrictEqual(log.slice(3, 7), events.slice(3, 7));
+    assert.equal(log.at(events.length), undefined);
+  });
+
+  it('encodes the step events (read back as copies) and keeps the other shapes as they are', async () => {
+    const events = await richTrace();
+    const log = logOf(events);
+    const encoded = (i: number) => log.at(i) !== events[i];
+    const find = (pred: (e: TraceEvent) => boolean) => events.findIndex(pred);
+    const stepStart = find((e) => e.type === 'node_start' && e.data.node?.label === 'step');
+    const llmStart = find((e) => e.type === 'node_start' && e.data.node?.label === 'llm');
+    const plainLog = find((e) => e.type === 'log_added' && e.data.message === 'plain');
+    const complete = find((e) => e.type === 'node_complete' && e.data.output === undefined);
+    for (const i of [stepStart, llmStart, plainLog, complete]) {
+      assert.ok(i > 0);
+      assert.ok(encoded(i), `event ${i} (${events[i]!.type}) encoded`);
+    }
+    const kept = [
+      find((e) => e.type === 'init'),
+      find((e) => e.type === 'node_start' && e.data.node?.label === 'root'), // input
+      find((e) => e.type === 'node_start' && e.data.nodes !== undefined), // fan-out
+      find((e) => e.type === 'log_added' && e.data.data !== undefined),
+      find((e) => e.type === 'log_added' && e.node_id === undefined),
+      find((e) => e.type === 'node_complete' && e.data.output !== undefined),
+      find((e) => e.type === 'node_failed'),
+      find((e) => e.type === 'node_updated'),
+      find((e) => e.type === 'memory_add'),
+      find((e) => e.type === 'complete'),
+    ];
+    for (const i of kept) {
+      assert.ok(i >= 0);
+      assert.equal(log.at(i), events[i], `event ${i} (${events[i]!.type}) kept as is`);
+    }
+  });
+
+  it('keeps an event as is when its shape differs in any way from the encoded one', () => {
+    const base = {
+      seq: 1,
+      type: 'log_added',
+      trace_id: 't',
+      timestamp: 1000,
+      data: { node_id: 'n', level: 'info', message: 'm', timestamp: 1000 },
+      node_id: 'n',
+    };
+    const variants: Record<string, unknown> = {
+      'keys in another order': {
+        seq: 1,
+        type: 'log_added',
+        trace_id: 't',
+        timestamp: 1000,
+        node_id: 'n',
+        data: base.data,
+      },
+      'data keys in another order': { ...base, data: { level: 'info', node_id: 'n', message: 'm', timestamp: 1000 } },
+      'an extra field': { ...base, extra: 1 },
+      'an extra data field': { ...base, data: { ...base.data, more: true } },
+      'data timestamp differs': { ...base, data: { ...base.data, timestamp: 1001 } },
+      'data node differs': { ...base, data: { ...base.data, node_id: 'other' } },
+      'another trace': { ...base, trace_id: 'u' },
+      'a seq that is not its place': { ...base, seq: 2 },
+      'an unknown level': { ...base, data: { ...base.data, level: 'fatal' } },
+      'a non-string message': { ...base, data: { ...base.data, message: 5 } },
+    };
+    for (const [what, ev] of Object.entries(variants)) {
+      const log = new CompactLog('t');
+      log.pushCompact(ev as TraceEvent);
+      assert.equal(log.at(0), ev, what);
+      assert.equal(JSON.stringify(log.slice()), JSON.stringify([ev]), what);
+    }
+    const log = new CompactLog('t');
+    log.pushCompact(base as TraceEvent);
+    assert.notEqual(log.at(0), base, 'the canonical shape is encoded');
+    assert.deepStrictEqual(log.at(0), base);
+  });
+
+  it('keeps timestamps exactly, far apart or not, and negative zero durations', () => {
+    const times = [1_796_000_000_000, 1_796_000_000_001, 1_796_000_000_000 + 2 ** 31, 1_795_000_000_000, 0, -5, 7.25];
+    const log = new CompactLog('t');
+    const events: TraceEvent[] = times.map((t, i) => ({
+      seq: i + 1,
+      type: 'node_complete',
+      trace_id: 't',
+      timestamp: t,
+      data: { node_id: 'n', status: 'success', end_time: t, duration: i === 1 ? -0 : i * 1.5 },
+      node_id: 'n',
+    }));
+    for (const ev of events) log.pushCompact(ev);
+    assert.deepStrictEqual(log.slice(), events);
+    const second = log.at(1)!;
+    assert.ok(second.type === 'node_complete' && Object.is(second.data.duration, -0));
+  });
+
+  it('compact(upTo) encodes the older events and leaves the newest as objects', async () => {
+    const events = await richTrace();
+    const log = new CompactLog(events[0]!.trace_id);
+    for (const ev of events) log.push(ev);
+    for (let i = 0; i < events.length; i++) assert.equal(log.at(i), events[i]);
+    log.compact(events.length - 5);
+    assert.equal(log.hotLength, 5);
+    for (let i = events.length - 5; i < events.length; i++) assert.equal(log.at(i), events[i]);
+    assert.deepStrictEqual(log.slice(), events);
+    log.compact(3); // already encoded: nothing changes
+    assert.equal(log.hotLength, 5);
+    log.compact(Infinity);
+    assert.equal(log.hotLength, 0);
+    assert.deepStrictEqual(log.slice(), events);
+    assert.equal(JSON.stringify(log.slice()), JSON.stringify(events));
+  });
+
+  it('a decoded copy shares nothing with the log: changing it changes nothing stored', async () => {
+    const events = await richTrace();
+    const log = logOf(events);
+    const i = events.findIndex((e) => e.type === 'node_start' && e.data.node?.label === 'step');
+    const copy = log.at(i)!;
+    assert.ok(copy.type === 'node_start' && copy.data.node);
+    (copy.data.node.parent_ids as string[]).push('x');
+    copy.data.node.metadata['y'] = 1;
+    assert.deepStrictEqual(log.at(i), events[i]);
+  });
+});
