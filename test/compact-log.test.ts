@@ -177,4 +177,31 @@ describe('CompactLog', () => {
     copy.data.node.metadata['y'] = 1;
     assert.deepStrictEqual(log.at(i), events[i]);
   });
+
+  it('round-trips long logs across chunks, many logs on one node, and objects between encoded events', async () => {
+    const tracer = new Tracer({ store: new MemoryStore(), exitHook: false });
+    const t = await tracer.create();
+    for (let i = 0; i < 2500; i++) {
+      const n = t.add(undefined, { label: `s${i % 7}` });
+      const logs = i % 50 === 0 ? 30 : 1; // chains longer than the elision's bound
+      for (let k = 0; k < logs; k++) n.info(`m${k}`);
+      if (i % 10 === 0) n.setMetadata('i', i); // an object record between encoded ones
+      if (i % 13 === 0) n.info('with data', { i });
+      n.complete();
+    }
+    t.markComplete();
+    const events = t.events();
+    assert.ok(events.length > 3 * 2048);
+    const log = logOf(events);
+    assert.deepStrictEqual(log.slice(), events);
+    assert.equal(JSON.stringify(log.slice()), JSON.stringify(events));
+    for (const i of [0, 2047, 2048, 2049, 4095, 4096, events.length - 1])
+      assert.equal(log.timestampAt(i), events[i]!.timestamp);
+    const hotFirst = new CompactLog(events[0]!.trace_id);
+    for (const ev of events) hotFirst.push(ev);
+    for (let upTo = 100; upTo < events.length; upTo += 997) hotFirst.compact(upTo);
+    assert.deepStrictEqual(hotFirst.slice(), events);
+    await t.release();
+    await tracer.close();
+  });
 });

@@ -18,16 +18,54 @@ import type { TraceEvent } from './events.js';
 
 const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
-// Tags (first slot of a record).
+// Tags. SAME_NODE: the record's node id is the previous record's (not stored again).
 const T_OBJECT = 0;
 const T_COMPLETE = 1;
 const T_LOG = 2; // + level index (4)
 const T_START = 6; // + kind index * 2 + (has cursor ? 1 : 0)
+const SAME_NODE = 0x80;
 
-/** Slots per record: tag, timestamp - base, and three references (meaning depends on the tag). */
-const STRIDE = 5;
-/** Timestamps are kept as small-integer offsets from the log's first one (V8 Smis: no heap number each). */
-const SMI_MAX = 2 ** 30 - 1;
+/** Records per chunk; a chunk's columns grow by doubling up to it (small traces stay small). */
+const CHUNK = 2048;
+const FIRST_CAPACITY = 64;
+/** Timestamps are kept as int32 offsets from the log's first one. */
+const OFFSET_MAX = 2 ** 31 - 1;
+
+/**
+ * CHUNK records: a tag, a timestamp offset and where the record's references start in
+ * `refs` (typed columns: 9 bytes a record), and the references themselves: per tag,
+ * START [id, label, parent_ids], LOG [node id unless SAME_NODE, message], COMPLETE [node id
+ * unless SAME_NODE, duration], OBJECT [the event].
+ */
+class Chunk {
+  tag: Uint8Array;
+  dt: Int32Array;
+  off: Uint32Array;
+  refs: unknown[] = [];
+  n = 0;
+  constructor(capacity: number) {
+    this.tag = new Uint8Array(capacity);
+    this.dt = new Int32Array(capacity);
+    this.off = new Uint32Array(capacity);
+  }
+  grow(): void {
+    const cap = Math.min(CHUNK, this.tag.length * 2);
+    const tag = new Uint8Array(cap);
+    tag.set(this.tag);
+    const dt = new Int32Array(cap);
+    dt.set(this.dt);
+    const off = new Uint32Array(cap);
+    off.set(this.off);
+    this.tag = tag;
+    this.dt = dt;
+    this.off = off;
+  }
+  /** The node id of record `i` (an encoded one). */
+  nodeId(i: number): string {
+    while ((this.tag[i]! & SAME_NODE) !== 0) i--;
+    return this.refs[this.off[i]!] as string;
+  }
+}
 
 const EVENT_KEYS = ['seq', 'type', 'trace_id', 'timestamp', 'data', 'node_id'] as const;
 const LOG_KEYS = ['node_id', 'level', 'message', 'timestamp'] as const;
@@ -60,6 +98,9 @@ function smallInt(n: number): number {
   return (n | 0) === n && !Object.is(n, -0) ? n | 0 : n;
 }
 
+/** Same-node chains are cut at this length, so that finding a record's node id stays O(1). */
+const MAX_CHAIN = 8;
+
 function isEmptyObject(o: unknown): boolean {
   if (typeof o !== 'object' || o === null || Array.isArray(o) || Object.getPrototypeOf(o) !== Object.prototype)
     return false;
@@ -67,13 +108,23 @@ function isEmptyObject(o: unknown): boolean {
   return true;
 }
 
-export class CompactLog {
+/** A read-only view of an event log: `at(i).seq === i + 1` for a whole trace's log. */
+export interface EventList {
+  readonly length: number;
+  at(index: number): TraceEvent | undefined;
+}
+
+export class CompactLog implements EventList {
   readonly #traceId: string;
-  /** Encoded records of events [0, #encoded), STRIDE slots each. */
-  readonly #rec: unknown[] = [];
+  /** Encoded records of events [0, #encoded), CHUNK per chunk. */
+  readonly #chunks: Chunk[] = [];
   #encoded = 0;
-  /** Events [#encoded, length) as objects. */
-  #hot: TraceEvent[] = [];
+  /** Node id of the last encoded record (undefined after an OBJECT record), and its chain length. */
+  #lastNode: string | undefined;
+  #chain = 0;
+  /** Events [#encoded, length) as objects: #hot[#head...]; the slots before #head are cleared. */
+  #hot: (TraceEvent | undefined)[] = [];
+  #head = 0;
   /** Timestamp the offsets are relative to (the first encoded event's). */
   #base: number | undefined;
 
@@ -82,12 +133,12 @@ export class CompactLog {
   }
 
   get length(): number {
-    return this.#encoded + this.#hot.length;
+    return this.#encoded + this.#hot.length - this.#head;
   }
 
   /** Events kept as objects (not yet encoded). */
   get hotLength(): number {
-    return this.#hot.length;
+    return this.#hot.length - this.#head;
   }
 
   push(ev: TraceEvent): void {
@@ -96,7 +147,7 @@ export class CompactLog {
 
   /** Appends and encodes at once (a store's log: nobody reads it in place). */
   pushCompact(ev: TraceEvent): void {
-    if (this.#hot.length === 0) this.#encode(ev);
+    if (this.#hot.length === this.#head) this.#encode(ev);
     else this.#hot.push(ev);
   }
 
@@ -105,23 +156,32 @@ export class CompactLog {
     const n = Math.min(upTo, this.length) - this.#encoded;
     if (n <= 0) return;
     const hot = this.#hot;
-    for (let i = 0; i < n; i++) this.#encode(hot[i]!);
-    this.#hot = hot.slice(n);
+    let head = this.#head;
+    for (const end = head + n; head < end; head++) {
+      this.#encode(hot[head]!);
+      hot[head] = undefined;
+    }
+    // The cleared prefix is dropped once it is half the array (amortized O(1) per event).
+    if (head >= hot.length / 2) {
+      this.#hot = hot.slice(head);
+      head = 0;
+    }
+    this.#head = head;
   }
 
   /** The event at `index` (0-based: seq - 1 for a whole log): the object itself if hot, else a decoded copy. */
   at(index: number): TraceEvent | undefined {
     if (index < 0 || index >= this.length) return undefined;
-    if (index >= this.#encoded) return this.#hot[index - this.#encoded];
+    if (index >= this.#encoded) return this.#hot[index - this.#encoded + this.#head];
     return this.#decode(index);
   }
 
   /** The timestamp of the event at `index`, without decoding it. */
   timestampAt(index: number): number {
-    if (index >= this.#encoded) return this.#hot[index - this.#encoded]!.timestamp;
-    const r = index * STRIDE;
-    const tag = this.#rec[r] as number;
-    return tag === T_OBJECT ? (this.#rec[r + 2] as TraceEvent).timestamp : this.#base! + (this.#rec[r + 1] as number);
+    if (index >= this.#encoded) return this.#hot[index - this.#encoded + this.#head]!.timestamp;
+    const c = this.#chunks[(index / CHUNK) | 0]!;
+    const i = index % CHUNK;
+    return c.tag[i] === T_OBJECT ? (c.refs[c.off[i]!] as TraceEvent).timestamp : this.#base! + c.dt[i]!;
   }
 
   /** Events [start, end) as an array (like Array.prototype.slice with non-negative bounds). */
@@ -134,31 +194,37 @@ export class CompactLog {
   }
 
   #encode(ev: TraceEvent): void {
-    const rec = this.#rec;
-    const seq = this.#encoded + 1;
-    this.#encoded++;
+    let c = this.#chunks[this.#chunks.length - 1];
+    if (c === undefined || c.n === CHUNK) {
+      // A full chunk's references become an exact-size copy (a grown array keeps spare room).
+      if (c !== undefined) c.refs = c.refs.slice();
+      // A log that filled a chunk is a long one: its next chunks start at full size.
+      c = new Chunk(c === undefined ? FIRST_CAPACITY : CHUNK);
+      this.#chunks.push(c);
+      this.#lastNode = undefined;
+    } else if (c.n === c.tag.length) c.grow();
+    const i = c.n++;
+    const seq = ++this.#encoded;
+    const refs = c.refs;
+    c.off[i] = refs.length;
     const t = ev.timestamp;
-    this.#base ??= t;
-    // `| 0` makes the offset a Smi in the record (the subtraction's result would be boxed).
-    const base = this.#base;
+    const base = (this.#base ??= t);
     const dt = (t - base) | 0;
     if (
       ev.seq === seq &&
       ev.trace_id === this.#traceId &&
+      typeof ev.node_id === 'string' &&
       Object.is(base + dt, t) &&
-      dt >= -SMI_MAX &&
-      dt <= SMI_MAX &&
+      dt >= -OFFSET_MAX &&
       hasKeys(ev, EVENT_KEYS)
     ) {
       const id = ev.node_id;
       const d: unknown = ev.data;
+      let tag = -1;
       if (ev.type === 'log_added') {
         if (hasKeys(d, LOG_KEYS) && d['node_id'] === id && d['timestamp'] === t && typeof d['message'] === 'string') {
           const level = LEVELS.indexOf(d['level'] as LogLevel);
-          if (level >= 0) {
-            rec.push(T_LOG + level, dt, id, d['message'], undefined);
-            return;
-          }
+          if (level >= 0) tag = T_LOG + level;
         }
       } else if (ev.type === 'node_complete') {
         if (
@@ -167,11 +233,8 @@ export class CompactLog {
           d['status'] === 'success' &&
           d['end_time'] === t &&
           typeof d['duration'] === 'number'
-        ) {
-          const duration = d['duration'];
-          rec.push(T_COMPLETE, dt, id, smallInt(duration), undefined);
-          return;
-        }
+        )
+          tag = T_COMPLETE;
       } else if (ev.type === 'node_start') {
         const withCursor = hasKeys(d, START_CURSOR_KEYS);
         if (withCursor || hasKeys(d, START_KEYS)) {
@@ -193,28 +256,54 @@ export class CompactLog {
           ) {
             const kind = NODE_KINDS.indexOf(node['kind'] as NodeKind);
             if (kind >= 0) {
+              c.tag[i] = T_START + kind * 2 + (withCursor ? 1 : 0);
+              c.dt[i] = dt;
               // parent_ids is kept by reference: event arrays are never mutated.
-              rec.push(T_START + kind * 2 + (withCursor ? 1 : 0), dt, id, node['label'], node['parent_ids']);
+              refs.push(id, node['label'], node['parent_ids']);
+              this.#lastNode = id;
+              this.#chain = 0;
               return;
             }
           }
         }
       }
+      if (tag >= 0) {
+        const same = id === this.#lastNode && this.#chain < MAX_CHAIN;
+        c.tag[i] = same ? tag | SAME_NODE : tag;
+        c.dt[i] = dt;
+        if (same) this.#chain++;
+        else {
+          refs.push(id);
+          this.#lastNode = id;
+          this.#chain = 0;
+        }
+        refs.push(
+          tag === T_COMPLETE ? smallInt((d as { duration: number }).duration) : (d as { message: string }).message,
+        );
+        return;
+      }
     }
-    rec.push(T_OBJECT, 0, ev, undefined, undefined);
+    c.tag[i] = T_OBJECT;
+    refs.push(ev);
+    this.#lastNode = undefined;
   }
 
   #decode(index: number): TraceEvent {
-    const rec = this.#rec;
-    const r = index * STRIDE;
-    const tag = rec[r] as number;
-    if (tag === T_OBJECT) return rec[r + 2] as TraceEvent;
+    const c = this.#chunks[(index / CHUNK) | 0]!;
+    const i = index % CHUNK;
+    const full = c.tag[i]!;
+    const refs = c.refs;
+    let r = c.off[i]!;
+    if (full === T_OBJECT) return refs[r] as TraceEvent;
+    const tag = full & ~SAME_NODE;
     const seq = index + 1;
     const trace_id = this.#traceId;
-    const timestamp = this.#base! + (rec[r + 1] as number);
-    const node_id = rec[r + 2] as string;
+    const timestamp = this.#base! + c.dt[i]!;
+    let node_id: string;
+    if ((full & SAME_NODE) !== 0) node_id = c.nodeId(i);
+    else node_id = refs[r++] as string;
     if (tag === T_COMPLETE) {
-      const duration = rec[r + 3] as number;
+      const duration = refs[r] as number;
       return {
         seq,
         type: 'node_complete',
@@ -226,7 +315,7 @@ export class CompactLog {
     }
     if (tag < T_START) {
       const level = LEVELS[tag - T_LOG]!;
-      const message = rec[r + 3] as string;
+      const message = refs[r] as string;
       return {
         seq,
         type: 'log_added',
@@ -239,7 +328,7 @@ export class CompactLog {
     const k = tag - T_START;
     const node = {
       id: node_id,
-      parent_ids: (rec[r + 4] as string[]).slice(),
+      parent_ids: (refs[r + 1] as string[]).slice(),
       children: [],
       kind: NODE_KINDS[k >> 1]!,
       metadata: {},
@@ -247,7 +336,7 @@ export class CompactLog {
       created_at: timestamp,
       start_time: timestamp,
       updated_at: timestamp,
-      label: rec[r + 3] as string,
+      label: refs[r] as string,
     };
     return {
       seq,

@@ -231,13 +231,13 @@ export function applyEvent(state: TraceState, ev: TraceEvent): TraceState {
       break;
     }
     case 'log_added': {
-      const entry: LogEntry = {
-        seq: ev.seq,
-        level: d.level,
-        message: d.message,
-        timestamp: d.timestamp ?? ev.timestamp,
-      };
-      if (d.node_id !== undefined) entry.node_id = d.node_id;
+      // A node's log (the common one) in one literal: node_id added afterwards cost an
+      // out-of-object property array (40 bytes) per entry. Key order as before.
+      const timestamp = d.timestamp ?? ev.timestamp;
+      const entry: LogEntry =
+        d.node_id === undefined
+          ? { seq: ev.seq, level: d.level, message: d.message, timestamp }
+          : { seq: ev.seq, level: d.level, message: d.message, timestamp, node_id: d.node_id };
       if (d.data !== undefined) entry.data = d.data;
       state.logs.push(entry);
       break;

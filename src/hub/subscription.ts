@@ -3,6 +3,7 @@
 // any gap) the subscription falls "behind" and reads pages from the source (the trace's
 // log in this process, or the store) until it has caught up. Memory per subscriber is
 // therefore bounded whatever the consumer's speed.
+import type { EventList } from '../core/compact-log.js';
 import type { TraceEvent } from '../core/types.js';
 import type { EventHub } from './hub.js';
 
@@ -15,8 +16,8 @@ export const kTakeReady = Symbol('livetrace.takeReady');
  * to N local subscribers costs one wake-up of those that wait).
  */
 export interface LocalFeed {
-  /** Every event of the trace, `events[i].seq === i + 1`, append-only. */
-  readonly events: readonly TraceEvent[];
+  /** Every event of the trace, `events.at(i).seq === i + 1`, append-only. */
+  readonly events: EventList;
   /** Calls `wake` once, after the next event is appended (or when the trace is released). */
   park(wake: () => void): void;
 }
@@ -94,6 +95,11 @@ export class Subscription implements AsyncIterableIterator<TraceEvent, undefined
   #minTime: number | undefined;
   /** While draining: deliver up to this seq, then end. */
   #finalSeq = 0;
+  /** Seq of the last event handed out (or skipped): the events up to it are read. */
+  get position(): number {
+    return this.#cursor;
+  }
+
   /** True once the trace's end was reached (set when entering `done`). */
   #reachedEnd = false;
   /** Runs before the first read; cleared once started. */
@@ -276,7 +282,7 @@ export class Subscription implements AsyncIterableIterator<TraceEvent, undefined
   #takeLocal(feed: LocalFeed): IteratorResult<TraceEvent, undefined> | undefined {
     const events = feed.events;
     while (this.#cursor < events.length) {
-      const ev = events[this.#cursor]!;
+      const ev = events.at(this.#cursor)!;
       this.#cursor = ev.seq;
       if (this.#minTime !== undefined) {
         if (ev.timestamp < this.#minTime) continue;
@@ -285,7 +291,7 @@ export class Subscription implements AsyncIterableIterator<TraceEvent, undefined
       if (ev.type === 'complete') this.#end(true);
       return { value: ev, done: false };
     }
-    const last = events[events.length - 1];
+    const last = events.at(events.length - 1);
     // Resumed at or after the end.
     if (last !== undefined && last.type === 'complete') return this.#end(true);
     return undefined;

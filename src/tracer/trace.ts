@@ -168,7 +168,15 @@ export class Trace {
   ) {
     this.id = id;
     this.#host = host;
-    this.#log = new TraceLog(id, () => this.#info());
+    this.#log = new TraceLog(
+      id,
+      () => this.#info(),
+      () => {
+        let floor = Infinity;
+        for (const sub of this.#subs) floor = Math.min(floor, sub.position);
+        return floor;
+      },
+    );
     this.#autoArchive = init.autoArchive ?? false;
     this.#state = initialState(id);
     if (init.events) {
@@ -176,7 +184,7 @@ export class Trace {
         this.#log.events.push(ev);
         applyEvent(this.#state, ev);
       }
-      this.#log.stored = init.events.length;
+      this.#log.markStored(init.events.length);
     }
     this.#phase = isTerminal(this.#state.info.status) ? 'sealed' : 'open';
     if (init.signal && this.#phase === 'open') {
@@ -246,7 +254,7 @@ export class Trace {
     let start = Math.max(0, Math.floor(options.since ?? 0));
     if (options.sinceTime !== undefined) {
       const t = options.sinceTime;
-      while (start < all.length && all[start]!.timestamp < t) start++;
+      while (start < all.length && all.timestampAt(start) < t) start++;
     }
     return all.slice(start);
   }

@@ -4,16 +4,26 @@
 // is retried with backoff; nothing is dropped: unstored events stay in the log and
 // `flush()` rejects with them.
 import { FlushError, StoreConflictError } from '../core/errors.js';
-import type { TraceEvent, TraceInfo } from '../core/types.js';
+import type { TraceInfo } from '../core/types.js';
 import type { TraceStore } from '../store/store.js';
 import type { FlushOptions } from './options.js';
 import { backoffDelay } from '../core/backoff.js';
+import { CompactLog } from '../core/compact-log.js';
+
+/**
+ * A log holding this many events as objects encodes its stored ones, all but the newest
+ * KEEP_HOT (read in place by local subscribers): a trace that stays loaded for hours keeps
+ * about 20 bytes per event instead of an object graph (core/compact-log.ts). Short traces
+ * (the usual agent run) never reach it and pay nothing.
+ */
+const COMPACT_AT = 4096;
+const KEEP_HOT = 1024;
 
 /** A trace's event log as the writer sees it. */
 export class TraceLog {
   readonly id: string;
   /** Every event of the trace, seq = index + 1. */
-  readonly events: TraceEvent[] = [];
+  readonly events: CompactLog;
   /** Count of events the store has acknowledged. */
   stored = 0;
   /** True while the log sits in the writer's dirty set. */
@@ -27,10 +37,26 @@ export class TraceLog {
   failedAttempts = 0;
   nextAttempt = 0;
   readonly info: () => TraceInfo;
+  /**
+   * How many events every reader in place has read (the trace's slowest local subscriber):
+   * events beyond it stay objects, so a subscriber that is behind does not decode them.
+   * Given once to the constructor: reassigning a function field after construction made
+   * every trace twice as slow to record (V8 field constness; docs/performance.md, section 8).
+   */
+  readonly readFloor: () => number;
 
-  constructor(id: string, info: () => TraceInfo) {
+  constructor(id: string, info: () => TraceInfo, readFloor: () => number = () => Infinity) {
     this.id = id;
     this.info = info;
+    this.readFloor = readFloor;
+    this.events = new CompactLog(id);
+  }
+
+  /** The store holds the first `n` events (`n` never decreases). */
+  markStored(n: number): void {
+    this.stored = n;
+    const events = this.events;
+    if (events.hotLength >= COMPACT_AT) events.compact(Math.min(n, events.length - KEEP_HOT, this.readFloor()));
   }
 
   get pending(): number {
@@ -147,7 +173,7 @@ export class WriteBehind {
     const done = p.then(
       () => {
         log.inflight = undefined;
-        log.stored = Math.max(log.stored, start + batch.length);
+        log.markStored(Math.max(log.stored, start + batch.length));
         log.failure = undefined;
         log.failedAttempts = 0;
         log.nextAttempt = 0;
