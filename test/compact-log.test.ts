@@ -197,6 +197,11 @@ describe('CompactLog', () => {
     assert.equal(JSON.stringify(log.slice()), JSON.stringify(events));
     for (const i of [0, 2047, 2048, 2049, 4095, 4096, events.length - 1])
       assert.equal(log.timestampAt(i), events[i]!.timestamp);
+    for (const size of [1, 302, 777, 5000]) {
+      const batched = new CompactLog(events[0]!.trace_id);
+      for (let i = 0; i < events.length; i += size) batched.pushAllCompact(events.slice(i, i + size));
+      assert.deepStrictEqual(batched.slice(), events, `batches of ${size}`);
+    }
     const hotFirst = new CompactLog(events[0]!.trace_id);
     for (const ev of events) hotFirst.push(ev);
     for (let upTo = 100; upTo < events.length; upTo += 997) hotFirst.compact(upTo);

@@ -32,38 +32,48 @@ const FIRST_CAPACITY = 64;
 const OFFSET_MAX = 2 ** 31 - 1;
 
 /**
- * CHUNK records: a tag, a timestamp offset and where the record's references start in
- * `refs` (typed columns: 9 bytes a record), and the references themselves: per tag,
- * START [id, label, parent_ids], LOG [node id unless SAME_NODE, message], COMPLETE [node id
- * unless SAME_NODE, duration], OBJECT [the event].
+ * CHUNK records in one Int32Array, two slots each: the tag with where the record's
+ * references start in `refs` (`off << 8 | tag`), and the timestamp offset; then the
+ * references themselves, per tag: START [id, label, parents (the one parent id, or the
+ * array)], LOG [node id unless SAME_NODE, message], COMPLETE [node id unless SAME_NODE,
+ * duration], OBJECT [the event]. One typed array per chunk: an ArrayBuffer is costly to
+ * allocate, and most traces are one chunk.
  */
 class Chunk {
-  tag: Uint8Array;
-  dt: Int32Array;
-  off: Uint32Array;
+  cols: Int32Array;
   refs: unknown[] = [];
   n = 0;
   constructor(capacity: number) {
-    this.tag = new Uint8Array(capacity);
-    this.dt = new Int32Array(capacity);
-    this.off = new Uint32Array(capacity);
+    this.cols = new Int32Array(capacity * 2);
   }
-  grow(): void {
-    const cap = Math.min(CHUNK, this.tag.length * 2);
-    const tag = new Uint8Array(cap);
-    tag.set(this.tag);
-    const dt = new Int32Array(cap);
-    dt.set(this.dt);
-    const off = new Uint32Array(cap);
-    off.set(this.off);
-    this.tag = tag;
-    this.dt = dt;
-    this.off = off;
+  get capacity(): number {
+    return this.cols.length >> 1;
+  }
+  /** Room for at least `more` further records (up to CHUNK). */
+  grow(more = 1): void {
+    const cap = Math.min(CHUNK, Math.max(this.capacity * 2, this.n + more));
+    if (cap <= this.capacity) return;
+    const cols = new Int32Array(cap * 2);
+    cols.set(this.cols);
+    this.cols = cols;
+  }
+  set(i: number, tag: number, off: number, dt: number): void {
+    this.cols[2 * i] = (off << 8) | tag;
+    this.cols[2 * i + 1] = dt;
+  }
+  tag(i: number): number {
+    return this.cols[2 * i]! & 0xff;
+  }
+  off(i: number): number {
+    return this.cols[2 * i]! >>> 8;
+  }
+  dt(i: number): number {
+    return this.cols[2 * i + 1]!;
   }
   /** The node id of record `i` (an encoded one). */
   nodeId(i: number): string {
-    while ((this.tag[i]! & SAME_NODE) !== 0) i--;
-    return this.refs[this.off[i]!] as string;
+    while ((this.tag(i) & SAME_NODE) !== 0) i--;
+    return this.refs[this.off(i)] as string;
   }
 }
 
@@ -96,6 +106,11 @@ function hasKeys(o: unknown, keys: readonly string[]): o is Record<string, unkno
 /** The same number, as an int32 when it is one (stored as a Smi, not a heap number). */
 function smallInt(n: number): number {
   return (n | 0) === n && !Object.is(n, -0) ? n | 0 : n;
+}
+
+/** The parent_ids of a START record: a fresh array (readers may change what they get). */
+function parentsOf(ref: unknown): string[] {
+  return typeof ref === 'string' ? [ref] : (ref as string[]).slice();
 }
 
 /** Same-node chains are cut at this length, so that finding a record's node id stays O(1). */
@@ -151,6 +166,20 @@ export class CompactLog implements EventList {
     else this.#hot.push(ev);
   }
 
+  /** pushCompact for a batch: the columns are sized for it once (a trace stored in one batch never grows them). */
+  pushAllCompact(events: readonly TraceEvent[]): void {
+    if (this.#hot.length !== this.#head) {
+      for (const ev of events) this.#hot.push(ev);
+      return;
+    }
+    let c = this.#chunks[this.#chunks.length - 1];
+    if (c === undefined) {
+      c = new Chunk(Math.min(CHUNK, Math.max(events.length, 1)));
+      this.#chunks.push(c);
+    } else if (c.n < CHUNK) c.grow(events.length);
+    for (const ev of events) this.#encode(ev);
+  }
+
   /** Encodes the events before index `upTo` (those already encoded stay so). */
   compact(upTo: number): void {
     const n = Math.min(upTo, this.length) - this.#encoded;
@@ -181,7 +210,7 @@ export class CompactLog implements EventList {
     if (index >= this.#encoded) return this.#hot[index - this.#encoded + this.#head]!.timestamp;
     const c = this.#chunks[(index / CHUNK) | 0]!;
     const i = index % CHUNK;
-    return c.tag[i] === T_OBJECT ? (c.refs[c.off[i]!] as TraceEvent).timestamp : this.#base! + c.dt[i]!;
+    return c.tag(i) === T_OBJECT ? (c.refs[c.off(i)] as TraceEvent).timestamp : this.#base! + c.dt(i);
   }
 
   /** Events [start, end) as an array (like Array.prototype.slice with non-negative bounds). */
@@ -202,11 +231,11 @@ export class CompactLog implements EventList {
       c = new Chunk(c === undefined ? FIRST_CAPACITY : CHUNK);
       this.#chunks.push(c);
       this.#lastNode = undefined;
-    } else if (c.n === c.tag.length) c.grow();
+    } else if (c.n === c.capacity) c.grow();
     const i = c.n++;
     const seq = ++this.#encoded;
     const refs = c.refs;
-    c.off[i] = refs.length;
+    const off = refs.length;
     const t = ev.timestamp;
     const base = (this.#base ??= t);
     const dt = (t - base) | 0;
@@ -256,10 +285,15 @@ export class CompactLog implements EventList {
           ) {
             const kind = NODE_KINDS.indexOf(node['kind'] as NodeKind);
             if (kind >= 0) {
-              c.tag[i] = T_START + kind * 2 + (withCursor ? 1 : 0);
-              c.dt[i] = dt;
-              // parent_ids is kept by reference: event arrays are never mutated.
-              refs.push(id, node['label'], node['parent_ids']);
+              c.set(i, T_START + kind * 2 + (withCursor ? 1 : 0), off, dt);
+              // One parent (a step after a step) as its id: the array would cost 56 bytes.
+              // Several are kept by reference: event arrays are never mutated.
+              const parents = node['parent_ids'] as unknown[];
+              refs.push(
+                id,
+                node['label'],
+                parents.length === 1 && typeof parents[0] === 'string' ? parents[0] : parents,
+              );
               this.#lastNode = id;
               this.#chain = 0;
               return;
@@ -269,8 +303,7 @@ export class CompactLog implements EventList {
       }
       if (tag >= 0) {
         const same = id === this.#lastNode && this.#chain < MAX_CHAIN;
-        c.tag[i] = same ? tag | SAME_NODE : tag;
-        c.dt[i] = dt;
+        c.set(i, same ? tag | SAME_NODE : tag, off, dt);
         if (same) this.#chain++;
         else {
           refs.push(id);
@@ -283,7 +316,7 @@ export class CompactLog implements EventList {
         return;
       }
     }
-    c.tag[i] = T_OBJECT;
+    c.set(i, T_OBJECT, off, 0);
     refs.push(ev);
     this.#lastNode = undefined;
   }
@@ -291,14 +324,14 @@ export class CompactLog implements EventList {
   #decode(index: number): TraceEvent {
     const c = this.#chunks[(index / CHUNK) | 0]!;
     const i = index % CHUNK;
-    const full = c.tag[i]!;
+    const full = c.tag(i);
     const refs = c.refs;
-    let r = c.off[i]!;
+    let r = c.off(i);
     if (full === T_OBJECT) return refs[r] as TraceEvent;
     const tag = full & ~SAME_NODE;
     const seq = index + 1;
     const trace_id = this.#traceId;
-    const timestamp = this.#base! + c.dt[i]!;
+    const timestamp = this.#base! + c.dt(i);
     let node_id: string;
     if ((full & SAME_NODE) !== 0) node_id = c.nodeId(i);
     else node_id = refs[r++] as string;
@@ -328,7 +361,7 @@ export class CompactLog implements EventList {
     const k = tag - T_START;
     const node = {
       id: node_id,
-      parent_ids: (refs[r + 1] as string[]).slice(),
+      parent_ids: parentsOf(refs[r + 1]),
       children: [],
       kind: NODE_KINDS[k >> 1]!,
       metadata: {},

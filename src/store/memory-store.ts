@@ -43,7 +43,7 @@ export class MemoryStore implements TraceStore {
       entry = { info: { ...info }, events: new CompactLog(traceId) };
       this.#traces.set(traceId, entry);
     }
-    for (const ev of events) entry.events.pushCompact(ev);
+    entry.events.pushAllCompact(events);
     if (events.length > 0) this.#text.add(traceId, batchTokens(events));
     entry.info = {
       ...info,
