@@ -46,13 +46,16 @@ export interface SpanNodeEnd {
   status: { code: number; message?: string | undefined };
 }
 
-/** The node a span starts, from attributes already split by `splitAttributes`. */
+/**
+ * The node a span starts, from attributes already split by `splitAttributes`. Takes
+ * `split.metadata` over (the split is made for this call): the OTel identity is added to it
+ * in place. A spread of it into a literal with computed keys was 8% of the processor's
+ * profile (an object V8 builds key by key, in dictionary mode).
+ */
 export function spanNodeStart(span: SpanStartFields, split: SplitAttributes): SpanNodeStart {
-  const metadata: Record<string, unknown> = {
-    ...split.metadata,
-    [OTEL_SPAN_ID_KEY]: span.spanId,
-    [OTEL_KIND_KEY]: span.kind,
-  };
+  const metadata: Record<string, unknown> = split.metadata;
+  metadata[OTEL_SPAN_ID_KEY] = span.spanId;
+  metadata[OTEL_KIND_KEY] = span.kind;
   if (span.scope) metadata[OTEL_SCOPE_KEY] = span.scope;
   if (span.foreignParentSpanId !== undefined) metadata[OTEL_PARENT_SPAN_ID_KEY] = span.foreignParentSpanId;
   const kind = spanNodeKind(span.attributes);

@@ -238,13 +238,18 @@ export class LivetraceSpanProcessor {
     const before = s.startAttributes.get(spanId) ?? {};
     s.startAttributes.delete(spanId);
     const changed: Attributes = {};
-    for (const [k, v] of Object.entries(span.attributes)) if (!sameValue(before[k], v)) changed[k] = v;
-    const end = spanNodeEnd(
-      splitAttributes(changed, this.#mapIO),
-      span.attributes,
-      span.events.map((e) => ({ name: e.name, attributes: e.attributes })),
-      { code: span.status.code, message: span.status.message },
-    );
+    const attributes = span.attributes;
+    for (const k in attributes) {
+      if (!Object.prototype.hasOwnProperty.call(attributes, k)) continue;
+      const v = attributes[k];
+      if (!sameValue(before[k], v)) changed[k] = v;
+    }
+    // An ended span does not change any more: its events are read as they are, when the
+    // end is applied (no copy per span).
+    const end = spanNodeEnd(splitAttributes(changed, this.#mapIO), attributes, span.events, {
+      code: span.status.code,
+      message: span.status.message,
+    });
     this.#enqueue(
       s,
       () => {
