@@ -1,6 +1,7 @@
 // The retained form of event logs (src/core/compact-log.ts): whatever goes in comes back
 // equal (same values, same JSON, key order included); the common step events are encoded
-// (read back as copies), every other shape is kept as the object it is.
+// (read back as copies, sharing only the captured values: input, output, metadata, data),
+// every other shape is kept as the object it is.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CompactLog } from '../src/core/compact-log.js';
@@ -71,17 +72,17 @@ describe('CompactLog', () => {
     const llmStart = find((e) => e.type === 'node_start' && e.data.node?.label === 'llm');
     const plainLog = find((e) => e.type === 'log_added' && e.data.message === 'plain');
     const complete = find((e) => e.type === 'node_complete' && e.data.output === undefined);
-    for (const i of [stepStart, llmStart, plainLog, complete]) {
+    const withInput = find((e) => e.type === 'node_start' && e.data.node?.label === 'root');
+    const logWithData = find((e) => e.type === 'log_added' && e.data.data !== undefined);
+    const completeWithOutput = find((e) => e.type === 'node_complete' && e.data.output !== undefined);
+    for (const i of [stepStart, llmStart, plainLog, complete, withInput, logWithData, completeWithOutput]) {
       assert.ok(i > 0);
       assert.ok(encoded(i), `event ${i} (${events[i]!.type}) encoded`);
     }
     const kept = [
       find((e) => e.type === 'init'),
-      find((e) => e.type === 'node_start' && e.data.node?.label === 'root'), // input
       find((e) => e.type === 'node_start' && e.data.nodes !== undefined), // fan-out
-      find((e) => e.type === 'log_added' && e.data.data !== undefined),
       find((e) => e.type === 'log_added' && e.node_id === undefined),
-      find((e) => e.type === 'node_complete' && e.data.output !== undefined),
       find((e) => e.type === 'node_failed'),
       find((e) => e.type === 'node_updated'),
       find((e) => e.type === 'memory_add'),
@@ -116,6 +117,11 @@ describe('CompactLog', () => {
       'an extra data field': { ...base, data: { ...base.data, more: true } },
       'data timestamp differs': { ...base, data: { ...base.data, timestamp: 1001 } },
       'data node differs': { ...base, data: { ...base.data, node_id: 'other' } },
+      'data before timestamp': {
+        ...base,
+        data: { node_id: 'n', level: 'info', message: 'm', data: 1, timestamp: 1000 },
+      },
+      'data and another field': { ...base, data: { ...base.data, data: 1, more: 2 } },
       'another trace': { ...base, trace_id: 'u' },
       'a seq that is not its place': { ...base, seq: 2 },
       'an unknown level': { ...base, data: { ...base.data, level: 'fatal' } },

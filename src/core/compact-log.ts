@@ -2,19 +2,21 @@
 // that keeps the common ones without an object graph. A traced step makes three events
 // (node_start, log_added, node_complete); kept as objects they cost about 750 bytes and
 // nine objects the garbage collector copies and marks again and again for as long as the
-// log lives (docs/performance.md, section 8). Encoded, one event is five slots of one
-// array (about 20 bytes) that point at strings the log needs anyway (ids, messages, labels).
+// log lives (docs/performance.md, section 8). Encoded, an event is 8 bytes of a typed
+// column and the references it needs (ids, messages, labels; the input, output, metadata
+// and log data the tracer captured): about 35 bytes for a plain step's event.
 //
 // Only events whose shape is known exactly are encoded: the fields, their order and the
 // relations between them (the event's node_id is its data's, the timestamps agree...) are
 // checked, so decoding gives back an event that equals the original and prints the same
-// JSON. Anything else (input, output, metadata, errors, spaces, another writer's events)
-// is kept as the object it is. Decoding allocates: the log reads back copies.
+// JSON. Anything else (updates, failures, fan-outs, spaces, another writer's events) is
+// kept as the object it is. Decoding allocates: the log reads back copies, which share
+// only the captured values (events are never mutated, as before).
 //
 // The newest events can stay objects (`compact(upTo)` encodes the older ones): a live
 // trace's log is read in place by its local subscribers, who mostly want the last events.
 import { NODE_KINDS, type LogLevel, type NodeKind } from './types.js';
-import type { TraceEvent } from './events.js';
+import type { EventNode, LogAddedEventData, NodeCompleteEventData, TraceEvent } from './events.js';
 
 const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
@@ -23,6 +25,11 @@ const T_OBJECT = 0;
 const T_COMPLETE = 1;
 const T_LOG = 2; // + level index (4)
 const T_START = 6; // + kind index * 2 + (has cursor ? 1 : 0)
+const BASE = 0x1f;
+/** START: non-empty metadata; LOG: data; COMPLETE: output (a reference each). */
+const EXTRA_A = 0x20;
+/** START: input (a reference). */
+const EXTRA_B = 0x40;
 const SAME_NODE = 0x80;
 
 /** Records per chunk; a chunk's columns grow by doubling up to it (small traces stay small). */
@@ -94,6 +101,21 @@ const NODE_KEYS = [
   'updated_at',
   'label',
 ] as const;
+
+/**
+ * 1 when `o`'s enumerable keys are exactly `keys` in that order, 2 when `extra` follows
+ * them (the optional field the tracer adds after the literal), else 0.
+ */
+function shapeOf(o: unknown, keys: readonly string[], extra: string): 0 | 1 | 2 {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return 0;
+  const n = keys.length;
+  let i = 0;
+  for (const k in o) {
+    if (i < n ? k !== keys[i] : i > n || k !== extra) return 0;
+    i++;
+  }
+  return i === n ? 1 : i === n + 1 ? 2 : 0;
+}
 
 /** True when `o` is a plain object whose enumerable keys are exactly `keys`, in that order. */
 function hasKeys(o: unknown, keys: readonly string[]): o is Record<string, unknown> {
@@ -250,50 +272,73 @@ export class CompactLog implements EventList {
       const id = ev.node_id;
       const d: unknown = ev.data;
       let tag = -1;
+      let extra: unknown;
       if (ev.type === 'log_added') {
-        if (hasKeys(d, LOG_KEYS) && d['node_id'] === id && d['timestamp'] === t && typeof d['message'] === 'string') {
-          const level = LEVELS.indexOf(d['level'] as LogLevel);
-          if (level >= 0) tag = T_LOG + level;
+        const shape = shapeOf(d, LOG_KEYS, 'data');
+        const data = d as Record<string, unknown>;
+        if (shape !== 0 && data['node_id'] === id && data['timestamp'] === t && typeof data['message'] === 'string') {
+          const level = LEVELS.indexOf(data['level'] as LogLevel);
+          if (level >= 0) {
+            tag = shape === 2 ? (T_LOG + level) | EXTRA_A : T_LOG + level;
+            extra = data['data'];
+          }
         }
       } else if (ev.type === 'node_complete') {
+        const shape = shapeOf(d, COMPLETE_KEYS, 'output');
+        const data = d as Record<string, unknown>;
         if (
-          hasKeys(d, COMPLETE_KEYS) &&
-          d['node_id'] === id &&
-          d['status'] === 'success' &&
-          d['end_time'] === t &&
-          typeof d['duration'] === 'number'
-        )
+          shape !== 0 &&
+          data['node_id'] === id &&
+          data['status'] === 'success' &&
+          data['end_time'] === t &&
+          typeof data['duration'] === 'number'
+        ) {
           tag = T_COMPLETE;
+          if (shape === 2) {
+            tag |= EXTRA_A;
+            extra = data['output'];
+          }
+        }
       } else if (ev.type === 'node_start') {
         const withCursor = hasKeys(d, START_CURSOR_KEYS);
         if (withCursor || hasKeys(d, START_KEYS)) {
           const node: unknown = d['node'];
           const cursor: unknown = d['cursor'];
+          const shape = shapeOf(node, NODE_KEYS, 'input');
+          const n = node as Record<string, unknown>;
+          const metadata = n['metadata'];
           if (
-            hasKeys(node, NODE_KEYS) &&
-            node['id'] === id &&
-            Array.isArray(node['parent_ids']) &&
-            Array.isArray(node['children']) &&
-            node['children'].length === 0 &&
-            isEmptyObject(node['metadata']) &&
-            node['status'] === 'running' &&
-            node['created_at'] === t &&
-            node['start_time'] === t &&
-            node['updated_at'] === t &&
-            typeof node['label'] === 'string' &&
+            shape !== 0 &&
+            n['id'] === id &&
+            Array.isArray(n['parent_ids']) &&
+            Array.isArray(n['children']) &&
+            n['children'].length === 0 &&
+            typeof metadata === 'object' &&
+            metadata !== null &&
+            !Array.isArray(metadata) &&
+            n['status'] === 'running' &&
+            n['created_at'] === t &&
+            n['start_time'] === t &&
+            n['updated_at'] === t &&
+            typeof n['label'] === 'string' &&
             (!withCursor || (Array.isArray(cursor) && cursor.length === 1 && cursor[0] === id))
           ) {
-            const kind = NODE_KINDS.indexOf(node['kind'] as NodeKind);
+            const kind = NODE_KINDS.indexOf(n['kind'] as NodeKind);
             if (kind >= 0) {
-              c.set(i, T_START + kind * 2 + (withCursor ? 1 : 0), off, dt);
+              // Metadata and input are kept by reference, like everything an event holds:
+              // recorded events are never mutated (their values are the tracer's own copies).
+              const withMetadata = !isEmptyObject(metadata);
+              const withInput = shape === 2;
+              let start = T_START + kind * 2 + (withCursor ? 1 : 0);
+              if (withMetadata) start |= EXTRA_A;
+              if (withInput) start |= EXTRA_B;
+              c.set(i, start, off, dt);
               // One parent (a step after a step) as its id: the array would cost 56 bytes.
               // Several are kept by reference: event arrays are never mutated.
-              const parents = node['parent_ids'] as unknown[];
-              refs.push(
-                id,
-                node['label'],
-                parents.length === 1 && typeof parents[0] === 'string' ? parents[0] : parents,
-              );
+              const parents = n['parent_ids'] as unknown[];
+              refs.push(id, n['label'], parents.length === 1 && typeof parents[0] === 'string' ? parents[0] : parents);
+              if (withMetadata) refs.push(metadata);
+              if (withInput) refs.push(n['input']);
               this.#lastNode = id;
               this.#chain = 0;
               return;
@@ -311,8 +356,11 @@ export class CompactLog implements EventList {
           this.#chain = 0;
         }
         refs.push(
-          tag === T_COMPLETE ? smallInt((d as { duration: number }).duration) : (d as { message: string }).message,
+          (tag & BASE) === T_COMPLETE
+            ? smallInt((d as { duration: number }).duration)
+            : (d as { message: string }).message,
         );
+        if ((tag & EXTRA_A) !== 0) refs.push(extra);
         return;
       }
     }
@@ -328,49 +376,41 @@ export class CompactLog implements EventList {
     const refs = c.refs;
     let r = c.off(i);
     if (full === T_OBJECT) return refs[r] as TraceEvent;
-    const tag = full & ~SAME_NODE;
+    const tag = full & BASE;
     const seq = index + 1;
     const trace_id = this.#traceId;
     const timestamp = this.#base! + c.dt(i);
     let node_id: string;
     if ((full & SAME_NODE) !== 0) node_id = c.nodeId(i);
     else node_id = refs[r++] as string;
+    const withA = (full & EXTRA_A) !== 0;
     if (tag === T_COMPLETE) {
       const duration = refs[r] as number;
-      return {
-        seq,
-        type: 'node_complete',
-        trace_id,
-        timestamp,
-        data: { node_id, status: 'success', end_time: timestamp, duration },
-        node_id,
-      };
+      const data: NodeCompleteEventData = { node_id, status: 'success', end_time: timestamp, duration };
+      if (withA) data.output = refs[r + 1];
+      return { seq, type: 'node_complete', trace_id, timestamp, data, node_id };
     }
     if (tag < T_START) {
       const level = LEVELS[tag - T_LOG]!;
       const message = refs[r] as string;
-      return {
-        seq,
-        type: 'log_added',
-        trace_id,
-        timestamp,
-        data: { node_id, level, message, timestamp },
-        node_id,
-      };
+      const data: LogAddedEventData = { node_id, level, message, timestamp };
+      if (withA) data.data = refs[r + 1];
+      return { seq, type: 'log_added', trace_id, timestamp, data, node_id };
     }
     const k = tag - T_START;
-    const node = {
+    const node: EventNode = {
       id: node_id,
       parent_ids: parentsOf(refs[r + 1]),
       children: [],
       kind: NODE_KINDS[k >> 1]!,
-      metadata: {},
-      status: 'running' as const,
+      metadata: withA ? (refs[r + 2] as Record<string, unknown>) : {},
+      status: 'running',
       created_at: timestamp,
       start_time: timestamp,
       updated_at: timestamp,
       label: refs[r] as string,
     };
+    if ((full & EXTRA_B) !== 0) node.input = refs[withA ? r + 3 : r + 2];
     return {
       seq,
       type: 'node_start',
