@@ -8,6 +8,7 @@ import { CompactLog } from '../src/core/compact-log.js';
 import type { TraceEvent } from '../src/core/types.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { Tracer } from '../src/tracer/tracer.js';
+import { kLogOf } from '../src/tracer/symbols.js';
 
 /** A trace that uses every event type and the node shapes the tracer makes. */
 async function richTrace(): Promise<TraceEvent[]> {
@@ -213,6 +214,67 @@ describe('CompactLog', () => {
     for (let upTo = 100; upTo < events.length; upTo += 997) hotFirst.compact(upTo);
     assert.deepStrictEqual(hotFirst.slice(), events);
     await t.release();
+    await tracer.close();
+  });
+});
+
+describe('a long trace whose stored events are encoded', () => {
+  it('local subscribers (one slow, one late) and events() see every event, equal and in order', async () => {
+    const tracer = new Tracer({ store: new MemoryStore(), exitHook: false, flush: { intervalMs: 1, maxBatch: 500 } });
+    const t = await tracer.create();
+    const log = t[kLogOf].events;
+    const fast: TraceEvent[] = [];
+    const slow: TraceEvent[] = [];
+    const fastDone = (async () => {
+      for await (const ev of t.subscribe()) fast.push(ev);
+    })();
+    const slowSub = t.subscribe();
+    const steps = async (rounds: number) => {
+      for (let round = 0; round < rounds; round++) {
+        for (let i = 0; i < 400; i++) {
+          const n = t.add({ round }, { label: 'step', metadata: { i } });
+          n.info('log line', { i });
+          n.complete({ ok: i });
+        }
+        await t.flush();
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    // The slow one reads 3 events (init, a start, a log), then nothing for a while: what
+    // it has not read stays as objects.
+    t.add(undefined, { label: 'first' }).info('x');
+    for (let i = 0; i < 3; i++) slow.push((await slowSub.next()).value!);
+    await steps(6);
+    assert.ok(log.hotLength >= log.length - 3, 'nothing the slow subscriber has not read is encoded');
+    while (slow.length < log.length) slow.push((await slowSub.next()).value!);
+    await steps(6);
+    // Encoded now: every stored event up to what the slow subscriber has read.
+    assert.equal(log.length - log.hotLength, slow.length);
+    t.markComplete();
+    await t.flush();
+    for (;;) {
+      const r = await slowSub.next();
+      if (r.done) break;
+      slow.push(r.value);
+    }
+    await fastDone;
+    const all = t.events();
+    assert.ok(all.length > 14_000);
+    assert.deepStrictEqual(fast, all);
+    assert.deepStrictEqual(slow, all);
+    const late: TraceEvent[] = [];
+    for await (const ev of t.subscribe({ since: 0 })) late.push(ev);
+    assert.deepStrictEqual(late, all);
+    const mid = all[7000]!;
+    assert.deepStrictEqual(t.events({ since: 7000 }), all.slice(7000));
+    assert.deepStrictEqual(
+      t.events({ sinceTime: mid.timestamp }),
+      all.filter((e, i) => i >= all.findIndex((x) => x.timestamp >= mid.timestamp)),
+    );
+    assert.deepStrictEqual(await tracer.events(t.id, { since: 100, limit: 50 }), all.slice(100, 150));
+    await t.release();
+    assert.deepStrictEqual(await tracer.events(t.id), all);
+    assert.equal(JSON.stringify(await tracer.events(t.id)), JSON.stringify(all));
     await tracer.close();
   });
 });
