@@ -42,8 +42,9 @@ const OFFSET_MAX = 2 ** 31 - 1;
  * CHUNK records in one Int32Array, two slots each: the tag with where the record's
  * references start in `refs` (`off << 8 | tag`), and the timestamp offset; then the
  * references themselves, per tag: START [id, label, parents (the one parent id, or the
- * array)], LOG [node id unless SAME_NODE, message], COMPLETE [node id unless SAME_NODE,
- * duration], OBJECT [the event]. One typed array per chunk: an ArrayBuffer is costly to
+ * array), metadata if EXTRA_A, input if EXTRA_B], LOG [node id unless SAME_NODE, message,
+ * data if EXTRA_A], COMPLETE [node id unless SAME_NODE, duration, output if EXTRA_A],
+ * OBJECT [the event]. One typed array per chunk: an ArrayBuffer is costly to
  * allocate, and most traces are one chunk.
  */
 class Chunk {
@@ -117,12 +118,9 @@ function shapeOf(o: unknown, keys: readonly string[], extra: string): 0 | 1 | 2 
   return i === n ? 1 : i === n + 1 ? 2 : 0;
 }
 
-/** True when `o` is a plain object whose enumerable keys are exactly `keys`, in that order. */
+/** True when `o`'s enumerable keys are exactly `keys`, in that order (nothing after them). */
 function hasKeys(o: unknown, keys: readonly string[]): o is Record<string, unknown> {
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) return false;
-  let i = 0;
-  for (const k in o) if (k !== keys[i++]) return false;
-  return i === keys.length;
+  return shapeOf(o, keys, '') === 1;
 }
 
 /** The same number, as an int32 when it is one (stored as a Smi, not a heap number). */
