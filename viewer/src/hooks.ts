@@ -1,7 +1,7 @@
 // Small shared hooks: a ticking clock, a debounced value, the hash route, the theme, element size, a lazily
 // loaded chunk.
 import type { RefObject } from 'preact';
-import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 
 /** Current time, refreshed every `ms` while `active`. */
 export function useNow(active: boolean, ms = 1000): number {
@@ -198,6 +198,14 @@ export function isTyping(e: KeyboardEvent): boolean {
  * may read the latest state.
  */
 export function useShortcuts(handler: (e: KeyboardEvent) => void): void {
+  // One listener for the component's life, calling the handler of the latest render. The
+  // handler is swapped in a layout effect (right after the DOM is updated): re-adding the
+  // listener in an effect, which Preact runs after the next paint, left a window in which
+  // a key pressed after the DOM showed a new selection still saw the old one.
+  const latest = useRef(handler);
+  useLayoutEffect(() => {
+    latest.current = handler;
+  });
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.ctrlKey || e.metaKey || e.altKey) return;
@@ -205,9 +213,9 @@ export function useShortcuts(handler: (e: KeyboardEvent) => void): void {
         if (e.key === 'Escape') (e.target as HTMLElement).blur();
         return;
       }
-      handler(e);
+      latest.current(e);
     };
     addEventListener('keydown', onKey);
     return () => removeEventListener('keydown', onKey);
-  });
+  }, []);
 }
