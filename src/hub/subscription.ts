@@ -95,11 +95,6 @@ export class Subscription implements AsyncIterableIterator<TraceEvent, undefined
   #minTime: number | undefined;
   /** While draining: deliver up to this seq, then end. */
   #finalSeq = 0;
-  /** Seq of the last event handed out (or skipped): the events up to it are read. */
-  get position(): number {
-    return this.#cursor;
-  }
-
   /** True once the trace's end was reached (set when entering `done`). */
   #reachedEnd = false;
   /** Runs before the first read; cleared once started. */
@@ -146,6 +141,11 @@ export class Subscription implements AsyncIterableIterator<TraceEvent, undefined
 
   get done(): boolean {
     return this.#state === 'done';
+  }
+
+  /** Seq of the last event handed out (or skipped): the events up to it are read. */
+  get position(): number {
+    return this.#cursor;
   }
 
   /** True once the trace's end was reached: `complete` handed out, or resumed after it. */

@@ -13,7 +13,7 @@ import { CompactLog } from '../core/compact-log.js';
 /**
  * A log holding this many events as objects encodes its stored ones, all but the newest
  * KEEP_HOT (read in place by local subscribers): a trace that stays loaded for hours keeps
- * about 20 bytes per event instead of an object graph (core/compact-log.ts). Short traces
+ * about 35 bytes per event instead of an object graph (core/compact-log.ts). Short traces
  * (the usual agent run) never reach it and pay nothing.
  */
 const COMPACT_AT = 4096;
