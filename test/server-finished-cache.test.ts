@@ -103,6 +103,9 @@ describe('finished traces served from cache', () => {
     assert.equal(acceptsGzip('gzip;q=0.5'), true);
     assert.equal(acceptsGzip('gzip; q=0'), false);
     assert.equal(acceptsGzip('*'), true);
+    assert.equal(acceptsGzip('gzip;q=0, *'), false, 'an explicit refusal wins over *');
+    assert.equal(acceptsGzip('*;q=0'), false);
+    assert.equal(acceptsGzip('*, gzip;q=0'), false);
     assert.equal(acceptsGzip(['deflate', 'x-gzip']), true);
   });
 

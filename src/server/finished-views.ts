@@ -71,16 +71,23 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
   return false;
 }
 
-/** True if an Accept-Encoding header value accepts gzip (named, or `*`, with a q above 0). */
+/**
+ * True if an Accept-Encoding header value accepts gzip (RFC 9110 12.5.3): gzip (or x-gzip)
+ * named with a q above 0; if not named, `*` with a q above 0. Codings are case-insensitive.
+ * Not @fastify/accept-negotiator: it matches case-sensitively and lets `*` override an
+ * explicit `gzip;q=0`.
+ */
 export function acceptsGzip(header: string | string[] | undefined): boolean {
   if (header === undefined) return false;
+  let star: boolean | undefined;
   for (const part of (Array.isArray(header) ? header.join(',') : header).split(',')) {
     const [coding = '', ...params] = part.split(';').map((x) => x.trim().toLowerCase());
-    if (coding !== 'gzip' && coding !== 'x-gzip' && coding !== '*') continue;
     const q = params.find((p) => p.startsWith('q='));
-    if (q === undefined || Number(q.slice(2)) > 0) return true;
+    const ok = q === undefined || Number(q.slice(2)) > 0;
+    if (coding === 'gzip' || coding === 'x-gzip') return ok;
+    if (coding === '*') star = ok;
   }
-  return false;
+  return star === true;
 }
 
 /**
