@@ -89,7 +89,6 @@ const EVENT_KEYS = ['seq', 'type', 'trace_id', 'timestamp', 'data', 'node_id'] a
 const LOG_KEYS = ['node_id', 'level', 'message', 'timestamp'] as const;
 const COMPLETE_KEYS = ['node_id', 'status', 'end_time', 'duration'] as const;
 const START_KEYS = ['node'] as const;
-const START_CURSOR_KEYS = ['node', 'cursor'] as const;
 const NODE_KEYS = [
   'id',
   'parent_ids',
@@ -237,6 +236,9 @@ export class CompactLog implements EventList {
   slice(start = 0, end = this.length): TraceEvent[] {
     const to = Math.min(end, this.length);
     const from = Math.max(0, start);
+    // Only hot events (the writer's batches, a recent page): a copy of that part of the array.
+    if (from >= this.#encoded)
+      return this.#hot.slice(from - this.#encoded + this.#head, to - this.#encoded + this.#head) as TraceEvent[];
     const out: TraceEvent[] = [];
     for (let i = from; i < to; i++) out.push(this.at(i)!);
     return out;
@@ -298,10 +300,12 @@ export class CompactLog implements EventList {
           }
         }
       } else if (ev.type === 'node_start') {
-        const withCursor = hasKeys(d, START_CURSOR_KEYS);
-        if (withCursor || hasKeys(d, START_KEYS)) {
-          const node: unknown = d['node'];
-          const cursor: unknown = d['cursor'];
+        const dataShape = shapeOf(d, START_KEYS, 'cursor');
+        const withCursor = dataShape === 2;
+        if (dataShape !== 0) {
+          const data = d as Record<string, unknown>;
+          const node: unknown = data['node'];
+          const cursor: unknown = data['cursor'];
           const shape = shapeOf(node, NODE_KEYS, 'input');
           const n = node as Record<string, unknown>;
           const metadata = n['metadata'];
