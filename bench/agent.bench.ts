@@ -25,7 +25,7 @@ import { AckExporter, median, recordSteps, sized } from './support/measure.js';
 const TRACES = sized(1000, 16);
 const STEPS = sized(100, 10);
 const IN_FLIGHT = 8;
-const ROUNDS = sized(5, 1);
+const ROUNDS = sized(7, 1);
 const SPANS = TRACES * STEPS;
 const base = mkdtempSync(join(tmpdir(), 'lt-agent-bench-'));
 let dirNo = 0;
@@ -174,20 +174,26 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 rmSync(base, { recursive: true, force: true });
 const m = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, median(v)])) as Record<keyof typeof runs, number>;
+// Each ratio is the median of the per-round ratios (the two runs of a round are back to
+// back): the machine's speed drifts by 1.5x within minutes, and a ratio of two medians
+// taken from different rounds measured that drift (0.77x to 1.21x for one build).
+const perRound = (a: string, b: string): number => median(all[a]!.map((x, r) => x / all[b]![r]!));
+const memRatio = perRound('memory', 'otel');
+const fileRatio = perRound('file', 'raw');
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 console.log(
-  `machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, node ${process.version}, load average ${loadavg()[0]!.toFixed(1)}; ${TRACES} traces x ${STEPS} steps, ${IN_FLIGHT} in flight, median of ${ROUNDS} interleaved rounds after a warm-up\n`,
+  `machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, node ${process.version}, load average ${loadavg()[0]!.toFixed(1)}; ${TRACES} traces x ${STEPS} steps, ${IN_FLIGHT} in flight, median of ${ROUNDS} interleaved rounds after a warm-up; ratios: median of the per-round ratios\n`,
 );
 console.log('| configuration | steps/s | ratio | goal |');
 console.log('| --- | ---: | ---: | ---: |');
 console.log(`| OpenTelemetry BatchSpanProcessor + ack-only exporter (no span dropped) | ${fmt(m.otel!)} | 1.00x | |`);
 console.log(
-  `| livetrace, memory store | ${fmt(m.memory!)} | **${(m.memory! / m.otel!).toFixed(2)}x** of OTel | >= 1.0x |`,
+  `| livetrace, memory store | ${fmt(m.memory!)} | **${memRatio.toFixed(2)}x** of OTel | >= 1.0x |`,
 );
 console.log(`| raw limit: folder + file, JSON.stringify, one write per batch, close | ${fmt(m.raw!)} | 1.00x | |`);
 console.log(
-  `| livetrace, FileStore (durability batch) | ${fmt(m.file!)} | **${(m.file! / m.raw!).toFixed(2)}x** of raw | >= 0.6x |`,
+  `| livetrace, FileStore (durability batch) | ${fmt(m.file!)} | **${fileRatio.toFixed(2)}x** of raw | >= 0.6x |`,
 );
 console.log(
-  `\ngoal: memory store >= 1.0x OTel batch: ${m.memory! >= m.otel! ? 'met' : 'NOT met'}; FileStore >= 0.6x the raw limit: ${m.file! >= 0.6 * m.raw! ? 'met' : 'NOT met'}`,
+  `\ngoal: memory store >= 1.0x OTel batch: ${memRatio >= 1 ? 'met' : 'NOT met'}; FileStore >= 0.6x the raw limit: ${fileRatio >= 0.6 ? 'met' : 'NOT met'}`,
 );

@@ -29,7 +29,10 @@ async function livetrace(subscribers: number): Promise<void> {
   t.markComplete();
   await t.flush();
   const counts = await Promise.all(readers);
-  for (const c of counts) if (c !== t.events().length) throw new Error(`subscriber got ${c} of ${t.events().length}`);
+  // lastSeq, not events().length per subscriber: events() decodes the whole compacted log,
+  // which cost the 10-subscriber row 11% of its time (3 million decoded events per round).
+  const total = t.lastSeq;
+  for (const c of counts) if (c !== total) throw new Error(`subscriber got ${c} of ${total}`);
   await t.release();
   await tracer.close();
 }
