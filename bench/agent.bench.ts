@@ -187,9 +187,7 @@ console.log(
 console.log('| configuration | steps/s | ratio | goal |');
 console.log('| --- | ---: | ---: | ---: |');
 console.log(`| OpenTelemetry BatchSpanProcessor + ack-only exporter (no span dropped) | ${fmt(m.otel!)} | 1.00x | |`);
-console.log(
-  `| livetrace, memory store | ${fmt(m.memory!)} | **${memRatio.toFixed(2)}x** of OTel | >= 1.0x |`,
-);
+console.log(`| livetrace, memory store | ${fmt(m.memory!)} | **${memRatio.toFixed(2)}x** of OTel | >= 1.0x |`);
 console.log(`| raw limit: folder + file, JSON.stringify, one write per batch, close | ${fmt(m.raw!)} | 1.00x | |`);
 console.log(
   `| livetrace, FileStore (durability batch) | ${fmt(m.file!)} | **${fileRatio.toFixed(2)}x** of raw | >= 0.6x |`,

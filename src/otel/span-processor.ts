@@ -15,6 +15,7 @@ import { OTEL_TRACE_ID_KEY } from './otlp.js';
 import { applySpanEnd, spanNodeEnd, spanNodeStart } from './span-mapping.js';
 import { parseTracestate, TRACESTATE_KEY } from './traceparent.js';
 import { intOption } from '../core/int-option.js';
+import { kCreateFresh } from '../tracer/symbols.js';
 
 /** The parts of an SDK span the processor reads (sdk-trace-base 1.x and 2.x). */
 export interface ProcessorSpan {
@@ -190,7 +191,7 @@ export class LivetraceSpanProcessor {
         }
         return this.#drop();
       }
-      state = this.#open(span, otelTraceId);
+      state = this.#open(span, otelTraceId, parentSpanId === undefined);
     }
     const localParent = parentSpanId !== undefined && state.known.has(parentSpanId) ? parentSpanId : undefined;
     const isLocalRoot = localParent === undefined;
@@ -265,8 +266,12 @@ export class LivetraceSpanProcessor {
     // (Before the trace exists, the creation callback finishes it after the queued operations.)
   }
 
-  /** Starts following an OTel trace: creates (or, via tracestate, joins) its livetrace trace. */
-  #open(span: ProcessorSpan, otelTraceId: string): TraceState {
+  /**
+   * Starts following an OTel trace: creates (or, via tracestate, joins) its livetrace trace.
+   * `fresh`: the span has no parent at all, so OpenTelemetry generated its trace id here
+   * and now: no store can hold it, and the trace is created at once (no queue).
+   */
+  #open(span: ProcessorSpan, otelTraceId: string, fresh: boolean): TraceState {
     const entry = span.spanContext().traceState?.get(TRACESTATE_KEY);
     const attachTo = entry === undefined ? undefined : parseTracestate(`${TRACESTATE_KEY}=${entry}`);
     // Computed before the state is registered: a throwing traceOptions leaves nothing behind.
@@ -298,17 +303,33 @@ export class LivetraceSpanProcessor {
       state.queue = undefined;
       return state;
     }
+    const options: CreateOptions & { id: string } = {
+      agentName: span.name,
+      ...extra,
+      id: otelTraceId,
+      metadata: { ...(extra.metadata ?? {}), [OTEL_TRACE_ID_KEY]: otelTraceId },
+    };
+    if (fresh && !attachTo) {
+      try {
+        state.trace = this.tracer[kCreateFresh](options);
+        state.queue = undefined;
+      } catch (err) {
+        state.failed = true;
+        state.queue = undefined;
+        this.#warn(
+          `could not create livetrace trace ${otelTraceId}: ${errorMessage(err)}; its spans are dropped`,
+          err,
+          otelTraceId,
+        );
+      }
+      return state;
+    }
     let opening: Promise<Trace>;
     if (attachTo) {
       state.loadedHere = true;
       opening = this.tracer.load(attachTo.trace_id);
     } else {
-      opening = this.tracer.create({
-        agentName: span.name,
-        ...extra,
-        id: otelTraceId,
-        metadata: { ...(extra.metadata ?? {}), [OTEL_TRACE_ID_KEY]: otelTraceId },
-      });
+      opening = this.tracer.create(options);
     }
     state.opening = opening.then(
       (trace) => {

@@ -16,3 +16,5 @@ export const kUsage = Symbol('livetrace.usage');
 export const kFeed = Symbol('livetrace.feed');
 export const kForget = Symbol('livetrace.forgetSubscription');
 export const kLateCall = Symbol('livetrace.lateCall');
+/** Tracer: a trace whose id is new by construction, created synchronously (the OTel processor's). */
+export const kCreateFresh = Symbol('livetrace.createFresh');

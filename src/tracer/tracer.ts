@@ -10,6 +10,7 @@ import {
   StoreError,
   TraceClosedError,
   TraceExistsError,
+  TraceLockedError,
   TraceNotFoundError,
   TraceRunningError,
   TracerClosedError,
@@ -29,7 +30,7 @@ import type { TraceStore } from '../store/store.js';
 import { contextStorage } from './context.js';
 import { NodeHandle } from './node-handle.js';
 import { resolveFlush, resolveLimits, resolveShared, type Limits, type TracerOptions } from './options.js';
-import { kFeed, kForget, kInit, kLateCall, kLogOf, kSubscribe } from './symbols.js';
+import { kCreateFresh, kFeed, kForget, kInit, kLateCall, kLogOf, kSubscribe } from './symbols.js';
 import { Trace, type TraceHost } from './trace.js';
 import { WriteBehind, type TraceLog } from './write-behind.js';
 import { isActive } from '../core/status.js';
@@ -65,6 +66,12 @@ const READ_PAGE = 500;
 
 type ErrorListener = (error: Error) => void;
 type WarningListener = (warning: LivetraceWarning) => void;
+
+/** Ids create() draws before giving up on finding a free one. */
+const MAX_ID_DRAWS = 5;
+
+/** A generated id is taken already (internal to create(): it draws another). */
+class IdTaken extends Error {}
 
 export class Tracer {
   readonly store: TraceStore;
@@ -156,8 +163,9 @@ export class Tracer {
   // ---- traces -----------------------------------------------------------------------
 
   /**
-   * Starts a new trace. An id loaded in this process is a TraceExistsError; an id that
-   * exists only in the store is resumed (as load() does).
+   * Starts a new trace. An id given that is loaded in this process is a TraceExistsError;
+   * one that exists only in the store is resumed (as load() does). A generated id that is
+   * taken is drawn again.
    */
   async create(options: CreateOptions = {}): Promise<Trace> {
     this.#assertOpen();
@@ -168,15 +176,61 @@ export class Tracer {
     const init = this.#initData(o);
     if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
       throw new InvalidArgumentError('tracer.create(): option signal must be an AbortSignal');
-    const id = o.id ?? newTraceId();
-    if (this.#traces.has(id) || this.#loading.has(id)) throw new TraceExistsError(id);
-    const pending = this.#open(id, o, init);
-    this.#loading.set(id, pending);
-    try {
-      return await pending;
-    } finally {
-      this.#loading.delete(id);
+    // A generated id names a new trace. One that is taken (loaded here, stored, or leased
+    // by another writer) is another run's id drawn twice, which 12 random digits a day make
+    // likely on a busy day (a million runs: about 40%): draw again, never resume it. An id
+    // the caller gives is resumed, as documented.
+    const generated = o.id === undefined;
+    for (let draw = 1; ; draw++) {
+      const id = o.id ?? newTraceId();
+      if (this.#traces.has(id) || this.#loading.has(id)) {
+        if (generated && draw < MAX_ID_DRAWS) continue;
+        throw new TraceExistsError(id);
+      }
+      const pending = this.#open(id, o, init, generated);
+      this.#loading.set(id, pending);
+      try {
+        return await pending;
+      } catch (err) {
+        if (!(err instanceof IdTaken)) throw err;
+        if (draw >= MAX_ID_DRAWS) throw new TraceExistsError(id);
+      } finally {
+        this.#loading.delete(id);
+      }
     }
+  }
+
+  /**
+   * @internal create() for an id that is new by construction (the trace id OpenTelemetry
+   * just generated for a root span), without waiting: the trace records at once, and its
+   * writes wait for the store's lease (WriteBehind.gate). create() must first ask the store
+   * whether the id exists (to resume it) and store the `init`; a processor that awaited
+   * that queued every span of the new trace meanwhile, and those queues were a quarter of
+   * its time in the garbage collector (docs/performance.md, section 9). Should the id exist
+   * after all (an id generator that repeats), the store refuses the first batch (a seq
+   * conflict, reported through 'error'): the stored trace is never written over.
+   */
+  [kCreateFresh](options: CreateOptions & { id: string }): Trace {
+    this.#assertOpen();
+    const o = readOptions('tracer.create()', options);
+    assertValidId(o.id);
+    const init = this.#initData(o);
+    if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
+      throw new InvalidArgumentError('tracer.create(): option signal must be an AbortSignal');
+    const id = o.id;
+    if (this.#traces.has(id) || this.#loading.has(id)) throw new TraceExistsError(id);
+    const trace = new Trace(this.#host, id, { autoArchive: o.autoArchive === true, signal: o.signal });
+    this.#traces.set(id, trace);
+    this.#installExitHook();
+    let lease: Promise<void> | undefined;
+    try {
+      lease = this.store.acquire?.(id, this.owner);
+    } catch (err) {
+      lease = Promise.reject(err);
+    }
+    if (lease) this.#writer.gate(trace[kLogOf], lease);
+    trace[kInit]({ trace_id: id, ...init });
+    return trace;
   }
 
   /** Activates a stored trace; its seq continues where it stopped. */
@@ -414,14 +468,27 @@ export class Tracer {
     });
   }
 
-  /** Opens a trace: `init` given = create (a new trace gets that init event), else load. */
-  async #open(id: string, options: CreateOptions, init: Record<string, unknown> | undefined): Promise<Trace> {
+  /**
+   * Opens a trace: `init` given = create (a new trace gets that init event), else load.
+   * `generated`: the id was drawn by create(); taken already, it is an IdTaken.
+   */
+  async #open(
+    id: string,
+    options: CreateOptions,
+    init: Record<string, unknown> | undefined,
+    generated = false,
+  ): Promise<Trace> {
     // The lease first, the log after: once we hold the lease no other writer can append, so
     // what we read is the whole log (a writer that released just before left it complete).
-    await this.store.acquire?.(id, this.owner);
+    try {
+      await this.store.acquire?.(id, this.owner);
+    } catch (err) {
+      throw generated && err instanceof TraceLockedError ? new IdTaken() : err;
+    }
     let trace: Trace;
     try {
       const events = await this.store.read(id);
+      if (generated && events.length > 0) throw new IdTaken();
       if (events.length === 0 && init === undefined) {
         if (!(await this.store.info(id))) throw new TraceNotFoundError(id);
       }

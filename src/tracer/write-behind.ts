@@ -128,11 +128,38 @@ export class WriteBehind {
     const target = log.events.length;
     while (log.stored < target) {
       try {
+        // A fatal failure (a seq conflict, a lease refused) is not retried here either.
+        if (log.fatal) throw log.failure;
         await (log.inflight ?? this.#write(log));
       } catch (err) {
         throw new FlushError(log.id, log.events.slice(log.stored), err);
       }
     }
+  }
+
+  /**
+   * Holds the log's writes until `ready` resolves: the lease of a trace that records before
+   * its store has granted it (tracer[kCreateFresh]). A refusal is fatal to the log, like a
+   * seq conflict: nothing of it is written, flush() rejects, and onError hears why once.
+   */
+  gate(log: TraceLog, ready: Promise<void>): void {
+    const done = ready.then(
+      () => {
+        log.inflight = undefined;
+        if (log.dirty) this.#arm(this.#opts.intervalMs);
+      },
+      (err: unknown) => {
+        log.inflight = undefined;
+        log.failure = err;
+        log.fatal = true;
+        this.#onError(err, log);
+        throw err;
+      },
+    );
+    done.catch(() => {
+      /* reported through onError; flush() callers get their own rejection */
+    });
+    log.inflight = done;
   }
 
   /** Stops tracking a log (after release). */

@@ -66,12 +66,23 @@ export class InfoWriter {
   async write(t: OpenTrace, info: TraceInfo): Promise<void> {
     const data = JSON.stringify(info);
     if (!this.#fsync) {
+      let fd: number | undefined;
       try {
-        await fsp.writeFile(t.files.info, data, { mode: this.#fileMode, flag: 'wx' });
-        this.#written(t);
-        return;
+        // Creating the file (an inode) goes through the pool; writing 300 bytes into the page
+        // cache and closing are done at once, as writeBatch does: two round trips fewer
+        // per created trace than fsp.writeFile (open, write, close).
+        fd = await open(t.files.info, 'wx', this.#fileMode);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      if (fd !== undefined) {
+        try {
+          fs.writeSync(fd, data);
+        } finally {
+          fs.closeSync(fd);
+        }
+        this.#written(t);
+        return;
       }
     }
     const tmp = tmpPath(t.files.dir, 'info');
