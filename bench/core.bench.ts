@@ -12,7 +12,11 @@ import { median, otelSteps, recordSteps, sized } from './support/measure.js';
 const N = sized(100_000, 300);
 const ROUNDS = sized(5, 1);
 
-async function livetrace(subscribers: number): Promise<void> {
+/**
+ * `subscribers` readers of every event: with `for await` (one promise per event per
+ * reader), or (`drain`) also taking the events already there with `takeReady()`.
+ */
+async function livetrace(subscribers: number, drain = false): Promise<void> {
   const tracer = new Tracer({ store: new MemoryStore(), exitHook: false });
   const t = await tracer.create();
   const readers: Promise<number>[] = [];
@@ -20,7 +24,13 @@ async function livetrace(subscribers: number): Promise<void> {
     readers.push(
       (async () => {
         let n = 0;
-        for await (const _ of t.subscribe()) n++;
+        const sub = t.subscribe();
+        if (drain)
+          for await (const _ of sub) {
+            n++;
+            while (sub.takeReady() !== undefined) n++;
+          }
+        else for await (const _ of sub) n++;
         return n;
       })(),
     );
@@ -60,8 +70,9 @@ async function heapPerNode(): Promise<number> {
 const configs: Record<string, () => Promise<void>> = {
   otelSimple: () => otelSteps(N, 'simple'),
   otelBatch: () => otelSteps(N, 'batch', 'ack'),
-  lt: () => livetrace(0),
   lt10: () => livetrace(10),
+  lt: () => livetrace(0),
+  lt10drain: () => livetrace(10, true),
 };
 const rates: Record<string, number[]> = {};
 for (const [name, run] of Object.entries(configs)) {
@@ -69,6 +80,7 @@ for (const [name, run] of Object.entries(configs)) {
   rates[name] = [];
 }
 const pairRatios: number[] = [];
+const drainRatios: number[] = [];
 for (let r = 0; r < ROUNDS; r++) {
   for (const [name, run] of Object.entries(configs)) {
     (globalThis as { gc?: () => void }).gc?.();
@@ -77,12 +89,15 @@ for (let r = 0; r < ROUNDS; r++) {
     rates[name]!.push(N / (Number(process.hrtime.bigint() - t0) / 1e9));
   }
   pairRatios.push(rates['lt10']![r]! / rates['lt']![r]!);
+  drainRatios.push(rates['lt10drain']![r]! / rates['lt']![r]!);
 }
 const otelSimple = median(rates['otelSimple']!);
 const otelBatch = median(rates['otelBatch']!);
 const lt = median(rates['lt']!);
 const lt10 = median(rates['lt10']!);
 const subRatio = median(pairRatios);
+const lt10drain = median(rates['lt10drain']!);
+const drainRatio = median(drainRatios);
 const bytes = await heapPerNode();
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -99,11 +114,14 @@ console.log(
   `| livetrace, memory store, no subscriber | ${fmt(lt)} | **${(lt / otelBatch).toFixed(2)}x** of OTel batch | >= 0.9x |`,
 );
 console.log(
-  `| livetrace, memory store, 10 live subscribers | ${fmt(lt10)} | **${subRatio.toFixed(2)}x** of no subscriber (median of per-round ratios) | >= 0.7x |`,
+  `| livetrace, memory store, 10 live subscribers (for await, one promise per event) | ${fmt(lt10)} | **${subRatio.toFixed(2)}x** of no subscriber (median of per-round ratios) | >= 0.7x |`,
+);
+console.log(
+  `| livetrace, memory store, 10 live subscribers (for await + takeReady() for the events already there) | ${fmt(lt10drain)} | **${drainRatio.toFixed(2)}x** of no subscriber (median of per-round ratios) | >= 0.7x |`,
 );
 console.log(
   `\nheap retained per live node (node + 3 events + log, trace kept in memory): ${fmt(bytes)} bytes (goal <= 600)`,
 );
 console.log(
-  `goal: long trace >= 0.9x OTel batch: ${lt >= 0.9 * otelBatch ? 'met' : 'NOT met'}; 10 subscribers >= 0.7x none: ${subRatio >= 0.7 ? 'met' : 'NOT met'}; heap per node <= 600 B: ${bytes <= 600 ? 'met' : 'NOT met'}`,
+  `goal: long trace >= 0.9x OTel batch: ${lt >= 0.9 * otelBatch ? 'met' : 'NOT met'}; 10 subscribers >= 0.7x none: for await ${subRatio >= 0.7 ? 'met' : 'NOT met'}, with takeReady() ${drainRatio >= 0.7 ? 'met' : 'NOT met'}; heap per node <= 600 B: ${bytes <= 600 ? 'met' : 'NOT met'}`,
 );

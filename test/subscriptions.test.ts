@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 import { TraceNotFoundError } from '../src/core/errors.js';
 import type { TraceEvent } from '../src/core/types.js';
 import { LocalHub } from '../src/hub/local-hub.js';
-import { kTakeReady } from '../src/hub/subscription.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import type { TraceStore } from '../src/store/store.js';
 import { Tracer } from '../src/tracer/tracer.js';
@@ -40,20 +39,20 @@ describe('subscriptions', () => {
     const first = await local.next();
     assert.ok(first.done !== true);
     const seqs = [first.value.seq];
-    for (let ev = local[kTakeReady](); ev !== undefined; ev = local[kTakeReady]()) seqs.push(ev.seq);
+    for (let ev = local.takeReady(); ev !== undefined; ev = local.takeReady()) seqs.push(ev.seq);
     assert.deepEqual(seqs, [1, 2, 3], 'everything recorded so far, then nothing ready');
     t.add('b');
     t.markComplete();
-    for (let ev = local[kTakeReady](); ev !== undefined; ev = local[kTakeReady]()) seqs.push(ev.seq);
+    for (let ev = local.takeReady(); ev !== undefined; ev = local.takeReady()) seqs.push(ev.seq);
     assertGapless(seqs);
     assert.equal(t.events().at(-1)!.type, 'complete');
     assert.equal(seqs.length, t.lastSeq);
-    assert.equal(local[kTakeReady](), undefined, 'nothing after complete');
+    assert.equal(local.takeReady(), undefined, 'nothing after complete');
     assert.equal((await local.next()).done, true);
     await t.release();
     const other = new Tracer({ store, exitHook: false });
     const stored = other.subscribe(t.id);
-    assert.equal(stored[kTakeReady](), undefined, 'a store read is never done in place');
+    assert.equal(stored.takeReady(), undefined, 'a store read is never done in place');
     assertGapless(await collect(stored));
     await other.close();
   });
@@ -277,5 +276,38 @@ describe('subscriptions to a trace written by another tracer, over a shared hub'
     assert.equal(sub.reachedEnd, true);
     await writer.close();
     await reader.close();
+  });
+
+  it('a local subscriber ends at the complete event even where a hostile log goes on after it', async () => {
+    const store = new MemoryStore();
+    const id = 'after-complete';
+    const ev = (seq: number, type: string, data: Record<string, unknown> = {}): TraceEvent =>
+      ({ seq, type, trace_id: id, timestamp: 1_700_000_000_000 + seq, data }) as TraceEvent;
+    const info = { id, status: 'completed', created_at: 1, updated_at: 1, archived: false } as never;
+    await store.append(
+      id,
+      [
+        ev(1, 'init', { trace_id: id }),
+        ev(2, 'log_added', { level: 'info', message: 'before' }),
+        ev(3, 'complete', { trace_id: id, status: 'completed' }),
+        ev(4, 'log_added', { level: 'info', message: 'after the end' }),
+      ],
+      info,
+    );
+    const tracer = new Tracer({ store, exitHook: false });
+    const t = await tracer.load(id);
+    assert.equal(t.isComplete, true);
+    for (const drain of [false, true]) {
+      const sub = t.subscribe();
+      const seqs: number[] = [];
+      for await (const e of sub) {
+        seqs.push(e.seq);
+        if (drain) for (let more = sub.takeReady(); more !== undefined; more = sub.takeReady()) seqs.push(more.seq);
+      }
+      assert.deepEqual(seqs, [1, 2, 3], `ends at complete (${drain ? 'takeReady' : 'for await'})`);
+      assert.equal(sub.reachedEnd, true);
+      assert.equal(sub.takeReady(), undefined);
+    }
+    await tracer.close();
   });
 });

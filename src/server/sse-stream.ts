@@ -6,7 +6,7 @@
 // resumes losslessly with Last-Event-ID.
 import type { ServerResponse, OutgoingHttpHeaders } from 'node:http';
 import type { TraceEvent } from '../core/types.js';
-import { kTakeReady, type Subscription } from '../hub/subscription.js';
+import type { Subscription } from '../hub/subscription.js';
 import type { Tracer } from '../tracer/tracer.js';
 import { SSE_DONE } from '../core/sse.js';
 
@@ -131,7 +131,7 @@ export async function streamTrace(req: StreamRequest): Promise<void> {
       let chunk = sseFrame(last);
       // Gather what is ready into one write: one syscall (and no promise) per event burst.
       while (last.type !== 'complete' && chunk.length < MAX_BATCH_BYTES) {
-        const ev = follower[kTakeReady]();
+        const ev = follower.takeReady();
         if (ev === undefined) break;
         last = ev;
         chunk += sseFrame(ev);

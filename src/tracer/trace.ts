@@ -153,6 +153,8 @@ export class Trace {
   /** Wake-ups of local subscribers waiting for the next event (one-shot). */
   #parked: (() => void)[] = [];
   #feed: LocalFeed | undefined;
+  /** Seq of the trace's `complete` event (0 while it runs): where its local subscribers end. */
+  #endSeq = 0;
   readonly #autoArchive: boolean;
   #signal: AbortSignal | undefined;
   readonly #onAbort = (): void => {
@@ -183,6 +185,7 @@ export class Trace {
       for (const ev of init.events) {
         this.#log.events.push(ev);
         applyEvent(this.#state, ev);
+        if (ev.type === 'complete' && this.#endSeq === 0) this.#endSeq = ev.seq;
       }
       this.#log.markStored(init.events.length);
     }
@@ -460,7 +463,11 @@ export class Trace {
 
   /** @internal the log read in place by local subscribers (see LocalFeed). */
   get [kFeed](): LocalFeed {
-    this.#feed ??= { events: this.#log.events, park: (wake) => void this.#parked.push(wake) };
+    this.#feed ??= {
+      events: this.#log.events,
+      park: (wake) => void this.#parked.push(wake),
+      endSeq: this.#endSeq,
+    };
     return this.#feed;
   }
 
@@ -725,6 +732,10 @@ export class Trace {
     };
     if (reason !== undefined) data['reason'] = reason;
     else if (status === 'failed' && error !== undefined) data['error'] = error;
+    // Known before the event is appended, so that no reader can see it without knowing it
+    // ends the trace. A data field of the feed, not a getter: read once per event per reader.
+    this.#endSeq = this.#state.last_seq + 1;
+    if (this.#feed) this.#feed.endSeq = this.#endSeq;
     this.#emit('complete', data);
     this.#phase = 'sealed';
     this.#detachSignal();
