@@ -169,13 +169,7 @@ export class Tracer {
    */
   async create(options: CreateOptions = {}): Promise<Trace> {
     this.#assertOpen();
-    // Everything about the trace is validated and captured before any I/O and before it is
-    // registered: a create() that fails leaves nothing behind (no registration, no event).
-    const o = readOptions('tracer.create()', options);
-    if (o.id !== undefined) assertValidId(o.id);
-    const init = this.#initData(o);
-    if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
-      throw new InvalidArgumentError('tracer.create(): option signal must be an AbortSignal');
+    const { o, init } = this.#createOptions(options);
     // A generated id names a new trace. One that is taken (loaded here, stored, or leased
     // by another writer) is another run's id drawn twice, which 12 random digits a day make
     // likely on a busy day (a million runs: about 40%): draw again, never resume it. An id
@@ -212,12 +206,9 @@ export class Tracer {
    */
   [kCreateFresh](options: CreateOptions & { id: string }): Trace {
     this.#assertOpen();
-    const o = readOptions('tracer.create()', options);
-    assertValidId(o.id);
-    const init = this.#initData(o);
-    if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
-      throw new InvalidArgumentError('tracer.create(): option signal must be an AbortSignal');
+    const { o, init } = this.#createOptions(options);
     const id = o.id;
+    assertValidId(id); // required here (the copy read, not the caller's object again)
     if (this.#traces.has(id) || this.#loading.has(id)) throw new TraceExistsError(id);
     const trace = new Trace(this.#host, id, { autoArchive: o.autoArchive === true, signal: o.signal });
     this.#traces.set(id, trace);
@@ -446,6 +437,20 @@ export class Tracer {
     const closed = await Promise.allSettled(closing);
     const failure = [...results, ...closed].find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) throw failure.reason;
+  }
+
+  /**
+   * create()'s options, read once, validated and captured before any I/O and before the
+   * trace is registered: a create() that fails leaves nothing behind (no registration, no
+   * event). Returns the copy read and the `init` event's data.
+   */
+  #createOptions(options: CreateOptions): { o: CreateOptions; init: Record<string, unknown> } {
+    const o = readOptions('tracer.create()', options);
+    if (o.id !== undefined) assertValidId(o.id);
+    const init = this.#initData(o);
+    if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
+      throw new InvalidArgumentError('tracer.create(): option signal must be an AbortSignal');
+    return { o, init };
   }
 
   /** The `init` event's data of a new trace (without trace_id): every string bounded, metadata captured. */
