@@ -308,6 +308,13 @@ describe('subscriptions to a trace written by another tracer, over a shared hub'
       assert.equal(sub.reachedEnd, true);
       assert.equal(sub.takeReady(), undefined);
     }
+    // Resumed at or after the end: nothing, and done at once (never the event after it).
+    for (const since of [3, 4]) {
+      const sub = t.subscribe({ since });
+      assert.equal(sub.takeReady(), undefined);
+      assert.deepEqual(await collect(sub), [], `since ${since}`);
+      assert.equal(sub.reachedEnd, true);
+    }
     await tracer.close();
   });
 });

@@ -283,19 +283,19 @@ export class Subscription implements AsyncIterableIterator<TraceEvent, undefined
 
   /** Next event from the local log; undefined if the consumer must wait for the next one. */
   #takeLocal(feed: LocalFeed): IteratorResult<TraceEvent, undefined> | undefined {
-    const events = feed.events;
     const ev = this.#takeLocalEvent(feed);
     if (ev !== undefined) return { value: ev, done: false };
-    const last = events.at(events.length - 1);
-    // Resumed at or after the end.
-    if (last !== undefined && last.type === 'complete') return this.#end(true);
+    // Resumed at or after the end (the one place the end is known: the feed's endSeq).
+    if (feed.endSeq !== 0 && this.#cursor >= feed.endSeq) return this.#end(true);
     return undefined;
   }
 
   /** The next event of the trace's log in place, if there is one (the end handed out ends the subscription). */
   #takeLocalEvent(feed: LocalFeed): TraceEvent | undefined {
     const events = feed.events;
-    while (this.#cursor < events.length) {
+    // Nothing after the trace's `complete` (a hostile log may go on after it).
+    const end = feed.endSeq !== 0 ? Math.min(feed.endSeq, events.length) : events.length;
+    while (this.#cursor < end) {
       const ev = events.at(this.#cursor)!;
       // seq = index + 1 in a trace's log, and the feed knows where `complete` is: the event
       // itself is not read here. Handed to a consumer that may never look at it, reading it
