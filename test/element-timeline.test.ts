@@ -57,10 +57,13 @@ describe('element timeline model', () => {
   });
 
   it('groups siblings that overlap in time even when started by separate calls', async () => {
-    const state = await stateOf((t) => {
+    const state = await stateOf(async (t) => {
       const root = t.add({}, { label: 'llm' });
       const x = root.add({}, { label: 'tool x' });
       const y = root.add({}, { label: 'tool y' });
+      // Times are in milliseconds: both tools must still run when a tick has passed, or a
+      // clock tick between y's start and x's end would make them look sequential.
+      await new Promise((r) => setTimeout(r, 5));
       x.complete();
       y.complete();
       root.complete();
