@@ -5,12 +5,12 @@
 // on the server. A client that stays stalled past `stallTimeoutMs` is disconnected; it
 // resumes losslessly with Last-Event-ID.
 import type { ServerResponse, OutgoingHttpHeaders } from 'node:http';
-import type { TraceEvent } from '../core/types.js';
 import type { Subscription } from '../hub/subscription.js';
 import type { Tracer } from '../tracer/tracer.js';
-import { SSE_DONE } from '../core/sse.js';
+import { MAX_BATCH_BYTES, SseBroadcast, type ParkedClient } from './sse-broadcast.js';
+import { SSE_DONE_MESSAGE, sseFrame } from './sse-frame.js';
 
-const DONE_MESSAGE = `data: ${SSE_DONE}\n\n`;
+export { sseFrame } from './sse-frame.js';
 
 export interface SseOptions {
   /** Comment line sent when the stream is idle, in ms. Default 15000. */
@@ -23,25 +23,10 @@ export interface SseOptions {
   pollMs: number;
 }
 
-/** Most bytes gathered into one socket write. */
-const MAX_BATCH_BYTES = 64 * 1024;
-
-// Every live subscriber of a trace receives the same event objects: serialize each once,
-// not once per client (1,000 viewers of one run would otherwise stringify 1,000 times).
-const frames = new WeakMap<TraceEvent, string>();
-
-export function sseFrame(ev: TraceEvent): string {
-  let frame = frames.get(ev);
-  if (frame === undefined) {
-    frame = `id: ${ev.seq}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`;
-    frames.set(ev, frame);
-  }
-  return frame;
-}
-
 export interface SseStreamInfo {
   readonly traceId: string;
   readonly res: ServerResponse;
+  /** What the stream reads from now: its own subscription, or the broadcast's while parked. */
   readonly follower: Subscription;
   /** Ends the stream cleanly (shutdown). */
   end(): void;
@@ -50,6 +35,8 @@ export interface SseStreamInfo {
 /** Open SSE streams of one API instance: the shutdown path ends them all. */
 export class SseRegistry {
   readonly streams = new Set<SseStreamInfo>();
+  /** The broadcast of each trace that has caught-up clients (sse-broadcast.ts). */
+  readonly broadcasts = new Map<string, SseBroadcast>();
   /** Streams disconnected because the client stalled. */
   stalled = 0;
   /** Set first thing on close: new requests are answered 503. */
@@ -62,6 +49,25 @@ export class SseRegistry {
   endAll(): void {
     this.closing = true;
     for (const s of [...this.streams]) s.end();
+  }
+
+  /**
+   * The broadcast that serves a trace's caught-up clients (opened at `since` if there is
+   * none); undefined while shutting down, or when another tracer's broadcast holds the id
+   * (one registry may serve two plugin instances).
+   */
+  broadcast(tracer: Tracer, traceId: string, since: number, pollMs: number): SseBroadcast | undefined {
+    if (this.closing) return undefined;
+    const b = this.broadcasts.get(traceId) ?? this.#open(tracer, traceId, since, pollMs);
+    return b.tracer === tracer ? b : undefined;
+  }
+
+  #open(tracer: Tracer, traceId: string, since: number, pollMs: number): SseBroadcast {
+    const b = new SseBroadcast(tracer, traceId, since, pollMs, (done) => {
+      if (this.broadcasts.get(traceId) === done) this.broadcasts.delete(traceId);
+    });
+    this.broadcasts.set(traceId, b);
+    return b;
   }
 }
 
@@ -77,31 +83,41 @@ export interface StreamRequest {
 
 /** Writes the stream until `complete` (then `data: [DONE]`), client disconnect, stall or shutdown. */
 export async function streamTrace(req: StreamRequest): Promise<void> {
-  const { res, options, registry } = req;
+  const { res, options, registry, tracer, traceId } = req;
   const abort = new AbortController();
   // tracer.subscribe serves traces loaded here (live), carried by a remote hub, or written
   // by another process on the same store (polled): one mechanism for all three.
-  const follower = req.tracer.subscribe(req.traceId, {
-    since: req.since,
-    signal: abort.signal,
-    pollMs: options.pollMs,
-  });
+  const follow = (since: number): Subscription =>
+    tracer.subscribe(traceId, { since, signal: abort.signal, pollMs: options.pollMs });
+  let follower = follow(req.since);
+  /** Where this client is: the seq of the last event written to it. */
+  const client: ParkedClient = { res, position: req.since };
+  let parkedIn: SseBroadcast | undefined;
   let waitingDrain = false;
   let ended = false;
   const endStream = (): void => {
     if (ended) return;
     ended = true;
     abort.abort();
+    parkedIn?.leave(client);
     if (res.destroyed || res.writableEnded) return;
     // A client that is not reading would hold the shutdown until its stall timeout: cut
     // it now (it resumes by Last-Event-ID); a reading client gets a clean end.
     if (res.writableNeedDrain) res.destroy();
     else res.end();
   };
-  const info: SseStreamInfo = { traceId: req.traceId, res, follower, end: endStream };
+  const info: SseStreamInfo = {
+    traceId,
+    res,
+    get follower() {
+      return parkedIn?.subscription ?? follower;
+    },
+    end: endStream,
+  };
   const onClose = (): void => {
     ended = true;
     abort.abort();
+    parkedIn?.leave(client);
   };
   res.on('close', onClose);
   registry.streams.add(info);
@@ -109,6 +125,44 @@ export async function streamTrace(req: StreamRequest): Promise<void> {
     if (!waitingDrain && !ended) res.write(': heartbeat\n\n');
   }, options.heartbeatMs);
   heartbeat.unref();
+  /** Waits for the socket to drain; false when the stream is over (stalled or closed). */
+  const drained = async (): Promise<boolean> => {
+    if (!res.writableNeedDrain) return true;
+    waitingDrain = true;
+    const r = await waitDrain(res, options.stallTimeoutMs);
+    waitingDrain = false;
+    if (r === 'stalled') {
+      registry.stalled++;
+      res.destroy();
+    }
+    return r === 'drained';
+  };
+
+  /**
+   * Nothing to send: waits with the trace's other caught-up clients, written to in one pass
+   * per burst (sse-broadcast.ts). `refused` when the broadcast is behind this client (then
+   * it waits alone), `resume` after a full socket has drained (it follows alone again).
+   */
+  const park = async (): Promise<'refused' | 'stop' | 'resume'> => {
+    const broadcast = registry.broadcast(tracer, traceId, client.position, options.pollMs);
+    const parked = broadcast?.park(client);
+    if (parked === undefined) return 'refused';
+    parkedIn = broadcast;
+    void follower.return();
+    const outcome = await parked;
+    parkedIn = undefined;
+    if (outcome.kind === 'left' || ended) return 'stop';
+    if (outcome.kind === 'failed') throw outcome.error;
+    // Resumed after the end: nothing to send but the end marker.
+    if (outcome.kind === 'ended' && outcome.reachedEnd) res.write(SSE_DONE_MESSAGE);
+    if (outcome.kind !== 'backpressure') {
+      await drained();
+      return 'stop';
+    }
+    if (!(await drained())) return 'stop';
+    follower = follow(client.position);
+    return 'resume';
+  };
 
   try {
     res.writeHead(200, {
@@ -120,14 +174,20 @@ export async function streamTrace(req: StreamRequest): Promise<void> {
     });
     res.write(`retry: ${options.retryMs}\n\n`);
     for (;;) {
-      const first = await follower.next();
-      if (ended) break;
-      if (first.done) {
-        // Resumed after the end: nothing to send but the end marker.
-        if (follower.reachedEnd) res.write(DONE_MESSAGE);
-        break;
+      let last = follower.takeReady();
+      if (last === undefined) {
+        const step = await park();
+        if (step === 'stop') break;
+        if (step === 'resume') continue;
+        const first = await follower.next();
+        if (ended) break;
+        if (first.done) {
+          if (follower.reachedEnd) res.write(SSE_DONE_MESSAGE);
+          break;
+        }
+        last = first.value;
       }
-      let last = first.value;
+      if (ended) break;
       let chunk = sseFrame(last);
       // Gather what is ready into one write: one syscall (and no promise) per event burst.
       while (last.type !== 'complete' && chunk.length < MAX_BATCH_BYTES) {
@@ -136,20 +196,14 @@ export async function streamTrace(req: StreamRequest): Promise<void> {
         last = ev;
         chunk += sseFrame(ev);
       }
-      if (ended) break;
-      if (last.type === 'complete') chunk += DONE_MESSAGE;
-      if (!res.write(chunk)) {
-        waitingDrain = true;
-        const drained = await waitDrain(res, options.stallTimeoutMs);
-        waitingDrain = false;
-        if (drained === 'stalled') {
-          registry.stalled++;
-          res.destroy();
-          break;
-        }
-        if (drained === 'closed') break;
+      if (last.type === 'complete') chunk += SSE_DONE_MESSAGE;
+      client.position = last.seq;
+      const more = res.write(chunk);
+      if (last.type === 'complete') {
+        await drained();
+        break;
       }
-      if (last.type === 'complete') break;
+      if (!more && !(await drained())) break;
     }
   } catch {
     // The subscription failed (store error): close the stream; the client resumes by Last-Event-ID.
