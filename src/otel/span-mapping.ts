@@ -90,12 +90,12 @@ export function spanNodeEnd(
 export function applySpanEnd(node: NodeHandle, end: SpanNodeEnd): void {
   // One node_updated for usage and metadata: each event carries the whole node (input included).
   if (end.usage) node.setUsage(end.usage, end.metadata);
-  else if (Object.keys(end.metadata).length > 0) node.setMetadata(end.metadata);
+  else if (hasKeys(end.metadata)) node.setMetadata(end.metadata);
   let exception: Attributes | undefined;
   for (const e of end.events) {
     if (e.name === 'exception') exception = e.attributes;
     const level = e.name === 'exception' ? 'error' : 'info';
-    if (e.attributes && Object.keys(e.attributes).length > 0) node[level](e.name, e.attributes);
+    if (e.attributes && hasKeys(e.attributes)) node[level](e.name, e.attributes);
     else node[level](e.name);
   }
   if (end.status.code === SPAN_STATUS_ERROR) {
@@ -118,6 +118,12 @@ export function endedSpanNode(
 ): { start: SpanNodeStart; end: SpanNodeEnd } {
   const split = splitAttributes(span.attributes, mapInputOutput);
   return { start: spanNodeStart(span, split), end: spanNodeEnd(split, span.attributes, events, status, false) };
+}
+
+/** Whether an object has an own enumerable key, without the array Object.keys() makes. */
+function hasKeys(o: object): boolean {
+  for (const k in o) if (Object.prototype.hasOwnProperty.call(o, k)) return true;
+  return false;
 }
 
 function str(v: AttributeValue): string | undefined {

@@ -8,11 +8,11 @@ import type { Context } from '@opentelemetry/api';
 import { errorMessage } from '../core/errors.js';
 import type { NodeContext } from '../core/types.js';
 import type { NodeHandle } from '../tracer/node-handle.js';
-import type { Trace } from '../tracer/trace.js';
+import type { NodeOptions, Trace } from '../tracer/trace.js';
 import type { CreateOptions, Tracer } from '../tracer/tracer.js';
 import { splitAttributes, type AttributeValue, type Attributes } from './gen-ai-attributes.js';
 import { OTEL_TRACE_ID_KEY } from './otlp.js';
-import { applySpanEnd, spanNodeEnd, spanNodeStart } from './span-mapping.js';
+import { applySpanEnd, spanNodeEnd, spanNodeStart, type SpanNodeEnd } from './span-mapping.js';
 import { parseTracestate, TRACESTATE_KEY } from './traceparent.js';
 import { intOption } from '../core/int-option.js';
 import { kCreateFresh } from '../tracer/symbols.js';
@@ -90,17 +90,22 @@ interface TraceState {
   loadedHere: boolean;
   /** Where local roots hang when the trace was joined through `tracestate`. */
   attachTo: NodeContext | undefined;
-  /** span id -> node, filled when the queued start runs. */
-  readonly nodes: Map<string, NodeHandle>;
-  /** span ids accepted at start (their node exists or is queued): decides parents synchronously. */
-  readonly known: Set<string>;
-  /** span ids that started and have not ended. */
-  readonly open: Set<string>;
-  /** span id -> attributes seen at start, to record only what changed at end. */
-  readonly startAttributes: Map<string, Attributes>;
+  /**
+   * span id -> its record, for every span accepted at start (its node exists or is queued):
+   * decides parents synchronously. One map entry per span (it was four collections).
+   */
+  readonly spans: Map<string, SpanRecord>;
   /** Local roots (spans whose parent is not followed here) that have not ended. */
   readonly roots: Set<string>;
   warnedQueue: boolean;
+}
+
+/** One span accepted at start. */
+interface SpanRecord {
+  /** Its node, set when the (possibly queued) start runs; undefined for a no-op node. */
+  node: NodeHandle | undefined;
+  /** The attributes seen at start while the span runs (to record only what changed at end); undefined once it ended. */
+  startAttributes: Attributes | undefined;
 }
 
 const DONE_MEMORY = 1024;
@@ -193,7 +198,7 @@ export class LivetraceSpanProcessor {
       }
       state = this.#open(span, otelTraceId, parentSpanId === undefined);
     }
-    const localParent = parentSpanId !== undefined && state.known.has(parentSpanId) ? parentSpanId : undefined;
+    const localParent = parentSpanId !== undefined ? state.spans.get(parentSpanId) : undefined;
     const isLocalRoot = localParent === undefined;
     const attrs = { ...span.attributes };
     const scope = span.instrumentationScope ?? span.instrumentationLibrary;
@@ -210,9 +215,27 @@ export class LivetraceSpanProcessor {
     );
 
     const s = state;
-    const accepted = this.#enqueue(s, (trace) => {
-      let node: NodeHandle | undefined;
-      const parent = localParent !== undefined ? s.nodes.get(localParent) : undefined;
+    const record: SpanRecord = { node: undefined, startAttributes: attrs };
+    if (s.trace !== undefined && !s.failed) {
+      // The common case (the trace exists): no closure, no queue.
+      this.#startNode(s, s.trace, record, localParent, input, options);
+    } else if (!this.#enqueue(s, (trace) => this.#startNode(s, trace, record, localParent, input, options))) return;
+    if (isLocalRoot) s.roots.add(spanId);
+    s.spans.set(spanId, record);
+    this.stats.spans++;
+  }
+
+  #startNode(
+    s: TraceState,
+    trace: Trace,
+    record: SpanRecord,
+    localParent: SpanRecord | undefined,
+    input: unknown,
+    options: NodeOptions,
+  ): void {
+    try {
+      let node: NodeHandle;
+      const parent = localParent?.node;
       if (parent) node = parent.add(input, options);
       else {
         let anchor = s.attachTo?.node_id !== undefined ? trace.node(s.attachTo.node_id) : undefined;
@@ -220,50 +243,49 @@ export class LivetraceSpanProcessor {
         if (!anchor && !s.owned) anchor = trace.currentNodes[0];
         node = anchor ? anchor.add(input, options) : trace.add(input, options);
       }
-      if (!node.isNoop) s.nodes.set(spanId, node);
-    });
-    if (!accepted) return;
-    if (isLocalRoot) s.roots.add(spanId);
-    s.known.add(spanId);
-    s.open.add(spanId);
-    s.startAttributes.set(spanId, attrs);
-    this.stats.spans++;
+      if (!node.isNoop) record.node = node;
+    } catch (err) {
+      this.#warn(`trace ${trace.id}: recording a span failed: ${errorMessage(err)}`, err, s.otelTraceId);
+    }
   }
 
   #onEnd(span: ProcessorSpan): void {
     const sc = span.spanContext();
     const s = this.#traces.get(sc.traceId);
     const spanId = sc.spanId;
-    if (!s || !s.open.has(spanId)) return;
-    s.open.delete(spanId);
-    const before = s.startAttributes.get(spanId) ?? {};
-    s.startAttributes.delete(spanId);
-    const changed: Attributes = {};
+    const record = s?.spans.get(spanId);
+    if (!s || !record?.startAttributes) return;
+    const before = record.startAttributes;
+    record.startAttributes = undefined;
+    let changed: Attributes | undefined;
     const attributes = span.attributes;
     for (const k in attributes) {
       if (!Object.prototype.hasOwnProperty.call(attributes, k)) continue;
       const v = attributes[k];
-      if (!sameValue(before[k], v)) changed[k] = v;
+      if (!sameValue(before[k], v)) (changed ??= {})[k] = v;
     }
     // An ended span does not change any more: its events are read as they are, when the
     // end is applied (no copy per span).
-    const end = spanNodeEnd(splitAttributes(changed, this.#mapIO), attributes, span.events, {
+    const end = spanNodeEnd(splitAttributes(changed ?? {}, this.#mapIO), attributes, span.events, {
       code: span.status.code,
       message: span.status.message,
     });
-    this.#enqueue(
-      s,
-      () => {
-        const node = s.nodes.get(spanId);
-        if (node) applySpanEnd(node, end);
-      },
-      false,
-    );
+    if (s.trace !== undefined && !s.failed) this.#endNode(s, s.trace, record, end);
+    else this.#enqueue(s, (trace) => this.#endNode(s, trace, record, end), false);
     if (s.roots.delete(spanId) && s.roots.size === 0) {
       if (s.trace) this.#finish(s);
       else if (s.failed) this.#forget(s);
     }
     // (Before the trace exists, the creation callback finishes it after the queued operations.)
+  }
+
+  #endNode(s: TraceState, trace: Trace, record: SpanRecord, end: SpanNodeEnd): void {
+    if (record.node === undefined) return;
+    try {
+      applySpanEnd(record.node, end);
+    } catch (err) {
+      this.#warn(`trace ${trace.id}: recording a span failed: ${errorMessage(err)}`, err, s.otelTraceId);
+    }
   }
 
   /**
@@ -286,10 +308,7 @@ export class LivetraceSpanProcessor {
       owned: attachTo === undefined,
       loadedHere: false,
       attachTo,
-      nodes: new Map(),
-      known: new Set(),
-      open: new Set(),
-      startAttributes: new Map(),
+      spans: new Map(),
       roots: new Set(),
       warnedQueue: false,
     };
@@ -372,7 +391,7 @@ export class LivetraceSpanProcessor {
       return true;
     }
     const queue = (s.queue ??= []);
-    if (bounded && s.known.size >= this.#maxQueued) {
+    if (bounded && s.spans.size >= this.#maxQueued) {
       this.#drop();
       if (!s.warnedQueue) {
         s.warnedQueue = true;
@@ -445,9 +464,13 @@ export class LivetraceSpanProcessor {
         const trace = s.trace;
         this.#forget(s);
         if (!trace) continue;
-        const open = [...s.open].map((id) => s.nodes.get(id)).filter((n): n is NodeHandle => n !== undefined);
+        const open: NodeHandle[] = [];
+        for (const r of s.spans.values()) {
+          if (r.startAttributes === undefined) continue;
+          r.startAttributes = undefined;
+          if (r.node) open.push(r.node);
+        }
         this.stats.cancelledSpans += open.length;
-        s.open.clear();
         if (s.owned) {
           // The root never ended: the run did not finish.
           trace.markCancelled('span processor shut down before the span ended');
