@@ -116,16 +116,21 @@ for (const c of cases) {
       assert.equal(((await info.json()) as { id: string }).id, id);
       const snap = await fetch(`${base}v1/trace/traces/${id}`);
       assert.equal(snap.status, 200);
-      const stream = sse(`${base}v1/trace/traces/${id}/events?stream=true`);
-      // Live: each step's events reach the stream while the trace is still running (the
-      // writer takes its next step only once the stream has shown the last one).
+      const eventsUrl = `${base}v1/trace/traces/${id}/events?stream=true`;
+      // Three viewers from the start (they wait together on the server's broadcast of the
+      // trace, which follows the store written by the other process), a fourth joining
+      // mid-run (history first, then it joins them).
+      const streams = [sse(eventsUrl), sse(eventsUrl), sse(eventsUrl)];
+      // Live: each step's events reach the streams while the trace is still running (the
+      // writer takes its next step only once the streams have shown the last one).
       for (let round = 0; round < 3; round++) {
         const [, stepped] = await w.send('steps 2', /^stepped (\d+)$/);
-        await stream.until(Number(stepped));
+        await Promise.all(streams.map((s) => s.until(Number(stepped))));
+        if (round === 0) streams.push(sse(eventsUrl));
       }
       const [, last] = await w.send('complete', /^completed (\d+)$/);
-      await stream.done;
-      assertWholeTrace(stream.events, Number(last), id!);
+      await Promise.all(streams.map((s) => s.done));
+      for (const stream of streams) assertWholeTrace(stream.events, Number(last), id!);
       await w.send('close', /^closed$/);
       assert.equal(await w.proc.exited, 0, 'the writer exits by itself after close()');
     });
