@@ -1,5 +1,6 @@
 // Shared by the server tests: a real server on 127.0.0.1:0 and a small independent SSE
 // frame parser (so the tests do not rely on the CLI's reader they also test).
+import { request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer, type CreateServerOptions, type LivetraceServer } from '../src/server/create-server.js';
 import { MemoryStore } from '../src/store/memory-store.js';
@@ -107,3 +108,51 @@ export async function sampleTrace(
 
 export const range = (from: number, to: number): number[] =>
   Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+
+/** Resolves when `cond` holds, checking every 5 ms (no fixed sleeps); fails after `timeoutMs`. */
+export async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Opens an SSE stream with node:http and pauses it at once: the client reads nothing. */
+export function openPaused(url: string, headers: Record<string, string> = {}): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
+      res.pause();
+      resolve(res);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Reads the rest of a response; returns the seqs of complete frames and whether [DONE] came. */
+export function drain(res: IncomingMessage): Promise<{ seqs: number[]; done: boolean }> {
+  return new Promise((resolve) => {
+    let buf = '';
+    const seqs: number[] = [];
+    let done = false;
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      buf += chunk;
+      let i: number;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const frame = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const id = /^id: (\d+)$/m.exec(frame);
+        if (id) seqs.push(Number(id[1]));
+        else if (frame === 'data: [DONE]') done = true;
+      }
+    });
+    const end = (): void => resolve({ seqs, done });
+    res.on('end', end);
+    res.on('error', end);
+    res.on('aborted', end);
+    res.on('close', end);
+    res.resume();
+  });
+}

@@ -1,48 +1,8 @@
 import assert from 'node:assert/strict';
-import { request, type IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
-import { startTestServer, type TestServer } from './server-helpers.js';
+import { drain, openPaused, startTestServer, type TestServer } from './server-helpers.js';
 
 const N = 100_000;
-
-/** Opens an SSE stream with node:http and pauses it at once: the client reads nothing. */
-function openPaused(url: string, headers: Record<string, string> = {}): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
-      res.pause();
-      resolve(res);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** Reads the rest of a response; returns the seqs of complete frames and whether [DONE] came. */
-function drain(res: IncomingMessage): Promise<{ seqs: number[]; done: boolean }> {
-  return new Promise((resolve) => {
-    let buf = '';
-    const seqs: number[] = [];
-    let done = false;
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
-      buf += chunk;
-      let i: number;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const frame = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const id = /^id: (\d+)$/m.exec(frame);
-        if (id) seqs.push(Number(id[1]));
-        else if (frame === 'data: [DONE]') done = true;
-      }
-    });
-    const end = (): void => resolve({ seqs, done });
-    res.on('end', end);
-    res.on('error', end);
-    res.on('aborted', end);
-    res.on('close', end);
-    res.resume();
-  });
-}
 
 /** Writes N log events, yielding now and then so the server can push, sampling its buffers. */
 async function writeMany(s: TestServer, traceId: string, n: number, sample: () => void): Promise<void> {

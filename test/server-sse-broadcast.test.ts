@@ -3,59 +3,11 @@
 // follows alone, the others are not held back; nothing is lost, duplicated or leaked.
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
-import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
 import { SseBroadcast, type ParkOutcome } from '../src/server/sse-broadcast.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { Tracer } from '../src/tracer/tracer.js';
-import { startTestServer, type TestServer } from './server-helpers.js';
-
-async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-interface Reader {
-  req: ClientRequest;
-  res: IncomingMessage;
-  seqs: number[];
-  done: boolean;
-  ended: Promise<void>;
-}
-
-/** Opens an SSE stream; `paused` reads nothing until res.resume(). */
-function open(url: string, paused = false): Promise<Reader> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { accept: 'text/event-stream' } }, (res) => {
-      const r: Reader = { req, res, seqs: [], done: false, ended: undefined as unknown as Promise<void> };
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buf += chunk;
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const frame = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const id = /^id: (\d+)$/m.exec(frame);
-          if (id) r.seqs.push(Number(id[1]));
-          else if (frame === 'data: [DONE]') r.done = true;
-        }
-      });
-      r.ended = new Promise((done) => {
-        res.on('end', done);
-        res.on('close', done);
-        res.on('error', done);
-      });
-      if (paused) res.pause();
-      resolve(r);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+import { drain, openPaused, startTestServer, until, type TestServer } from './server-helpers.js';
 
 function assertWhole(seqs: number[], last: number, who: string): void {
   assert.equal(seqs.length, last, `${who}: every event once`);
@@ -70,9 +22,10 @@ describe('SSE broadcast', () => {
     try {
       const t = await s.tracer.create();
       await t.flush();
-      const readers = await Promise.all(
-        Array.from({ length: 20 }, () => open(`${s.api}/traces/${t.id}/events?stream=true`)),
+      const responses = await Promise.all(
+        Array.from({ length: 20 }, () => openPaused(`${s.api}/traces/${t.id}/events?stream=true`)),
       );
+      const readers = responses.map((res) => drain(res));
       // Nothing to send yet: all 20 park with the trace's one broadcast.
       await until(() => parkedOn(s, t.id) === 20, 'all clients parked');
       const node = t.add(undefined, { label: 'writer' });
@@ -82,8 +35,7 @@ describe('SSE broadcast', () => {
       }
       t.markComplete();
       await t.flush();
-      await Promise.all(readers.map((r) => r.ended));
-      readers.forEach((r, i) => {
+      (await Promise.all(readers)).forEach((r, i) => {
         assertWhole(r.seqs, t.lastSeq, `client ${i}`);
         assert.equal(r.done, true, `client ${i}: [DONE]`);
       });
@@ -100,8 +52,8 @@ describe('SSE broadcast', () => {
       const t = await s.tracer.create();
       await t.flush();
       const url = `${s.api}/traces/${t.id}/events?stream=true`;
-      const fast = await Promise.all(Array.from({ length: 5 }, () => open(url)));
-      const slow = await open(url, true);
+      const fast = (await Promise.all(Array.from({ length: 5 }, () => openPaused(url)))).map((res) => drain(res));
+      const slow = await openPaused(url);
       await until(() => parkedOn(s, t.id) === 6, 'all clients parked');
       const node = t.add(undefined, { label: 'firehose' });
       for (let i = 0; i < 30_000; i++) {
@@ -111,17 +63,14 @@ describe('SSE broadcast', () => {
       t.markComplete();
       await t.flush();
       // The reading clients finish while the paused one still holds its socket full.
-      await Promise.all(fast.map((r) => r.ended));
-      fast.forEach((r, i) => assertWhole(r.seqs, t.lastSeq, `reading client ${i}`));
-      assert.equal(slow.done, false, 'the paused client has not reached the end');
+      (await Promise.all(fast)).forEach((r, i) => assertWhole(r.seqs, t.lastSeq, `reading client ${i}`));
       assert.ok(
         [...s.app.livetrace.streams.streams].some((st) => st.res.writableNeedDrain),
         'the paused client is waiting for its socket to drain',
       );
-      slow.res.resume();
-      await slow.ended;
-      assertWhole(slow.seqs, t.lastSeq, 'paused client');
-      assert.equal(slow.done, true);
+      const late = await drain(slow);
+      assertWhole(late.seqs, t.lastSeq, 'paused client');
+      assert.equal(late.done, true);
     } finally {
       await s.close();
     }
@@ -133,16 +82,16 @@ describe('SSE broadcast', () => {
       const t = await s.tracer.create();
       await t.flush();
       const url = `${s.api}/traces/${t.id}/events?stream=true`;
-      const gone = await Promise.all(Array.from({ length: 3 }, () => open(url)));
+      const gone = await Promise.all(Array.from({ length: 3 }, () => openPaused(url)));
       await until(() => parkedOn(s, t.id) === 3, 'parked');
-      for (const r of gone) r.req.destroy();
+      for (const res of gone) res.destroy();
       await until(() => s.app.livetrace.streams.broadcasts.size === 0, 'the broadcast closed');
       await until(() => s.app.livetrace.streams.size === 0, 'streams cleaned up');
       // Live again, then the server shuts down with clients parked.
-      const staying = await Promise.all(Array.from({ length: 2 }, () => open(url)));
+      const staying = (await Promise.all(Array.from({ length: 2 }, () => openPaused(url)))).map((res) => drain(res));
       await until(() => parkedOn(s, t.id) === 2, 'parked again');
       await s.close();
-      await Promise.all(staying.map((r) => r.ended));
+      await Promise.all(staying);
       assert.equal(s.app.livetrace.streams.size, 0);
       assert.equal(s.app.livetrace.streams.broadcasts.size, 0);
     } finally {

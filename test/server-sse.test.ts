@@ -5,16 +5,7 @@ import type { TraceEvent } from '../src/core/types.js';
 import { LocalHub } from '../src/hub/local-hub.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { Tracer } from '../src/tracer/tracer.js';
-import { parseFrames, range, startTestServer, type TestServer } from './server-helpers.js';
-
-/** Resolves when `cond` holds, checking after each macrotask (no fixed sleeps). */
-async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { parseFrames, range, startTestServer, until, type TestServer } from './server-helpers.js';
 
 interface EsRun {
   seqs: number[];
