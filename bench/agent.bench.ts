@@ -199,8 +199,13 @@ for (const [name, run] of Object.entries(runs)) {
 // The raw limit writes what livetrace writes: the mean size of a trace's log is compared.
 if (Math.abs(logSizes['raw']! / logSizes['file']! - 1) > 0.02)
   throw new Error(`raw limit logs ${logSizes['raw']} bytes per trace, livetrace ${logSizes['file']}`);
+// Odd rounds run the configurations in the reverse order, so that each pair compared is
+// measured in both orders: a run's speed depends on what ran before it (a probe timing one
+// build against itself, alternating in one process, read up to 1.17x for the run second).
 for (let r = 0; r < ROUNDS; r++) {
-  for (const [name, run] of Object.entries(runs)) {
+  const order = Object.entries(runs);
+  if (r % 2 === 1) order.reverse();
+  for (const [name, run] of order) {
     (globalThis as { gc?: () => void }).gc?.();
     const t0 = process.hrtime.bigint();
     await run();
