@@ -3,7 +3,9 @@
 // from the subscription until 'drain'. The subscription's buffer is bounded and catches up
 // from the store, so a slow client costs at most one subscription buffer plus one write batch
 // on the server. A client that stays stalled past `stallTimeoutMs` is disconnected; it
-// resumes losslessly with Last-Event-ID.
+// resumes losslessly with Last-Event-ID. A client with nothing left to send waits with its
+// trace's other caught-up clients on one broadcast (sse-broadcast.ts), and follows alone
+// again (history, a full socket) until it has caught up.
 import type { ServerResponse, OutgoingHttpHeaders } from 'node:http';
 import type { Subscription } from '../hub/subscription.js';
 import type { Tracer } from '../tracer/tracer.js';
