@@ -3,6 +3,8 @@
 //     of a 10,000-event trace. livetrace's SSE route against a naive SSE broadcaster
 //     (node:http, one res.write per event per client, no batching, no backpressure, no
 //     resume): delivered events/s, loss, p50/p99 publish-to-receive latency, server memory.
+//     At saturation (the writer flat out) and at a stated load (RATE events/s, 1,200 events,
+//     latency sampled after the first second, 3 rounds alternating the two servers).
 //  2. REST: GET /traces/:id/nodes requests/s on a 1,000-node trace (loaded in the server,
 //     and only in the store), against GET /traces/:id/info as the cheap baseline.
 // Each server runs in its own child process so that its memory is measured alone.
