@@ -147,6 +147,9 @@ describe('multi-process deployment: writers + server over PostgreSQL and Redis',
     const started = clients.map((c) => c.events.length);
     w1.child.stdin!.write('go\n');
     w2.child.stdin!.write('go\n');
+    // A second viewer of each trace, joining while it runs: history, then it waits with the
+    // first on the server's broadcast of that trace.
+    const twins = ids.map((id) => stream(id));
     // Live: each client gets 10 events written after `go` while its trace runs (the writers
     // cannot complete before the `stop` below).
     await within(
@@ -158,15 +161,17 @@ describe('multi-process deployment: writers + server over PostgreSQL and Redis',
     w1.child.stdin!.write('stop\n');
     w2.child.stdin!.write('stop\n');
     await within(
-      Promise.all(clients.map((c) => c.done)),
+      Promise.all([...clients, ...twins].map((c) => c.done)),
       30_000,
-      () => `SSE clients at ${clients.map((c) => c.events.length).join('/')} events`,
+      () => `SSE clients at ${[...clients, ...twins].map((c) => c.events.length).join('/')} events`,
     );
     for (const [i, id] of ids.entries()) {
       const p = i < 2 ? w1 : w2;
       const total = Number((await p.line(new RegExp(`^done ${id} (\\d+)$`)))[1]);
       assertComplete(clients[i]!.events, total, id);
-      assert.deepEqual(clients[i]!.events, await store.read(id), 'SSE delivered exactly what is stored');
+      const stored = await store.read(id);
+      assert.deepEqual(clients[i]!.events, stored, 'SSE delivered exactly what is stored');
+      assert.deepEqual(twins[i]!.events, stored, 'the viewer that joined late got the same');
     }
     assert.equal(await w1.exited, 0, w1.stderr);
     assert.equal(await w2.exited, 0, w2.stderr);
