@@ -104,9 +104,9 @@ export class SseBroadcast {
           this.#handAll({ kind: 'ended', reachedEnd: sub.reachedEnd });
           return;
         }
-        const from = first.value.seq - 1;
         let last = first.value;
         const frames = [sseFrame(last)];
+        const seqs = [last.seq];
         let bytes = frames[0]!.length;
         let full = false;
         while (last.type !== 'complete') {
@@ -119,9 +119,10 @@ export class SseBroadcast {
           last = ev;
           const frame = sseFrame(ev);
           frames.push(frame);
+          seqs.push(ev.seq);
           bytes += frame.length;
         }
-        this.#write(from, frames, last.seq, last.type === 'complete');
+        this.#write(frames, seqs, last.type === 'complete');
         this.#written = last.seq;
         if (this.#closed) return;
         // A backlog goes out in rounds: let sockets drain and requests in between.
@@ -132,8 +133,13 @@ export class SseBroadcast {
     }
   }
 
-  /** One round: frames of events (from, to] to every parked client, the same bytes for all at `from`. */
-  #write(from: number, frames: string[], to: number, complete: boolean): void {
+  /**
+   * One round: the frames (of the events `seqs`) to every parked client, the same bytes for
+   * all those the last round left where it ended.
+   */
+  #write(frames: string[], seqs: number[], complete: boolean): void {
+    const from = this.#written;
+    const to = seqs[seqs.length - 1]!;
     let shared: Buffer | undefined;
     for (const p of [...this.#parked.values()]) {
       const { client } = p;
@@ -146,7 +152,7 @@ export class SseBroadcast {
       let bytes: Buffer;
       if (client.position === from) bytes = shared ??= encode(frames, 0, complete);
       // Parked a little ahead of the broadcast (it had written those events itself).
-      else bytes = encode(frames, client.position - from, complete);
+      else bytes = encode(frames, firstAfter(seqs, client.position), complete);
       client.position = to;
       const more = res.write(bytes);
       if (complete) this.#hand(client, { kind: 'complete' });
@@ -158,6 +164,13 @@ export class SseBroadcast {
     for (const client of [...this.#parked.keys()]) this.#hand(client, outcome);
     this.#close();
   }
+}
+
+/** Index of the first of `seqs` (increasing) above `position`. */
+function firstAfter(seqs: number[], position: number): number {
+  let i = 0;
+  while (seqs[i]! <= position) i++;
+  return i;
 }
 
 function encode(frames: string[], start: number, complete: boolean): Buffer {
