@@ -10,7 +10,8 @@ export {
 export { startServer, type StartServerOptions, type RunningServer } from './start-server.js';
 export type { LivetraceApiOptions } from './options.js';
 export { TokenAuth, validateTokens, isLoopbackHost, type TokenEntry, type Principal } from './auth.js';
-export { SseRegistry, sseFrame, type SseOptions } from './sse-stream.js';
+export { SseRegistry, type SseOptions } from './sse-stream.js';
+export { sseFrame } from './sse-frame.js';
 export { SnapshotCache, type SnapshotCacheOptions } from './snapshot-cache.js';
 export { HeavyWork, type HeavyWorkOptions } from './heavy-work.js';
 export {

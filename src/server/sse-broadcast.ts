@@ -11,10 +11,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Subscription } from '../hub/subscription.js';
 import type { Tracer } from '../tracer/tracer.js';
-import { SSE_DONE_MESSAGE, sseFrame } from './sse-frame.js';
-
-/** Most bytes framed into one round of writes. */
-export const MAX_BATCH_BYTES = 64 * 1024;
+import { gatherBurst, SSE_DONE_MESSAGE } from './sse-frame.js';
 
 /** Why a parked client was handed back to its stream. */
 export type ParkOutcome =
@@ -104,29 +101,12 @@ export class SseBroadcast {
           this.#handAll({ kind: 'ended', reachedEnd: sub.reachedEnd });
           return;
         }
-        let last = first.value;
-        const frames = [sseFrame(last)];
-        const seqs = [last.seq];
-        let bytes = frames[0]!.length;
-        let full = false;
-        while (last.type !== 'complete') {
-          if (bytes >= MAX_BATCH_BYTES) {
-            full = true;
-            break;
-          }
-          const ev = sub.takeReady();
-          if (ev === undefined) break;
-          last = ev;
-          const frame = sseFrame(ev);
-          frames.push(frame);
-          seqs.push(ev.seq);
-          bytes += frame.length;
-        }
-        this.#write(frames, seqs, last.type === 'complete');
-        this.#written = last.seq;
+        const burst = gatherBurst(first.value, sub);
+        this.#write(burst.frames, burst.seqs, burst.complete);
+        this.#written = burst.last.seq;
         if (this.#closed) return;
         // A backlog goes out in rounds: let sockets drain and requests in between.
-        if (full) await new Promise((r) => setImmediate(r));
+        if (burst.full) await new Promise((r) => setImmediate(r));
       }
     } catch (error) {
       this.#handAll({ kind: 'failed', error });

@@ -9,10 +9,8 @@
 import type { ServerResponse, OutgoingHttpHeaders } from 'node:http';
 import type { Subscription } from '../hub/subscription.js';
 import type { Tracer } from '../tracer/tracer.js';
-import { MAX_BATCH_BYTES, SseBroadcast, type ParkedClient } from './sse-broadcast.js';
-import { SSE_DONE_MESSAGE, sseFrame } from './sse-frame.js';
-
-export { sseFrame } from './sse-frame.js';
+import { SseBroadcast, type ParkedClient } from './sse-broadcast.js';
+import { gatherBurst, SSE_DONE_MESSAGE } from './sse-frame.js';
 
 export interface SseOptions {
   /** Comment line sent when the stream is idle, in ms. Default 15000. */
@@ -190,18 +188,11 @@ export async function streamTrace(req: StreamRequest): Promise<void> {
         last = first.value;
       }
       if (ended) break;
-      let chunk = sseFrame(last);
-      // Gather what is ready into one write: one syscall (and no promise) per event burst.
-      while (last.type !== 'complete' && chunk.length < MAX_BATCH_BYTES) {
-        const ev = follower.takeReady();
-        if (ev === undefined) break;
-        last = ev;
-        chunk += sseFrame(ev);
-      }
-      if (last.type === 'complete') chunk += SSE_DONE_MESSAGE;
-      client.position = last.seq;
-      const more = res.write(chunk);
-      if (last.type === 'complete') {
+      // What is ready goes out in one write: one syscall (and no promise) per event burst.
+      const burst = gatherBurst(last, follower);
+      client.position = burst.last.seq;
+      const more = res.write(burst.complete ? burst.frames.join('') + SSE_DONE_MESSAGE : burst.frames.join(''));
+      if (burst.complete) {
         await drained();
         break;
       }
