@@ -5,7 +5,9 @@
 //    JsonTraceSerializer on the SDK's ReadableSpans of the same run.
 // Unit: one span = startSpan (2 attributes) + addEvent + end, children of one root per
 // trace of SPANS_PER_TRACE spans. Each figure is the median of several rounds and
-// includes forceFlush().
+// includes forceFlush(). The goal's figure runs each pipeline in a process of its own, as
+// an application runs one (support/isolated.ts); the same pipelines interleaved in one
+// process are printed too, for what they measure of each other.
 import { cpus } from 'node:os';
 import { context, trace as otelTrace } from '@opentelemetry/api';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
@@ -20,6 +22,7 @@ import { Tracer } from '../src/tracer/tracer.js';
 import { LivetraceSpanProcessor } from '../src/otel/span-processor.js';
 import { toOtlp } from '../src/otel/otlp.js';
 import { median, rate as rateOf, sized } from './support/measure.js';
+import { childConfig, isolatedRounds, measureInChild } from './support/isolated.js';
 
 const TRACES = sized(100, 3);
 const SPANS_PER_TRACE = sized(200, 20);
@@ -73,64 +76,92 @@ async function pipeline(kind: 'otel' | 'livetrace'): Promise<void> {
   await tracer?.close();
 }
 
-// Export: the same 20,000 spans, once as livetrace snapshots, once as SDK ReadableSpans.
-const exporter = new InMemorySpanExporter();
-const exportTracer = new Tracer({ store: new MemoryStore(), exitHook: false });
-const exportProvider = new BasicTracerProvider({
-  spanProcessors: [new SimpleSpanProcessor(exporter), new LivetraceSpanProcessor({ tracer: exportTracer })],
-});
-emit(exportProvider);
-await exportProvider.forceFlush();
-const { traces } = await exportTracer.list({ limit: TRACES + 1 });
-const snapshots = await Promise.all(traces.map((t) => exportTracer.read(t.id)));
-const readable = exporter.getFinishedSpans();
-if (readable.length !== N || snapshots.reduce((n, s) => n + s!.nodes.length, 0) !== N)
-  throw new Error('export fixtures incomplete');
-let bytesOurs = 0;
-let bytesOtel = 0;
-const exportOurs = await rate(N, async () => {
-  bytesOurs = 0;
-  for (const s of snapshots) bytesOurs += JSON.stringify(toOtlp(s!)).length;
-});
-const exportOtel = await rate(N, async () => {
-  bytesOtel = JsonTraceSerializer.serializeRequest(readable)!.byteLength;
-});
+const config = childConfig();
+if (config === 'otel' || config === 'livetrace')
+  await measureInChild(() => pipeline(config), N, { warmups: sized(5, 0), measured: sized(3, 1) });
+else await main();
 
-// The two pipelines in interleaved rounds (a warm-up of each first), the ratio the median
-// of the per-round ratios: measured one after the other, they measured the machine's drift.
-await pipeline('otel');
-await pipeline('livetrace');
-const otelRates: number[] = [];
-const ltRates: number[] = [];
-for (let r = 0; r < ROUNDS; r++) {
-  otelRates.push(await once(N, () => pipeline('otel')));
-  ltRates.push(await once(N, () => pipeline('livetrace')));
+async function main(): Promise<void> {
+  // Export: the same 20,000 spans, once as livetrace snapshots, once as SDK ReadableSpans.
+  const exporter = new InMemorySpanExporter();
+  const exportTracer = new Tracer({ store: new MemoryStore(), exitHook: false });
+  const exportProvider = new BasicTracerProvider({
+    spanProcessors: [new SimpleSpanProcessor(exporter), new LivetraceSpanProcessor({ tracer: exportTracer })],
+  });
+  emit(exportProvider);
+  await exportProvider.forceFlush();
+  const { traces } = await exportTracer.list({ limit: TRACES + 1 });
+  const snapshots = await Promise.all(traces.map((t) => exportTracer.read(t.id)));
+  const readable = exporter.getFinishedSpans();
+  if (readable.length !== N || snapshots.reduce((n, s) => n + s!.nodes.length, 0) !== N)
+    throw new Error('export fixtures incomplete');
+  let bytesOurs = 0;
+  let bytesOtel = 0;
+  const exportOurs = await rate(N, async () => {
+    bytesOurs = 0;
+    for (const s of snapshots) bytesOurs += JSON.stringify(toOtlp(s!)).length;
+  });
+  const exportOtel = await rate(N, async () => {
+    bytesOtel = JsonTraceSerializer.serializeRequest(readable)!.byteLength;
+  });
+
+  // The two pipelines in rounds, each run in a process of its own (a round: one fresh
+  // process per pipeline: five warm-up runs, then the median of three), the ratio the median of the
+  // per-round ratios: measured one after the other, they measured the machine's drift.
+  const isolated = await isolatedRounds(import.meta.url, ['otel', 'livetrace'], ROUNDS);
+  const otelRates = isolated['otel']!;
+  const ltRates = isolated['livetrace']!;
+  const otelRate = median(otelRates);
+  const ltRate = median(ltRates);
+  const processorRatio = median(ltRates.map((x, r) => x / otelRates[r]!));
+  // The same, with a young generation four times the size Node grows it to by default: most
+  // of SimpleSpanProcessor + InMemorySpanExporter's time is the scavenger copying the spans
+  // the exporter keeps (docs/performance.md, section 11).
+  const bigYoung = await isolatedRounds(import.meta.url, ['otel', 'livetrace'], ROUNDS, ['--max-semi-space-size=64']);
+  const bigYoungRatio = median(bigYoung['livetrace']!.map((x, r) => x / bigYoung['otel']![r]!));
+  // The same pipelines interleaved in this one process (a warm-up of each first).
+  await pipeline('otel');
+  await pipeline('livetrace');
+  const sharedOtel: number[] = [];
+  const sharedLt: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const pair = [
+      async () => sharedOtel.push(await once(N, () => pipeline('otel'))),
+      async () => sharedLt.push(await once(N, () => pipeline('livetrace'))),
+    ];
+    if (r % 2 === 1) pair.reverse();
+    for (const run of pair) await run();
+  }
+  const sharedRatio = median(sharedLt.map((x, r) => x / sharedOtel[r]!));
+  await exportProvider.shutdown();
+  await exportTracer.close();
+
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  console.log(
+    `machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, node ${process.version}; ${N.toLocaleString('en-US')} spans per round (${TRACES} traces x ${SPANS_PER_TRACE}), median of ${ROUNDS}\n`,
+  );
+  console.log('| configuration | spans/s | ratio |');
+  console.log('| --- | ---: | ---: |');
+  console.log(`| OTel SDK + SimpleSpanProcessor + InMemorySpanExporter (a process each) | ${fmt(otelRate)} | 1.00x |`);
+  console.log(
+    `| OTel SDK + LivetraceSpanProcessor (live nodes, memory store, traces completed and released; a process each) | ${fmt(ltRate)} | **${processorRatio.toFixed(2)}x** (median of per-round ratios) |`,
+  );
+  console.log(
+    `| the same two, a process each with \`--max-semi-space-size=64\`: SimpleSpanProcessor ${fmt(median(bigYoung['otel']!))}, LivetraceSpanProcessor ${fmt(median(bigYoung['livetrace']!))} | | ${bigYoungRatio.toFixed(2)}x |`,
+  );
+  console.log(
+    `| the same two pipelines interleaved in one process: SimpleSpanProcessor ${fmt(median(sharedOtel))}, LivetraceSpanProcessor ${fmt(median(sharedLt))} | | ${sharedRatio.toFixed(2)}x |`,
+  );
+  console.log(
+    `| OTLP/JSON: otlp-transformer JsonTraceSerializer (ReadableSpans -> bytes) | ${fmt(exportOtel)} | 1.00x |`,
+  );
+  console.log(
+    `| OTLP/JSON: livetrace toOtlp + JSON.stringify (snapshots -> string) | ${fmt(exportOurs)} | **${(exportOurs / exportOtel).toFixed(2)}x** |`,
+  );
+  console.log(
+    `\ngoal: LivetraceSpanProcessor >= 1.0x SimpleSpanProcessor + InMemorySpanExporter: ${processorRatio >= 1 ? 'met' : 'NOT met'}`,
+  );
+  console.log(
+    `\nOTLP/JSON size for ${fmt(N)} spans: livetrace ${fmt(bytesOurs)} chars (${TRACES} requests), otlp-transformer ${fmt(bytesOtel)} bytes (1 request); livetrace adds livetrace.* attributes and input/output`,
+  );
 }
-const otelRate = median(otelRates);
-const ltRate = median(ltRates);
-const processorRatio = median(ltRates.map((x, r) => x / otelRates[r]!));
-await exportProvider.shutdown();
-await exportTracer.close();
-
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-console.log(
-  `machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, node ${process.version}; ${N.toLocaleString('en-US')} spans per round (${TRACES} traces x ${SPANS_PER_TRACE}), median of ${ROUNDS}\n`,
-);
-console.log('| configuration | spans/s | ratio |');
-console.log('| --- | ---: | ---: |');
-console.log(`| OTel SDK + SimpleSpanProcessor + InMemorySpanExporter | ${fmt(otelRate)} | 1.00x |`);
-console.log(
-  `| OTel SDK + LivetraceSpanProcessor (live nodes, memory store, traces completed and released) | ${fmt(ltRate)} | **${processorRatio.toFixed(2)}x** (median of per-round ratios) |`,
-);
-console.log(
-  `| OTLP/JSON: otlp-transformer JsonTraceSerializer (ReadableSpans -> bytes) | ${fmt(exportOtel)} | 1.00x |`,
-);
-console.log(
-  `| OTLP/JSON: livetrace toOtlp + JSON.stringify (snapshots -> string) | ${fmt(exportOurs)} | **${(exportOurs / exportOtel).toFixed(2)}x** |`,
-);
-console.log(
-  `\ngoal: LivetraceSpanProcessor >= 1.0x SimpleSpanProcessor + InMemorySpanExporter: ${processorRatio >= 1 ? 'met' : 'NOT met'}`,
-);
-console.log(
-  `\nOTLP/JSON size for ${fmt(N)} spans: livetrace ${fmt(bytesOurs)} chars (${TRACES} requests), otlp-transformer ${fmt(bytesOtel)} bytes (1 request); livetrace adds livetrace.* attributes and input/output`,
-);
