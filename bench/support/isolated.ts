@@ -1,14 +1,13 @@
 // Each configuration of a suite measured in a process of its own, as it is deployed: an
 // application runs one span processor, one tracer. Measured one after the other in one
 // process, two pipelines measure each other too: they share the JIT's type feedback of
-// the code they both run (the OpenTelemetry SDK) and the garbage collector's heap sizing.
-// In the OTel suite that moved livetrace's processor from 1.2-1.4x of SimpleSpanProcessor
-// (each alone) to 0.83-0.99x (interleaved in one process); with two copies of the SDK in
-// that one process, one per pipeline, half of it came back (docs/performance.md, section 11).
+// the code they both run and the garbage collector's heap sizing. In the OTel suite the
+// processor read 1.2-1.4x of SimpleSpanProcessor with each pipeline alone in its process,
+// 0.76-0.97x with both interleaved in one (docs/performance.md, section 11).
 //
 // A round forks one child per configuration (in the reverse order every other round, so
-// each pair is measured in both orders); a child warms up, runs once more after a GC, and
-// reports the median units/s of its measured runs over IPC.
+// each pair is measured in both orders); a child does its warm-up runs, then its measured
+// runs after a GC each, and reports their median units/s over IPC.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { median } from './measure.js';
