@@ -219,7 +219,7 @@ async function main(): Promise<void> {
   if (Math.abs(logSizes['raw']! / logSizes['file']! - 1) > 0.02)
     throw new Error(`raw limit logs ${logSizes['raw']} bytes per trace, livetrace ${logSizes['file']}`);
   // Each configuration runs in a process of its own, as it is deployed (support/isolated.ts):
-  // interleaved in one process, OpenTelemetry ran 1.6-1.8x faster next to livetrace than
+  // interleaved in one process, OpenTelemetry ran up to 1.7x faster next to livetrace than
   // alone, and livetrace slower next to OpenTelemetry (docs/performance.md, section 11).
   // Odd rounds run the configurations in the reverse order.
   const all = await isolatedRounds(import.meta.url, Object.keys(runs), ROUNDS);
