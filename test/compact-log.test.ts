@@ -278,3 +278,43 @@ describe('a long trace whose stored events are encoded', () => {
     await tracer.close();
   });
 });
+
+describe('a trace recorded in one synchronous burst', () => {
+  it('keeps a bounded number of events as objects, and subscribers, the store and events() get every one', async () => {
+    const tracer = new Tracer({ store: new MemoryStore(), exitHook: false });
+    const t = await tracer.create();
+    const log = t[kLogOf].events;
+    // Subscribed before the burst: it cannot read before the burst ends, so everything the
+    // burst records is behind it.
+    const got: TraceEvent[] = [];
+    const sub = t.subscribe();
+    const reading = (async () => {
+      for await (const ev of sub) got.push(ev);
+    })();
+    let maxHot = 0;
+    for (let i = 0; i < 15_000; i++) {
+      const n = t.add(i % 7 === 0 ? { i } : undefined, { label: 'step', metadata: i % 5 === 0 ? { i } : undefined });
+      n.info('log line', i % 3 === 0 ? { i, text: 'a\u0000b\u001bc\u2028' } : undefined);
+      if (i % 11 === 0) n.setMetadata('k', i); // a record kept as an object between encoded ones
+      if (i % 13 === 0) n.fail(new Error(`e${i}`));
+      else n.complete(i % 2 === 0 ? { ok: i } : undefined);
+      maxHot = Math.max(maxHot, log.hotLength);
+    }
+    t.markComplete();
+    // Nothing could be stored during the burst; still, what is held as objects stays bounded.
+    assert.ok(log.length > 45_000);
+    assert.ok(maxHot <= 16_384, `at most 16,384 events held as objects during the burst, saw ${maxHot}`);
+    assert.ok(log.length - log.hotLength > 30_000, 'the burst was encoded as it went');
+    await t.flush();
+    await reading;
+    const all = t.events();
+    assert.equal(all.length, log.length);
+    all.forEach((ev, i) => assert.equal(ev.seq, i + 1));
+    assert.deepStrictEqual(got, all);
+    const stored = await tracer.events(t.id);
+    assert.deepStrictEqual(stored, all);
+    assert.equal(JSON.stringify(stored), JSON.stringify(all));
+    await t.release();
+    await tracer.close();
+  });
+});

@@ -814,7 +814,7 @@ export class Trace {
           ? { seq, type, trace_id: this.id, timestamp, data, space_id: spaceId }
           : { seq, type, trace_id: this.id, timestamp, data, node_id: nodeId, space_id: spaceId }
       ) as TraceEvent;
-    log.events.push(ev);
+    log.append(ev);
     applyEvent(this.#state, ev);
     if (this.#parked.length !== 0) {
       const parked = this.#parked;
