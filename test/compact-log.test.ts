@@ -178,10 +178,13 @@ describe('CompactLog', () => {
     const events = await richTrace();
     const log = logOf(events);
     const i = events.findIndex((e) => e.type === 'node_start' && e.data.node?.label === 'step');
-    const copy = log.at(i)!;
+    // slice() gives copies (what events() returns); at() is for readers in place, who
+    // share what they read (hot events, and a decoded one: tested below).
+    const copy = log.slice(i, i + 1)[0]!;
     assert.ok(copy.type === 'node_start' && copy.data.node);
     (copy.data.node.parent_ids as string[]).push('x');
     copy.data.node.metadata['y'] = 1;
+    assert.deepStrictEqual(log.slice(i, i + 1)[0], events[i]);
     assert.deepStrictEqual(log.at(i), events[i]);
   });
 
@@ -213,6 +216,20 @@ describe('CompactLog', () => {
     for (const ev of events) hotFirst.push(ev);
     for (let upTo = 100; upTo < events.length; upTo += 997) hotFirst.compact(upTo);
     assert.deepStrictEqual(hotFirst.slice(), events);
+    // Readers in place share a decoded event (as they share hot ones); slice() copies.
+    const i = 3000;
+    const shared = hotFirst.at(i)!;
+    assert.deepStrictEqual(shared, events[i]);
+    assert.notEqual(shared, events[i], 'an encoded event is read back as a copy');
+    assert.equal(hotFirst.at(i), shared, 'the next reader of the index gets the same copy');
+    const copy = hotFirst.slice(i, i + 1)[0]!;
+    assert.deepStrictEqual(copy, shared);
+    assert.notEqual(copy, shared, 'slice() gives copies of its own');
+    (copy as { seq: number }).seq = -1;
+    assert.equal(hotFirst.at(i)!.seq, i + 1);
+    // Another index in the same slot of the shared ring replaces it, and reads back right.
+    assert.equal(hotFirst.at(i + 256)!.seq, i + 257);
+    assert.deepStrictEqual(hotFirst.at(i), events[i]);
     await t.release();
     await tracer.close();
   });

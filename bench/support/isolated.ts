@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { median } from './measure.js';
 
 const FLAG = '--bench-config';
+/** Node flags for every child (as in the server suite), e.g. "--cpu-prof --cpu-prof-dir=prof". */
+const CHILD_ARGS = process.env['LIVETRACE_BENCH_CHILD_ARGS']?.split(' ').filter(Boolean) ?? [];
 
 /** The configuration this process measures when forked by isolatedRounds(), else undefined. */
 export function childConfig(): string | undefined {
@@ -67,7 +69,7 @@ export async function measureInChild(
 function runChild(suite: string, name: string, v8Flags: readonly string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = fork(suite, [FLAG, name], {
-      execArgv: ['--expose-gc', ...v8Flags],
+      execArgv: ['--expose-gc', ...v8Flags, ...CHILD_ARGS],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let rate: number | undefined;

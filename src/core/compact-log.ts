@@ -11,7 +11,8 @@
 // checked, so decoding gives back an event that equals the original and prints the same
 // JSON. Anything else (updates, failures, fan-outs, spaces, another writer's events) is
 // kept as the object it is. Decoding allocates: the log reads back copies, which share
-// only the captured values (events are never mutated, as before).
+// only the captured values (events are never mutated, as before); readers in place
+// (`at()`, a trace's subscribers) share a recent decoded copy, as they share hot events.
 //
 // The newest events can stay objects (`compact(upTo)` encodes the older ones): a live
 // trace's log is read in place by its local subscribers, who mostly want the last events.
@@ -35,6 +36,8 @@ const SAME_NODE = 0x80;
 /** Records per chunk; a chunk's columns grow by doubling up to it (small traces stay small). */
 const CHUNK = 2048;
 const FIRST_CAPACITY = 64;
+/** Decoded events at() keeps for the next readers of the same index (a power of two). */
+const SHARED = 256;
 /** Timestamps are kept as int32 offsets from the log's first one. */
 const OFFSET_MAX = 2 ** 31 - 1;
 
@@ -161,6 +164,9 @@ export class CompactLog implements EventList {
   #head = 0;
   /** Timestamp the offsets are relative to (the first encoded event's). */
   #base: number | undefined;
+  /** The last events at() decoded, by index modulo SHARED, and their indexes (made on first use). */
+  #shared: (TraceEvent | undefined)[] | undefined;
+  #sharedAt: Int32Array | undefined;
 
   constructor(traceId: string) {
     this.#traceId = traceId;
@@ -217,11 +223,23 @@ export class CompactLog implements EventList {
     this.#head = head;
   }
 
-  /** The event at `index` (0-based: seq - 1 for a whole log): the object itself if hot, else a decoded copy. */
+  /**
+   * The event at `index` (0-based: seq - 1 for a whole log), for readers in place (a
+   * trace's local subscribers): the object itself if hot, else a decoded copy that the
+   * next readers of the same index share, as they share hot objects (never mutate it).
+   * Subscribers that read in step (`for await`) decode each event once, not once each.
+   */
   at(index: number): TraceEvent | undefined {
     if (index < 0 || index >= this.length) return undefined;
     if (index >= this.#encoded) return this.#hot[index - this.#encoded + this.#head];
-    return this.#decode(index);
+    const slot = index & (SHARED - 1);
+    const at = (this.#sharedAt ??= new Int32Array(SHARED).fill(-1));
+    const shared = (this.#shared ??= new Array<TraceEvent | undefined>(SHARED));
+    if (at[slot] === index) return shared[slot];
+    const ev = this.#decode(index);
+    shared[slot] = ev;
+    at[slot] = index;
+    return ev;
   }
 
   /** The timestamp of the event at `index`, without decoding it. */
@@ -239,8 +257,10 @@ export class CompactLog implements EventList {
     // Only hot events (the writer's batches, a recent page): a copy of that part of the array.
     if (from >= this.#encoded)
       return this.#hot.slice(from - this.#encoded + this.#head, to - this.#encoded + this.#head) as TraceEvent[];
+    // Copies of their own (a caller may change what it gets), not the readers' shared ones.
     const out: TraceEvent[] = [];
-    for (let i = from; i < to; i++) out.push(this.at(i)!);
+    for (let i = from; i < to; i++)
+      out.push(i >= this.#encoded ? this.#hot[i - this.#encoded + this.#head]! : this.#decode(i));
     return out;
   }
 
