@@ -200,6 +200,7 @@ if (config !== undefined) {
   // A child of isolatedRounds(): the in-memory runs are short, and reach their steady state
   // after a run or two; the file runs take seconds each.
   const inMemory = config === 'otel' || config === 'memory';
+  process.on('exit', () => rmSync(base, { recursive: true, force: true }));
   await measureInChild(runs[config]!, SPANS, {
     warmups: SMOKE ? 0 : inMemory ? 2 : 1,
     measured: SMOKE ? 1 : inMemory ? 3 : 1,

@@ -8,7 +8,8 @@
 //  4. list() first page (50) over 10,000 stored traces, cold (new store) and warm;
 //  5. loading a 10,000-event trace (tracer.load: read + reducer), plain and archived.
 // Each rate is the median of several rounds; the rounds of the configurations are
-// interleaved so that the load of a shared machine weighs on all of them alike.
+// interleaved so that the load of a shared machine weighs on all of them alike, each
+// configuration's run in a process of its own (support/isolated.ts).
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { MemoryStore } from '../src/store/memory-store.js';
 import { makeEvents, makeInfo } from '../src/testing/store-conformance.js';
 import { Tracer } from '../src/tracer/tracer.js';
 import { median, otelSteps, recordSteps, sized, timeMs } from './support/measure.js';
+import { childConfig, isolatedRounds, measureInChild } from './support/isolated.js';
 
 const N = sized(100_000, 300);
 const ROUNDS = sized(5, 1);
@@ -27,22 +29,13 @@ const base = mkdtempSync(join(tmpdir(), 'lt-bench-'));
 let dirNo = 0;
 const freshDir = (): string => join(base, `d${dirNo++}`);
 
-/** Rounds of every configuration interleaved, so that a change of machine load hits all alike. */
-async function rates(runs: Record<string, () => Promise<void>>): Promise<Record<string, number>> {
-  const all: Record<string, number[]> = {};
-  for (const [name, run] of Object.entries(runs)) {
-    await run(); // warm-up
-    all[name] = [];
-  }
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const [name, run] of Object.entries(runs)) {
-      (globalThis as { gc?: () => void }).gc?.();
-      const t0 = process.hrtime.bigint();
-      await run();
-      all[name]!.push(N / (Number(process.hrtime.bigint() - t0) / 1e9));
-      cleanup();
-    }
-  }
+/**
+ * Rounds of every configuration, each run in a process of its own (support/isolated.ts),
+ * so that a change of machine load hits all alike and no configuration measures another's
+ * heap. Medians of the rounds.
+ */
+async function rates(names: readonly string[]): Promise<Record<string, number>> {
+  const all = await isolatedRounds(import.meta.url, names, ROUNDS);
   return Object.fromEntries(Object.entries(all).map(([k, v]) => [k, median(v)]));
 }
 
@@ -198,53 +191,62 @@ async function loading(): Promise<{ plain: number; archived: number; events: num
   return { plain, archived, events };
 }
 
-try {
-  const r = await rates({
-    otelSimple: () => otelSteps(N, 'simple'),
-    otelBatch: () => otelSteps(N, 'batch', 'memory', BATCH),
-    raw: rawLimit,
-    lt: () => livetrace('file'),
-    ltMemory: () => livetrace('memory'),
-  });
-  const { otelSimple, otelBatch, raw, lt, ltMemory } = r as Record<
-    'otelSimple' | 'otelBatch' | 'raw' | 'lt' | 'ltMemory',
-    number
-  >;
-  const list = await listing();
-  const load = await loading();
-  const faster = Math.max(otelSimple, otelBatch);
+const runs: Record<string, () => Promise<void>> = {
+  otelSimple: () => otelSteps(N, 'simple'),
+  otelBatch: () => otelSteps(N, 'batch', 'memory', BATCH),
+  raw: rawLimit,
+  lt: () => livetrace('file'),
+  ltMemory: () => livetrace('memory'),
+};
+const config = childConfig();
+if (config !== undefined) {
+  process.on('exit', () => rmSync(base, { recursive: true, force: true }));
+  await measureInChild(runs[config]!, N, { warmups: sized(1, 0), between: cleanup });
+} else await main();
 
-  const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-  const ms = (n: number): string => `${n.toFixed(1)} ms`;
-  console.log(
-    `machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, node ${process.version}, load average ${loadavg()[0]!.toFixed(1)}; ${N.toLocaleString('en-US')} steps (3 events each) per round, median of ${ROUNDS} interleaved rounds\n`,
-  );
-  console.log('| configuration | steps/s | events/s | vs raw limit | vs faster OTel |');
-  console.log('| --- | ---: | ---: | ---: | ---: |');
-  const row = (name: string, r: number, events = true): void =>
+async function main(): Promise<void> {
+  try {
+    const r = await rates(Object.keys(runs));
+    const { otelSimple, otelBatch, raw, lt, ltMemory } = r as Record<
+      'otelSimple' | 'otelBatch' | 'raw' | 'lt' | 'ltMemory',
+      number
+    >;
+    const list = await listing();
+    const load = await loading();
+    const faster = Math.max(otelSimple, otelBatch);
+
+    const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+    const ms = (n: number): string => `${n.toFixed(1)} ms`;
     console.log(
-      `| ${name} | ${fmt(r)} | ${events ? fmt(r * 3) : '-'} | ${(r / raw).toFixed(2)}x | ${(r / faster).toFixed(2)}x |`,
+      `machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, node ${process.version}, load average ${loadavg()[0]!.toFixed(1)}; ${N.toLocaleString('en-US')} steps (3 events each) per round, median of ${ROUNDS} rounds, each configuration in a process of its own after a warm-up\n`,
     );
-  row('raw limit: JSON.stringify + one fs.writeSync per 2000 events', raw);
-  row('OpenTelemetry SimpleSpanProcessor + InMemorySpanExporter', otelSimple, false);
-  row('OpenTelemetry BatchSpanProcessor + InMemorySpanExporter', otelBatch, false);
-  row('livetrace + MemoryStore (the core alone, for reference)', ltMemory);
-  console.log(
-    `| **livetrace + FileStore (batch)** | **${fmt(lt)}** | **${fmt(lt * 3)}** | **${(lt / raw).toFixed(2)}x** | **${(lt / faster).toFixed(2)}x** |`,
-  );
-  console.log('');
-  console.log('| file store operation | time |');
-  console.log('| --- | ---: |');
-  console.log(`| list() first page (50) over 10,000 traces, new store (reads the index) | ${ms(list.cold)} |`);
-  console.log(`| list() first page (50) over 10,000 traces, warm | ${ms(list.warm)} |`);
-  console.log(`| list({ tenantId, status }) first page over 10,000 traces, warm | ${ms(list.filtered)} |`);
-  console.log(`| load a ${fmt(load.events)}-event trace (read + reducer) | ${ms(load.plain)} |`);
-  console.log(`| load the same trace archived (gunzip + read + reducer) | ${ms(load.archived)} |`);
-  console.log(`| (setup: 10,000 traces appended, 50 at a time) | ${ms(list.build)} |`);
-  console.log('');
-  console.log(
-    `goal: livetrace + FileStore >= 0.5x the raw limit: ${lt >= 0.5 * raw ? 'met' : 'NOT met'}; >= 0.5x the faster OpenTelemetry configuration: ${lt >= 0.5 * faster ? 'met' : 'NOT met'}`,
-  );
-} finally {
-  rmSync(base, { recursive: true, force: true });
+    console.log('| configuration | steps/s | events/s | vs raw limit | vs faster OTel |');
+    console.log('| --- | ---: | ---: | ---: | ---: |');
+    const row = (name: string, r: number, events = true): void =>
+      console.log(
+        `| ${name} | ${fmt(r)} | ${events ? fmt(r * 3) : '-'} | ${(r / raw).toFixed(2)}x | ${(r / faster).toFixed(2)}x |`,
+      );
+    row('raw limit: JSON.stringify + one fs.writeSync per 2000 events', raw);
+    row('OpenTelemetry SimpleSpanProcessor + InMemorySpanExporter', otelSimple, false);
+    row('OpenTelemetry BatchSpanProcessor + InMemorySpanExporter', otelBatch, false);
+    row('livetrace + MemoryStore (the core alone, for reference)', ltMemory);
+    console.log(
+      `| **livetrace + FileStore (batch)** | **${fmt(lt)}** | **${fmt(lt * 3)}** | **${(lt / raw).toFixed(2)}x** | **${(lt / faster).toFixed(2)}x** |`,
+    );
+    console.log('');
+    console.log('| file store operation | time |');
+    console.log('| --- | ---: |');
+    console.log(`| list() first page (50) over 10,000 traces, new store (reads the index) | ${ms(list.cold)} |`);
+    console.log(`| list() first page (50) over 10,000 traces, warm | ${ms(list.warm)} |`);
+    console.log(`| list({ tenantId, status }) first page over 10,000 traces, warm | ${ms(list.filtered)} |`);
+    console.log(`| load a ${fmt(load.events)}-event trace (read + reducer) | ${ms(load.plain)} |`);
+    console.log(`| load the same trace archived (gunzip + read + reducer) | ${ms(load.archived)} |`);
+    console.log(`| (setup: 10,000 traces appended, 50 at a time) | ${ms(list.build)} |`);
+    console.log('');
+    console.log(
+      `goal: livetrace + FileStore >= 0.5x the raw limit: ${lt >= 0.5 * raw ? 'met' : 'NOT met'}; >= 0.5x the faster OpenTelemetry configuration: ${lt >= 0.5 * faster ? 'met' : 'NOT met'}`,
+    );
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
 }
