@@ -22,7 +22,7 @@ import { newId, newTraceId } from '../src/core/ids.js';
 import { FileStore } from '../src/store/file-store.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { Tracer } from '../src/tracer/tracer.js';
-import { AckExporter, median, recordSteps, sized, SMOKE } from './support/measure.js';
+import { AckExporter, interleavedRates, median, recordSteps, sized, SMOKE } from './support/measure.js';
 import { childConfig, isolatedRounds, measureInChild } from './support/isolated.js';
 
 const TRACES = sized(1000, 16);
@@ -225,16 +225,8 @@ async function main(): Promise<void> {
   // Odd rounds run the configurations in the reverse order.
   const all = await isolatedRounds(import.meta.url, Object.keys(runs), ROUNDS);
   // The in-memory pair interleaved in this one process too, for what they measure of each other.
-  const shared: Record<'otel' | 'memory', number[]> = { otel: [], memory: [] };
-  for (const name of ['otel', 'memory'] as const) await runs[name]!();
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const name of r % 2 === 0 ? (['otel', 'memory'] as const) : (['memory', 'otel'] as const)) {
-      (globalThis as { gc?: () => void }).gc?.();
-      const t0 = process.hrtime.bigint();
-      await runs[name]!();
-      shared[name].push(SPANS / (Number(process.hrtime.bigint() - t0) / 1e9));
-    }
-  }
+  const interleaved = await interleavedRates({ otel: runs['otel']!, memory: runs['memory']! }, SPANS, ROUNDS);
+  const shared = { otel: interleaved['otel']!, memory: interleaved['memory']! };
   rmSync(base, { recursive: true, force: true });
   const m = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, median(v)])) as Record<
     keyof typeof runs,

@@ -21,7 +21,7 @@ import { MemoryStore } from '../src/store/memory-store.js';
 import { Tracer } from '../src/tracer/tracer.js';
 import { LivetraceSpanProcessor } from '../src/otel/span-processor.js';
 import { toOtlp } from '../src/otel/otlp.js';
-import { median, rate as rateOf, sized } from './support/measure.js';
+import { interleavedRates, median, rate as rateOf, sized } from './support/measure.js';
 import { childConfig, isolatedRounds, measureInChild } from './support/isolated.js';
 
 const TRACES = sized(100, 3);
@@ -30,14 +30,6 @@ const N = TRACES * SPANS_PER_TRACE;
 const ROUNDS = sized(7, 1);
 
 const rate = (units: number, run: () => Promise<void>): Promise<number> => rateOf(units, run, ROUNDS);
-
-/** Units/s of one run, after a GC. */
-async function once(units: number, run: () => Promise<void>): Promise<number> {
-  (globalThis as { gc?: () => void }).gc?.();
-  const t0 = process.hrtime.bigint();
-  await run();
-  return units / (Number(process.hrtime.bigint() - t0) / 1e9);
-}
 
 function emit(provider: BasicTracerProvider): void {
   const ot = provider.getTracer('bench');
@@ -119,19 +111,14 @@ async function main(): Promise<void> {
   // the exporter keeps (docs/performance.md, section 11).
   const bigYoung = await isolatedRounds(import.meta.url, ['otel', 'livetrace'], ROUNDS, ['--max-semi-space-size=64']);
   const bigYoungRatio = median(bigYoung['livetrace']!.map((x, r) => x / bigYoung['otel']![r]!));
-  // The same pipelines interleaved in this one process (a warm-up of each first).
-  await pipeline('otel');
-  await pipeline('livetrace');
-  const sharedOtel: number[] = [];
-  const sharedLt: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const pair = [
-      async () => sharedOtel.push(await once(N, () => pipeline('otel'))),
-      async () => sharedLt.push(await once(N, () => pipeline('livetrace'))),
-    ];
-    if (r % 2 === 1) pair.reverse();
-    for (const run of pair) await run();
-  }
+  // The same pipelines interleaved in this one process.
+  const interleaved = await interleavedRates(
+    { otel: () => pipeline('otel'), livetrace: () => pipeline('livetrace') },
+    N,
+    ROUNDS,
+  );
+  const sharedOtel = interleaved['otel']!;
+  const sharedLt = interleaved['livetrace']!;
   const sharedRatio = median(sharedLt.map((x, r) => x / sharedOtel[r]!));
   await exportProvider.shutdown();
   await exportTracer.close();

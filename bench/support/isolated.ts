@@ -10,7 +10,7 @@
 // runs after a GC each, and reports their median units/s over IPC.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { median } from './measure.js';
+import { median, timedRate } from './measure.js';
 
 const FLAG = '--bench-config';
 /** Node flags for every child (as in the server suite), e.g. "--cpu-prof --cpu-prof-dir=prof". */
@@ -49,10 +49,7 @@ export async function measureInChild(
     }
     const rates: number[] = [];
     for (let i = 0; i < measured; i++) {
-      (globalThis as { gc?: () => void }).gc?.();
-      const t0 = process.hrtime.bigint();
-      await run();
-      rates.push(units / (Number(process.hrtime.bigint() - t0) / 1e9));
+      rates.push(await timedRate(units, run));
       between?.();
     }
     const rate = median(rates);

@@ -24,7 +24,6 @@ export function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-/** Median of `rounds` rates (units/s) after one warm-up run; a GC before each round. */
 /** Median milliseconds of one call of `run`, over `rounds` calls. */
 export async function timeMs(run: () => Promise<unknown>, rounds: number): Promise<number> {
   const ts: number[] = [];
@@ -36,15 +35,38 @@ export async function timeMs(run: () => Promise<unknown>, rounds: number): Promi
   return median(ts);
 }
 
+/** Units/s of one call of `run`, after a GC (with --expose-gc). */
+export async function timedRate(units: number, run: () => Promise<unknown>): Promise<number> {
+  (globalThis as { gc?: () => void }).gc?.();
+  const t0 = process.hrtime.bigint();
+  await run();
+  return units / (Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
+/**
+ * Units/s of every configuration in `runs`, interleaved in this one process: a warm-up
+ * run of each, then `rounds` rounds, the order reversed every other round. (What the
+ * suites did before support/isolated.ts; they print it beside it.)
+ */
+export async function interleavedRates(
+  runs: Record<string, () => Promise<unknown>>,
+  units: number,
+  rounds: number,
+): Promise<Record<string, number[]>> {
+  const names = Object.keys(runs);
+  const rates: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (const name of names) await runs[name]!();
+  for (let r = 0; r < rounds; r++)
+    for (const name of r % 2 === 0 ? names : [...names].reverse())
+      rates[name]!.push(await timedRate(units, runs[name]!));
+  return rates;
+}
+
+/** Median of `rounds` rates (units/s) after one warm-up run; a GC before each round. */
 export async function rate(units: number, run: () => Promise<void>, rounds = 5): Promise<number> {
   await run();
   const rates: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    (globalThis as { gc?: () => void }).gc?.();
-    const t0 = process.hrtime.bigint();
-    await run();
-    rates.push(units / (Number(process.hrtime.bigint() - t0) / 1e9));
-  }
+  for (let r = 0; r < rounds; r++) rates.push(await timedRate(units, run));
   return median(rates);
 }
 
