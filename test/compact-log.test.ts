@@ -3,7 +3,13 @@
 // (read back as copies, sharing only the captured values: input, output, metadata, data),
 // every other shape is kept as the object it is.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { FileStore } from '../src/store/file-store.js';
 import { CompactLog } from '../src/core/compact-log.js';
 import type { TraceEvent } from '../src/core/types.js';
 import { MemoryStore } from '../src/store/memory-store.js';
@@ -333,5 +339,51 @@ describe('a trace recorded in one synchronous burst', () => {
     assert.equal(JSON.stringify(stored), JSON.stringify(all));
     await t.release();
     await tracer.close();
+  });
+});
+
+describe('a trace recorded in one synchronous burst, read by another process', () => {
+  it('the livetrace CLI exports from the file store exactly the events the writer recorded', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lt-burst-'));
+    try {
+      const tracer = new Tracer({ store: new FileStore({ dir }), exitHook: false });
+      const t = await tracer.create();
+      const log = t[kLogOf].events;
+      // The events as the writer made them (the hub hands its listeners the originals, before
+      // any encoding), serialized at once: what the other process must read back.
+      const made: string[] = t.events().map((e) => JSON.stringify(e));
+      const stop = tracer.hub.subscribe(t.id, (evs) => {
+        for (const ev of evs) made.push(JSON.stringify(ev));
+      });
+      for (let i = 0; i < 8_000; i++) {
+        const n = t.add(i % 9 === 0 ? { i, s: 'x\u0000y\u2028z' } : undefined, { label: 'step' });
+        n.info('log line', i % 4 === 0 ? { i } : undefined);
+        n.complete(i % 2 === 0 ? { ok: i } : undefined);
+      }
+      t.markComplete();
+      // Most of the burst was encoded before the writer could store any of it: the file
+      // store was given decoded copies.
+      assert.ok(log.length - log.hotLength > 10_000);
+      stop();
+      assert.equal(made.length, log.length);
+      assert.deepStrictEqual(
+        t.events().map((e) => JSON.stringify(e)),
+        made,
+      );
+      await t.release();
+      await tracer.close();
+      const out = join(dir, 'export.json');
+      const bin = new URL('../../bin/livetrace.js', import.meta.url).pathname;
+      await promisify(execFile)(process.execPath, [bin, 'export', t.id, '-o', out], {
+        env: { ...process.env, LIVETRACE_DIR: dir, LIVETRACE_STORE: '', LIVETRACE_HUB: '' },
+      });
+      const doc = JSON.parse(await readFile(out, 'utf8')) as { events: TraceEvent[] };
+      assert.deepStrictEqual(
+        doc.events.map((e) => JSON.stringify(e)),
+        made,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
