@@ -167,7 +167,13 @@ describe('two livetrace serve processes on one PostgreSQL store and one Redis hu
       assert.equal(await w.end('root', 'b'), '0');
       await Promise.all([sseA.done, sseB.done]);
 
-      const { events } = await get<{ events: TraceEvent[] }>(b, `/traces/${t}/events?limit=10000`);
+      // The live streams end at `complete`, which the holder emits and then stores as it
+      // releases the trace: B reads the store, so wait (bounded) for the end to be there.
+      let events: TraceEvent[] = [];
+      for (const deadline = Date.now() + 10_000; ; await new Promise((r) => setTimeout(r, 50))) {
+        ({ events } = await get<{ events: TraceEvent[] }>(b, `/traces/${t}/events?limit=10000`));
+        if (events.at(-1)?.type === 'complete' || Date.now() > deadline) break;
+      }
       assertGapless(events);
       assert.deepEqual(sseA.events, events, 'SSE from A: the whole log, to [DONE]');
       assert.deepEqual(sseB.events, events, 'SSE from B: the whole log, to [DONE]');
