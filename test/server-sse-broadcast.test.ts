@@ -106,7 +106,16 @@ class FakeResponse {
   destroyed = false;
   writableEnded = false;
   full = false;
+  /** What the broadcast did to this response and to the others, in order (shared). */
+  constructor(readonly calls: string[] = [], readonly name = '') {}
+  cork(): void {
+    this.calls.push(`cork ${this.name}`);
+  }
+  uncork(): void {
+    this.calls.push(`uncork ${this.name}`);
+  }
   write(b: Buffer): boolean {
+    this.calls.push(`write ${this.name}`);
     this.chunks.push(b);
     return !this.full;
   }
@@ -125,9 +134,10 @@ describe('SSE broadcast rounds', () => {
       const last = t.lastSeq;
       let closed = false;
       const b = new SseBroadcast(tracer, t.id, 0, 250, () => (closed = true));
-      const resA = new FakeResponse();
-      const resB = new FakeResponse();
-      const resC = new FakeResponse();
+      const calls: string[] = [];
+      const resA = new FakeResponse(calls, 'A');
+      const resB = new FakeResponse(calls, 'B');
+      const resC = new FakeResponse(calls, 'C');
       const a = { res: resA as unknown as ServerResponse, position: 0 };
       const c = { res: resC as unknown as ServerResponse, position: 0 };
       // B wrote all but the last event itself before it parked.
@@ -141,6 +151,8 @@ describe('SSE broadcast rounds', () => {
         Array.from({ length: last }, (_, i) => i + 1),
       );
       assert.equal(resC.chunks[0], resA.chunks[0], 'one Buffer for both clients at 0');
+      // Each client's write is flushed before the next client's: nothing waits for the pass.
+      assert.deepEqual(calls, ['cork A', 'write A', 'uncork A', 'cork B', 'write B', 'uncork B', 'cork C', 'write C', 'uncork C']);
       assert.deepEqual(
         [...resB.text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1])),
         [last],
