@@ -107,7 +107,10 @@ class FakeResponse {
   writableEnded = false;
   full = false;
   /** What the broadcast did to this response and to the others, in order (shared). */
-  constructor(readonly calls: string[] = [], readonly name = '') {}
+  constructor(
+    readonly calls: string[] = [],
+    readonly name = '',
+  ) {}
   cork(): void {
     this.calls.push(`cork ${this.name}`);
   }
@@ -152,7 +155,17 @@ describe('SSE broadcast rounds', () => {
       );
       assert.equal(resC.chunks[0], resA.chunks[0], 'one Buffer for both clients at 0');
       // Each client's write is flushed before the next client's: nothing waits for the pass.
-      assert.deepEqual(calls, ['cork A', 'write A', 'uncork A', 'cork B', 'write B', 'uncork B', 'cork C', 'write C', 'uncork C']);
+      assert.deepEqual(calls, [
+        'cork A',
+        'write A',
+        'uncork A',
+        'cork B',
+        'write B',
+        'uncork B',
+        'cork C',
+        'write C',
+        'uncork C',
+      ]);
       assert.deepEqual(
         [...resB.text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1])),
         [last],
