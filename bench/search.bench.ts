@@ -19,7 +19,7 @@ import { PostgresStore } from '../src/store/postgres-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import type { TraceStore } from '../src/store/store.js';
 import { Tracer } from '../src/tracer/tracer.js';
-import { median, recordSteps, sized, timeMs } from './support/measure.js';
+import { median, recordSteps, roundOrder, sized, timeMs } from './support/measure.js';
 
 const TRACES = sized(10_000, 60);
 const STEPS = sized(30_000, 200);
@@ -217,7 +217,7 @@ try {
   }
   // Every other round runs the configurations in reverse, so no one is always first after a GC.
   for (let r = 0; r < WRITE_ROUNDS; r++)
-    for (const [k, run] of r % 2 ? Object.entries(runs).reverse() : Object.entries(runs)) {
+    for (const [k, run] of roundOrder(Object.entries(runs), r)) {
       (globalThis as { gc?: () => void }).gc?.();
       all[k]!.push(await run());
     }

@@ -172,6 +172,10 @@ describe('CompactLog', () => {
     assert.equal(log.hotLength, 5);
     for (let i = events.length - 5; i < events.length; i++) assert.equal(log.at(i), events[i]);
     assert.deepStrictEqual(log.slice(), events);
+    const edge = events.length - 5;
+    assert.deepStrictEqual(log.slice(1, edge - 1), events.slice(1, edge - 1), 'encoded only');
+    assert.deepStrictEqual(log.slice(edge - 2, edge + 2), events.slice(edge - 2, edge + 2), 'across the edge');
+    assert.equal(log.slice(edge - 1, edge + 1)[1], events[edge], 'a hot event is the object itself');
     log.compact(3); // already encoded: nothing changes
     assert.equal(log.hotLength, 5);
     log.compact(Infinity);

@@ -10,7 +10,7 @@
 // runs after a GC each, and reports their median units/s over IPC.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { median, timedRate } from './measure.js';
+import { median, roundOrder, timedRate } from './measure.js';
 
 const FLAG = '--bench-config';
 /** Node flags for every child (as in the server suite), e.g. "--cpu-prof --cpu-prof-dir=prof". */
@@ -96,8 +96,7 @@ export async function isolatedRounds(
   const suite = fileURLToPath(suiteUrl);
   const rates: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (let r = 0; r < rounds; r++) {
-    const order = r % 2 === 0 ? names : [...names].reverse();
-    for (const name of order) {
+    for (const name of roundOrder(names, r)) {
       rates[name]!.push(await runChild(suite, name, v8Flags));
     }
   }

@@ -35,6 +35,14 @@ export async function timeMs(run: () => Promise<unknown>, rounds: number): Promi
   return median(ts);
 }
 
+/**
+ * The order of round `r`: `names` on even rounds, reversed on odd ones, so that each pair
+ * of configurations is measured in both orders (the one run second read up to 1.17x).
+ */
+export function roundOrder<T>(names: readonly T[], r: number): readonly T[] {
+  return r % 2 === 0 ? names : [...names].reverse();
+}
+
 /** Units/s of one call of `run`, after a GC (with --expose-gc). */
 export async function timedRate(units: number, run: () => Promise<unknown>): Promise<number> {
   (globalThis as { gc?: () => void }).gc?.();
@@ -57,8 +65,7 @@ export async function interleavedRates(
   const rates: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (const name of names) await runs[name]!();
   for (let r = 0; r < rounds; r++)
-    for (const name of r % 2 === 0 ? names : [...names].reverse())
-      rates[name]!.push(await timedRate(units, runs[name]!));
+    for (const name of roundOrder(names, r)) rates[name]!.push(await timedRate(units, runs[name]!));
   return rates;
 }
 

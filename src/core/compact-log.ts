@@ -259,8 +259,9 @@ export class CompactLog implements EventList {
       return this.#hot.slice(from - this.#encoded + this.#head, to - this.#encoded + this.#head) as TraceEvent[];
     // Copies of their own (a caller may change what it gets), not the readers' shared ones.
     const out: TraceEvent[] = [];
-    for (let i = from; i < to; i++)
-      out.push(i >= this.#encoded ? this.#hot[i - this.#encoded + this.#head]! : this.#decode(i));
+    const cold = Math.min(to, this.#encoded);
+    for (let i = from; i < cold; i++) out.push(this.#decode(i));
+    for (let i = cold; i < to; i++) out.push(this.#hot[i - this.#encoded + this.#head]!);
     return out;
   }
 
