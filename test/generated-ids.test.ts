@@ -6,10 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { TraceLockedError } from '../src/core/errors.js';
-import type { TraceEvent } from '../src/core/types.js';
+import type { TraceEvent, TraceInfo } from '../src/core/types.js';
 import { FileStore } from '../src/store/file-store.js';
 import { MemoryStore } from '../src/store/memory-store.js';
-import type { ReadOptions } from '../src/store/store.js';
 import { Tracer } from '../src/tracer/tracer.js';
 import { Proc } from './fixtures/processes.js';
 
@@ -47,14 +46,13 @@ test('a generated id leased by another writer or already stored is drawn again; 
     override async acquire(id: string, owner: string): Promise<void> {
       asked.push(id);
       if (this.mode === 'leased' && asked.length === 1) throw new TraceLockedError(id, 'another writer');
-      return super.acquire(id, owner);
-    }
-    override async read(id: string, options?: ReadOptions): Promise<TraceEvent[]> {
-      if (this.mode === 'stored' && id === asked[0]) {
+      if (this.mode === 'stored' && asked.length === 1) {
+        // An earlier run's trace under the same id, released: the lease is free.
         const ev: TraceEvent = { seq: 1, type: 'init', trace_id: id, timestamp: 1, data: { trace_id: id } };
-        return [ev];
+        const info = { id, status: 'completed', created_at: 1, updated_at: 1 } as unknown as TraceInfo;
+        await super.append(id, [ev], info);
       }
-      return super.read(id, options);
+      return super.acquire(id, owner);
     }
   }
   for (const mode of ['stored', 'leased'] as const) {
@@ -62,12 +60,18 @@ test('a generated id leased by another writer or already stored is drawn again; 
     const store = new TakenFirst();
     store.mode = mode;
     const tracer = new Tracer({ store, exitHook: false });
+    const reported: unknown[] = [];
+    tracer.on('error', (e) => reported.push(e));
+    tracer.on('warning', (w) => reported.push(w));
     const t = await tracer.create();
     assert.equal(asked.length, 2, `${mode}: a second id was drawn`);
     assert.equal(t.id, asked[1]);
     assert.notEqual(t.id, asked[0]);
     assert.equal(t.lastSeq, 1, 'a new trace, not a resumed one');
     assert.equal(tracer.isLoaded(asked[0]!), false);
+    assert.deepEqual(reported, [], `${mode}: a redraw is not an error`);
+    assert.equal(tracer.stats.storeErrors, 0);
+    if (mode === 'stored') assert.equal((await store.read(asked[0]!)).length, 1, 'the earlier trace is untouched');
     await t.release();
     await tracer.close();
   }
