@@ -88,3 +88,28 @@ test('a file replaced under the reader (compacted, rebuilt) is read again from t
     [30],
   );
 });
+
+test('each record comes with the offset of its line, and readAt reads it back (multi-byte text, longer than a read)', async () => {
+  const path = join(dir, 'offsets.jsonl');
+  const f = new JsonlFile<Rec>(path, 0o600, 64);
+  f.append([
+    { id: 'a', n: 1, pad: 'é✓'.repeat(40) },
+    { id: 'b', n: 2, pad: 'x'.repeat(9000) },
+  ]);
+  appendFileSync(path, '\n{"id":"torn","n":');
+  f.append([{ id: 'c', n: 3 }]);
+  const seen: [Rec, number][] = [];
+  await f.exclusive(() =>
+    f.readNew(
+      () => undefined,
+      (r, offset) => seen.push([r, offset]),
+    ),
+  );
+  assert.deepEqual(
+    seen.map(([r]) => r.n),
+    [1, 2, 3],
+  );
+  for (const [rec, offset] of seen) assert.deepEqual(await f.readAt(offset), rec);
+  assert.equal(await f.readAt(seen[1]![1] + 5), undefined, 'not the start of a record');
+  assert.equal(await new JsonlFile<Rec>(join(dir, 'missing.jsonl'), 0o600).readAt(0), undefined);
+});

@@ -166,15 +166,20 @@ export class FileStore implements TraceStore {
     if (pending) return { ...pending };
     const date = await this.#locate(traceId);
     if (date === undefined) return undefined;
-    return readInfo(traceId, traceFiles(this.#layout.traceDir(date, traceId)), this.#reader);
+    return this.#storedInfo(traceId, date);
+  }
+
+  /** A stored trace's info: info.json, else its final index record, else derived from its log. */
+  #storedInfo(traceId: string, date: string): Promise<TraceInfo | undefined> {
+    return readInfo(traceId, traceFiles(this.#layout.traceDir(date, traceId)), this.#reader, () =>
+      this.#listing.finalInfo(traceId),
+    );
   }
 
   /** The latest info of a listed trace: this process's pending one, else its info file. */
   readonly #infoOf = (e: { id: string; d: string }): Promise<TraceInfo | undefined> => {
     const pending = this.#open.peek(e.id)?.pendingInfo;
-    return pending
-      ? Promise.resolve({ ...pending })
-      : readInfo(e.id, traceFiles(this.#layout.traceDir(e.d, e.id)), this.#reader).catch(() => undefined);
+    return pending ? Promise.resolve({ ...pending }) : this.#storedInfo(e.id, e.d).catch(() => undefined);
   };
 
   async list(query: ListQuery = {}): Promise<ListResult> {
@@ -212,7 +217,7 @@ export class FileStore implements TraceStore {
     return this.#queue.run(traceId, async () => {
       const t = await this.#openTrace(traceId, false);
       if (!t) throw new TraceNotFoundError(traceId);
-      const info = t.pendingInfo ?? (await readInfo(traceId, t.files, this.#reader));
+      const info = t.pendingInfo ?? (await this.#storedInfo(traceId, t.date));
       if (!info) throw new TraceNotFoundError(traceId);
       if (isActive(info.status)) throw new TraceRunningError(traceId, 'archive');
       if (t.archived) return;
@@ -320,7 +325,15 @@ export class FileStore implements TraceStore {
       // trace's whole log (docs/performance.md); the interval runs from the creation.
       const created = first === 1 && isActive(stored.status);
       if (created) t.infoAt = Date.now();
-      if (this.durability === 'fsync' || (!created && this.#info.due(t, changed))) await this.#info.write(t, stored);
+      if (this.durability !== 'fsync' && !t.infoFile && !isActive(stored.status) && this.#info.due(t, changed)) {
+        // A trace that ends before its info.json was due (most agent runs) gets none: its
+        // final index record, after the batch, holds the info (creating the file cost a
+        // third of such a trace's time: docs/performance.md, section 14).
+        assertSameLog(t);
+        this.#listing.recordFinal(t, stored);
+        this.#info.recorded(t);
+      } else if (this.durability === 'fsync' || (!created && this.#info.due(t, changed)))
+        await this.#info.write(t, stored);
       else {
         // Info can wait; the folder check cannot: a log fd keeps working on a moved or
         // deleted file, so make sure the path still leads to our log.

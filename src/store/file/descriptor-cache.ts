@@ -28,6 +28,8 @@ export interface OpenTrace {
   pendingInfo: TraceInfo | undefined;
   /** When info.json was last written (ms). */
   infoAt: number;
+  /** info.json may exist; false: this store made the trace's folder and has not written it. */
+  infoFile: boolean;
 }
 
 export interface DescriptorCacheOptions {

@@ -170,7 +170,15 @@ export class InfoWriter {
     }
   }
 
+  /** The trace's info was recorded elsewhere (its final record in the index): nothing is pending. */
+  recorded(t: OpenTrace): void {
+    t.infoAt = Date.now();
+    t.pendingInfo = undefined;
+    this.#pending.delete(t);
+  }
+
   #written(t: OpenTrace): void {
+    t.infoFile = true;
     t.infoAt = Date.now();
     t.pendingInfo = undefined;
     this.#pending.delete(t);

@@ -1,9 +1,10 @@
 // Where a FileStore keeps what: every path the store uses is built here, nowhere else.
 //
-//   <dir>/index.jsonl                         listing index (see list-index.ts)
+//   <dir>/index.jsonl                         listing index, and the final info of short traces (see list-index.ts)
 //   <dir>/YYYY-MM-DD/<id>/events.jsonl        append-only event log, one JSON event per line
 //   <dir>/YYYY-MM-DD/<id>/events.jsonl.gz     the same log once archived
-//   <dir>/YYYY-MM-DD/<id>/info.json           TraceInfo: created in place, then replaced atomically (tmp + rename)
+//   <dir>/YYYY-MM-DD/<id>/info.json           TraceInfo: created in place, then replaced atomically (tmp + rename);
+//                                             none for a trace that ended before it was due
 //   <dir>/locks/<id>.lock                     single-writer lease (pid, host, owner)
 //   <dir>/locks/.owner-<pid>-<random>         a writer's lock content; its leases link to it
 import { promises as fsp } from 'node:fs';

@@ -7,9 +7,10 @@ import type { ListQuery, ListResult, TraceInfo } from '../../core/types.js';
 import { decodeCursor, listLimit, matchesQuery, toPage } from '../store.js';
 import type { OpenTrace } from './descriptor-cache.js';
 import { DEFAULT_ID_RE, exists, traceFiles, type FileLayout } from './layout.js';
-import { ListIndex, entryOf, sameEntry, type IndexEntry } from './list-index.js';
+import { ListIndex, entryOf, sameEntry, type FinalRecord, type IndexEntry } from './list-index.js';
 import { LogReader } from './log-reader.js';
-import { readInfo } from './trace-log.js';
+import { readInfo, readInfoFile } from './trace-log.js';
+import { isActive } from '../../core/status.js';
 
 const ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -52,9 +53,12 @@ export class Listing {
     return true;
   }
 
-  /** Rebuilds the index file from the trace folders (every info.json). */
+  /**
+   * Rebuilds the index file from the trace folders: every info.json, else the info derived
+   * from the log (an ended trace's becomes its final record).
+   */
   async rebuild(): Promise<void> {
-    const entries: IndexEntry[] = [];
+    const entries: (IndexEntry | FinalRecord)[] = [];
     const reader = new LogReader();
     for (const date of await this.#layout.dateFolders()) {
       let ids: string[];
@@ -65,8 +69,11 @@ export class Listing {
       }
       for (const id of ids) {
         if (!ID_RE.test(id)) continue;
-        const info = await readInfo(id, traceFiles(this.#layout.traceDir(date, id)), reader).catch(() => undefined);
-        if (info) entries.push(entryOf(info, date));
+        const files = traceFiles(this.#layout.traceDir(date, id));
+        const file = await readInfoFile(files.info).catch(() => undefined);
+        const info = file ?? (await readInfo(id, files, reader).catch(() => undefined));
+        if (!info) continue;
+        entries.push(file || isActive(info.status) ? entryOf(info, date) : { ...entryOf(info, date), i: info });
       }
     }
     reader.close();
@@ -91,6 +98,23 @@ export class Listing {
     this.#index.applyLocal(entry);
     t.entry = entry;
     return true;
+  }
+
+  /**
+   * Records the whole info of a trace that ended before its info.json was due, in place of
+   * creating that file (an inode per trace, about a third of a short trace's cost:
+   * docs/performance.md, section 14). Appended after the batch that ended the trace.
+   */
+  recordFinal(t: OpenTrace, info: TraceInfo): void {
+    const rec: FinalRecord = { ...entryOf(info, t.date), i: info };
+    this.#index.append([rec]);
+    this.#index.applyLocal(rec);
+  }
+
+  /** The info of the trace's final record, if its latest index record is one. */
+  async finalInfo(traceId: string): Promise<TraceInfo | undefined> {
+    if (!(await this.load(false))) return undefined;
+    return this.#index.finalInfo(traceId);
   }
 
   async recordRemoval(traceId: string): Promise<void> {

@@ -49,6 +49,7 @@ export async function openTraceLog(
     ino: -1,
     pendingInfo: undefined,
     infoAt: 0,
+    infoFile: !fresh,
   };
   const info = fresh ? undefined : await readInfoFile(files.info);
   if (info) {
@@ -155,11 +156,18 @@ export async function readInfoFile(path: string): Promise<TraceInfo | undefined>
 const REDUCE_PAGE = 500;
 
 /**
- * info.json, or (after a crash before the first info write) the info derived from the log,
- * read a page at a time through `reader`.
+ * info.json, else the trace's final record in the index (`final`: a trace that ended
+ * before its info.json was due), else (a running trace's first infoIntervalMs, or a crash
+ * before either was written) the info derived from the log, read a page at a time through
+ * `reader`.
  */
-export async function readInfo(traceId: string, files: TraceFiles, reader: LogReader): Promise<TraceInfo | undefined> {
-  const info = await readInfoFile(files.info);
+export async function readInfo(
+  traceId: string,
+  files: TraceFiles,
+  reader: LogReader,
+  final?: () => Promise<TraceInfo | undefined>,
+): Promise<TraceInfo | undefined> {
+  const info = (await readInfoFile(files.info)) ?? (await final?.());
   if (info) return info;
   let state: TraceState | undefined;
   for (let since = 0; ;) {
