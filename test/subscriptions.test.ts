@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { TraceNotFoundError } from '../src/core/errors.js';
 import type { TraceEvent } from '../src/core/types.js';
 import { LocalHub } from '../src/hub/local-hub.js';
+import { READY_BURST } from '../src/hub/subscription.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import type { TraceStore } from '../src/store/store.js';
 import { Tracer } from '../src/tracer/tracer.js';
@@ -55,6 +56,40 @@ describe('subscriptions', () => {
     assert.equal(stored.takeReady(), undefined, 'a store read is never done in place');
     assertGapless(await collect(stored));
     await other.close();
+  });
+
+  it('takeReady() hands out bursts of at most READY_BURST; next() then resolves at once; subscribers of a backlog read it in turns, each event once', async () => {
+    const tracer = new Tracer({ store: new MemoryStore(), exitHook: false });
+    const t = await tracer.create();
+    const subs = [t.subscribe(), t.subscribe(), t.subscribe()];
+    for (let i = 0; i < 3000; i++) t.add(undefined, { label: `n${i}` }).complete();
+    t.markComplete();
+    const total = t.lastSeq;
+    const turns: number[] = [];
+    await Promise.all(
+      subs.map(async (sub, k) => {
+        const seqs: number[] = [];
+        for await (const ev of sub) {
+          seqs.push(ev.seq);
+          let burst = 0;
+          for (let more = sub.takeReady(); more !== undefined; more = sub.takeReady()) {
+            seqs.push(more.seq);
+            burst++;
+          }
+          assert.ok(burst <= READY_BURST, `a burst of ${burst}`);
+          turns.push(k);
+        }
+        assert.deepEqual(
+          seqs,
+          Array.from({ length: total }, (_, i) => i + 1),
+          `subscriber ${k}: every event once, in order`,
+        );
+      }),
+    );
+    // The three drained the backlog in turns, not one after the other.
+    assert.deepEqual(turns.slice(0, 6), [0, 1, 2, 0, 1, 2]);
+    await t.release();
+    await tracer.close();
   });
 
   it('replays history, then follows live, and ends after complete', async () => {

@@ -37,7 +37,7 @@ const SAME_NODE = 0x80;
 const CHUNK = 2048;
 const FIRST_CAPACITY = 64;
 /** Decoded events at() keeps for the next readers of the same index (a power of two). */
-const SHARED = 256;
+const SHARED = 512;
 /** Timestamps are kept as int32 offsets from the log's first one. */
 const OFFSET_MAX = 2 ** 31 - 1;
 

@@ -66,6 +66,14 @@ export interface SubscriptionConfig {
 const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
 
 /**
+ * takeReady() hands out at most this many events between two next() calls. Subscribers of
+ * one loaded trace then read its log in turns of this size, while the events they read are
+ * still in the log's cache of decoded events (compact-log.ts, SHARED): drained in one go,
+ * each of 10 subscribers decoded the whole log again (docs/performance.md, section 14).
+ */
+export const READY_BURST = 256;
+
+/**
  * Where a subscription is:
  * - `replaying`: behind the live stream (a late start, a gap, a full buffer): reads pages
  *   from the source until it holds everything seen live;
@@ -98,6 +106,8 @@ export class Subscription implements AsyncIterableIterator<TraceEvent, undefined
   #reachedEnd = false;
   /** Runs before the first read; cleared once started. */
   #prepare: (() => Promise<void>) | undefined;
+  /** Events takeReady() handed out since the last next(). */
+  #taken = 0;
   /** The consumer's pending next(), waiting for an event or a state change. */
   #waiter: ((v: void) => void) | undefined;
   /** The poll or retry timer, armed only while a consumer waits. */
@@ -171,6 +181,7 @@ export class Subscription implements AsyncIterableIterator<TraceEvent, undefined
    * the caller, and later calls return done.
    */
   next(): Promise<IteratorResult<TraceEvent, undefined>> {
+    this.#taken = 0;
     // Hot path: a local subscriber that is behind the writer takes the next event without
     // the machinery of an async function.
     const local = this.#local;
@@ -189,7 +200,9 @@ export class Subscription implements AsyncIterableIterator<TraceEvent, undefined
    * The next event if one is ready now, without waiting or reading the store; undefined
    * otherwise (then next() waits for it), in the same order as next() and sharing its
    * cursor. For a consumer that handles bursts (the SSE route gathers one into one write):
-   * no promise per event, where `for await` costs one per event per subscriber.
+   * no promise per event, where `for await` costs one per event per subscriber. A burst is
+   * at most READY_BURST (256) events: then it returns undefined and next() resolves at
+   * once, so the trace's other subscribers take their turn.
    *
    * ```ts
    * for await (const ev of sub) {
@@ -199,10 +212,16 @@ export class Subscription implements AsyncIterableIterator<TraceEvent, undefined
    * ```
    */
   takeReady(): TraceEvent | undefined {
-    if (this.#state === 'done') return undefined;
+    if (this.#state === 'done' || this.#taken >= READY_BURST) return undefined;
     const local = this.#local;
-    if (local !== undefined) return this.#takeLocalEvent(local);
-    return this.#head < this.#queue.length ? this.#takeQueued().value : undefined;
+    const ev =
+      local !== undefined
+        ? this.#takeLocalEvent(local)
+        : this.#head < this.#queue.length
+          ? this.#takeQueued().value
+          : undefined;
+    if (ev !== undefined) this.#taken++;
+    return ev;
   }
 
   async #next(): Promise<IteratorResult<TraceEvent, undefined>> {
