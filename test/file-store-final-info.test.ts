@@ -12,6 +12,7 @@ import { FileStore } from '../src/store/file-store.js';
 import { makeEvents, makeInfo } from '../src/testing/store-conformance.js';
 import { Proc } from './fixtures/processes.js';
 
+const root = new URL('../..', import.meta.url).pathname;
 const tmp = (): Promise<string> => mkdtemp(join(tmpdir(), 'lt-final-'));
 const folderOf = (dir: string, id: string): string => {
   const date = readdirSync(dir).find((d) => existsSync(join(dir, d, id)))!;
@@ -43,6 +44,21 @@ test('a writer process ends short traces without info.json; another process read
     const searched = await reader.list({ q: 'NUL', model: 'gpt-4o' });
     assert.equal(searched.traces.length, 4);
     await reader.close();
+    // The way it is deployed: `livetrace serve` (the real CLI) on the folder the writer left.
+    const server = new Proc(join(root, 'bin/livetrace.js'), ['serve', '--store', `file:${dir}`, '--port', '0']);
+    try {
+      const base = (await server.line(/^http:\/\/\S+\/$/))[0];
+      for (const [id, info] of written) {
+        const res = await fetch(`${base}v1/trace/traces/${id}/info`);
+        assert.equal(res.status, 200);
+        assert.deepEqual(await res.json(), info, 'the server reads the final record');
+      }
+      const page = (await (await fetch(`${base}v1/trace/traces?status=failed`)).json()) as { traces: TraceInfo[] };
+      assert.deepEqual(page.traces.map((t) => t.id).sort(), [written[1]![0], written[3]![0]].sort());
+    } finally {
+      server.child.kill();
+      await server.exited;
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
