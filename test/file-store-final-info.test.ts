@@ -3,7 +3,7 @@
 // same as the writer's; compaction carries it over; a later info.json has the last word.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -121,12 +121,27 @@ test('info.json, once written, has the last word; a long trace and fsync durabil
     await quick.append('long', makeEvents('long', 4, 1), makeInfo('long', { status: 'completed', last_seq: 4 }));
     const longInfo = JSON.parse(await readFile(join(folderOf(dir, 'long'), 'info.json'), 'utf8')) as TraceInfo;
     assert.equal(longInfo.status, 'completed');
+    // An index that cannot be read: a short trace's info comes from its log, never an error.
+    const short = '20260101000000000042';
+    await w.append(short, makeEvents(short, 1, 3), makeInfo(short, { status: 'completed' }));
+    const index = join(dir, 'index.jsonl');
+    const saved = await readFile(index);
+    await rm(index);
+    await mkdir(index);
+    const blind = new FileStore({ dir });
+    assert.equal((await blind.info(short))?.last_seq, 3, 'derived from the log');
+    await rm(index, { recursive: true });
+    await writeFile(index, saved);
     // fsync durability: info.json, synced, as before.
     const synced = new FileStore({ dir, durability: 'fsync' });
     await synced.append('s', makeEvents('s', 1, 2), makeInfo('s', { status: 'completed' }));
     assert.equal(existsSync(join(folderOf(dir, 's'), 'info.json')), true);
-    assert.equal((await readFile(join(dir, 'index.jsonl'), 'utf8')).match(/"i":/g)?.length, 1, 'only e has one');
-    await Promise.all([w.close(), reader.close(), quick.close(), synced.close()]);
+    assert.equal(
+      (await readFile(join(dir, 'index.jsonl'), 'utf8')).match(/"i":/g)?.length,
+      2,
+      'e and the short one have one, s (fsync) none',
+    );
+    await Promise.all([w.close(), reader.close(), quick.close(), synced.close(), blind.close()]);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

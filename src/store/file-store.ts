@@ -169,10 +169,13 @@ export class FileStore implements TraceStore {
     return this.#storedInfo(traceId, date);
   }
 
-  /** A stored trace's info: info.json, else its final index record, else derived from its log. */
+  /**
+   * A stored trace's info: info.json, else its final index record, else derived from its
+   * log (also when the index cannot be read: the log is what the info comes from).
+   */
   #storedInfo(traceId: string, date: string): Promise<TraceInfo | undefined> {
     return readInfo(traceId, traceFiles(this.#layout.traceDir(date, traceId)), this.#reader, () =>
-      this.#listing.finalInfo(traceId),
+      this.#listing.finalInfo(traceId).catch(() => undefined),
     );
   }
 
