@@ -330,8 +330,8 @@ export class FileStore implements TraceStore {
       if (created) t.infoAt = Date.now();
       if (this.durability !== 'fsync' && !t.infoFile && !isActive(stored.status) && this.#info.due(t, changed)) {
         // A trace that ends before its info.json was due (most agent runs) gets none: its
-        // final index record, after the batch, holds the info (creating the file cost a
-        // third of such a trace's time: docs/performance.md, section 14).
+        // final index record, after the batch, holds the info (creating the file cost up
+        // to a quarter of such a trace's time: docs/performance.md, section 14).
         assertSameLog(t);
         this.#listing.recordFinal(t, stored);
         this.#info.recorded(t);

@@ -102,7 +102,7 @@ export class Listing {
 
   /**
    * Records the whole info of a trace that ended before its info.json was due, in place of
-   * creating that file (an inode per trace, about a third of a short trace's cost:
+   * creating that file (an inode per trace, up to a quarter of a short trace's cost:
    * docs/performance.md, section 14). Appended after the batch that ended the trace.
    */
   recordFinal(t: OpenTrace, info: TraceInfo): void {
