@@ -13,15 +13,22 @@ import { makeEvents, makeInfo } from '../src/testing/store-conformance.js';
 import { Proc } from './fixtures/processes.js';
 
 const root = new URL('../..', import.meta.url).pathname;
-const tmp = (): Promise<string> => mkdtemp(join(tmpdir(), 'lt-final-'));
+/** Runs `fn` in a fresh folder, removed afterwards. */
+async function inTmpDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'lt-final-'));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 const folderOf = (dir: string, id: string): string => {
   const date = readdirSync(dir).find((d) => existsSync(join(dir, d, id)))!;
   return join(dir, date, id);
 };
 
-test('a writer process ends short traces without info.json; another process reads the same info, lists and searches them', async () => {
-  const dir = await tmp();
-  try {
+test('a writer process ends short traces without info.json; another process reads the same info, lists and searches them', () =>
+  inTmpDir(async (dir) => {
     const w = new Proc('./final-info-writer.js', [dir, '4']);
     assert.equal(await w.exited, 0, w.stderr);
     const written = w.lines.map((l) => {
@@ -59,14 +66,10 @@ test('a writer process ends short traces without info.json; another process read
       server.child.kill();
       await server.exited;
     }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('compaction carries final records over; a store reading at an old offset after another compacted reads the right one', async () => {
-  const dir = await tmp();
-  try {
+test('compaction carries final records over; a store reading at an old offset after another compacted reads the right one', () =>
+  inTmpDir(async (dir) => {
     const w = new FileStore({ dir, infoIntervalMs: 60_000 });
     // Infos that say more than their events (created_by, team): derived from the log they would not.
     const finals = ['f1', 'f2', 'f3'].map((id) =>
@@ -97,14 +100,10 @@ test('compaction carries final records over; a store reading at an old offset af
       ['f3', 'f2', 'f1'],
     );
     await Promise.all([a.close(), b.close(), w.close()]);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('info.json, once written, has the last word; a long trace and fsync durability end with info.json', async () => {
-  const dir = await tmp();
-  try {
+test('info.json, once written, has the last word; a long trace and fsync durability end with info.json', () =>
+  inTmpDir(async (dir) => {
     const w = new FileStore({ dir, infoIntervalMs: 60_000 });
     const ended = makeInfo('e', { status: 'completed', updated_at: 1 });
     await w.append('e', makeEvents('e', 1, 2), ended);
@@ -142,7 +141,4 @@ test('info.json, once written, has the last word; a long trace and fsync durabil
       'e and the short one have one, s (fsync) none',
     );
     await Promise.all([w.close(), reader.close(), quick.close(), synced.close(), blind.close()]);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));

@@ -63,7 +63,8 @@ export async function measureInChild(
   }
 }
 
-function runChild(suite: string, name: string, v8Flags: readonly string[]): Promise<number> {
+/** One child of `suite` (a compiled suite's path) measuring configuration `name`: its units/s. */
+export function runChild(suite: string, name: string, v8Flags: readonly string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = fork(suite, [FLAG, name], {
       execArgv: ['--expose-gc', ...v8Flags, ...CHILD_ARGS],

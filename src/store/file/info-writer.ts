@@ -179,9 +179,7 @@ export class InfoWriter {
 
   #written(t: OpenTrace): void {
     t.infoFile = true;
-    t.infoAt = Date.now();
-    t.pendingInfo = undefined;
-    this.#pending.delete(t);
+    this.recorded(t);
   }
 
   #arm(): void {

@@ -9,7 +9,7 @@ import type { OpenTrace } from './descriptor-cache.js';
 import { DEFAULT_ID_RE, exists, traceFiles, type FileLayout } from './layout.js';
 import { ListIndex, entryOf, sameEntry, type FinalRecord, type IndexEntry } from './list-index.js';
 import { LogReader } from './log-reader.js';
-import { readInfo, readInfoFile } from './trace-log.js';
+import { deriveInfo, readInfoFile } from './trace-log.js';
 import { isActive } from '../../core/status.js';
 
 const ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
@@ -71,7 +71,7 @@ export class Listing {
         if (!ID_RE.test(id)) continue;
         const files = traceFiles(this.#layout.traceDir(date, id));
         const file = await readInfoFile(files.info).catch(() => undefined);
-        const info = file ?? (await readInfo(id, files, reader).catch(() => undefined));
+        const info = file ?? (await deriveInfo(id, files, reader).catch(() => undefined));
         if (!info) continue;
         entries.push(file || isActive(info.status) ? entryOf(info, date) : { ...entryOf(info, date), i: info });
       }

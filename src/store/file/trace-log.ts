@@ -167,8 +167,15 @@ export async function readInfo(
   reader: LogReader,
   final?: () => Promise<TraceInfo | undefined>,
 ): Promise<TraceInfo | undefined> {
-  const info = (await readInfoFile(files.info)) ?? (await final?.());
-  if (info) return info;
+  return (await readInfoFile(files.info)) ?? (await final?.()) ?? deriveInfo(traceId, files, reader);
+}
+
+/** The info the shared reducer derives from the trace's log (undefined: no event). */
+export async function deriveInfo(
+  traceId: string,
+  files: TraceFiles,
+  reader: LogReader,
+): Promise<TraceInfo | undefined> {
   let state: TraceState | undefined;
   for (let since = 0; ;) {
     const page = await reader.read(traceId, files, since, REDUCE_PAGE);
