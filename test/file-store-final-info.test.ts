@@ -51,17 +51,42 @@ test('a writer process ends short traces without info.json; another process read
     const searched = await reader.list({ q: 'NUL', model: 'gpt-4o' });
     assert.equal(searched.traces.length, 4);
     await reader.close();
-    // The way it is deployed: `livetrace serve` (the real CLI) on the folder the writer left.
-    const server = new Proc(join(root, 'bin/livetrace.js'), ['serve', '--store', `file:${dir}`, '--port', '0']);
+    // The way it is deployed: `livetrace serve` (the real CLI) on the folder the writer
+    // left, with a token of the runs' tenant and one of another tenant.
+    const tokens = join(dir, 'tokens.json');
+    await writeFile(
+      tokens,
+      JSON.stringify([
+        { token: 'acme-token', tenantId: 'acme' },
+        { token: 'other-token', tenantId: 'other' },
+      ]),
+    );
+    const server = new Proc(join(root, 'bin/livetrace.js'), [
+      'serve',
+      '--store',
+      `file:${dir}`,
+      '--tokens',
+      tokens,
+      '--port',
+      '0',
+    ]);
     try {
       const base = (await server.line(/^http:\/\/\S+\/$/))[0];
+      const as = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
       for (const [id, info] of written) {
-        const res = await fetch(`${base}v1/trace/traces/${id}/info`);
+        const res = await fetch(`${base}v1/trace/traces/${id}/info`, as('acme-token'));
         assert.equal(res.status, 200);
         assert.deepEqual(await res.json(), info, 'the server reads the final record');
+        const other = await fetch(`${base}v1/trace/traces/${id}/info`, as('other-token'));
+        assert.equal(other.status, 404, "another tenant's token does not see it");
+        await other.body?.cancel();
       }
-      const page = (await (await fetch(`${base}v1/trace/traces?status=failed`)).json()) as { traces: TraceInfo[] };
-      assert.deepEqual(page.traces.map((t) => t.id).sort(), [written[1]![0], written[3]![0]].sort());
+      const list = async (token: string): Promise<string[]> => {
+        const res = await fetch(`${base}v1/trace/traces?status=failed`, as(token));
+        return ((await res.json()) as { traces: TraceInfo[] }).traces.map((t) => t.id).sort();
+      };
+      assert.deepEqual(await list('acme-token'), [written[1]![0], written[3]![0]].sort());
+      assert.deepEqual(await list('other-token'), []);
     } finally {
       server.child.kill();
       await server.exited;
